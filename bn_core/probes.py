@@ -1,0 +1,195 @@
+"""What the lessons measure, as small pure functions of tensors and arrays.
+
+Named constants fix the zones the pages shade: the sigmoid is "saturated" where its slope is
+below 0.018 (|x| > 4) and "near-linear" where it stays within 0.02 of its tangent at 0 (|x| < 1).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+PERCENTILES = (15, 50, 85)
+SATURATION_THRESHOLD = {"sigmoid": 4.0, "tanh": 2.0}
+LINEAR_ZONE = {"sigmoid": 1.0, "tanh": 0.5}
+HISTOGRAM_BINS = 60
+HISTOGRAM_RANGE = {"sigmoid": (-10.0, 10.0), "tanh": (-6.0, 6.0), "relu": (-6.0, 6.0),
+                   "linear": (-6.0, 6.0)}
+
+
+def histogram_edges(activation: str, bins: int = HISTOGRAM_BINS) -> np.ndarray:
+    """Bin edges fixed for a whole run; values outside fall into the end bins."""
+    lo, hi = HISTOGRAM_RANGE[activation]
+    return np.linspace(lo, hi, bins + 1)
+
+
+POOLED_SAMPLE = 20_000  # pooled percentiles use at most this many values (evenly strided)
+
+
+def histogram_counts(values, edges: np.ndarray) -> np.ndarray:
+    """Counts of all values on the fixed edges, outliers clipped into the end bins."""
+    v = np.asarray(values, dtype=np.float32).ravel()
+    lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
+    idx = ((v - lo) * (bins / (hi - lo))).astype(np.int64)
+    np.clip(idx, 0, bins - 1, out=idx)
+    return np.bincount(idx, minlength=bins).astype(np.int32)
+
+
+def percentiles(values, qs) -> np.ndarray:
+    """The qs-th percentiles (0-100) of the values (linear interpolation, as numpy's default)."""
+    return np.percentile(np.asarray(values, dtype=np.float32).ravel(), list(qs)).astype(np.float32)
+
+
+def pooled_sample(values: np.ndarray, limit: int = POOLED_SAMPLE) -> np.ndarray:
+    """An evenly strided sample of at most `limit` values, the same positions every call."""
+    flat = values.ravel()
+    return flat[:: max(1, -(-flat.size // limit))]
+
+
+def zone_fractions(pre: np.ndarray, activation: str) -> dict[str, float]:
+    """Fractions of nonlinearity inputs that are saturated, near-linear, or (ReLU) dead.
+
+    `dead_units` is the fraction of units whose input is <= 0 for every probe example.
+    """
+    out = {"saturated": math.nan, "linear_zone": math.nan, "dead_units": math.nan,
+           "zero_outputs": math.nan}
+    if activation in SATURATION_THRESHOLD:
+        a = np.abs(pre)
+        out["saturated"] = float(np.count_nonzero(a > SATURATION_THRESHOLD[activation]) / a.size)
+        out["linear_zone"] = float(np.count_nonzero(a < LINEAR_ZONE[activation]) / a.size)
+    elif activation == "relu":
+        off = pre <= 0
+        out["zero_outputs"] = float(np.count_nonzero(off) / off.size)
+        out["dead_units"] = float(off.all(axis=0).mean())
+    return out
+
+
+def layer_summary(pre, unit: int, qs, edges: np.ndarray, activation: str) -> dict:
+    """Everything recorded about one hidden layer's nonlinearity input on the probe set.
+
+    Pooled percentiles are taken over an evenly strided sample of at most POOLED_SAMPLE values;
+    the probed unit's percentiles, the histogram and the zone fractions use every value."""
+    pre = pre.detach().numpy() if isinstance(pre, torch.Tensor) else np.asarray(pre)
+    col = pre[:, unit]
+    return {
+        "unit_pct": percentiles(col, qs),
+        "pooled_pct": percentiles(pooled_sample(pre), qs),
+        "mean": float(pre.mean()),
+        "var": float(pre.var()),
+        "unit_mean": float(col.mean()),
+        "unit_var": float(col.var()),
+        "hist": histogram_counts(pre, edges),
+        **zone_fractions(pre, activation),
+    }
+
+
+def gradient_norms(weights: list[torch.Tensor]) -> np.ndarray:
+    """L2 norm of each weight matrix's gradient (nan where there is none)."""
+    return np.array([float(w.grad.norm()) if w.grad is not None else math.nan for w in weights],
+                    dtype=np.float32)
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(1) == y).float().mean())
+
+
+def loss_of(logits: torch.Tensor, y: torch.Tensor, regression: bool) -> torch.Tensor:
+    """Cross-entropy for classification; mean squared error for regression targets."""
+    if regression:
+        return F.mse_loss(logits, y)
+    return F.cross_entropy(logits, y)
+
+
+def decision_grid(net, points: torch.Tensor, resolution: int) -> np.ndarray:
+    """The net's predicted class and confidence on a grid, as uint8 (res, res, 2):
+    [..., 0] = class index, [..., 1] = probability of the predicted class * 255."""
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        prob = torch.softmax(net(points), dim=1)
+    net.train(was_training)
+    conf, cls = prob.max(dim=1)
+    grid = torch.stack([cls.to(torch.uint8), (conf * 255).round().to(torch.uint8)], dim=1)
+    return grid.reshape(resolution, resolution, 2).numpy()
+
+
+@contextlib.contextmanager
+def restoring(net):
+    """Probe a net without changing it: yields `restore()`, which puts back its parameters,
+    buffers (running statistics) and noise state; called again on exit."""
+    saved = [t.detach().clone() for t in net.state_dict(keep_vars=True).values()]
+    state = net.generator.get_state()
+
+    def restore():
+        with torch.no_grad():
+            for t, s in zip(net.state_dict(keep_vars=True).values(), saved):
+                t.copy_(s)
+        net.generator.set_state(state)
+
+    try:
+        yield restore
+    finally:
+        restore()
+
+
+def internal_covariate_shift(net, x: torch.Tensor, y: torch.Tensor, lr: float,
+                             regression: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Santurkar et al.'s ICS per layer: G_i = dL/dW_i now; G'_i = the same gradient on the same
+    batch after layers 1..i-1 took their SGD step. Returns (||G - G'||_2, cos(G, G')) per layer.
+
+    The net's noise generator state is restored before each pass, so noisy BN sees the same
+    noise in G and G' and only the updates of the layers below differ.
+    """
+    params = [p for p in net.parameters() if p.requires_grad]
+    weights = net.weight_tensors()
+    layer_params = [list(lin.parameters()) for lin in net.linears] + [list(net.output.parameters())]
+    if net.norms is not None:
+        for i, norm in enumerate(net.norms):
+            layer_params[i] += [p for p in norm.parameters() if p.requires_grad]
+    dist, cos = [], []
+    with restoring(net) as restore:
+        grad_of = dict(zip(params, torch.autograd.grad(loss_of(net(x), y, regression), params)))
+        for i, w in enumerate(weights):
+            restore()
+            with torch.no_grad():
+                for lower in layer_params[:i]:
+                    for p in lower:
+                        p.sub_(lr * grad_of[p])
+            g_new = torch.autograd.grad(loss_of(net(x), y, regression), [w])[0]
+            g_old = grad_of[w]
+            dist.append(float((g_old - g_new).norm()))
+            denom = float(g_old.norm() * g_new.norm())
+            cos.append(float((g_old * g_new).sum()) / denom if denom > 0 else math.nan)
+    return np.array(dist, np.float32), np.array(cos, np.float32)
+
+
+def loss_landscape(net, x: torch.Tensor, y: torch.Tensor, step_sizes, regression: bool = False
+                   ) -> dict[str, float]:
+    """Santurkar et al.'s probes along the gradient at the current point: the range of
+    L(w - eta g), the largest ||g(w) - g(w - eta g)|| (gradient predictiveness), and the
+    effective beta-smoothness max ||delta g|| / ||eta g||."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    losses, gdiffs, betas = [], [], []
+    with restoring(net) as restore:
+        g0 = torch.autograd.grad(loss_of(net(x), y, regression), params)
+        gnorm = math.sqrt(sum(float((g * g).sum()) for g in g0))
+        for eta in step_sizes:
+            restore()
+            with torch.no_grad():
+                for p, g in zip(params, g0):
+                    p.sub_(eta * g)
+            loss = loss_of(net(x), y, regression)
+            g1 = torch.autograd.grad(loss, params)
+            diff = math.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(g0, g1)))
+            losses.append(float(loss))
+            gdiffs.append(diff)
+            betas.append(diff / (eta * gnorm) if gnorm > 0 else math.nan)
+    finite = [v for v in losses if math.isfinite(v)]
+    return {
+        "loss_range": (max(finite) - min(finite)) if finite else math.nan,
+        "grad_change": max(gdiffs) if gdiffs else math.nan,
+        "beta_smoothness": max(betas) if betas else math.nan,
+    }
