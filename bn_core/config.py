@@ -215,8 +215,8 @@ class RunConfig:
     steps: int = setting(3000, "Training steps", "steps", lo=1, hi=200_000)
     seed: int = setting(0, "Seed", "seed", lo=0, hi=2**31 - 1)
     # probes
-    probe_every: int = setting(25, "Probe every (steps)", "pe", lo=1, hi=10_000)
-    eval_every: int = setting(50, "Evaluate every (steps)", "ee", lo=1, hi=10_000)
+    probe_every: int = setting(50, "Probe every (steps)", "pe", lo=1, hi=10_000)
+    eval_every: int = setting(100, "Evaluate every (steps)", "ee", lo=1, hi=10_000)
     percentiles: tuple = setting(PERCENTILES, "Percentiles", "pct", lo=0.0, hi=100.0,
                                  item_kind=float)
     probe_unit: int = setting(0, "Probed unit", "unit", lo=0, hi=511)

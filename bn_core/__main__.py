@@ -1,0 +1,65 @@
+"""Command line: `python -m bn_core reproduce fig1|ics ...` and `python -m bn_core bench`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import IMAGE_DATASETS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bn_core",
+                                     description="BN Lab engine: reproductions and benchmarks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="reproduce a paper's experiment")
+    rep.add_argument("experiment", choices=("fig1", "ics"))
+    rep.add_argument("--steps", type=int, default=None,
+                     help="training steps (fig1: default 50,000 as in the paper)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--out", type=Path, default=Path("out"))
+    rep.add_argument("--data", choices=IMAGE_DATASETS, default="mnist-subset")
+    rep.add_argument("--binarize", action="store_true", help="binary images, as in the paper")
+    rep.add_argument("--jobs", type=int, default=2,
+                     help="processes: 2 trains the two nets at once (identical results)")
+    bench = sub.add_parser("bench", help="twin run speed vs a bare PyTorch loop (JSON)")
+    bench.add_argument("--steps", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "bench":
+            from .bench import BENCH_STEPS, run_bench
+            print(json.dumps(run_bench(args.steps or BENCH_STEPS), indent=2))
+            return 0
+        if args.experiment == "fig1":
+            return _fig1(args)
+        from .reproduce import reproduce_ics
+        path, summary = reproduce_ics(args.out, steps=args.steps, seed=args.seed)
+        print(f"wrote {path}")
+        print(json.dumps(summary, indent=2))
+        return 0
+    except ValueError as exc:  # bad settings or data: one clear line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _fig1(args) -> int:
+    from .reproduce import (figure1_config, progress_printer, summarise_figure1, train_nets,
+                            write_figure1)
+    config = figure1_config(args.steps, args.seed, args.data, args.binarize)
+    print(f"Figure 1: {config.steps:,} steps on {config.dataset}, "
+          f"{'two processes' if args.jobs > 1 else 'one process'}...", file=sys.stderr)
+    started = time.perf_counter()
+    nets = train_nets(config, jobs=args.jobs,
+                      progress=progress_printer(config.steps) if args.jobs <= 1 else None)
+    wall = time.perf_counter() - started
+    csv_path, html_path = write_figure1(nets, config, args.out)
+    print(f"\nwrote {csv_path} and {html_path} ({wall:.1f} s of training)", file=sys.stderr)
+    print(json.dumps({"train_seconds": round(wall, 2), "steps": config.steps,
+                      "summary": summarise_figure1(nets)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Named setups for every experiment in experiments.md, as RunConfigs.
+
+Where a paper does not state a value (optimiser, learning rate, init), the choice here is BN
+Lab's own and says so in `notes`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import RunConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    teaches: str          # teaching points, e.g. "T4"
+    config: RunConfig
+    notes: str = ""
+
+
+FIGURE1_NOTES = ("BN paper section 4.1: 3 hidden layers of 100 sigmoid units, batch 60, 50,000 "
+                 "steps, BN before every sigmoid. Not stated in the paper, chosen by BN Lab: plain "
+                 "SGD, learning rate 0.5, no momentum, W ~ N(0, 1/fan_in), biases 0; the bundled "
+                 "5,000-digit MNIST subset (4,000 train / 1,000 held out), grey-level pixels.")
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("figure1", "BN paper, Figure 1 (MNIST)", "T3, T4",
+           RunConfig(dataset="mnist-subset", depth=3, width=100, activation="sigmoid",
+                     batch_size=60, lr=0.5, steps=50_000, probe_every=100, eval_every=100,
+                     heldout_size=1000),
+           FIGURE1_NOTES),
+    Preset("lr-x1", "Learning rate x1 (BN-Baseline analogue)", "T9",
+           RunConfig(dataset="mnist-subset", lr=0.1, lr_multiplier=1.0, steps=3000,
+                     probe_every=50, eval_every=100),
+           "MNIST subset, 3x100 sigmoid; base learning rate 0.1 (BN Lab's choice)."),
+    Preset("lr-x5", "Learning rate x5 (BN-x5 analogue)", "T9",
+           RunConfig(dataset="mnist-subset", lr=0.1, lr_multiplier=5.0, steps=3000,
+                     probe_every=50, eval_every=100)),
+    Preset("lr-x30", "Learning rate x30 (BN-x30 analogue)", "T9",
+           RunConfig(dataset="mnist-subset", lr=0.1, lr_multiplier=30.0, steps=3000,
+                     probe_every=50, eval_every=100),
+           "At x30 the plain sigmoid net's updates are too large for it; BN's scale "
+           "invariance keeps its effective step in check."),
+    Preset("deep-sigmoid", "A deep sigmoid net (BN-x5-Sigmoid analogue)", "T5, T9",
+           RunConfig(dataset="mnist-subset", depth=10, width=64, activation="sigmoid", lr=0.5,
+                     steps=3000, probe_every=50, eval_every=100),
+           "10 sigmoid layers: gradients vanish below the top layers without BN."),
+    Preset("sorted-batches", "Batches sorted by class", "T8",
+           RunConfig(dataset="blobs", shuffle=0.0, batch_size=10, steps=1500, lr=0.5,
+                     probe_every=25, eval_every=25)),
+    Preset("shuffled-batches", "Fully shuffled batches", "T8",
+           RunConfig(dataset="blobs", shuffle=1.0, batch_size=10, steps=1500, lr=0.5,
+                     probe_every=25, eval_every=25)),
+    Preset("noisy-bn", "Noisy BN (Santurkar et al. 2018)", "T13",
+           RunConfig(dataset="mnist-subset", nets=("plain", "bn", "noisy_bn", "noisy_plain"),
+                     lr=0.1, steps=3000, probe_every=50, eval_every=100, ics_every=100),
+           "Noise after each BN layer: per layer and step mu_t ~ U(-0.5, 0.5), "
+           "sigma_t ~ U(1, 1.25); per element m ~ U(mu_t +- 0.1), s ~ N(sigma_t, 0.1)."),
+    Preset("placement-before", "BN before the nonlinearity", "T6",
+           RunConfig(dataset="moons", activation="relu", placement="before", steps=1500,
+                     lr=0.1)),
+    Preset("placement-after", "BN after the nonlinearity", "T6",
+           RunConfig(dataset="moons", activation="relu", placement="after", steps=1500,
+                     lr=0.1)),
+    Preset("frozen-affine", "gamma = 1, beta = 0 frozen", "T7",
+           RunConfig(dataset="mnist-subset", affine="frozen", gamma_value=1.0, beta_value=0.0,
+                     steps=3000, probe_every=50, eval_every=100)),
+    Preset("deep-linear-ics", "ICS in a 25-layer deep linear network", "T13",
+           RunConfig(dataset="deep-linear", nets=("plain", "bn", "noisy_bn"), depth=24,
+                     width=10, activation="linear", n_samples=1000, batch_size=1000,
+                     lr=1e-3, steps=400, probe_every=10, eval_every=10, ics_every=10,
+                     grid_resolution=0),
+           "Santurkar's setup: min ||W_1..W_25 x - A x||^2, A random 10x10, full-batch GD; "
+           "learning rate 1e-3 is BN Lab's choice."),
+    Preset("covariate-shift", "Covariate shift on 2-D data", "T1",
+           RunConfig(dataset="moons", shift_x=1.0, rotate_deg=30.0, steps=1500, lr=0.5)),
+    Preset("whitening-off", "Far from the origin, not whitened", "T2",
+           RunConfig(dataset="blobs", far_offset=8.0, whitening="none", steps=1500, lr=0.1)),
+    Preset("whitening-on", "Far from the origin, whitened", "T2",
+           RunConfig(dataset="blobs", far_offset=8.0, whitening="zca", steps=1500, lr=0.1)),
+)}
+
+
+def preset(name: str) -> Preset:
+    """The named preset; ValueError lists the known names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"preset: got {name!r}; allowed: one of {', '.join(PRESETS)}") from None

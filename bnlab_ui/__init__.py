@@ -1,0 +1,23 @@
+"""Streamlit glue shared by every page: settings from the URL, run controls, live refresh,
+exports, and an error boundary. The engine (bn_core) never imports this; pages stay thin."""
+from .core import (
+    REFRESH_SECONDS,
+    chart,
+    config_controls,
+    explain,
+    export_controls,
+    get_registry,
+    guard,
+    live_view,
+    page_header,
+    run_controls,
+    share_link,
+    status_line,
+    view_controls,
+)
+
+__all__ = [
+    "REFRESH_SECONDS", "chart", "config_controls", "explain", "export_controls", "get_registry",
+    "guard", "live_view", "page_header", "run_controls", "share_link", "status_line",
+    "view_controls",
+]
