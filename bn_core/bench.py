@@ -100,7 +100,7 @@ def run_bench(steps: int = BENCH_STEPS, data: str = "mnist-subset") -> dict:
     snap = run.snapshot()
     history_bytes = sum(t.probe_hist.nbytes + t.eval_hist.nbytes + t.ics_hist.nbytes
                         for t in run._trainers.values())
-    twin_rate = steps / twin_s
+    twin_rate = snap.steps_per_sec  # steps over the run's active training time
     sequential_rate = steps / (plain_s + bn_s)
     toy = RunConfig(dataset="moons", steps=steps, width=100, depth=3)
     return {

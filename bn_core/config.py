@@ -93,7 +93,8 @@ class Setting:
                 raise bad
             return value
         if self.kind is int:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or (isinstance(value, float) and not math.isfinite(value)) or value != int(value):
                 raise bad
             value = int(value)
         elif self.kind is float:
@@ -157,7 +158,8 @@ class Setting:
         if self.kind is bool:
             return "1" if value else "0"
         if self.kind is float:
-            return f"{value:g}"
+            short = f"{value:g}"
+            return short if float(short) == value else repr(value)  # exact round trip
         return str(value)
 
 
@@ -215,7 +217,7 @@ class RunConfig:
     steps: int = setting(3000, "Training steps", "steps", lo=1, hi=200_000)
     seed: int = setting(0, "Seed", "seed", lo=0, hi=2**31 - 1)
     # probes
-    probe_every: int = setting(50, "Probe every (steps)", "pe", lo=1, hi=10_000)
+    probe_every: int = setting(100, "Probe every (steps)", "pe", lo=1, hi=10_000)
     eval_every: int = setting(100, "Evaluate every (steps)", "ee", lo=1, hi=10_000)
     percentiles: tuple = setting(PERCENTILES, "Percentiles", "pct", lo=0.0, hi=100.0,
                                  item_kind=float)

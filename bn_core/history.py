@@ -56,7 +56,7 @@ class History:
 
     def _decimate(self, cols, n):
         fresh = {name: np.empty_like(col) for name, col in cols.items()}
-        keep = n // 2
+        keep = (n + 1) // 2  # rows 0, 2, 4, ...: one more than n // 2 when n is odd
         for name, col in cols.items():
             fresh[name][:keep] = col[0:n:2]
         self.stride *= 2

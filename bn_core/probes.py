@@ -33,8 +33,9 @@ def histogram_counts(values, edges: np.ndarray) -> np.ndarray:
     """Counts of all values on the fixed edges, outliers clipped into the end bins."""
     v = np.asarray(values, dtype=np.float32).ravel()
     lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
-    idx = ((v - lo) * (bins / (hi - lo))).astype(np.int64)
-    np.clip(idx, 0, bins - 1, out=idx)
+    pos = (v - lo) * (bins / (hi - lo))
+    # clip before the integer cast: inf or huge values would overflow it and land in bin 0
+    idx = np.clip(np.nan_to_num(pos, nan=0.0), 0, bins - 1).astype(np.int64)
     return np.bincount(idx, minlength=bins).astype(np.int32)
 
 
@@ -161,8 +162,10 @@ def internal_covariate_shift(net, x: torch.Tensor, y: torch.Tensor, lr: float,
             g_new = torch.autograd.grad(loss_of(net(x), y, regression), [w])[0]
             g_old = grad_of[w]
             dist.append(float((g_old - g_new).norm()))
-            denom = float(g_old.norm() * g_new.norm())
-            cos.append(float((g_old * g_new).sum()) / denom if denom > 0 else math.nan)
+            g_old64, g_new64 = g_old.double(), g_new.double()  # float32 cos can exceed 1
+            denom = float(g_old64.norm() * g_new64.norm())
+            cos.append(max(-1.0, min(1.0, float((g_old64 * g_new64).sum()) / denom))
+                       if denom > 0 else math.nan)
     return np.array(dist, np.float32), np.array(cos, np.float32)
 
 
@@ -184,7 +187,7 @@ def loss_landscape(net, x: torch.Tensor, y: torch.Tensor, step_sizes, regression
             loss = loss_of(net(x), y, regression)
             g1 = torch.autograd.grad(loss, params)
             diff = math.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(g0, g1)))
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             gdiffs.append(diff)
             betas.append(diff / (eta * gnorm) if gnorm > 0 else math.nan)
     finite = [v for v in losses if math.isfinite(v)]

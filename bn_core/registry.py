@@ -43,7 +43,7 @@ class RunRegistry:
                           idle_timeout=self.idle_timeout, on_queue=self._queued)
                 self._runs[key] = run
                 while len(self._runs) > self.max_runs:
-                    evicted.append(self._evict_one())
+                    evicted.append(self._evict_one(keep=key))
             self._runs.move_to_end(key)
         for old in evicted:
             old.stop("evicted: too many runs on this server", wait=5.0)
@@ -77,11 +77,11 @@ class RunRegistry:
         for run in runs:
             run.wait(wait)
 
-    def _evict_one(self) -> Run:
+    def _evict_one(self, keep: str) -> Run:
         # Prefer the least recently used run that is not training; else the least recent.
-        victim = next((k for k, r in self._runs.items() if not r.alive), None)
-        if victim is None:
-            victim = next(iter(self._runs))
+        # Never the run being handed out (`keep`): it is new, so not yet alive.
+        others = [k for k in self._runs if k != keep]
+        victim = next((k for k in others if not self._runs[k].alive), others[0])
         return self._runs.pop(victim)
 
     def _queued(self, run: Run, waiting: bool) -> None:

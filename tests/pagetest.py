@@ -1,0 +1,84 @@
+"""Helpers for AppTest page tests: open a page with URL parameters, poll its live run, read
+chart data. AppTest does not fire fragment timers, so `poll` re-runs the script."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_registry() -> None:
+    """Stop every run of the process-wide registry and forget it (call between tests)."""
+    import bnlab_ui.core as core
+
+    try:
+        core.get_registry().shutdown(wait=5.0)
+    finally:
+        st.cache_resource.clear()
+
+
+def open_page(page: str, query: dict | None = None, timeout: float = 60) -> AppTest:
+    """Run `app.py` or `pages/NAME.py` once, with URL query parameters."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    return at
+
+
+def run_key(at: AppTest) -> dict:
+    """The config of the run the page is showing (from the registry: the most recent run)."""
+    import bnlab_ui.core as core
+
+    runs = core.get_registry().runs()
+    assert runs, "the page created no run"
+    return json.loads(runs[-1].key)
+
+
+def poll(at: AppTest, seconds: float = 3.0, until=None) -> AppTest:
+    """Let the background run train, re-running the page script every 0.5 s."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+        if until is not None and until(at):
+            break
+    return at
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """The Plotly JSON of every chart on the page."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def trace_points(spec: dict) -> int:
+    """How many data points the figure's traces carry (x arrays; typed arrays decoded)."""
+    total = 0
+    for trace in spec.get("data", []):
+        for axis in ("x", "z", "y"):
+            value = trace.get(axis)
+            if value is None:
+                continue
+            if isinstance(value, dict) and "bdata" in value:
+                shape = value.get("shape")
+                import numpy as np
+                n = int(np.prod([int(s) for s in str(shape).split(",")])) if shape else None
+                if n is None:
+                    import base64
+                    dt = {"f4": 4, "f8": 8, "i4": 4, "u1": 1, "i8": 8, "i2": 2, "u2": 2, "u4": 4,
+                          "i1": 1}.get(value.get("dtype", "f8"), 8)
+                    n = len(base64.b64decode(value["bdata"])) // dt
+                total += n
+            elif isinstance(value, list):
+                total += len(value)
+            break
+    return total
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]

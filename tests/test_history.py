@@ -1,0 +1,143 @@
+"""Tests for bn_core/history.py: bounded columnar records with decimation and lock-free views."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bn_core.history import History
+
+
+def fill(history: History, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        history.append(i, loss=float(i), layers=np.full(3, i, np.float32))
+
+
+def test_capacity_below_two_is_refused():
+    with pytest.raises(ValueError, match="capacity"):
+        History(1)
+
+
+def test_an_empty_history_has_no_rows_and_no_memory():
+    h = History(8)
+    assert len(h) == 0
+    assert h.view() == {}
+    assert h.nbytes == 0
+
+
+def test_rows_are_kept_in_order_until_capacity():
+    h = History(8)
+    fill(h, 8)
+    v = h.view()
+    assert h.stride == 1 and len(h) == 8
+    np.testing.assert_array_equal(v["step"], np.arange(8))
+    np.testing.assert_array_equal(v["loss"], np.arange(8, dtype=np.float32))
+    assert v["layers"].shape == (8, 3)
+    assert v["loss"].dtype == np.float32  # floats are stored as float32
+    assert v["step"].dtype == np.int64
+
+
+@pytest.mark.parametrize("capacity", [2, 3, 5, 8, 64, 100])
+def test_memory_is_bounded_whatever_the_number_of_appends(capacity):
+    h = History(capacity)
+    h.append(0, loss=0.0, layers=np.zeros(3, np.float32))
+    allocated = h.nbytes
+    assert allocated == capacity * (8 + 4 + 3 * 4)
+    fill(h, 20_000, start=1)
+    assert len(h) <= capacity
+    assert h.nbytes == allocated
+
+
+def test_decimation_keeps_the_first_step_and_even_spacing_and_doubles_the_stride():
+    h = History(8)
+    strides = []
+    for i in range(1000):
+        h.append(i, loss=float(i))
+        if not strides or strides[-1] != h.stride:
+            strides.append(h.stride)
+        steps = h.view()["step"]
+        assert steps[0] == 0
+        assert len(steps) <= 8
+        np.testing.assert_array_equal(np.diff(steps), np.full(len(steps) - 1, h.stride))
+    assert strides == [1, 2, 4, 8, 16, 32, 64, 128]
+    np.testing.assert_array_equal(h.view()["step"], np.arange(0, 1000, 128))
+    np.testing.assert_array_equal(h.view()["loss"], np.arange(0, 1000, 128, dtype=np.float32))
+
+
+def test_append_reports_whether_the_record_was_kept():
+    h = History(4)
+    kept = [h.append(i, x=1.0) for i in range(9)]
+    assert kept == [True, True, True, True, True, False, True, False, True]
+    np.testing.assert_array_equal(h.view()["step"], [0, 4, 8])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(2, 40), st.integers(0, 600))
+def test_kept_rows_are_exactly_the_multiples_of_the_stride(capacity, n):
+    h = History(capacity)
+    for i in range(n):
+        h.append(i, x=2.0 * i)
+    steps = h.view().get("step", np.zeros(0, np.int64))
+    stride = h.stride
+    assert stride & (stride - 1) == 0  # a power of two
+    np.testing.assert_array_equal(steps, np.arange(0, n, stride))
+    assert len(steps) <= capacity
+    if stride > 1:  # it doubled only because the finer spacing did not fit
+        assert len(range(0, n, stride // 2)) > capacity
+    if n:
+        np.testing.assert_array_equal(h.view()["x"], 2.0 * steps)
+
+
+def test_views_are_read_only_and_do_not_change_when_rows_are_added():
+    h = History(4)
+    fill(h, 3)
+    v = h.view()
+    for col in v.values():
+        assert not col.flags.writeable
+        with pytest.raises(ValueError):
+            col[0] = 1
+    fill(h, 50, start=3)  # appends and several decimations
+    np.testing.assert_array_equal(v["step"], [0, 1, 2])
+    np.testing.assert_array_equal(v["loss"], [0.0, 1.0, 2.0])
+
+
+def test_views_stay_consistent_while_a_writer_appends():
+    h = History(64)
+    total = 200_000
+    done = threading.Event()
+    errors: list[str] = []
+
+    def writer():
+        for i in range(total):
+            h.append(i, loss=float(i), pair=np.array([i, -i], np.float64))
+        done.set()
+
+    thread = threading.Thread(target=writer, name="test-history-writer")
+    thread.start()
+    views = during = 0
+    while not done.is_set() or views < 3000:
+        writing = not done.is_set()
+        v = h.view()
+        views += 1
+        during += writing
+        if not v:
+            continue
+        n = len(v["step"])
+        if not all(len(col) == n for col in v.values()):
+            errors.append(f"ragged view: {[len(c) for c in v.values()]}")
+        steps = v["step"]
+        if steps[0] != 0 or (n > 1 and len(set(np.diff(steps).tolist())) != 1):
+            errors.append(f"uneven steps {steps[:5]}...")
+        if not (np.array_equal(v["loss"], steps.astype(np.float32))
+                and np.array_equal(v["pair"][:, 0], steps) and np.array_equal(v["pair"][:, 1], -steps)):
+            errors.append("a row does not match its step")
+        if errors:
+            break
+    thread.join()
+    assert not errors, errors[:3]
+    assert views >= 3000
+    assert during >= 100, "the reader never overlapped the writer"
+    assert len(h) <= 64

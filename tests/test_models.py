@@ -1,0 +1,230 @@
+"""Tests for bn_core/models.py: twin nets, BN placement, gamma/beta modes, noise, init scale."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from bn_core.config import RunConfig
+from bn_core.models import BatchNorm, build_net, build_twins, initial_weights
+
+ALL_NETS = ("plain", "bn", "noisy_bn", "noisy_plain")
+
+
+def config(**changes) -> RunConfig:
+    base = dict(dataset="moons", depth=3, width=16, activation="sigmoid", nets=ALL_NETS, seed=3)
+    base.update(changes)
+    return RunConfig(**base)
+
+
+def batch(n=64, dim=2, seed=0) -> torch.Tensor:
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed)) * 2 + 0.5
+
+
+def test_twins_start_from_identical_linear_weights():
+    nets = build_twins(config(), input_dim=2, n_outputs=2)
+    assert set(nets) == set(ALL_NETS)
+    ref = nets["plain"]
+    for name, net in nets.items():
+        assert net.depth == 3
+        for a, b in zip(net.weight_tensors(), ref.weight_tensors()):
+            assert torch.equal(a, b), name
+        assert torch.equal(net.output.bias, torch.zeros(2))
+    # and the weights are not all alike: they come from the seed
+    other = build_twins(config(seed=4), 2, 2)["plain"]
+    assert not torch.equal(other.linears[0].weight, ref.linears[0].weight)
+
+
+def test_twins_are_independent_copies():
+    nets = build_twins(config(), 2, 2)
+    with torch.no_grad():
+        nets["plain"].linears[0].weight.add_(1.0)
+    assert not torch.equal(nets["plain"].linears[0].weight, nets["bn"].linears[0].weight)
+
+
+def test_bias_is_dropped_only_when_bn_comes_before_the_nonlinearity():
+    nets = build_twins(config(), 2, 2)
+    for name in ("bn", "noisy_bn"):
+        assert all(lin.bias is None for lin in nets[name].linears)
+    for name in ("plain", "noisy_plain"):
+        assert all(torch.equal(lin.bias, torch.zeros(16)) for lin in nets[name].linears)
+    after = build_twins(config(placement="after"), 2, 2)
+    assert all(lin.bias is not None for lin in after["bn"].linears)
+
+
+def test_placement_before_normalises_the_linear_output():
+    net = build_twins(config(nets=("bn",)), 2, 2)["bn"]
+    trace: list = []
+    net(batch(), trace)
+    assert len(trace) == 3
+    for layer in trace:
+        assert torch.equal(layer["bn_in"], layer["z"])
+        pre = layer["pre"]
+        torch.testing.assert_close(pre.mean(0), torch.zeros(16), atol=1e-5, rtol=0)
+        torch.testing.assert_close(pre.var(0, unbiased=False), torch.ones(16), atol=1e-3, rtol=0)
+
+
+def test_placement_after_puts_bn_after_the_activation():
+    net = build_twins(config(nets=("bn",), placement="after"), 2, 2)["bn"]
+    x = batch()
+    trace: list = []
+    net(x, trace)
+    for i, layer in enumerate(trace):
+        assert torch.equal(layer["pre"], layer["z"])  # nothing between linear and sigmoid
+        assert torch.equal(layer["bn_in"], torch.sigmoid(layer["pre"]))
+        normalised = torch.nn.functional.batch_norm(layer["bn_in"], None, None, training=True)
+        below = normalised if i + 1 < len(trace) else None
+        if below is not None:  # the next layer reads BN(sigmoid(z)), not sigmoid(z)
+            lin = net.linears[i + 1]
+            torch.testing.assert_close(trace[i + 1]["z"], below @ lin.weight.T + lin.bias)
+
+
+def test_plain_net_trace_has_no_bn_input():
+    trace: list = []
+    build_twins(config(nets=("plain",)), 2, 2)["plain"](batch(), trace)
+    assert all("bn_in" not in layer and torch.equal(layer["z"], layer["pre"]) for layer in trace)
+
+
+def test_frozen_gamma_and_beta_are_not_trainable_and_hold_the_set_values():
+    cfg = config(nets=("bn",), affine="frozen", gamma_value=2.5, beta_value=-1.25)
+    net = build_twins(cfg, 2, 2)["bn"]
+    trainable = {id(p) for p in net.parameters() if p.requires_grad}
+    for norm in net.norms:
+        assert not norm.weight.requires_grad and not norm.bias.requires_grad
+        assert id(norm.weight) not in trainable and id(norm.bias) not in trainable
+        assert torch.equal(norm.weight, torch.full((16,), 2.5))
+        assert torch.equal(norm.bias, torch.full((16,), -1.25))
+    trace: list = []
+    net(batch(), trace)
+    for layer in trace:  # the nonlinearity sees mean beta, standard deviation gamma
+        torch.testing.assert_close(layer["pre"].mean(0), torch.full((16,), -1.25), atol=1e-4, rtol=0)
+        torch.testing.assert_close(layer["pre"].std(0, unbiased=False), torch.full((16,), 2.5),
+                                   atol=1e-3, rtol=0)
+
+
+def test_learnable_gamma_and_beta_are_trainable():
+    net = build_twins(config(nets=("bn",)), 2, 2)["bn"]
+    for norm in net.norms:
+        assert norm.weight.requires_grad and norm.bias.requires_grad
+
+
+@pytest.mark.parametrize("placement", ["before", "after"])
+def test_undo_makes_bn_the_identity_in_training_mode(placement):
+    cfg = config(nets=("plain", "bn"), affine="undo", placement=placement)
+    nets = build_twins(cfg, 2, 2)
+    x = batch()
+    trace: list = []
+    out = nets["bn"](x, trace)
+    for layer in trace:
+        if placement == "before":
+            torch.testing.assert_close(layer["pre"], layer["bn_in"], atol=1e-5, rtol=1e-5)
+    # with zero biases, the BN net computes what the plain twin computes
+    torch.testing.assert_close(out, nets["plain"](x), atol=1e-5, rtol=1e-5)
+    assert all(not p.requires_grad for n in nets["bn"].norms for p in n.parameters())
+
+
+def test_undo_is_also_the_identity_in_eval_mode():
+    norm = BatchNorm(5, affine_mode="undo")
+    for _ in range(3):
+        norm(torch.randn(32, 5) * 3 + 2)
+    norm.eval()
+    z = torch.randn(8, 5) * 3 + 2
+    torch.testing.assert_close(norm(z), z, atol=1e-5, rtol=1e-5)
+
+
+def test_noisy_bn_changes_its_output_between_calls_in_training_mode_only():
+    nets = build_twins(config(), 2, 2)
+    x = batch()
+    for name in ("noisy_bn", "noisy_plain"):
+        net = nets[name]
+        assert not torch.equal(net(x), net(x)), name
+        net.eval()
+        assert torch.equal(net(x), net(x)), name
+    for name in ("plain", "bn"):  # the clean nets are deterministic in both modes
+        assert torch.equal(nets[name](x), nets[name](x))
+    nets["bn"].eval()
+    # without noise, noisy BN in eval mode is BN in eval mode
+    assert torch.equal(nets["noisy_bn"](x), nets["bn"](x))
+
+
+def test_noise_has_the_documented_statistics():
+    net = build_twins(config(nets=("noisy_bn",), depth=1, width=512), 2, 2)["noisy_bn"]
+    noise = net.noises[0]
+    a = torch.zeros(1000, 512)
+    shift = noise(a)  # s * 0 + m: only the additive part
+    assert -0.6 <= float(shift.mean()) <= 0.6
+    assert float(shift.max() - shift.min()) <= 0.2 + 1e-6  # m ~ U(mu_t - 0.1, mu_t + 0.1)
+    ones = torch.ones(1000, 512)
+    scaled = noise(ones) - noise(torch.zeros_like(ones))  # different steps: s1 + m1 - m2
+    assert 0.5 < float(scaled.mean()) < 1.25 + 1.0
+
+
+def test_the_noise_sequence_is_reproducible_from_the_seed():
+    x = batch()
+    a = build_twins(config(nets=("noisy_bn",)), 2, 2)["noisy_bn"]
+    b = build_twins(config(nets=("noisy_bn",)), 2, 2)["noisy_bn"]
+    for _ in range(3):
+        assert torch.equal(a(x), b(x))
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])
+def test_init_scale_sets_the_weight_std(scale):
+    cfg = config(width=256, depth=2, init_scale=scale)
+    weights = initial_weights(cfg, input_dim=2, n_outputs=10)
+    assert [tuple(w.shape) for w in weights] == [(256, 2), (256, 256), (10, 256)]
+    expected = [scale / math.sqrt(fan_in) for fan_in in (2, 256, 256)]
+    tolerance = [0.1, 0.02, 0.08]  # relative; 512, 65536 and 2560 samples
+    for w, std, tol in zip(weights, expected, tolerance):
+        assert abs(float(w.std()) / std - 1) < tol
+        assert abs(float(w.mean())) < 3 * std / math.sqrt(w.numel())
+    net = build_net("bn", cfg, 2, 10, weights)
+    assert torch.equal(net.linears[1].weight, weights[1])
+
+
+def test_dropout_is_active_only_in_training_mode():
+    net = build_twins(config(nets=("plain",), dropout=0.5), 2, 2)["plain"]
+    x = batch()
+    assert not torch.equal(net(x), net(x))
+    net.eval()
+    assert torch.equal(net(x), net(x))
+
+
+def test_our_bn_layer_matches_torch_batchnorm1d():
+    torch.manual_seed(0)
+    ours, ref = BatchNorm(6), nn.BatchNorm1d(6)
+    with torch.no_grad():
+        for layer in (ours, ref):
+            layer.weight.copy_(torch.linspace(0.5, 2.0, 6))
+            layer.bias.copy_(torch.linspace(-1.0, 1.0, 6))
+    g = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        x = torch.randn(20, 6, generator=g) * 4 + 3
+        xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ya, yb = ours(xa), ref(xb)
+        torch.testing.assert_close(ya, yb)
+        (ya * torch.arange(6.0)).sum().backward()
+        (yb * torch.arange(6.0)).sum().backward()
+        torch.testing.assert_close(xa.grad, xb.grad)
+        torch.testing.assert_close(ours.running_mean, ref.running_mean)
+        torch.testing.assert_close(ours.running_var, ref.running_var)
+    assert float(ours.running_mean.abs().max()) > 0.5  # the running stats did move
+    ours.eval(), ref.eval()
+    x = torch.randn(7, 6, generator=g)
+    torch.testing.assert_close(ours(x), ref(x))
+
+
+def test_the_nets_bn_layers_update_their_running_statistics_like_torch():
+    cfg = config(nets=("bn",), depth=2, width=8)
+    net = build_twins(cfg, 2, 2)["bn"]
+    refs = [nn.BatchNorm1d(8) for _ in net.norms]
+    x = batch()
+    for _ in range(3):
+        trace: list = []
+        net(x, trace)
+        for layer, ref in zip(trace, refs):
+            ref(layer["bn_in"].detach())
+    for norm, ref in zip(net.norms, refs):
+        torch.testing.assert_close(norm.running_mean, ref.running_mean)
+        torch.testing.assert_close(norm.running_var, ref.running_var)
