@@ -33,7 +33,8 @@ def histogram_counts(values, edges: np.ndarray) -> np.ndarray:
     """Counts of all values on the fixed edges, outliers clipped into the end bins."""
     v = np.asarray(values, dtype=np.float32).ravel()
     lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
-    pos = (v - lo) * (bins / (hi - lo))
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = (v - lo) * (bins / (hi - lo))
     # clip before the integer cast: inf or huge values would overflow it and land in bin 0
     idx = np.clip(np.nan_to_num(pos, nan=0.0), 0, bins - 1).astype(np.int64)
     return np.bincount(idx, minlength=bins).astype(np.int32)

@@ -6,12 +6,15 @@ the number training at once: a run over that cap waits in a queue, with its plac
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
 from .config import RunConfig
 from .history import DEFAULT_CAPACITY
 from .training import Run
+
+log = logging.getLogger("bn_core.registry")
 
 MAX_RUNS = 16          # kept runs (finished ones included), per process
 MAX_TRAINING = 2       # runs training at once: the machine has 2 cores
@@ -42,6 +45,7 @@ class RunRegistry:
                 run = Run(config, capacity=self.capacity, slots=self._slots,
                           idle_timeout=self.idle_timeout, on_queue=self._queued)
                 self._runs[key] = run
+                log.info("new run (%d kept): %s", len(self._runs), key)
                 while len(self._runs) > self.max_runs:
                     evicted.append(self._evict_one(keep=key))
             self._runs.move_to_end(key)
@@ -63,6 +67,21 @@ class RunRegistry:
     def runs(self) -> list[Run]:
         with self._lock:
             return list(self._runs.values())
+
+    def summary(self) -> list[dict]:
+        """One row per kept run, most recent first: what a server status page lists."""
+        rows = []
+        for run in reversed(self.runs()):
+            snap = run.snapshot()
+            cfg = snap.config
+            rows.append({
+                "data": cfg.dataset, "nets": ", ".join(cfg.nets),
+                "net": f"{cfg.depth}x{cfg.width} {cfg.activation}", "status": snap.status,
+                "step": snap.step, "steps": snap.total_steps,
+                "steps_per_s": round(snap.steps_per_sec, 1), "viewers": snap.viewers,
+                "queue": snap.queue_position, "key": snap.key,
+            })
+        return rows
 
     def training_count(self) -> int:
         return sum(1 for r in self.runs() if r.status in ("loading", "running", "paused"))

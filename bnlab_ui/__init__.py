@@ -2,6 +2,7 @@
 exports, and an error boundary. The engine (bn_core) never imports this; pages stay thin."""
 from .core import (
     REFRESH_SECONDS,
+    REFRESH_TIMES,
     chart,
     config_controls,
     explain,
@@ -17,7 +18,7 @@ from .core import (
 )
 
 __all__ = [
-    "REFRESH_SECONDS", "chart", "config_controls", "explain", "export_controls", "get_registry",
+    "REFRESH_SECONDS", "REFRESH_TIMES", "chart", "config_controls", "explain", "export_controls", "get_registry",
     "guard", "live_view", "page_header", "run_controls", "share_link", "status_line",
     "view_controls",
 ]

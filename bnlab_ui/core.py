@@ -11,7 +11,9 @@ import atexit
 import contextlib
 import logging
 import math
+import os
 import threading
+import time
 from collections import OrderedDict
 from typing import Callable, Iterable
 
@@ -20,10 +22,24 @@ import streamlit as st
 from bn_core.config import SETTINGS, RunConfig, Setting
 from bn_core.export import series_csv, settings_json
 from bn_core.figures.style import LIVE_CONFIG, NET_COLORS, net_label
-from bn_core.registry import RunRegistry
+from bn_core.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
 from bn_core.training import Run, RunSnapshot
 
 log = logging.getLogger("bnlab_ui")
+
+
+def _server_logging() -> None:
+    """Engine and page events (runs created, stopped, failed) go to the server's stderr."""
+    for name in ("bn_core", "bnlab_ui"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+
+
+_server_logging()
 
 REFRESH_SECONDS = 1.0
 STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
@@ -32,10 +48,26 @@ STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/sche
                 "stopped": ":material/stop_circle:", "failed": ":material/error:"}
 
 
+def _env_number(name: str, default, kind=float):
+    """A positive number from the environment (server operators tune the registry with it)."""
+    raw = os.environ.get(name)
+    try:
+        value = kind(raw) if raw is not None else default
+    except ValueError:
+        log.warning("ignoring %s=%r: not a number", name, raw)
+        return default
+    return value if value > 0 else default
+
+
 @st.cache_resource
 def get_registry() -> RunRegistry:
-    """One registry per server process, shared by every session; stopped at exit."""
-    registry = RunRegistry()
+    """One registry per server process, shared by every session; stopped at exit.
+
+    BNLAB_MAX_RUNS, BNLAB_MAX_TRAINING and BNLAB_IDLE_TIMEOUT (seconds) override the defaults."""
+    registry = RunRegistry(
+        max_runs=_env_number("BNLAB_MAX_RUNS", MAX_RUNS, int),
+        max_training=_env_number("BNLAB_MAX_TRAINING", MAX_TRAINING, int),
+        idle_timeout=_env_number("BNLAB_IDLE_TIMEOUT", IDLE_TIMEOUT))
     atexit.register(registry.shutdown, 2.0)
     return registry
 
@@ -52,6 +84,7 @@ def _session_id() -> str:
 def page_header(title: str, teaches: str, intro: str, icon: str = ":material/science:") -> None:
     """Page config, title, the teaching points covered, and a short introduction."""
     st.set_page_config(page_title=f"{title} - BN Lab", page_icon=icon, layout="wide")
+    st.session_state["_page_title"] = title
     st.title(title)
     st.caption(f"Teaching points: {teaches}")
     st.markdown(intro)
@@ -299,17 +332,51 @@ def live_view(run: Run, render: Callable[[RunSnapshot], None],
 
     @st.fragment(run_every=interval)
     def fragment():
+        started = time.perf_counter()
         run.touch(session)
         snap = run.snapshot()
         with guard("the live charts"):
             status_line(snap)
             render(snap)
+        REFRESH_TIMES.add(_page_name(), time.perf_counter() - started)
         if interval is not None and not snap.live:
             st.rerun()  # one full rerun turns the timer off
         elif interval is None and snap.live:
             st.rerun()  # the run was (re)started: turn the timer on
 
     fragment()
+
+
+class RefreshTimes:
+    """Server time spent per live refresh, per page (shown on the server status page)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._stats: dict[str, list] = {}
+
+    def add(self, page: str, seconds: float) -> None:
+        with self._lock:
+            st_ = self._stats.setdefault(page, [0, 0.0, 0.0])
+            st_[0] += 1
+            st_[1] += seconds
+            st_[2] = max(st_[2], seconds)
+
+    def table(self) -> list[dict]:
+        with self._lock:
+            return [{"page": p, "refreshes": n, "mean_ms": round(1000 * total / n, 2),
+                     "max_ms": round(1000 * peak, 2)}
+                    for p, (n, total, peak) in sorted(self._stats.items()) if n]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stats.clear()
+
+
+REFRESH_TIMES = RefreshTimes()
+
+
+def _page_name() -> str:
+    return st.session_state.get("_page_title", "page")
 
 
 # ---------------------------------------------------------------------------- output

@@ -1,0 +1,159 @@
+"""How a layer's input distribution moves during training (T3, T4, T6), as pure functions of
+the recorded probes: percentile-band drift, mean/variance drift, histogram summaries.
+
+Inputs are the arrays a run records (`NetView.probes`, `NetView.evals`): a `step` column and
+per-step rows. Nothing here plots or imports streamlit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+LOG_DENSITY_FLOOR = -4.0  # log10 of the smallest fraction drawn (0.01 % of the values)
+
+
+@dataclass(frozen=True)
+class BandDrift:
+    """How one percentile band (low, median, high) moved between the first record and now."""
+
+    median_start: float
+    median_now: float
+    median_low: float       # lowest median seen so far
+    median_high: float     # highest median seen so far
+    width_start: float     # high - low percentile at the first record
+    width_now: float
+
+    @property
+    def median_range(self) -> float:
+        """How far the median wandered: max - min over the whole run so far."""
+        return self.median_high - self.median_low
+
+    @property
+    def median_shift(self) -> float:
+        """Where the median is now relative to where it started."""
+        return self.median_now - self.median_start
+
+
+def band_drift(pct: np.ndarray) -> BandDrift | None:
+    """Drift of a percentile band from rows (n_steps, k) of k ascending percentiles.
+
+    The median is the middle column (as the band figures draw it); None with no rows."""
+    pct = np.asarray(pct, dtype=np.float64)
+    if pct.ndim != 2 or len(pct) == 0:
+        return None
+    keep = np.isfinite(pct).all(axis=1)
+    pct = pct[keep]
+    if len(pct) == 0:
+        return None
+    mid = pct[:, pct.shape[1] // 2]
+    width = pct[:, -1] - pct[:, 0]
+    return BandDrift(median_start=float(mid[0]), median_now=float(mid[-1]),
+                     median_low=float(mid.min()), median_high=float(mid.max()),
+                     width_start=float(width[0]), width_now=float(width[-1]))
+
+
+@dataclass(frozen=True)
+class MomentDrift:
+    """One layer's input mean and variance at the first record and now, and their extremes."""
+
+    mean_start: float
+    mean_now: float
+    var_start: float
+    var_now: float
+    mean_range: float       # max - min of the mean over the run so far
+    var_ratio_max: float    # largest var / var_start seen (how much the spread grew)
+
+    @property
+    def var_ratio(self) -> float:
+        """var_now / var_start (inf if it started at 0)."""
+        return self.var_now / self.var_start if self.var_start > 0 else math.inf
+
+
+def moment_drift(mean: np.ndarray, var: np.ndarray) -> list[MomentDrift]:
+    """Per layer drift from rows (n_steps, n_layers) of means and variances."""
+    mean = np.asarray(mean, dtype=np.float64)
+    var = np.asarray(var, dtype=np.float64)
+    if mean.ndim != 2 or len(mean) == 0:
+        return []
+    out = []
+    for layer in range(mean.shape[1]):
+        m, v = mean[:, layer], var[:, layer]
+        ok = np.isfinite(m) & np.isfinite(v)
+        m, v = m[ok], v[ok]
+        if len(m) == 0:
+            continue
+        ratio = float(v.max() / v[0]) if v[0] > 0 else math.inf
+        out.append(MomentDrift(mean_start=float(m[0]), mean_now=float(m[-1]),
+                               var_start=float(v[0]), var_now=float(v[-1]),
+                               mean_range=float(m.max() - m.min()), var_ratio_max=ratio))
+    return out
+
+
+def value_at_step(steps: np.ndarray, values: np.ndarray, step: int) -> float:
+    """The value recorded at `step`, or at the last record before it; nan if not reached yet."""
+    steps = np.asarray(steps)
+    if len(steps) == 0 or steps[-1] < step:
+        return math.nan
+    i = int(np.searchsorted(steps, step, side="right")) - 1
+    return float(values[i]) if i >= 0 else math.nan
+
+
+def bin_centres(edges: np.ndarray) -> np.ndarray:
+    edges = np.asarray(edges, dtype=np.float64)
+    return (edges[:-1] + edges[1:]) / 2
+
+
+def fractions(counts: np.ndarray) -> np.ndarray:
+    """Counts (..., bins) as fractions of each row's total (rows of zeros stay zero)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+
+
+def log_density(counts: np.ndarray, floor: float = LOG_DENSITY_FLOOR) -> np.ndarray:
+    """log10 of each bin's fraction of the row, floored (empty bins sit at `floor`)."""
+    frac = fractions(counts)
+    with np.errstate(divide="ignore"):
+        out = np.log10(frac)
+    return np.maximum(out, floor)
+
+
+def histogram_moments(counts: np.ndarray, edges: np.ndarray) -> dict[str, float]:
+    """Mean, standard deviation and skewness of a histogram, from its bin centres.
+
+    Approximate: values beyond the edges were clipped into the end bins. Skewness near 0 means
+    symmetric (a linear layer's output); a ReLU's output is strongly right-skewed."""
+    w = fractions(counts)
+    if w.sum() == 0:
+        return {"mean": math.nan, "std": math.nan, "skew": math.nan}
+    c = bin_centres(edges)
+    mean = float((w * c).sum())
+    var = float((w * (c - mean) ** 2).sum())
+    std = math.sqrt(var)
+    skew = float((w * (c - mean) ** 3).sum() / std ** 3) if std > 0 else 0.0
+    return {"mean": mean, "std": std, "skew": skew}
+
+
+def mass_near(counts: np.ndarray, edges: np.ndarray, value: float = 0.0) -> float:
+    """Fraction of the values in the bin that holds `value` (e.g. a ReLU's exact zeros)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total == 0:
+        return math.nan
+    i = int(np.clip(np.searchsorted(edges, value, side="right") - 1, 0, len(counts) - 1))
+    return float(counts[i] / total)
+
+
+def evenly_spaced(n: int, limit: int) -> np.ndarray:
+    """At most `limit` indices of range(n), evenly spaced, always with the first and last."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(np.int64))
+
+
+def layers_to_show(depth: int, limit: int = 6) -> list[int]:
+    """Which hidden layers (0-based) small multiples show: all, or `limit` evenly spaced
+    including the first and the last."""
+    return [int(i) for i in evenly_spaced(depth, limit)]

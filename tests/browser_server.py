@@ -1,0 +1,116 @@
+"""A real `streamlit run app.py` server and headless Chromium (Debian's, driven by Playwright)
+for the end-to-end tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def browser_available() -> bool:
+    if os.path.exists(CHROMIUM):
+        try:
+            import playwright  # noqa: F401
+            return True
+        except ImportError:
+            pass
+    if os.environ.get("BNLAB_REQUIRE_BROWSER"):
+        pytest.fail("the browser tests must run here but Chromium or Playwright is missing")
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A BN Lab server on a free local port; its stderr is kept in a log file."""
+
+    def __init__(self, env: dict | None = None, log_name: str = "server.log"):
+        self.port = free_port()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = ARTIFACTS / log_name
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})})
+        self._wait_healthy()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_healthy(self, timeout: float = 90) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("server did not become healthy")
+
+    def log_text(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+def launch_browser(pw):
+    return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")",
+                           timeout=timeout_ms)
+
+
+CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(p => {
+    const parts = (p.data || []).map(t => {
+        const pick = v => v === undefined ? '' : (ArrayBuffer.isView(v) ? Array.from(v).join(',')
+                                                   : JSON.stringify(v));
+        return pick(t.x) + '|' + pick(t.y) + '|' + pick(t.z);
+    });
+    return parts.join('#');
+})"""
+
+
+def chart_state(page) -> list[str]:
+    """A fingerprint of every Plotly chart's data on the page."""
+    return page.evaluate(CHART_STATE_JS)
+
+
+def progress_text(page) -> str:
+    loc = page.locator("[data-testid='stProgress']")
+    return loc.first.inner_text() if loc.count() else ""
