@@ -8,8 +8,8 @@ from bn_core.figures.boundaries import boundary_figure
 from bn_core.figures.figure1 import accuracy_figure
 
 HOME_RUN = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
-                     activation="sigmoid", lr=0.5, batch_size=30, steps=2000, probe_every=20,
-                     eval_every=20, grid_resolution=50, pace=250.0)
+                     activation="sigmoid", lr=0.5, batch_size=30, steps=3000, probe_every=20,
+                     eval_every=20, grid_resolution=50, pace=150.0)
 
 LESSONS = [
     ("pages/1_Figure_1_live.py", "Figure 1, live", "T3, T4",

@@ -41,6 +41,22 @@ def _server_logging() -> None:
 
 _server_logging()
 
+
+def _warm_imports() -> None:
+    """Finish plotly's lazy imports (pandas among them) once, under this module's import lock.
+
+    plotly looks pandas up in sys.modules; when several sessions' script threads build their
+    first figure at the same moment, one of them can find pandas half-imported
+    ("partially initialized module 'pandas'"). Importing it here, fully, first avoids that."""
+    import numpy as np
+    import pandas  # noqa: F401
+    import plotly.graph_objects as go
+
+    go.Figure(go.Scatter(x=np.zeros(2, np.float32), y=np.zeros(2, np.float32))).to_plotly_json()
+
+
+_warm_imports()
+
 REFRESH_SECONDS = 1.0
 STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
                 "loading": ":material/downloading:", "running": ":material/play_circle:",

@@ -1,2 +1,339 @@
+"""Covariate shift and decision boundaries (T1, T2): a boundary learnt on training data meets
+shifted test data; data far from the origin trained with and without input whitening."""
+import math
+
 import streamlit as st
-st.title("Coming soon")
+
+import bnlab_ui as ui
+from bn_core.config import SETTINGS, RunConfig, Setting
+from bn_core.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
+                                     steps_to_accuracy, units_cutting_data)
+from bn_core.figures.boundaries import boundary_figure
+from bn_core.figures.shift import (current_boundaries_chart, initial_boundaries_chart,
+                                   shift_sweep_chart, train_test_accuracy_chart, whitening_name,
+                                   whitening_accuracy_chart)
+
+# A small sigmoid net on 300 points: both nets learn the moons in about a thousand steps, paced
+# so that a run lasts 12-15 s and the boundaries can be watched moving.
+MODEL = dict(n_samples=300, noise=0.15, depth=2, width=16, activation="sigmoid", lr=0.5,
+             batch_size=30, steps=1500, probe_every=20, eval_every=20, grid_resolution=60,
+             heldout_size=300)
+SHIFT_BASE = RunConfig(dataset="moons", shift_x=1.0, rotate_deg=30.0, pace=120.0, **MODEL)
+WHITE_BASE = RunConfig(dataset="moons", far_offset=8.0, whitening="zca", pace=100.0, **MODEL)
+SHIFT_SETTINGS = ["dataset", "n_samples", "noise", "shift_x", "shift_y", "rotate_deg", "scale"]
+WHITE_SETTINGS = ["dataset", "n_samples", "noise", "far_offset", "whitening"]
+PARTS = {"shift": "Shift the test data (T1)", "whitening": "Whitening (T2)"}
+PART_URL, DEFAULT_PART = "part", "shift"
+TARGET = Setting(name="target", kind=float, default=0.9, label="Target training accuracy",
+                 lo=0.5, hi=1.0, url="target",
+                 help="Steps to reach it are counted for each net. Changing it does not "
+                      "restart the runs.")
+LIVE = ("queued", "loading", "running", "paused")
+
+
+def keep_settings(prefix: str, specs, defaults: dict) -> None:
+    """Streamlit drops a widget's state while it is not drawn (here: while the other part of
+    the page is shown); put it back from the URL or the default before the widget is drawn."""
+    if not st.session_state.get(f"_{prefix}_seeded"):
+        return  # the session's first run: ui seeds every widget from the URL itself
+    for spec in specs:
+        key = f"{prefix}:{spec.name}"
+        if key not in st.session_state:
+            value = defaults[spec.name]
+            if spec.url in st.query_params:
+                value, _ = spec.coerce(st.query_params[spec.url])
+            st.session_state[key] = value
+
+
+def viewer() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "anonymous"
+
+
+def pct(value) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.0%}"
+
+
+def last(view, metric: str) -> float:
+    values = view.evals.get(metric)
+    return float(values[-1]) if values is not None and len(values) else math.nan
+
+
+# ---------------------------------------------------------------------------- part 1: T1
+
+def shift_part() -> None:
+    keep_settings("cfg", [SETTINGS[n] for n in SHIFT_SETTINGS], SHIFT_BASE.to_dict())
+    st.sidebar.header("Data and test shift")
+    config = ui.config_controls(SHIFT_BASE, SHIFT_SETTINGS)
+    ui.share_link()
+    run = ui.run_controls(config)
+    st.caption("The shift moves the **test points only** (about the training data's centre). "
+               "Each slider change starts a new run from the same start: same training points, "
+               "same initial weights, same batches, so the nets learn the very same boundaries; "
+               "only the test points are somewhere else.")
+
+    def render(snap):
+        if not snap.nets or snap.data is None:
+            st.info("Preparing the data and the twin nets...")
+            return
+        cfg = snap.config
+        shifted = (cfg.shift_x, cfg.shift_y, cfg.rotate_deg, cfg.scale) != (0.0, 0.0, 0.0, 1.0)
+        how = (f"moved by ({cfg.shift_x:+g}, {cfg.shift_y:+g}), rotated {cfg.rotate_deg:+g} "
+               f"degrees and scaled x{cfg.scale:g}")
+        c1, c2 = st.columns([3, 1.3])
+        with c1:
+            ui.chart(boundary_figure, snap, key="shift:boundary", height=460)
+        with c2:
+            ui.explain(
+                "**Look for** the black boundary bending around the training points (circles) "
+                "while the nets train, and where the test points (crosses, same colours = same "
+                f"classes) fall: here they are {how}.\n\n"
+                + ("Many crosses now sit on the wrong side of a boundary that is right for the "
+                   "circles: the boundary learnt the *training* distribution."
+                   if shifted else
+                   "The test data is not shifted: crosses and circles come from the same "
+                   "distribution.")
+                + "\n\n**Try** *Test rotation* 90, or *Test shift x* back to 0, or *Test scale* "
+                  "2 (in the sidebar).")
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            ui.chart(train_test_accuracy_chart, snap, key="shift:acc")
+        with c2:
+            rows = []
+            for name, view in snap.nets.items():
+                if not len(view.evals.get("step", ())):
+                    continue
+                rows.append(f"- **{view.label}**: training data **{pct(last(view, 'train_acc'))}**, "
+                            f"unshifted held-out points {pct(last(view, 'heldout_acc'))}, "
+                            f"shifted test data **{pct(last(view, 'test_acc'))}**")
+            st.markdown(f"**Accuracy at step {snap.step:,}**\n" + "\n".join(rows))
+            ui.explain(
+                "**Look for** the gap between the solid lines (training data) and the dotted "
+                "ones (shifted test data): training accuracy climbs while test accuracy stays "
+                "low. Held-out points drawn from the *training* distribution score like the "
+                "training data: the nets did learn, just not the test distribution.\n\n"
+                "**Try** a larger shift: the dotted lines drop further, the solid ones do not "
+                "move. BN does not help here: it normalises inside the net with statistics of "
+                "the *training* batches.")
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            ui.chart(shift_sweep_chart, snap, key="shift:sweep")
+        with c2:
+            rows = []
+            for name, view in snap.nets.items():
+                grid = view.latest.get("grid")
+                if grid is None or snap.viewport is None:
+                    continue
+                acc = shift_sweep(snap.data, cfg, grid, snap.viewport)
+                rows.append(f"- **{view.label}**: {pct(float(acc[0]))} unshifted, "
+                            f"{pct(float(acc[len(acc) // 2]))} half way, "
+                            f"**{pct(float(acc[-1]))}** at your full shift")
+            st.markdown(f"**Boundary of step {snap.step:,}, test data moved gradually**\n"
+                        + "\n".join(rows))
+            ui.explain(
+                "The same boundary, scored on the test points moved by 0 %, 10 %, ... 100 % of "
+                "your shift (read off the decision regions above, no retraining). **Look for** "
+                "accuracy falling as the shift grows: the further the test distribution drifts "
+                "from the training one, the more points land on the wrong side.")
+        with st.expander("Export this run"):
+            ui.export_controls(snap, "covariate-shift")
+
+    if run is not None:
+        ui.live_view(run, render)
+
+
+# ---------------------------------------------------------------------------- part 2: T2
+
+def pair_controls(configs: list[RunConfig]) -> list:
+    """Start/Pause/Stop/Restart for the runs compared side by side (started on first view)."""
+    registry, me = ui.get_registry(), viewer()
+    runs = []
+    for config in configs:
+        run = registry.get(config)
+        flag = f"_autostarted:{run.key}"
+        if run.status == "ready" and not st.session_state.get(flag):
+            run.start()
+        st.session_state[flag] = True
+        run.touch(me)
+        runs.append(run)
+    cols = st.columns(4)
+    live = any(r.status in LIVE for r in runs)
+    if cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="pair:start",
+                      type="primary", width="stretch"):
+        for r in runs:
+            r.start()
+    if any(r.status == "paused" for r in runs):
+        if cols[1].button("Resume", icon=":material/play_arrow:", key="pair:resume",
+                          width="stretch"):
+            for r in runs:
+                r.resume()
+    elif cols[1].button("Pause", icon=":material/pause:", key="pair:pause", width="stretch",
+                        disabled=not any(r.status == "running" for r in runs)):
+        for r in runs:
+            r.pause()
+    if cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="pair:stop",
+                      width="stretch"):
+        for r in runs:
+            r.stop("stopped by a viewer", wait=None)
+        for r in runs:
+            r.wait(2.0)
+    if cols[3].button("Restart", icon=":material/replay:", key="pair:restart", width="stretch"):
+        for r in runs:
+            r.stop("restarted by a viewer", wait=None)
+        for r in runs:
+            r.wait(5.0)
+            r.start()
+    return runs
+
+
+def pair_chart(builder, snaps: list, *args, key: str) -> None:
+    """`ui.chart` for a builder of several runs' snapshots: cached per step of every run."""
+    others = snaps[1:]
+    token = tuple((hash(s.key), s.step, s.status, tuple(v.step for v in s.nets.values()))
+                  for s in others)
+
+    def build(first, name, token, *args):
+        return builder([first] + others, *args)
+
+    ui.chart(build, snaps[0], builder.__name__, token, *args, key=key)
+
+
+def reached_text(view, target: float) -> str:
+    hit = steps_to_accuracy(view.evals["step"], view.evals["train_acc"], target)
+    if hit is not None:
+        return f"**step {hit:,}**"
+    now = last(view, "train_acc")
+    done = view.status != "training"
+    return f"{'not reached' if done else 'not yet'} ({pct(now)} at step {view.step:,})"
+
+
+def whitening_part() -> None:
+    keep_settings("cfg", [SETTINGS[n] for n in WHITE_SETTINGS], WHITE_BASE.to_dict())
+    keep_settings("view", [TARGET], {"target": TARGET.default})
+    st.sidebar.header("Data far from the origin")
+    config = ui.config_controls(WHITE_BASE, WHITE_SETTINGS,
+                                labels={"whitening": "Whitening (compared with none)"})
+    target = ui.view_controls([TARGET])["target"]
+    ui.share_link()
+    configs = [config.replace(whitening="none")]
+    if config.whitening != "none":
+        configs.append(config)
+    runs = pair_controls(configs)
+    st.caption(f"Two runs side by side, identical except for the input transform: "
+               + " and ".join(f"**{whitening_name(c.whitening)}**" for c in configs)
+               + f". The whitener is fitted on the training points; every point is moved "
+               f"{config.far_offset:g} along both axes first.")
+    lead = next((r for r in runs if r.snapshot().live), runs[0])
+    me = viewer()
+
+    def render(snap):
+        snaps = [snap if r is lead else r.snapshot() for r in runs]
+        for r in runs:
+            if r is not lead:
+                r.touch(me)
+        st.caption(" · ".join(f"{whitening_name(s.config.whitening)}: {s.status}, step "
+                              f"{s.step:,} of {s.total_steps:,}" for s in snaps))
+        if any(not s.nets or s.data is None for s in snaps):
+            st.info("Preparing the data and the nets of both runs (a run waits in a queue "
+                    "while the server trains two others)...")
+            return
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            pair_chart(initial_boundaries_chart, snaps, key="white:init")
+        with c2:
+            rows = []
+            for s in snaps:
+                lines = first_layer_lines(s.config, s.data.whitener, s.data.n_classes)
+                cuts = units_cutting_data(lines, s.data.x_train)
+                rows.append(f"- **{whitening_name(s.config.whitening)}**: "
+                            f"**{int(cuts.sum())} of {len(cuts)}** first-layer units cut "
+                            "through the training data")
+            dist = distance_from_origin(snaps[0].data.x_train)
+            st.markdown(f"**At initialisation** (data centred {dist:.1f} from the origin)\n"
+                        + "\n".join(rows))
+            ui.explain(
+                "Each grey line is where one first-layer unit's input is 0, at the random "
+                "start (weights random, **bias 0**): every line passes through the origin of "
+                "what the net sees. **Look for** the fan of lines: without whitening it meets "
+                "at (0, 0), far from the data, so almost no unit separates any two points and "
+                "the net starts by predicting one class everywhere on the data. Whitening "
+                "moves the data's centre to the net's origin: the lines cut through it.\n\n"
+                "**Try** *Distance from the origin* 0: then both panels look alike.")
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            pair_chart(whitening_accuracy_chart, snaps, target, key="white:acc")
+        with c2:
+            names = list(snaps[0].nets)
+            head = "| net | " + " | ".join(whitening_name(s.config.whitening) for s in snaps) + " |"
+            rule = "|---|" + "---|" * len(snaps)
+            body = ["| " + snaps[0].nets[n].label + " | "
+                    + " | ".join(reached_text(s.nets[n], target) for s in snaps) + " |"
+                    for n in names]
+            st.markdown(f"**Steps to reach {target:.0%} training accuracy**\n\n"
+                        + "\n".join([head, rule] + body))
+            ui.explain(
+                "**Look for** the dotted lines (not whitened) staying flat while the solid "
+                "ones (whitened) climb: the first steps of the unwhitened net go into dragging "
+                "its boundaries out to the data. The BN net is hurt far less: BN centres every "
+                "unit's input on the batch, which is whitening done inside the net, one unit "
+                "at a time.\n\n"
+                "**Try** the target slider, *standardize* or *pca*, or a larger distance.")
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            pair_chart(current_boundaries_chart, snaps, key="white:now")
+        with c2:
+            rows = [f"- **{s.nets[n].label}, {whitening_name(s.config.whitening)}**: "
+                    f"{pct(last(s.nets[n], 'train_acc'))} of training points right"
+                    for s in snaps for n in s.nets]
+            st.markdown(f"**Now**\n" + "\n".join(rows))
+            ui.explain("**Look for** which nets already bend their boundary around the data "
+                       "and which still cut it with a nearly straight line.")
+        with st.expander("Export these runs"):
+            for s in snaps:
+                st.caption(whitening_name(s.config.whitening))
+                ui.export_controls(s, f"whitening-{s.config.whitening}")
+
+    ui.live_view(lead, render)
+
+
+# ---------------------------------------------------------------------------- the page
+
+def lesson_part() -> str:
+    """The part of the lesson shown, bound to the URL as part=shift|whitening."""
+    key = "covshift:part"
+    if key not in st.session_state:
+        raw = st.query_params.get(PART_URL, DEFAULT_PART)
+        if raw not in PARTS:
+            st.warning(f"'{PART_URL}={raw[:40]}' is not valid (one of {', '.join(PARTS)}); "
+                       f"showing {PARTS[DEFAULT_PART]}.", icon=":material/link_off:")
+            raw = DEFAULT_PART
+        st.session_state[key] = raw
+    part = st.segmented_control("Part of the lesson", list(PARTS), format_func=PARTS.get,
+                                required=True, key=key) or DEFAULT_PART
+    if part == DEFAULT_PART:
+        if PART_URL in st.query_params:
+            del st.query_params[PART_URL]
+    elif st.query_params.get(PART_URL) != part:
+        st.query_params[PART_URL] = part
+    return part
+
+
+ui.page_header(
+    "Covariate shift and decision boundaries", "T1, T2",
+    "A network learns the distribution of its **training** data. Below, a plain net and a BN "
+    "net (same start, same batches) learn a boundary between the classes of some 2-D points. "
+    "**Part 1** moves the *test* points (shift, rotate, rescale): the boundary that is right for "
+    "the training points is wrong for them, and test accuracy falls while training accuracy "
+    "stays high. **Part 2** puts all the data far from the origin: random initial boundaries "
+    "pass near the origin and miss it, so training is slow unless the inputs are "
+    "**whitened** (zero mean, unit variance, decorrelated). This is the covariate shift that "
+    "gave *internal* covariate shift its name.")
+
+with ui.guard("the covariate shift page"):
+    part = lesson_part()
+    if part == "whitening":
+        whitening_part()
+    else:
+        shift_part()

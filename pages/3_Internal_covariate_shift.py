@@ -1,2 +1,195 @@
+"""Internal covariate shift (T3, T6): every hidden layer's nonlinearity input, as a histogram over
+training steps, for a plain and a BN net; each layer's mean and variance drift; and what BN
+normalises when it sits before or after the activation."""
+import dataclasses
+import math
+
 import streamlit as st
-st.title("Coming soon")
+
+import bnlab_ui as ui
+from bn_core.config import SETTINGS, TOY_DATASETS, RunConfig, Setting
+from bn_core.distributions import histogram_moments, layers_to_show, mass_near, moment_drift
+from bn_core.figures.distributions import (bn_input_figure, input_histogram_heatmaps,
+                                           moment_drift_figure)
+from bn_core.mnist import available_sources
+
+# A ReLU net of depth 4 on the MNIST subset: the plain net's upper layers see their input's
+# variance grow a hundredfold in a few thousand steps; the BN net's stays near 1. With ReLU,
+# moving BN after the activation shows what BN then receives: half of it is exactly 0.
+BASE = RunConfig(dataset="mnist-subset", depth=4, width=100, activation="relu", lr=0.1,
+                 batch_size=60, steps=3000, probe_every=25, eval_every=50, heldout_size=1000,
+                 grid_resolution=0)
+DATA_NAMES = {"mnist-subset": "MNIST subset (5,000 digits)", "mnist": "MNIST (full)",
+              "fashion-mnist": "Fashion-MNIST", "moons": "2-D: moons", "circles": "2-D: circles",
+              "blobs": "2-D: blobs", "xor": "2-D: xor", "spiral": "2-D: spiral"}
+TOY_PACE = 200.0  # steps/s on 2-D data: a 3,000-step run lasts 15 s, long enough to watch
+SHOWN_LAYERS = 6
+VIEW = [Setting(name="layer", kind=int, default=BASE.depth, label="Layer in the heatmaps",
+                lo=1, hi=SETTINGS["depth"].hi, url="layer",
+                help="Which hidden layer's input the heatmaps show (1 = closest to the data). "
+                     "Does not restart the run.")]
+
+
+def narrowed_control(name: str, container, choices, format_func=str):
+    """A run setting limited to the choices that work here (data sets present on this server),
+    bound to the URL with a notice when the URL asks for something else."""
+    spec = dataclasses.replace(SETTINGS[name], default=getattr(BASE, name), choices=tuple(choices))
+    key = f"ics:{name}"
+    if key not in st.session_state:
+        value = spec.default
+        if spec.url in st.query_params:
+            value, notice = spec.coerce(st.query_params[spec.url])
+            if notice:
+                st.session_state.setdefault("ics:notices", []).append(notice)
+        st.session_state[key] = value
+    value = container.selectbox(spec.label, spec.choices, key=key, format_func=format_func,
+                                help=spec.help or None)
+    if value == spec.default:
+        if spec.url in st.query_params:
+            del st.query_params[spec.url]
+    elif st.query_params.get(spec.url) != spec.format(value):
+        st.query_params[spec.url] = spec.format(value)
+    return value
+
+
+def reseed_after_navigation() -> None:
+    """Workaround until bnlab_ui seeds widgets per page: it seeds them from the URL once per
+    session, so arriving here from another page with settings would leave this page's widgets
+    at their minimum (1 step, lr 0.0001). This page's widget state is gone exactly then."""
+    if "ics:dataset" not in st.session_state:
+        for flag in ("_cfg_seeded", "_view_seeded"):
+            st.session_state.pop(flag, None)
+
+
+ui.page_header(
+    "Internal covariate shift: every layer's input keeps moving", "T3, T6",
+    "A hidden layer learns a function of its input, but that input is the output of the layers "
+    "below, and they change at every step. So the distribution each layer sees (its mean, its "
+    "spread, its shape) keeps moving under it while it trains: Ioffe and Szegedy called this "
+    "**internal covariate shift**. Below, a plain and a BN net train on the same batches from "
+    "the same weights; the charts show, layer by layer, the input of each nonlinearity over "
+    "training. BN normalises a layer's values over the batch; *where* it does so (before or "
+    "after the activation) decides what it sees.")
+
+with ui.guard("the internal covariate shift page"):
+    reseed_after_navigation()
+    side = st.sidebar
+    side.header("Run settings")
+    present = [s for s, folder in available_sources().items() if folder]
+    dataset = narrowed_control("dataset", side, present + list(TOY_DATASETS),
+                               format_func=lambda s: DATA_NAMES.get(s, s))
+    base = BASE.replace(dataset=dataset, pace=TOY_PACE if dataset in TOY_DATASETS else 0.0)
+    config = ui.config_controls(base,
+                                ["activation", "placement", "depth", "lr", "batch_size", "steps",
+                                 "init_scale"], container=side)
+    side.header("What to show")
+    view = ui.view_controls(VIEW, container=side)
+    ui.share_link()
+    for notice in st.session_state.get("ics:notices", []):
+        st.warning(notice, icon=":material/link_off:")
+    layer = min(view["layer"], config.depth) - 1
+    if view["layer"] > config.depth:
+        st.info(f"The net has {config.depth} hidden layers; showing layer {config.depth}.")
+
+    run = ui.run_controls(config)
+
+    def render(snap):
+        if not snap.nets:
+            st.info("Loading the data and building the twin nets...")
+            return
+        cfg = snap.config
+        act, place = cfg.activation, cfg.placement
+        shown = layers_to_show(cfg.depth, SHOWN_LAYERS)
+        drift = {n: moment_drift(v.probes["mean"], v.probes["var"])
+                 for n, v in snap.nets.items() if len(v.probes.get("step", ())) > 0}
+
+        st.subheader("1. The distribution of a layer's input, step by step")
+        c1, c2 = st.columns([3, 1])
+        with c1:
+            ui.chart(input_histogram_heatmaps, snap, layer, key="ics:heat")
+        with c2:
+            rows = []
+            for name, layers in drift.items():
+                if layer < len(layers):
+                    d = layers[layer]
+                    rows.append(f"- **{snap.nets[name].label}**: mean {d.mean_start:+.2f} → "
+                                f"{d.mean_now:+.2f}, variance {d.var_start:.3g} → "
+                                f"{d.var_now:.3g}")
+            st.markdown(f"**Layer {layer + 1}'s {act} input, step 0 → {snap.step:,}**\n"
+                        + "\n".join(rows))
+            normalised = ("its nonlinearity's input is BN's output, so it stays centred "
+                          "with a spread set by gamma." if place == "before" else
+                          "With BN *after* the activation, the nonlinearity's input is a plain "
+                          "linear output again: watch it drift in the BN net too.")
+            ui.explain(
+                "Each column is one moment of training; darker means more of the layer's "
+                "values fall there. **Look for** the plain net's column widening and sliding "
+                f"as training goes on. In the BN net: {normalised}\n\n"
+                "**Try** the top layer vs layer 1, a sigmoid net, or init scale 0.3.")
+
+        st.subheader("2. Every layer's mean and variance over training")
+        n_probe = min(cfg.heldout_size, len(snap.data.x_heldout)) if snap.data else cfg.heldout_size
+        c1, c2 = st.columns([3, 1])
+        with c1:
+            ui.chart(moment_drift_figure, snap, shown, key="ics:moments")
+        with c2:
+            rows = []
+            for name, layers in drift.items():
+                if not layers:
+                    continue
+                top = max(range(len(layers)), key=lambda i: layers[i].var_ratio_max
+                          if math.isfinite(layers[i].var_ratio_max) else -1)
+                d = layers[top]
+                rows.append(f"- **{snap.nets[name].label}**: layer {top + 1}'s variance grew "
+                            f"up to **{d.var_ratio_max:.3g}×** its start ({d.var_start:.3g} → "
+                            f"{d.var_now:.3g} now); its mean wandered over "
+                            f"{d.mean_range:.2f}")
+            st.markdown("**Largest drift, measured**\n" + "\n".join(rows))
+            ui.explain(
+                f"Pooled over every unit of the layer and the {n_probe:,} held-out probe "
+                "examples. "
+                "**Look for** the plain net's curves moving most in the top layers: each layer "
+                "adds its own change to the changes of the layers below. "
+                + (f"Only {len(shown)} of the {cfg.depth} layers are drawn. " if len(shown) <
+                   cfg.depth else "")
+                + "\n\n**Try** more hidden layers (6-8) and watch the top ones.")
+
+        st.subheader("3. What BN sees: before or after the activation")
+        c1, c2 = st.columns([3, 1])
+        with c1:
+            ui.chart(bn_input_figure, snap, shown, key="ics:bn")
+        with c2:
+            bn = snap.nets.get("bn")
+            if bn is not None and len(bn.probes.get("step", ())) > 0 and snap.bn_edges is not None:
+                rows = []
+                for l in shown:
+                    counts = bn.probes["bn_hist"][-1, l]
+                    m = histogram_moments(counts, snap.bn_edges)
+                    rows.append(f"- layer {l + 1}: **{mass_near(counts, snap.bn_edges):.0%}** of "
+                                f"the values in the bin at 0; skewness {m['skew']:+.2f}")
+                st.markdown(f"**BN's input in the BN net, step {int(bn.probes['step'][-1]):,}**\n"
+                            + "\n".join(rows))
+            if place == "before":
+                ui.explain(
+                    "BN sits **before** the activation (the paper's choice): it normalises "
+                    "linear outputs, which are roughly symmetric and bell-shaped (skewness "
+                    "near 0), so a mean and a variance describe them well.\n\n**Try** "
+                    "*BN placement: after* with the ReLU activation.")
+            else:
+                ui.explain(
+                    f"BN sits **after** the {act}: it normalises the activation's outputs. "
+                    + ("A ReLU sets every negative input to exactly 0, so about half of what "
+                       "BN receives is a spike at 0 and the rest a one-sided tail (strongly "
+                       "skewed): a mean and a variance describe that poorly. " if act == "relu"
+                       else "")
+                    + "Which placement trains better is an empirical question: compare the "
+                      "accuracy of the two runs.\n\n**Try** *BN placement: before* to compare.")
+            accs = [f"{v.label} {float(v.evals['heldout_acc'][-1]):.0%}"
+                    for v in snap.nets.values() if len(v.evals.get("step", ())) > 0]
+            if accs:
+                st.caption(f"Held-out accuracy now: {', '.join(accs)}.")
+        with st.expander("Export this run"):
+            ui.export_controls(snap, "internal-covariate-shift")
+
+    if run is not None:
+        ui.live_view(run, render)

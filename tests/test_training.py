@@ -309,6 +309,8 @@ def long_run_read_while_training():
                 seen["errors"].append(("step went back", last, snap.step))
             last = snap.step
             seen["steps"].append(snap.step)
+            time.sleep(0.0005)  # a tight loop would hold the GIL and starve the trainer
+        seen["steps"].append(run.snapshot().step)
 
     thread = threading.Thread(target=reader, name="test-snapshot-reader")
     run.start()

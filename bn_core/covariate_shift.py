@@ -1,0 +1,143 @@
+"""Measurements for the covariate-shift lesson (T1, T2), pure functions of recorded arrays.
+
+T1: how a boundary learnt on training data fares as the test data is shifted step by step
+(`accuracy_under_shift`, read off the recorded decision grid). T2: where the randomly
+initialised first-layer boundaries lie relative to the data (`first_layer_lines`,
+`units_cutting_data`) and how many steps a setting needs to reach an accuracy
+(`steps_to_accuracy`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import RunConfig
+from .datasets import Dataset, Whitener, shift_points
+from .models import initial_weights
+
+SHIFT_FRACTIONS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # 0 %, 10 %, ..., 100 % of the shift
+CUT_MARGIN = 0.05  # a unit "cuts through" the data if each side holds more than 5 % of it
+
+
+def steps_to_accuracy(steps, accuracy, target: float) -> int | None:
+    """The first recorded step at which `accuracy` reached `target` (None if it never did).
+
+    NaN entries (no measurement) never count as reached."""
+    steps, accuracy = np.asarray(steps), np.asarray(accuracy, dtype=np.float64)
+    if steps.shape != accuracy.shape:
+        raise ValueError(f"steps and accuracy differ in shape: {steps.shape} vs {accuracy.shape}")
+    reached = np.nonzero(np.nan_to_num(accuracy, nan=-np.inf) >= target)[0]
+    return int(steps[reached[0]]) if len(reached) else None
+
+
+# ---------------------------------------------------------------------------- T1: test shift
+
+def partial_shift(fraction: float, translate, rotate_deg: float, scale: float
+                  ) -> tuple[tuple[float, float], float, float]:
+    """`fraction` of a shift: translation and rotation scaled linearly, scale geometrically
+    (so fraction 0 is no change and 1 is the whole shift)."""
+    tx, ty = translate
+    return (fraction * tx, fraction * ty), fraction * rotate_deg, float(scale) ** fraction
+
+
+def unshift_points(x, translate, rotate_deg: float, scale: float, centre) -> np.ndarray:
+    """The inverse of `datasets.shift_points` with the same arguments: the points before
+    the shift."""
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    x = np.asarray(x, dtype=np.float64)
+    c = np.asarray(centre, dtype=np.float64)
+    theta = np.deg2rad(rotate_deg)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    moved = x - c - np.asarray(translate, dtype=np.float64)
+    # shift_points computes (x - c) @ (s R)^T: undo it with (1/s) R
+    return moved @ rotation / scale + c
+
+
+def grid_lookup(grid: np.ndarray, viewport, x) -> np.ndarray:
+    """The class the decision grid (res, res, 2: class, confidence) predicts at points `x`:
+    the nearest grid cell; points outside the viewport take the nearest edge cell."""
+    res = grid.shape[0]
+    xmin, xmax, ymin, ymax = viewport
+    x = np.asarray(x, dtype=np.float64)
+    col = np.rint((x[:, 0] - xmin) / (xmax - xmin) * (res - 1)).astype(np.int64)
+    row = np.rint((x[:, 1] - ymin) / (ymax - ymin) * (res - 1)).astype(np.int64)
+    return grid[np.clip(row, 0, res - 1), np.clip(col, 0, res - 1), 0].astype(np.int64)
+
+
+def accuracy_under_shift(grid: np.ndarray, viewport, x, y, translate, rotate_deg: float,
+                         scale: float, centre, fractions=SHIFT_FRACTIONS) -> np.ndarray:
+    """Accuracy of one fixed boundary (a decision grid) on the points `x` (unshifted) moved by
+    each fraction of the shift: the test accuracy the boundary would get if the test data had
+    drifted only that far. Read off the grid, so accurate to about one grid cell."""
+    y = np.asarray(y)
+    out = np.empty(len(fractions), dtype=np.float32)
+    for i, f in enumerate(fractions):
+        t, r, s = partial_shift(f, translate, rotate_deg, scale)
+        moved = shift_points(np.asarray(x, dtype=np.float64), t, r, s, centre=centre)
+        out[i] = float(np.mean(grid_lookup(grid, viewport, moved) == y)) if len(y) else math.nan
+    return out
+
+
+def shift_sweep(data: Dataset, config: RunConfig, grid: np.ndarray, viewport,
+                fractions=SHIFT_FRACTIONS) -> np.ndarray:
+    """`accuracy_under_shift` for a run's test set: its points are moved back to where they
+    were before the config's shift, then shifted again by each fraction (fraction 1 is the
+    test set the run evaluates)."""
+    translate = (config.shift_x, config.shift_y)
+    centre = data.x_train.astype(np.float64).mean(axis=0)
+    original = unshift_points(data.x_test, translate, config.rotate_deg, config.scale, centre)
+    return accuracy_under_shift(grid, viewport, original, data.y_test, translate,
+                                config.rotate_deg, config.scale, centre, fractions)
+
+
+# ---------------------------------------------------------------------------- T2: whitening
+
+@dataclass(frozen=True)
+class UnitLines:
+    """The first hidden layer's boundaries w_k . u = 0 at initialisation, in display
+    coordinates: unit k's line passes through `anchor` perpendicular to `normals[k]`."""
+
+    normals: np.ndarray  # (units, 2)
+    anchor: np.ndarray   # (2,): the origin of the net's input space, in display coordinates
+
+    def side(self, x) -> np.ndarray:
+        """(n, units) True where a point lies on a unit's positive side (pre-activation > 0)."""
+        return (np.asarray(x, dtype=np.float64) - self.anchor) @ self.normals.T > 0
+
+    def segments(self, length: float) -> tuple[np.ndarray, np.ndarray]:
+        """x and y arrays of the lines as segments of `length` either side of the anchor,
+        separated by NaN (one Scatter trace draws them all)."""
+        d = np.stack([-self.normals[:, 1], self.normals[:, 0]], axis=1)
+        d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+        a, b = self.anchor + length * d, self.anchor - length * d
+        nan = np.full(len(d), np.nan)
+        xs = np.stack([a[:, 0], b[:, 0], nan], axis=1).ravel()
+        ys = np.stack([a[:, 1], b[:, 1], nan], axis=1).ravel()
+        return xs.astype(np.float32), ys.astype(np.float32)
+
+
+def first_layer_lines(config: RunConfig, whitener: Whitener, n_classes: int) -> UnitLines:
+    """Where the run's first hidden layer draws its lines at initialisation (bias 0).
+
+    The net sees u = (x - mean) @ M (the whitener), so unit k's pre-activation
+    w_k . u = (M w_k) . (x - mean): a line through the whitener's mean (the origin when not
+    whitened) with normal M w_k. The weights are the run's own (same seed, same draw)."""
+    w1 = initial_weights(config, 2, n_classes)[0].numpy().astype(np.float64)  # (width, 2)
+    normals = w1 @ np.asarray(whitener.matrix, dtype=np.float64).T
+    return UnitLines(normals=normals, anchor=np.asarray(whitener.mean, dtype=np.float64))
+
+
+def units_cutting_data(lines: UnitLines, x, margin: float = CUT_MARGIN) -> np.ndarray:
+    """(units,) True where a unit's line cuts through the data: more than `margin` of the
+    points lie on each side. A unit whose line misses the data gives every point the same
+    sign, so it cannot tell any of them apart."""
+    positive = lines.side(x).mean(axis=0)
+    return (positive > margin) & (positive < 1.0 - margin)
+
+
+def distance_from_origin(x) -> float:
+    """How far the data's mean lies from the origin (data units)."""
+    return float(np.linalg.norm(np.asarray(x, dtype=np.float64).mean(axis=0)))

@@ -1,0 +1,385 @@
+"""Inside the BN layer: the computations the "Inside the BN layer" lesson shows (T10-T12).
+
+Built on the from-scratch NumPy BN in `batchnorm`: Algorithm 1 on a small batch a student
+edits, its backward pass node by node checked against centred differences, running
+statistics over many batches drawn from a population the student sets (Algorithm 2 and the
+m/(m-1) correction), how noisy batch statistics get as the batch shrinks to 1, and the
+per-channel statistics of an (N, C, H, W) tensor checked against the reshape to (N*H*W, C).
+Pure functions of arrays; no UI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .batchnorm import (
+    DEFAULT_EPS,
+    BatchNorm1d,
+    batchnorm_backward,
+    batchnorm_backward_graph,
+    batchnorm_forward,
+    channel_statistics,
+    numerical_gradient,
+    population_statistics,
+    relative_error,
+    spatial_batchnorm_forward,
+)
+
+GRADCHECK_TOLERANCE = 1e-6    # backprop and centred differences "agree" below this
+FLOAT64_AGREEMENT = 1e-8      # where correct float64 gradient checks usually land (1e-13 to 1e-8)
+BATCH_SIZES = (1, 2, 3, 4, 8, 16, 32, 64, 128)  # the batch-size ladder of the noise study
+SPREAD_PERCENTILES = (5, 50, 95)
+EXAMPLE_GAMMA = (1.0, 2.0, 0.5, 1.5, 3.0, 0.25, 1.0, 2.0)
+EXAMPLE_BETA = (0.0, 1.0, -2.0, 0.5, 3.0, -1.0, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- the edited batch
+
+
+@dataclass(frozen=True)
+class ExampleBatch:
+    """A small batch to edit: x (N, D), gamma and beta (D,), upstream gradient dy (N, D)."""
+
+    x: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    dy: np.ndarray
+
+
+def example_batch(n: int, d: int, seed: int) -> ExampleBatch:
+    """x = 5*randn + 12 (the classic gradient-check case), rounded to 0.1 so it is easy to read
+    and edit; gamma and beta differ per feature so their effect shows; dy ~ N(0, 1)."""
+    if n < 1 or d < 1:
+        raise ValueError(f"the batch needs at least one row and one feature; got N={n}, D={d}")
+    rng = np.random.default_rng([seed, 7])
+    x = np.round(5.0 * rng.standard_normal((n, d)) + 12.0, 1)
+    dy = np.round(rng.standard_normal((n, d)), 2)
+    gamma = np.resize(np.array(EXAMPLE_GAMMA), d)
+    beta = np.resize(np.array(EXAMPLE_BETA), d)
+    return ExampleBatch(x=x, gamma=gamma, beta=beta, dy=dy)
+
+
+def checked_table(name: str, values, shape: tuple, column_names=None, row_names=None) -> np.ndarray:
+    """An edited table as a float64 array; ValueError says which cells are empty or not finite.
+
+    Empty cells (None) and text that is not a number arrive as nan; the message names them
+    by row and column so a student can find them.
+    """
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: every cell must be a number") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: it needs at least one row and one column")
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {arr.shape}")
+    grid = arr if arr.ndim == 2 else arr.reshape(1, -1)
+    bad = np.argwhere(~np.isfinite(grid))
+    if len(bad):
+        cells = []
+        for r, c in bad[:5]:
+            col = column_names[c] if column_names is not None else f"column {c + 1}"
+            row = row_names[r] if row_names is not None else f"row {r + 1}"
+            cells.append(col if arr.ndim == 1 else f"{row}, {col}")
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"{name}: empty or not a finite number at {'; '.join(cells)}{more}")
+    if np.max(np.abs(arr)) > 1e100:
+        raise ValueError(f"{name}: values above 1e100 overflow the variance; use smaller numbers")
+    return arr
+
+
+# --------------------------------------------------------------------------- backward, node by node
+
+
+def staged_forward(x, gamma, beta, eps: float, override: dict | None = None) -> np.ndarray:
+    """The 9-node graph's forward pass with any node's value replaced by override[name].
+
+    Replacing one node and recomputing everything downstream of it is what dL/d(node) means
+    in the graph; centred differences of this function check each node's gradient."""
+    override = override or {}
+    x = np.asarray(x, dtype=np.float64)
+    m = x.shape[0]
+    v: dict[str, np.ndarray] = {}
+
+    def node(name, compute):
+        v[name] = np.asarray(override[name], dtype=np.float64) if name in override else compute()
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        node("mu", lambda: x.sum(axis=0) / m)
+        node("xmu", lambda: x - v["mu"])
+        node("sq", lambda: v["xmu"] ** 2)
+        node("var", lambda: v["sq"].sum(axis=0) / m)
+        node("std", lambda: np.sqrt(v["var"] + eps))
+        node("invstd", lambda: 1.0 / v["std"])
+        node("xhat", lambda: v["xmu"] * v["invstd"])
+        node("gxhat", lambda: gamma * v["xhat"])
+        node("y", lambda: v["gxhat"] + beta)
+    return v["y"]
+
+
+def difference_step(name: str, std: np.ndarray, var: np.ndarray, eps: float,
+                    h: float = 1e-5) -> float:
+    """The centred-difference step for a node: h, but small against the batch's spread.
+
+    BN bends on the scale of sqrt(var + eps): a step comparable to it (a nearly constant
+    feature, a batch of 1) would make the differences inaccurate, or step var + eps below 0."""
+    if name in ("sq", "var"):
+        return min(h, 1e-4 * float(np.min(var + eps)))
+    if name in ("x", "mu", "xmu", "std"):
+        return min(h, 1e-4 * float(np.min(std)))
+    return h
+
+
+@dataclass(frozen=True)
+class NodeCheck:
+    """One graph node: its value, dL/d(node) from backprop and from centred differences."""
+
+    name: str
+    formula: str
+    grad_formula: str
+    value: np.ndarray
+    grad: np.ndarray
+    numeric: np.ndarray
+    rel_error: float
+
+    @property
+    def agrees(self) -> bool:
+        return self.rel_error <= GRADCHECK_TOLERANCE
+
+
+@dataclass(frozen=True)
+class BackwardCheck:
+    """The whole backward pass of one batch, checked three ways."""
+
+    nodes: list                 # NodeCheck per graph node, forward order
+    params: list                # NodeCheck for x, gamma, beta (graph result vs numeric)
+    compact_vs_graph: float     # relative error between the compact dx and the graph's dx
+    dx_sum: np.ndarray          # sum_i dL/dx_i per feature (0 up to rounding)
+    dx_dot_xhat: np.ndarray     # sum_i dL/dx_i * xhat_i per feature (0 when eps = 0)
+    dx: np.ndarray
+    dgamma: np.ndarray
+    dbeta: np.ndarray
+
+
+def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5) -> BackwardCheck:
+    """Backprop through the 9-node graph, each node's gradient beside its numerical gradient,
+    and dx, dgamma, dbeta from the graph, the compact formula and centred differences."""
+    _, cache = batchnorm_forward(x, gamma, beta, eps)
+    dx, dgamma, dbeta, nodes = batchnorm_backward_graph(dy, cache)
+    dx_c, _, _ = batchnorm_backward(dy, cache)
+    x, gamma, beta = cache.x, cache.gamma, cache.beta
+    checks = []
+    for node in nodes:
+        numeric = numerical_gradient(
+            lambda v, name=node.name: staged_forward(x, gamma, beta, eps, {name: v}),
+            node.value, dy, difference_step(node.name, cache.std, cache.var, eps, h))
+        checks.append(NodeCheck(node.name, node.formula, node.grad_formula, node.value,
+                                node.grad, numeric, relative_error(node.grad, numeric)))
+    params = []
+    for name, analytic, f, at, formula in (
+        ("x", dx, lambda v: batchnorm_forward(v, gamma, beta, eps)[0], x,
+         "dL/dx_i = dL/dxmu_i + dL/dmu / m"),
+        ("gamma", dgamma, lambda v: batchnorm_forward(x, v, beta, eps)[0], gamma,
+         "dL/dgamma = sum_i dL/dy_i * xhat_i"),
+        ("beta", dbeta, lambda v: batchnorm_forward(x, gamma, v, eps)[0], beta,
+         "dL/dbeta = sum_i dL/dy_i"),
+    ):
+        numeric = numerical_gradient(f, at, dy, difference_step(name, cache.std, cache.var, eps, h))
+        params.append(NodeCheck(name, "input" if name == "x" else "parameter", formula, at,
+                                analytic, numeric, relative_error(analytic, numeric)))
+    return BackwardCheck(nodes=checks, params=params,
+                         compact_vs_graph=relative_error(dx_c, dx),
+                         dx_sum=dx.sum(axis=0), dx_dot_xhat=(dx * cache.xhat).sum(axis=0),
+                         dx=dx, dgamma=dgamma, dbeta=dbeta)
+
+
+def _short(values, digits: int = 4) -> str:
+    flat = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    return ", ".join(f"{v:.{digits}g}" for v in flat)
+
+
+def node_table(check: BackwardCheck, feature: int) -> list[dict]:
+    """One row per graph node (then x, gamma, beta): formulas, and for one feature (column)
+    the node's values, dL/d(node) from backprop and from centred differences, and the
+    relative error over all features."""
+    rows = []
+    for kind, items in (("graph node", check.nodes), ("returned", check.params)):
+        for r in items:
+            def col(a):
+                a = np.asarray(a)
+                return a[:, feature] if a.ndim == 2 else a[feature:feature + 1]
+            rows.append({
+                "node": r.name, "kind": kind, "forward": r.formula,
+                "value": _short(col(r.value)), "backward rule": r.grad_formula,
+                "dL/dnode (backprop)": _short(col(r.grad)),
+                "dL/dnode (centred differences)": _short(col(r.numeric)),
+                "relative error": r.rel_error, "agrees": r.agrees,
+            })
+    return rows
+
+
+# --------------------------------------------------------------------------- running statistics
+
+
+@dataclass(frozen=True)
+class RunningStatistics:
+    """Per batch t = 1..T of size m drawn from N(mean, std^2): the batch statistics, the layer's
+    running averages (torch's convention), Algorithm 2's estimates so far, and how one fixed
+    input x0 is normalised in training mode (inside each batch) and in eval mode."""
+
+    m: int
+    momentum: float
+    true_mean: float
+    true_var: float
+    batch_mean: np.ndarray           # (T,)
+    batch_var: np.ndarray            # (T,) biased, as BN normalises with
+    running_mean: np.ndarray         # (T,) after batch t
+    running_var: np.ndarray          # (T,) unbiased m/(m-1) batch variances averaged
+    average_batch_var: np.ndarray    # (T,) mean of the biased batch variances so far
+    population_mean: np.ndarray      # (T,) Algorithm 2: mean of batch means so far
+    population_var: np.ndarray       # (T,) Algorithm 2: m/(m-1) * mean of batch variances
+    probe_value: float               # x0 = mean + std: its true z-score is 1
+    train_xhat: np.ndarray           # (T,) x0 normalised with batch t's statistics
+    eval_xhat: float                 # x0 normalised with the final running statistics
+
+
+def running_statistics(mean: float, std: float, m: int, momentum: float, n_batches: int,
+                       seed: int = 0, eps: float = DEFAULT_EPS) -> RunningStatistics:
+    """Feed T batches of size m >= 2 through a BatchNorm1d in training mode and record its
+    statistics; x0 = mean + std is the first value of every batch."""
+    if m < 2:
+        raise ValueError(f"batch of {m}: training-mode BN needs at least 2 values per feature")
+    if n_batches < 1:
+        raise ValueError(f"n_batches must be >= 1; got {n_batches}")
+    if not (std > 0):
+        raise ValueError(f"the population std must be > 0; got {std}")
+    rng = np.random.default_rng([seed, 11])
+    x0 = float(mean + std)
+    layer = BatchNorm1d(1, eps=eps, momentum=momentum)
+    rows = {k: np.empty(n_batches) for k in ("bm", "bv", "rm", "rv", "xhat")}
+    for t in range(n_batches):
+        batch = mean + std * rng.standard_normal((m, 1))
+        batch[0, 0] = x0
+        y = layer.forward(batch)  # gamma = 1, beta = 0: y is xhat
+        rows["bm"][t] = batch.mean()
+        rows["bv"][t] = batch.var()
+        rows["rm"][t] = layer.running_mean[0]
+        rows["rv"][t] = layer.running_var[0]
+        rows["xhat"][t] = y[0, 0]
+    layer.eval()
+    eval_xhat = float(layer.forward(np.array([[x0]]))[0, 0])
+    counts = np.arange(1, n_batches + 1)
+    avg_var = np.cumsum(rows["bv"]) / counts
+    pop_mean = np.cumsum(rows["bm"]) / counts
+    # Algorithm 2 over every batch so far (checked against population_statistics at the end)
+    pop_var = avg_var * m / (m - 1)
+    end_mean, end_var = population_statistics(rows["bm"], rows["bv"], m)
+    assert np.isclose(end_mean, pop_mean[-1]) and np.isclose(end_var, pop_var[-1])
+    return RunningStatistics(m=m, momentum=momentum, true_mean=float(mean), true_var=float(std**2),
+                             batch_mean=rows["bm"], batch_var=rows["bv"],
+                             running_mean=rows["rm"], running_var=rows["rv"],
+                             average_batch_var=avg_var, population_mean=pop_mean,
+                             population_var=pop_var, probe_value=x0, train_xhat=rows["xhat"],
+                             eval_xhat=eval_xhat)
+
+
+# --------------------------------------------------------------------------- batch size
+
+
+@dataclass(frozen=True)
+class BatchNoise:
+    """How batch statistics scatter with the batch size m: percentiles (5, 50, 95) over many
+    batches of the batch mean, the biased batch variance, and x0's normalised value."""
+
+    sizes: np.ndarray            # (S,)
+    mean_pct: np.ndarray         # (S, 3)
+    var_pct: np.ndarray          # (S, 3)
+    xhat_pct: np.ndarray         # (S, 3)
+    expected_var: np.ndarray     # (S,) E[biased batch variance] = (m-1)/m * var
+    true_mean: float
+    true_var: float
+
+
+def batch_noise(mean: float, std: float, sizes=BATCH_SIZES, n_batches: int = 2000,
+                seed: int = 0, eps: float = DEFAULT_EPS) -> BatchNoise:
+    """Draw n_batches batches of each size from N(mean, std^2); x0 = mean + std is in each."""
+    rng = np.random.default_rng([seed, 13])
+    sizes = np.array(sorted(set(int(s) for s in sizes)))
+    if sizes[0] < 1:
+        raise ValueError("batch sizes must be >= 1")
+    x0 = mean + std
+    out = {k: np.empty((len(sizes), len(SPREAD_PERCENTILES))) for k in ("mean", "var", "xhat")}
+    for i, m in enumerate(sizes):
+        batches = mean + std * rng.standard_normal((n_batches, m))
+        batches[:, 0] = x0
+        mu = batches.mean(axis=1)
+        var = batches.var(axis=1)
+        xhat = (x0 - mu) / np.sqrt(var + eps)
+        for key, v in (("mean", mu), ("var", var), ("xhat", xhat)):
+            out[key][i] = np.percentile(v, SPREAD_PERCENTILES)
+    return BatchNoise(sizes=sizes, mean_pct=out["mean"], var_pct=out["var"], xhat_pct=out["xhat"],
+                      expected_var=(sizes - 1) / sizes * std**2, true_mean=float(mean),
+                      true_var=float(std**2))
+
+
+def batch_of_one_refusals() -> dict[str, str]:
+    """What happens to a batch of 1 in training mode, asked of torch and of our layer."""
+    out = {}
+    try:
+        import torch
+
+        torch.nn.BatchNorm1d(3).train()(torch.ones(1, 3))
+        out["torch"] = "torch accepted the batch (unexpected)"
+    except (ValueError, RuntimeError) as exc:
+        out["torch"] = str(exc)
+    try:
+        BatchNorm1d(3).forward(np.ones((1, 3)))
+        out["bn_core"] = "accepted (unexpected)"
+    except ValueError as exc:
+        out["bn_core"] = str(exc)
+    return out
+
+
+# --------------------------------------------------------------------------- convolutional BN
+
+
+def example_tensor(n: int, c: int, h: int, w: int, seed: int = 0) -> np.ndarray:
+    """An (N, C, H, W) batch whose channels have clearly different means and spreads
+    (channel k: mean 2k, std 1 + k/2), so one channel's statistics are easy to tell apart."""
+    rng = np.random.default_rng([seed, 17])
+    k = np.arange(c).reshape(1, c, 1, 1)
+    return np.round(2.0 * k + (1.0 + 0.5 * k) * rng.standard_normal((n, c, h, w)), 2)
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    """Per-channel statistics two ways, the naive reshape's error, and BN's output per channel."""
+
+    mean: np.ndarray             # (C,) over axes N, H, W
+    var: np.ndarray              # (C,)
+    reshape_mean: np.ndarray     # (C,) via x.transpose(0, 2, 3, 1).reshape(N*H*W, C)
+    reshape_var: np.ndarray
+    max_abs_diff: float          # between the two routes (0 up to rounding)
+    naive_mean: np.ndarray       # (C,) via x.reshape(-1, C) without moving C last: wrong
+    naive_max_abs_diff: float
+    y_mean: np.ndarray           # (C,) of spatial BN's output (gamma 1, beta 0): ~0
+    y_std: np.ndarray            # (C,) ~1
+    values_per_channel: int      # N*H*W: the effective batch of each channel
+
+
+def channel_check(x, eps: float = DEFAULT_EPS) -> ChannelCheck:
+    """Convolutional BN's statistics: axes (0, 2, 3) against the (N*H*W, C) reshape route."""
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    mean, var = channel_statistics(x)
+    flat = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)
+    _, cache = batchnorm_forward(flat, np.ones(c), np.zeros(c), eps)
+    naive = x.reshape(-1, c).mean(axis=0)
+    y, _ = spatial_batchnorm_forward(x, np.ones(c), np.zeros(c), eps)
+    diff = max(float(np.max(np.abs(mean - cache.mu))), float(np.max(np.abs(var - cache.var))))
+    return ChannelCheck(mean=mean, var=var, reshape_mean=cache.mu, reshape_var=cache.var,
+                        max_abs_diff=diff, naive_mean=naive,
+                        naive_max_abs_diff=float(np.max(np.abs(naive - mean))),
+                        y_mean=y.mean(axis=(0, 2, 3)), y_std=y.std(axis=(0, 2, 3)),
+                        values_per_channel=n * h * w)
