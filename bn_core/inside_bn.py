@@ -247,7 +247,7 @@ class RunningStatistics:
 def running_statistics(mean: float, std: float, m: int, momentum: float, n_batches: int,
                        seed: int = 0, eps: float = DEFAULT_EPS) -> RunningStatistics:
     """Feed T batches of size m >= 2 through a BatchNorm1d in training mode and record its
-    statistics; x0 = mean + std is the first value of every batch."""
+    statistics; x0 = mean + std is normalised as if it were the first value of each batch."""
     if m < 2:
         raise ValueError(f"batch of {m}: training-mode BN needs at least 2 values per feature")
     if n_batches < 1:
@@ -260,13 +260,15 @@ def running_statistics(mean: float, std: float, m: int, momentum: float, n_batch
     rows = {k: np.empty(n_batches) for k in ("bm", "bv", "rm", "rv", "xhat")}
     for t in range(n_batches):
         batch = mean + std * rng.standard_normal((m, 1))
-        batch[0, 0] = x0
-        y = layer.forward(batch)  # gamma = 1, beta = 0: y is xhat
+        layer.forward(batch)
         rows["bm"][t] = batch.mean()
         rows["bv"][t] = batch.var()
         rows["rm"][t] = layer.running_mean[0]
         rows["rv"][t] = layer.running_var[0]
-        rows["xhat"][t] = y[0, 0]
+        # x0 in place of this batch's first example, normalised with that batch's statistics
+        # (a side computation: the layer's running statistics see only population draws)
+        with_x0 = np.concatenate([[x0], batch[1:, 0]])
+        rows["xhat"][t] = (x0 - with_x0.mean()) / np.sqrt(with_x0.var() + eps)
     layer.eval()
     eval_xhat = float(layer.forward(np.array([[x0]]))[0, 0])
     counts = np.arange(1, n_batches + 1)
@@ -303,7 +305,8 @@ class BatchNoise:
 
 def batch_noise(mean: float, std: float, sizes=BATCH_SIZES, n_batches: int = 2000,
                 seed: int = 0, eps: float = DEFAULT_EPS) -> BatchNoise:
-    """Draw n_batches batches of each size from N(mean, std^2); x0 = mean + std is in each."""
+    """Draw n_batches batches of each size from N(mean, std^2); x0 = mean + std is normalised
+    as if it replaced each batch's first example."""
     rng = np.random.default_rng([seed, 13])
     sizes = np.array(sorted(set(int(s) for s in sizes)))
     if sizes[0] < 1:
@@ -312,10 +315,11 @@ def batch_noise(mean: float, std: float, sizes=BATCH_SIZES, n_batches: int = 200
     out = {k: np.empty((len(sizes), len(SPREAD_PERCENTILES))) for k in ("mean", "var", "xhat")}
     for i, m in enumerate(sizes):
         batches = mean + std * rng.standard_normal((n_batches, m))
-        batches[:, 0] = x0
         mu = batches.mean(axis=1)
         var = batches.var(axis=1)
-        xhat = (x0 - mu) / np.sqrt(var + eps)
+        batches[:, 0] = x0  # the same batches with x0 in place of their first example
+        x0_mu = batches.mean(axis=1)
+        xhat = (x0 - x0_mu) / np.sqrt(batches.var(axis=1) + eps)
         for key, v in (("mean", mu), ("var", var), ("xhat", xhat)):
             out[key][i] = np.percentile(v, SPREAD_PERCENTILES)
     return BatchNoise(sizes=sizes, mean_pct=out["mean"], var_pct=out["var"], xhat_pct=out["xhat"],

@@ -12,6 +12,7 @@ from bn_core.distributions import band_drift, value_at_step
 from bn_core.figures.figure1_page import MARK_STEP, heldout_accuracy_chart, percentile_bands_chart
 from bn_core.mnist import available_sources, source_folder
 from bn_core.presets import PRESETS
+from bn_core.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 
 PAPER = PRESETS["figure1"]
 # The paper's net and batch; a few thousand steps (not 50,000) so a run takes seconds, probed
@@ -27,7 +28,8 @@ MISSING_HINT = {"mnist": "put the four MNIST IDX files in {folder} (or set BNLAB
 VIEW = [
     Setting(name="layer", kind=int, default=BASE.depth, label="Hidden layer shown", lo=1,
             hi=BASE.depth, url="layer",
-            help="The paper shows the last hidden layer (3). Changing it does not restart the run."),
+            help="The paper shows the last hidden layer (3). Changing it does not restart "
+                 "the run."),
     Setting(name="pooled", kind=bool, default=False, label="All units of the layer pooled",
             url="pooled", help="Off: the one probed unit, as in the paper. On: every unit of "
                                "the layer together."),
@@ -116,7 +118,8 @@ with ui.guard("the Figure 1 page"):
         st.warning(notice, icon=":material/link_off:")
 
     run = ui.run_controls(config)
-    st.caption(f"BN Lab's choices where the paper is silent: {PAPER.notes.split('chosen by BN Lab: ')[-1]} "
+    choices = PAPER.notes.split("chosen by BN Lab: ")[-1]
+    st.caption(f"BN Lab's choices where the paper is silent: {choices} "
                f"This page trains {config.steps:,} steps by default (the paper: {PAPER_STEPS:,}); "
                "the early steps are where the two nets differ most.")
 
@@ -138,8 +141,10 @@ with ui.guard("the Figure 1 page"):
                     continue
                 now_step = int(ev["step"][-1])
                 early = value_at_step(ev["step"], ev["heldout_acc"], MARK_STEP)
+                at_mark = "" if now_step == MARK_STEP else \
+                    f"; {fmt_acc(early)} at step {MARK_STEP}"
                 rows.append(f"- **{view_.label}**: {fmt_acc(float(ev['heldout_acc'][-1]))} "
-                            f"at step {now_step:,}; {fmt_acc(early)} at step {MARK_STEP}"
+                            f"at step {now_step:,}{at_mark}"
                             + (f" ({view_.status_text})" if view_.status == "diverged" else ""))
             st.markdown("**Held-out accuracy, measured on this run**\n" + "\n".join(rows))
             ui.explain(
@@ -164,7 +169,7 @@ with ui.guard("the Figure 1 page"):
                     continue
                 drifts[name] = d
                 sat = ""
-                if act in ("sigmoid", "tanh") and "saturated" in pr:
+                if act in SATURATION_THRESHOLD and "saturated" in pr:
                     sat = (f"; {float(pr['saturated'][-1, layer]):.0%} of the layer's inputs "
                            "are in the saturated zones now")
                 rows.append(f"- **{view_.label}**: the median went from "
@@ -172,17 +177,24 @@ with ui.guard("the Figure 1 page"):
                             f"range of **{d.median_range:.2f}**; the band "
                             f"({cfg.percentiles[0]:g}th to {cfg.percentiles[-1]:g}th) went from "
                             f"{d.width_start:.2f} to {d.width_now:.2f} wide{sat}.")
-            st.markdown(f"**Layer {layer + 1}, {what}, step {snap.step:,}**\n" + "\n".join(rows))
+            probed = max((int(v.probes["step"][-1]) for v in snap.nets.values()
+                          if len(v.probes.get("step", ()))), default=0)
+            st.markdown(f"**Layer {layer + 1}, {what}, step 0 → {probed:,}**\n" + "\n".join(rows))
             if "plain" in drifts and "bn" in drifts and drifts["bn"].median_range > 0:
                 ratio = drifts["plain"].median_range / drifts["bn"].median_range
                 st.markdown(f"The plain net's median wandered **{ratio:.1f} times** as far as "
                             "the BN net's.")
+            if act in SATURATION_THRESHOLD:
+                zones = (f"Shaded orange: where the {act} saturates (|input| > "
+                         f"{SATURATION_THRESHOLD[act]:g}, slope nearly 0); pale green: its "
+                         f"near-linear zone (|input| < {LINEAR_ZONE[act]:g}).")
+            else:
+                zones = f"The {act} has no saturated zone to shade."
             ui.explain(
-                f"**Look for** how the plain net's band starts as a thin line near 0 and then "
-                f"moves and widens as the layers below learn: that moving input is *internal "
-                f"covariate shift*. The BN net's band starts at the normalised width and "
-                f"changes far less. Shaded: where the {act} saturates (|input| > 4 for the "
-                f"sigmoid; pale green, its near-linear zone).\n\n"
+                "**Look for** how the plain net's band starts as a thin line near 0 and then "
+                "moves and widens as the layers below learn: that moving input is *internal "
+                "covariate shift*. The BN net's band starts at the normalised width and its "
+                f"median stays put. {zones}\n\n"
                 "**Try** another layer or unit, *All units pooled*, or other percentiles "
                 "(e.g. 5,50,95) in the sidebar.")
         with st.expander("Export this run"):

@@ -8,10 +8,10 @@ import bnlab_ui as ui
 from bn_core.config import SETTINGS, RunConfig, Setting
 from bn_core.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
                                      steps_to_accuracy, units_cutting_data)
-from bn_core.figures.boundaries import boundary_figure
 from bn_core.figures.shift import (current_boundaries_chart, initial_boundaries_chart,
-                                   shift_sweep_chart, train_test_accuracy_chart, whitening_name,
-                                   whitening_accuracy_chart)
+                                   shift_boundaries_chart, shift_sweep_chart,
+                                   train_test_accuracy_chart, whitening_accuracy_chart,
+                                   whitening_name)
 
 # A small sigmoid net on 300 points: both nets learn the moons in about a thousand steps, paced
 # so that a run lasts 12-15 s and the boundaries can be watched moving.
@@ -84,7 +84,7 @@ def shift_part() -> None:
                f"degrees and scaled x{cfg.scale:g}")
         c1, c2 = st.columns([3, 1.3])
         with c1:
-            ui.chart(boundary_figure, snap, key="shift:boundary", height=460)
+            ui.chart(shift_boundaries_chart, snap, key="shift:boundary")
         with c2:
             ui.explain(
                 "**Look for** the black boundary bending around the training points (circles) "
@@ -209,6 +209,24 @@ def reached_text(view, target: float) -> str:
     return f"{'not reached' if done else 'not yet'} ({pct(now)} at step {view.step:,})"
 
 
+def speedup_sentence(snaps: list, net: str, target: float) -> str:
+    """What whitening did for one net, in numbers from the two runs on screen."""
+    plain_view, white_view = snaps[0].nets[net], snaps[1].nets[net]
+    label, method = plain_view.label, whitening_name(snaps[1].config.whitening)
+    before = steps_to_accuracy(plain_view.evals["step"], plain_view.evals["train_acc"], target)
+    after = steps_to_accuracy(white_view.evals["step"], white_view.evals["train_acc"], target)
+    if after is None:
+        return f"The {method} {label} net has not reached {target:.0%} yet."
+    if before is None:
+        return (f"**{label} net:** {method}, {target:.0%} after **{after:,} steps**; not "
+                f"whitened, not reached in {plain_view.step:,} steps.")
+    if before > after:
+        return (f"**{label} net:** whitening reached {target:.0%} **{before / after:.1f} times "
+                f"sooner** ({after:,} instead of {before:,} steps).")
+    return (f"**{label} net:** here whitening did not speed it up ({after:,} vs {before:,} "
+            "steps); try a larger distance from the origin.")
+
+
 def whitening_part() -> None:
     keep_settings("cfg", [SETTINGS[n] for n in WHITE_SETTINGS], WHITE_BASE.to_dict())
     keep_settings("view", [TARGET], {"target": TARGET.default})
@@ -273,12 +291,15 @@ def whitening_part() -> None:
                     for n in names]
             st.markdown(f"**Steps to reach {target:.0%} training accuracy**\n\n"
                         + "\n".join([head, rule] + body))
+            if len(snaps) == 2:
+                st.markdown(speedup_sentence(snaps, "plain", target))
             ui.explain(
-                "**Look for** the dotted lines (not whitened) staying flat while the solid "
-                "ones (whitened) climb: the first steps of the unwhitened net go into dragging "
-                "its boundaries out to the data. The BN net is hurt far less: BN centres every "
-                "unit's input on the batch, which is whitening done inside the net, one unit "
-                "at a time.\n\n"
+                "**Look for** the diamonds, where each net first reached the target. On the "
+                "default settings the dotted lines (not whitened) get there late or never and "
+                "jump about, while the solid ones (whitened) get there within a few dozen "
+                "steps: without whitening, the first steps go into dragging the boundaries out "
+                "to the data. The BN net copes better unwhitened: BN subtracts each unit's "
+                "batch mean, a per-unit centring done inside the net.\n\n"
                 "**Try** the target slider, *standardize* or *pca*, or a larger distance.")
         c1, c2 = st.columns([3, 2])
         with c1:

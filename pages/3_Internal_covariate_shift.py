@@ -115,16 +115,17 @@ with ui.guard("the internal covariate shift page"):
                     rows.append(f"- **{snap.nets[name].label}**: mean {d.mean_start:+.2f} → "
                                 f"{d.mean_now:+.2f}, variance {d.var_start:.3g} → "
                                 f"{d.var_now:.3g}")
-            st.markdown(f"**Layer {layer + 1}'s {act} input, step 0 → {snap.step:,}**\n"
+            probed = max(int(v.probes["step"][-1]) for n, v in snap.nets.items() if n in drift)
+            st.markdown(f"**Layer {layer + 1}'s {act} input, step 0 → {probed:,}**\n"
                         + "\n".join(rows))
-            normalised = ("its nonlinearity's input is BN's output, so it stays centred "
-                          "with a spread set by gamma." if place == "before" else
-                          "With BN *after* the activation, the nonlinearity's input is a plain "
-                          "linear output again: watch it drift in the BN net too.")
+            normalised = ("In the BN net the nonlinearity's input is BN's output, so it stays "
+                          "centred, with a spread set by gamma." if place == "before" else
+                          "With BN *after* the activation, the BN net's nonlinearity input is "
+                          "a plain linear output again: watch it drift in the BN net too.")
             ui.explain(
-                "Each column is one moment of training; darker means more of the layer's "
-                "values fall there. **Look for** the plain net's column widening and sliding "
-                f"as training goes on. In the BN net: {normalised}\n\n"
+                "Each column is one moment of training; a stronger colour means more of the "
+                "layer's values fall there. **Look for** the plain net's column widening and "
+                f"sliding as training goes on. {normalised}\n\n"
                 "**Try** the top layer vs layer 1, a sigmoid net, or init scale 0.3.")
 
         st.subheader("2. Every layer's mean and variance over training")

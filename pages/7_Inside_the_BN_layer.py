@@ -75,6 +75,17 @@ def csv_of(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def settings_on_arrival(marker: str = "view:pop_mean") -> None:
+    """Coming from another page, seed this page's widgets from its URL and defaults again.
+
+    bnlab_ui seeds widgets from the URL once per session, not per page; Streamlit drops the
+    state of widgets a run did not draw, so a missing widget of this page means we just arrived.
+    """
+    if marker not in st.session_state:
+        for flag in ("_view_seeded", "_cfg_seeded"):
+            st.session_state.pop(flag, None)
+
+
 ui.page_header(
     "Inside the BN layer", "T10, T11, T12",
     "Batch normalization is four lines of arithmetic (Algorithm 1 of Ioffe & Szegedy 2015): "
@@ -86,6 +97,7 @@ ui.page_header(
     "when the batch shrinks to one example, and how convolutional layers do the same per channel.")
 
 with ui.guard("the Inside the BN layer page"):
+    settings_on_arrival()
     view = ui.view_controls(VIEW)
     ui.share_link()
     n, d, seed, eps = view["n_rows"], view["n_features"], view["seed"], view["eps"]
@@ -138,7 +150,7 @@ with ui.guard("the Inside the BN layer page"):
     stats = pd.DataFrame({"mu (batch mean)": cache.mu, "var (batch variance, 1/m)": cache.var,
                           "sqrt(var + eps)": cache.std, "gamma": gamma, "beta": beta},
                          index=names).T
-    t1, t2, t3 = st.columns([2, 3, 3])
+    t1, t2, t3 = st.columns([3, 3, 3])
     t1.markdown(f"**Per-feature statistics** (m = {n})")
     t1.dataframe(stats.style.format("{:.4g}"), width="stretch")
     t2.markdown("**xhat = (x - mu) / sqrt(var + eps)**")
@@ -190,17 +202,20 @@ with ui.guard("the Inside the BN layer page"):
                if worst <= lesson.GRADCHECK_TOLERANCE else
                " : above the threshold; with nearly equal values in a column, the step h is "
                "large against the spread and centred differences get inaccurate.")
-            + f" The compact formula dx = (m g - sum g - xhat sum(g xhat)) / (m sqrt(var + eps)) "
+            + f" The compact formula `dx = (m g - sum g - xhat sum(g xhat)) / (m sqrt(var + eps))` "
             f"agrees with the graph to {check.compact_vs_graph:.1e}.\n\n"
-            f"**Two consequences to check:** sum_i dL/dx_i = [{fmt(check.dx_sum, 2)}] (zero: "
-            "shifting the whole batch changes nothing after BN), and sum_i dL/dx_i * xhat_i = "
+            f"**Two consequences to check:** `sum_i dL/dx_i` = [{fmt(check.dx_sum, 2)}] (zero: "
+            "shifting the whole batch changes nothing after BN), and `sum_i dL/dx_i * xhat_i` = "
             f"[{fmt(check.dx_dot_xhat, 2)}] (zero only when eps = 0: try eps = 1 to see it "
             "grow, 1e-08 to see it vanish).")
     st.markdown(f"**Every node for feature {names[feature]}** (change the feature in the "
                 "sidebar). Values and gradients are per example for per-example nodes, one "
                 "number for per-feature nodes; the relative error covers all features.")
-    st.dataframe(pd.DataFrame(table).style.format({"relative error": "{:.1e}"}),
-                 width="stretch", hide_index=True)
+    shown = pd.DataFrame(table).drop(columns=["kind", "agrees"])
+    st.dataframe(shown.style.format({"relative error": "{:.1e}"}), width="stretch",
+                 hide_index=True, height=35 * (len(shown) + 1) + 3,
+                 column_config={"node": st.column_config.TextColumn(width="small"),
+                                "relative error": st.column_config.NumberColumn(width="small")})
     st.download_button("Node table (CSV)", csv_of(table), file_name="bnlab-bn-backward.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore")
 
@@ -298,13 +313,13 @@ with ui.guard("the Inside the BN layer page"):
             f"**{cc.var[channel]:.4f}**; after BN its {cc.values_per_channel} values have mean "
             f"{cc.y_mean[channel]:.1e} and std {cc.y_std[channel]:.4f}.\n\n"
             f"**Checked:** statistics over axes (0, 2, 3) vs ordinary BN on the tensor reshaped "
-            f"to (N*H*W, C) = ({cc.values_per_channel}, {tc}): largest difference "
+            f"to `(N*H*W, C)` = ({cc.values_per_channel}, {tc}): largest difference "
             f"**{cc.max_abs_diff:.1e}** (equal up to rounding). The channel axis must be moved "
-            f"last first: x.reshape(-1, C) without the transpose mixes channels and is off by "
+            f"last first: `x.reshape(-1, C)` without the transpose mixes channels and is off by "
             f"up to **{cc.naive_max_abs_diff:.2f}**.")
     st.dataframe(pd.DataFrame({
-        "mean over (N, H, W)": cc.mean, "mean via (N*H*W, C) reshape": cc.reshape_mean,
-        "variance over (N, H, W)": cc.var, "variance via reshape": cc.reshape_var,
-        "mean via x.reshape(-1, C) (wrong)": cc.naive_mean,
-        "BN output mean": cc.y_mean, "BN output std": cc.y_std},
+        "mean, axes (0,2,3)": cc.mean, "mean, reshape": cc.reshape_mean,
+        "var, axes (0,2,3)": cc.var, "var, reshape": cc.reshape_var,
+        "mean, wrong reshape": cc.naive_mean,
+        "BN out: mean": cc.y_mean, "BN out: std": cc.y_std},
         index=[f"channel {k + 1}" for k in range(tc)]).style.format("{:.4g}"), width="stretch")

@@ -1,2 +1,227 @@
+"""Does BN really reduce internal covariate shift? (T13): Santurkar et al. 2018's gradient
+measure of ICS for a plain, a BN and a noisy-BN net trained side by side, the loss-landscape
+probes, and conclusions written from what the run measured."""
+import numpy as np
 import streamlit as st
-st.title("Coming soon")
+
+import bnlab_ui as ui
+from bn_core import santurkar
+from bn_core.config import SETTINGS, RunConfig, Setting
+from bn_core.figures.figure1 import accuracy_figure
+from bn_core.figures.ics import (
+    ics_by_layer_figure,
+    ics_over_time_figure,
+    landscape_figure,
+    training_loss_figure,
+)
+from bn_core.presets import preset
+
+# Page-level setups. MNIST: the BN paper's 3 x 100 sigmoid net on the bundled subset, learning
+# rate 0.1 (as the "noisy-bn" preset), short enough to finish in seconds.
+MNIST_SETUP = RunConfig(
+    dataset="mnist-subset", nets=("plain", "bn", "noisy_bn"), depth=3, width=100,
+    activation="sigmoid", batch_size=60, lr=0.1, steps=1500, probe_every=25, eval_every=50,
+    ics_every=50, heldout_size=1000, grid_resolution=0)
+# Santurkar's 25-layer deep linear network (24 hidden + output), full-batch GD. The preset's
+# learning rate 1e-3 for 400 steps shows BN's larger ICS but no training advantage (both nets
+# end near loss 3.4); at 3e-3 for 600 steps BN's loss ends well below the plain net's.
+DEEP_LINEAR_PRESET = preset("deep-linear-ics").config
+DEEP_LINEAR_SETUP = DEEP_LINEAR_PRESET.replace(lr=0.003, steps=600, ics_every=20,
+                                               probe_every=10, eval_every=20)
+SETUPS = {"mnist-sigmoid": MNIST_SETUP, "deep-linear": DEEP_LINEAR_SETUP}
+SETUP_TITLES = {"mnist-sigmoid": "MNIST, 3 x 100 sigmoid (BN paper's net)",
+                "deep-linear": "25-layer deep linear network (Santurkar)"}
+FIELDS = {"mnist-sigmoid": ["lr", "steps", "batch_size", "depth", "ics_every", "seed"],
+          "deep-linear": ["lr", "steps", "depth", "ics_every", "seed"]}
+ALL_FIELDS = sorted({f for fields in FIELDS.values() for f in fields})
+
+VIEW = [
+    Setting("setup", str, "mnist-sigmoid", "Setup", "Which experiment to run.",
+            choices=tuple(SETUPS), url="setup"),
+    Setting("noisy_bn", bool, True, "Noisy BN (BN + time-varying noise)",
+            "Adds a third net: BN followed by a random shift and scale, new at every step.",
+            url="noisy"),
+    Setting("noisy_plain", bool, False, "The same noise in a plain net",
+            "Adds a fourth net: the plain net with the same noise.", url="noisyplain"),
+    Setting("metric", str, "cos", "ICS shown as", "cos(G, G') or the distance ||G - G'||.",
+            choices=("cos", "dist"), url="metric"),
+]
+
+
+def nets_for(view: dict) -> tuple:
+    return ("plain", "bn") + (("noisy_bn",) if view["noisy_bn"] else ()) + \
+        (("noisy_plain",) if view["noisy_plain"] else ())
+
+
+def switch_setup(setup: str) -> None:
+    """A new setup brings its own defaults: forget the previous setup's widget values."""
+    previous = st.session_state.get("_ics_setup")
+    if previous is not None and previous != setup:
+        for name in ALL_FIELDS:
+            st.session_state.pop(f"cfg:{name}", None)
+            if SETTINGS[name].url in st.query_params:
+                del st.query_params[SETTINGS[name].url]
+        st.session_state.pop("_cfg_seeded", None)
+    st.session_state["_ics_setup"] = setup
+
+
+def ics_page_by_layer(snap, metric):
+    return ics_by_layer_figure(snap.nets, metric)
+
+
+def ics_page_over_time(snap, metric):
+    return ics_over_time_figure(snap.nets, metric)
+
+
+def ics_page_loss(snap):
+    return training_loss_figure(snap.nets, snap.config.is_regression)
+
+
+def ics_page_accuracy(snap):
+    return accuracy_figure(snap.nets, "train_acc", "Training accuracy of each net (eval mode)")
+
+
+def ics_page_landscape(snap):
+    return landscape_figure(snap.nets)
+
+
+def settings_on_arrival(marker: str = "view:setup") -> None:
+    """Coming from another page, seed this page's widgets from its URL and defaults again.
+
+    bnlab_ui seeds widgets from the URL once per session, not per page; Streamlit drops the
+    state of widgets a run did not draw, so a missing widget of this page means we just arrived.
+    """
+    if marker not in st.session_state:
+        for flag in ("_view_seeded", "_cfg_seeded"):
+            st.session_state.pop(flag, None)
+
+
+ui.page_header(
+    "Does BN really reduce internal covariate shift?", "T13",
+    "Ioffe & Szegedy explained BN's success by a reduction of **internal covariate shift**: "
+    "each layer's inputs stop moving under it. Santurkar et al. (2018) measured that shift "
+    "directly, by what it does to learning: take a layer's gradient **G** on a batch, update "
+    "the layers below it, and compute the gradient again on the same batch, **G'**. If the "
+    "layers below did not shift its inputs, **G' = G**: cos(G, G') = 1 and ||G - G'|| = 0. "
+    "They found BN does *not* reduce this shift, that BN with noise injected on purpose "
+    "(**noisy BN**) still trains well, and argued BN helps by making the loss landscape "
+    "smoother. Below, the nets train live from identical weights on identical batches: "
+    "measure it yourself.")
+
+with ui.guard("the ICS page"):
+    settings_on_arrival()
+    view = ui.view_controls(VIEW)
+    setup = view["setup"]
+    switch_setup(setup)
+    st.sidebar.caption(f"**{SETUP_TITLES[setup]}**")
+    config = ui.config_controls(SETUPS[setup], FIELDS[setup])
+    config = config.replace(nets=nets_for(view))
+    ui.share_link()
+
+    if setup == "deep-linear":
+        st.info(
+            f"**Setup: Santurkar's deep linear network.** {config.depth + 1} linear layers of "
+            f"width {config.width} (no nonlinearity) learn y = A x for a random 10 x 10 matrix A, "
+            f"with mean squared error and full-batch gradient descent ({config.batch_size} "
+            f"examples). Each ICS measurement costs {config.depth + 7} extra forward and backward "
+            "passes per net, so this run is slower: watch it fill in. BN Lab's preset for this setup uses learning "
+            f"rate {DEEP_LINEAR_PRESET.lr:g} for {DEEP_LINEAR_PRESET.steps} steps; there BN's "
+            "ICS is higher too, but both nets end near the same loss. This page starts at "
+            f"{DEEP_LINEAR_SETUP.lr:g} for {DEEP_LINEAR_SETUP.steps} steps, where BN trains "
+            "clearly better.", icon=":material/linear_scale:")
+    else:
+        st.info(
+            f"**Setup: MNIST, the BN paper's net.** {config.depth} hidden layers of "
+            f"{config.width} sigmoid units, batches of {config.batch_size} from the bundled "
+            f"4,000-digit subset, SGD at learning rate {config.lr:g}. Switch the setup in the "
+            "sidebar to Santurkar's 25-layer deep linear network.", icon=":material/grid_on:")
+
+    run = ui.run_controls(config)
+    metric = view["metric"]
+    metric_name = "cos(G, G')" if metric == "cos" else "||G - G'||"
+    other_metric = "||G - G'||" if metric == "cos" else "cos(G, G')"
+
+    def render(snap):
+        if not snap.nets:
+            st.info("Preparing the run...")
+            return
+        cfg = snap.config
+        if cfg.ics_every == 0:
+            st.warning("ICS measurement is off ('Measure ICS every' = 0): set it to 10-100 steps "
+                       "to see the ICS charts.", icon=":material/visibility_off:")
+        summaries = {n: santurkar.shift_summary(v) for n, v in snap.nets.items()}
+        measured = [s for s in summaries.values() if s.ics_records]
+        st.subheader("Internal covariate shift, measured by gradients")
+        c1, c2 = st.columns(2)
+        with c1:
+            ui.chart(ics_page_by_layer, snap, metric, key="ics:layer")
+        with c2:
+            ui.chart(ics_page_over_time, snap, metric, key="ics:time")
+        if measured:
+            line = ", ".join(f"**{s.label}** {s.mean_cos:.2f}" for s in measured)
+            ui.explain(
+                f"**What to look for.** Mean cos(G, G') over layers 2 and up, from "
+                f"{max(s.ics_records for s in measured)} measurements so far: {line}. The "
+                "closer to 1, the less the updates of the lower layers changed this layer's "
+                "gradient (layer 1 has nothing below it: always 1). If BN reduced internal "
+                "covariate shift, its line would sit *above* the plain net's. **Try:** a "
+                f"larger learning rate (bigger updates, more shift), or show {other_metric} "
+                "in the sidebar.")
+        else:
+            st.caption(f"The first {metric_name} measurement comes at step {cfg.ics_every}.")
+
+        st.subheader("How well does each net train?")
+        if cfg.is_regression:
+            c1, c2 = st.columns([3, 2])
+            with c1:
+                ui.chart(ics_page_loss, snap, key="ics:loss")
+            text_col = c2
+        else:
+            c1, c2 = st.columns(2)
+            with c1:
+                ui.chart(ics_page_loss, snap, key="ics:loss")
+            with c2:
+                ui.chart(ics_page_accuracy, snap, key="ics:acc")
+            text_col = st.container()
+        with text_col:
+            parts = []
+            for s in summaries.values():
+                if s.diverged:
+                    parts.append(f"**{s.label}** diverged at step {s.diverged_at}")
+                elif np.isfinite(s.last_loss):
+                    acc = ("" if cfg.is_regression or not np.isfinite(s.last_acc)
+                           else f", training accuracy {s.last_acc:.2f}")
+                    parts.append(f"**{s.label}** loss {s.last_loss:.3g}{acc}")
+            ui.explain(
+                "**What to look for.** Whether the net with *more* internal covariate shift "
+                "trains *faster*. Latest: " + ("; ".join(parts) or "no probe yet") + ". The "
+                "loss is the training-mode loss each net descends (noise on for the noisy "
+                "nets), averaged since the previous probe.")
+
+        st.subheader("Loss-landscape probes")
+        c1, c2 = st.columns([3, 1])
+        with c1:
+            ui.chart(ics_page_landscape, snap, key="ics:scape")
+        with c2:
+            ui.explain(
+                "At each ICS measurement BN Lab steps from the current weights along the "
+                "gradient by 0.05 to 0.4 times the learning rate and records how much the loss "
+                "varies (left), how much the gradient changes (middle), and that change per "
+                "unit of distance moved (right). Santurkar et al. found all three much lower "
+                "with BN (a smoother landscape, so larger steps are safe). Compare the lines "
+                "and check whether this run agrees.")
+
+        st.subheader("What should you conclude?")
+        sentences = santurkar.conclusions(snap.nets, classification=not cfg.is_regression)
+        if sentences:
+            st.markdown("\n".join(f"- {s}" for s in sentences))
+            if snap.live:
+                st.caption(f"Written from the measurements up to step {snap.step:,}; they "
+                           "update as the run goes on.")
+        else:
+            st.caption("Conclusions appear after two ICS measurements of the plain and BN nets "
+                       f"(every {cfg.ics_every or '-'} steps).")
+        ui.export_controls(snap, f"ics-{setup}")
+
+    if run is not None:
+        ui.live_view(run, render)

@@ -25,15 +25,14 @@ with ui.guard("the server status page"):
         cols[3].metric("Memory (RSS)", f"{health['rss_mib']:.0f} MiB")
         cols[4].metric("Threads (training)", f"{health['threads']} ({health['training_threads']})")
         if rows:
-            st.dataframe([{k: v for k, v in r.items() if k != "key"} for r in rows],
-                         hide_index=True, width="stretch")
+            st.table([{k: v for k, v in r.items() if k != "key"} for r in rows])
         else:
             st.info("No runs yet: open a lesson page to start one.")
         refresh = ui.REFRESH_TIMES.table()
         if refresh:
             st.markdown("**Server time per live refresh**, by page (what one viewer's refresh "
                         "costs the server):")
-            st.dataframe(refresh, hide_index=True, width="stretch")
+            st.table(refresh)
         st.caption(f"CPU time used by the server so far: {health['cpu_seconds']:.1f} s. "
                    f"Runs nobody watches stop after {registry.idle_timeout or 0:.0f} s.")
 

@@ -43,7 +43,7 @@ def toy_config(**changes) -> RunConfig:
 
 def endless_config(**changes) -> RunConfig:
     """A run that would train for a long time at a steady pace: stopped by the test."""
-    return toy_config(steps=200_000, pace=400.0, probe_every=1, eval_every=50, **changes)
+    return toy_config(steps=200_000, pace=200.0, probe_every=2, eval_every=50, **changes)
 
 
 @pytest.fixture

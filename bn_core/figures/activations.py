@@ -16,6 +16,8 @@ CURVE_POINTS = 201
 OUTPUT_MASS = (2.5, 97.5)   # the central 95% of inputs, for the "outputs lie in [a, b]" sentence
 EPS = 1e-5                  # BatchNorm1d's eps: undo mode's gamma = sqrt(var_B + eps)
 ZERO_FILL = "rgba(120, 120, 120, 0.10)"
+CURVE_RANGE = {"sigmoid": (0.0, 1.05), "tanh": (-1.1, 1.1)}
+CURVE_TICKS = {"sigmoid": [0, 0.25, 0.5, 0.75, 1], "tanh": [-1, -0.5, 0, 0.5, 1]}
 LAYER_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
@@ -103,22 +105,23 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> go.Figure:
     activation = snap.config.activation
     edges = snap.edges
     names = list(snap.nets)
-    fig = make_subplots(rows=1, cols=max(1, len(names)), shared_yaxes=True,
-                        horizontal_spacing=0.08,
+    fig = make_subplots(rows=1, cols=max(1, len(names)), horizontal_spacing=0.08,
                         specs=[[{"secondary_y": True}] * max(1, len(names))],
                         subplot_titles=[net_label(n) for n in names] or [""])
-    step = None
+    step, top = None, 1.0
     for i, name in enumerate(names):
         view = snap.nets[name]
         hist = view.latest.get("hist")
         col = i + 1
         if edges is not None and hist is not None and layer < len(hist):
             centres = f32((edges[:-1] + edges[1:]) / 2)
-            fig.add_trace(go.Bar(x=centres, y=_bar_fraction(hist[layer]),
+            shares = _bar_fraction(hist[layer])
+            top = max(top, float(shares.max()))
+            fig.add_trace(go.Bar(x=centres, y=shares,
                                  width=float(edges[1] - edges[0]), name=f"{net_label(name)}: "
                                  f"inputs at step {view.latest.get('step', 0):,}",
                                  marker={"color": NET_COLORS[name], "line": {"width": 0}},
-                                 opacity=0.75, hovertemplate="input %{x:.2f}: %{y:.1f}%"),
+                                 opacity=0.65, hovertemplate="input %{x:.2f}: %{y:.1f}%"),
                           row=1, col=col, secondary_y=False)
             step = view.latest.get("step", step)
         if edges is not None:
@@ -133,16 +136,25 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> go.Figure:
             if activation == "relu":
                 fig.add_vrect(float(edges[0]), 0.0, fillcolor=ZERO_FILL, line_width=0,
                               layer="below", row=1, col=col)
-        fig.update_xaxes(title_text=f"input to the {activation} (layer {layer + 1})",
-                         row=1, col=col)
-        fig.update_yaxes(title_text=f"{activation} output" if col == len(names) else None,
-                         secondary_y=True, row=1, col=col, showgrid=False,
-                         showticklabels=col == len(names))
     when = f" at step {step:,}" if step is not None else ""
-    base_layout(fig, f"What the {activation} sees in layer {layer + 1}{when}: share of inputs "
-                     "per bin, under the activation curve",
-                "input to the nonlinearity", "share of the layer's inputs (%)", height)
-    fig.update_yaxes(title_text="share of inputs (%)", secondary_y=False, row=1, col=1)
+    base_layout(fig, f"What the {activation} sees: layer {layer + 1}'s inputs{when}, drawn "
+                     f"under the {activation} curve",
+                f"input to the {activation} (layer {layer + 1})", "", height)
+    curve_range = CURVE_RANGE.get(activation)
+    if curve_range is None and edges is not None:
+        hi = float(edges[-1]) * 1.05
+        curve_range = (0.0, hi) if activation == "relu" else (float(edges[0]) * 1.05, hi)
+    for i in range(len(names)):
+        last = i == len(names) - 1
+        fig.update_yaxes(title_text="share of inputs (%)" if i == 0 else None,
+                         range=[0, top * 1.08], secondary_y=False, row=1, col=i + 1)
+        fig.update_yaxes(title_text=f"{activation} output" if last else None, range=curve_range,
+                         secondary_y=True, row=1, col=i + 1, showgrid=False,
+                         showticklabels=last, tickvals=CURVE_TICKS.get(activation))
+    for i, name in enumerate(names):  # panel titles in the net's colour
+        if i < len(fig.layout.annotations):
+            fig.layout.annotations[i].update(text=f"<b>{net_label(name)}</b>",
+                                             font={"color": NET_COLORS[name]})
     fig.update_layout(hovermode="closest", bargap=0)
     if edges is not None:
         fig.update_xaxes(range=[float(edges[0]), float(edges[-1])])
@@ -239,5 +251,7 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> go.Fi
     fig.update_xaxes(title_text="training step", row=1, col=2)
     fig.update_xaxes(title_text="beta (shift)", row=1, col=3)
     fig.update_yaxes(title_text="gamma (scale)", row=1, col=3)
-    fig.update_layout(hovermode="closest", legend={"font": {"size": 12}})
+    fig.update_layout(hovermode="closest", margin={"b": 100},
+                      legend={"font": {"size": 12}, "y": -0.25, "yanchor": "top", "x": 0.0,
+                              "xanchor": "left"})
     return fig

@@ -38,6 +38,11 @@ def legend_below(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def _steps(steps) -> np.ndarray:
+    """Step numbers as int32 (half the payload of the recorded int64)."""
+    return np.asarray(steps, dtype=np.int32)
+
+
 def _probed(nets: dict) -> list[str]:
     return [n for n, v in nets.items() if len(v.probes.get("step", ())) > 0]
 
@@ -84,7 +89,7 @@ def input_histogram_heatmaps(snap, layer: int, height: int = 420) -> go.Figure:
     for i, name in enumerate(names):
         pr = snap.nets[name].probes
         keep = evenly_spaced(len(pr["step"]), MAX_HEATMAP_COLUMNS)
-        steps = pr["step"][keep]
+        steps = _steps(pr["step"][keep])
         z = _levels(pr["hist"][keep, layer, :]).T  # (bins, steps)
         last = i == len(names) - 1  # one colour bar: the levels mean the same in every panel
         fig.add_trace(go.Heatmap(
@@ -92,13 +97,13 @@ def input_histogram_heatmaps(snap, layer: int, height: int = 420) -> go.Figure:
             showscale=last, colorbar=_colorbar(1.02) if last else None, name=net_label(name),
             hovertemplate="step %{x}<br>input %{y:.2f}<extra>" + net_label(name) + "</extra>"),
             row=1, col=i + 1)
-        pct = pr["pooled_pct"][:, layer, :]
+        pct = pr["pooled_pct"][keep, layer, :]
         lines = ((0, "dot", 1.5, "#444", f"{qs[0]:g}th / {qs[-1]:g}th percentile (all units)"),
                  (len(qs) // 2, "solid", 2.5, DARK, "median (all units)"),
                  (len(qs) - 1, "dot", 1.5, "#444", None))
         for col, dash, width, color, legend in lines:
             fig.add_trace(go.Scatter(
-                x=pr["step"], y=f32(pct[:, col]), mode="lines",
+                x=steps, y=f32(pct[:, col]), mode="lines",
                 line={"color": color, "dash": dash, "width": width},
                 name=legend or "", legendgroup=dash, showlegend=i == 0 and legend is not None,
                 hovertemplate=f"{qs[col]:g}th percentile %{{y:.2f}}<extra></extra>"),
@@ -135,7 +140,7 @@ def moment_drift_figure(snap, layers: list[int], height: int = 440) -> go.Figure
         for c, layer in enumerate(layers):
             for r, what in ((1, "mean"), (2, "var")):
                 fig.add_trace(go.Scatter(
-                    x=pr["step"], y=f32(pr[what][:, layer]), mode="lines", name=label,
+                    x=_steps(pr["step"]), y=f32(pr[what][:, layer]), mode="lines", name=label,
                     line={"color": NET_COLORS[name], "width": 2.5}, legendgroup=name,
                     showlegend=c == 0 and r == 1,
                     hovertemplate=f"{label}, layer {layer + 1}: {what} %{{y:.3g}}<extra></extra>"),

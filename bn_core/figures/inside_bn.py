@@ -31,10 +31,10 @@ def algorithm1_figure(x, xhat, y, mu, var, gamma, beta, eps: float,
     n, d = x.shape
     names = list(feature_names or [f"x{j + 1}" for j in range(d)])
     std = np.sqrt(np.asarray(var) + eps)
-    panels = (("1. input x_i", x, np.asarray(mu), std, "batch mean mu +- sqrt(var + eps)"),
-              ("2. normalised xhat_i = (x_i - mu) / sqrt(var + eps)", xhat, np.zeros(d),
+    panels = (("1. input x", x, np.asarray(mu), std, "batch mean mu +- sqrt(var + eps)"),
+              ("2. xhat = (x - mu) / sqrt(var + eps)", xhat, np.zeros(d),
                np.ones(d) * (std > 0), "0 +- 1"),
-              ("3. output y_i = gamma * xhat_i + beta", y, np.asarray(beta),
+              ("3. y = gamma xhat + beta", y, np.asarray(beta),
                np.abs(np.asarray(gamma)), "beta +- |gamma|"))
     fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
                         subplot_titles=[p[0] for p in panels])
@@ -57,8 +57,11 @@ def algorithm1_figure(x, xhat, y, mu, var, gamma, beta, eps: float,
         fig.update_xaxes(title_text="value", row=1, col=col)
     base_layout(fig, "Algorithm 1 on your batch: each dot is one example's value of one feature",
                 "value", "feature", height)
-    fig.update_layout(hovermode="closest")
-    fig.update_yaxes(autorange="reversed", title_text="feature", row=1, col=1)
+    fig.update_layout(hovermode="closest", height=height + 50, margin={"b": 100},
+                      legend={"y": -0.22, "yanchor": "top", "x": 0, "xanchor": "left"})
+    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_yaxes(title_text="feature", row=1, col=1)
+    fig.update_annotations(font_size=14)
     return fig
 
 
@@ -75,11 +78,10 @@ def gradient_check_figure(check: BackwardCheck, height: int = 340) -> go.Figure:
                            textposition="outside", name="relative error",
                            hovertemplate="%{x}: %{text}<extra></extra>"))
     fig.add_hline(y=GRADCHECK_TOLERANCE, line_dash="dot", line_color=TRUE_COLOR,
-                  annotation_text=f"agreement threshold {GRADCHECK_TOLERANCE:.0e}",
+                  annotation_text=f"agree below {GRADCHECK_TOLERANCE:.0e}",
                   annotation_position="top left")
     fig.add_hrect(y0=1e-13, y1=FLOAT64_AGREEMENT, fillcolor="rgba(0, 158, 115, 0.10)",
-                  line_width=0, layer="below", annotation_text="typical float64 agreement",
-                  annotation_position="bottom left")
+                  line_width=0, layer="below")
     fig.add_vrect(x0=len(check.nodes) - 0.5, x1=len(rows) - 0.5, fillcolor="rgba(0,0,0,0.05)",
                   line_width=0, layer="below", annotation_text="returned by backward",
                   annotation_position="top right")

@@ -29,6 +29,43 @@ def _chance_line(fig: go.Figure, n_classes: int) -> None:
 
 # ---------------------------------------------------------------------------- T1
 
+def _legend_below(fig: go.Figure) -> None:
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.24, "x": 0.0,
+                              "xanchor": "left", "font": {"size": 13}},
+                      margin={"l": 60, "r": 20, "t": 80, "b": 120})
+
+
+def shift_boundaries_chart(snap, height: int = 500) -> go.Figure:
+    """One panel per net: its decision regions now, the training points (circles) and the
+    shifted test points (crosses), coloured by class."""
+    names = list(snap.nets)
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[f"{net_label(n)} net, step {snap.nets[n].step:,}"
+                                        for n in names])
+    data = snap.data
+    for i, name in enumerate(names):
+        grid = snap.nets[name].latest.get("grid")
+        if grid is not None and snap.viewport is not None:
+            for tr in boundary_traces(grid, snap.viewport, data.n_classes):
+                fig.add_trace(tr, row=1, col=i + 1)
+        if data is not None:
+            for tr in point_traces(data, show_test=True, max_points=300):
+                tr.showlegend = i == 0
+                fig.add_trace(tr, row=1, col=i + 1)
+        fig.update_xaxes(title_text="x1 (data units)", row=1, col=i + 1)
+    base_layout(fig, "Decision regions (shaded by predicted class, black line = boundary)",
+                "x1 (data units)", "x2 (data units)", height)
+    fig.update_yaxes(title_text="x2 (data units)", row=1, col=1)
+    fig.update_yaxes(title_text="", row=1, col=2)
+    _legend_below(fig)
+    fig.update_layout(hovermode="closest")
+    if snap.viewport is not None:
+        xmin, xmax, ymin, ymax = snap.viewport
+        fig.update_xaxes(range=[xmin, xmax])
+        fig.update_yaxes(range=[ymin, ymax])
+    return fig
+
+
 def train_test_accuracy_chart(snap, height: int = 360) -> go.Figure:
     """Each net's accuracy on its training data (solid) and on the shifted test data (dotted)."""
     fig = go.Figure()
@@ -47,7 +84,7 @@ def train_test_accuracy_chart(snap, height: int = 360) -> go.Figure:
         _chance_line(fig, snap.data.n_classes)
     fig.update_yaxes(range=[0, 1.02])
     fig.update_xaxes(range=[0, snap.total_steps])
-    fig.update_layout(legend={"font": {"size": 12}})
+    _legend_below(fig)
     return fig
 
 
@@ -87,12 +124,11 @@ def _span_with_origin(snap, lines_anchor) -> tuple[float, float, float, float]:
     return lo_x - pad, hi_x + pad, lo_y - pad, hi_y + pad
 
 
-def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 440) -> go.Figure:
+def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 500) -> go.Figure:
     """One panel per run: the net's decision regions at initialisation over the training data,
     the first hidden layer's lines (bias 0) and the origin, on axes that include the origin."""
     fig = make_subplots(rows=1, cols=len(snaps), horizontal_spacing=0.06,
-                        subplot_titles=[f"{whitening_name(s.config.whitening)} inputs "
-                                        f"(distance {s.config.far_offset:g})" for s in snaps])
+                        subplot_titles=[whitening_name(s.config.whitening) for s in snaps])
     for i, snap in enumerate(snaps):
         col = i + 1
         data, view = snap.data, snap.nets.get(net)
@@ -119,17 +155,15 @@ def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 440)
                                  marker={"symbol": "x-thin", "size": 14, "color": "#000000",
                                          "line": {"width": 3, "color": "#000000"}}),
                       row=1, col=col)
-        fig.add_annotation(text=f"{int(cuts.sum())} of {len(cuts)} unit lines cut the data",
-                           xref=f"x{col if col > 1 else ''} domain",
-                           yref=f"y{col if col > 1 else ''} domain", x=0.02, y=0.98,
-                           showarrow=False, xanchor="left", yanchor="top",
-                           bgcolor="rgba(255,255,255,0.85)", font={"size": 14})
+        fig.layout.annotations[i].text = (f"{whitening_name(snap.config.whitening)}: "
+                                          f"{int(cuts.sum())} of {len(cuts)} lines cut the data")
         fig.update_xaxes(range=[box[0], box[1]], title_text="x1 (data units)", row=1, col=col)
         fig.update_yaxes(range=[box[2], box[3]], title_text="x2 (data units)", row=1, col=col)
     base_layout(fig, f"At initialisation: the {net_label(net)} net's boundaries and its "
                 f"first {MAX_LINES} hidden units' lines", "x1 (data units)", "x2 (data units)",
                 height)
-    fig.update_layout(hovermode="closest", legend={"font": {"size": 12}})
+    fig.update_layout(hovermode="closest")
+    _legend_below(fig)
     return fig
 
 
@@ -156,14 +190,16 @@ def whitening_accuracy_chart(snaps: list, target: float, height: int = 380) -> g
                                          marker={"color": NET_COLORS[name], "size": 12,
                                                  "symbol": "diamond",
                                                  "line": {"width": 1.5, "color": "#222"}}))
-    fig.add_hline(y=target, line={"color": "#444", "dash": "dash", "width": 1.5},
-                  annotation_text=f"target {target:.0%}", annotation_position="top left")
+    end = max((s.total_steps for s in snaps), default=1)
+    fig.add_trace(go.Scatter(x=[0, end], y=[target, target], mode="lines",
+                             name=f"target {target:.0%} (diamond: first reached)",
+                             hoverinfo="skip", line={"color": "#444", "dash": "dash", "width": 1.5}))
     base_layout(fig, "Training accuracy: whitened (solid) vs not whitened (dotted)",
                 "training step", "training accuracy (fraction correct)", height)
     fig.update_yaxes(range=[0, 1.02])
     if snaps:
         fig.update_xaxes(range=[0, max(s.total_steps for s in snaps)])
-    fig.update_layout(legend={"font": {"size": 12}})
+    _legend_below(fig)
     return fig
 
 
@@ -173,7 +209,7 @@ def current_boundaries_chart(snaps: list, height: int = 620) -> go.Figure:
     titles = [f"{net_label(n)}, {whitening_name(s.config.whitening)}, step {s.step:,}"
               for s in snaps for n in names]
     fig = make_subplots(rows=len(snaps), cols=len(names), subplot_titles=titles,
-                        horizontal_spacing=0.05, vertical_spacing=0.12)
+                        horizontal_spacing=0.06, vertical_spacing=0.16)
     for r, snap in enumerate(snaps):
         data = snap.data
         for c, name in enumerate(names):
@@ -192,5 +228,7 @@ def current_boundaries_chart(snaps: list, height: int = 620) -> go.Figure:
                 fig.update_yaxes(range=[ymin, ymax], row=r + 1, col=c + 1)
     base_layout(fig, "Decision regions now (shaded by predicted class, black line = boundary)",
                 "x1 (data units)", "x2 (data units)", height)
-    fig.update_layout(hovermode="closest", legend={"font": {"size": 12}})
+    for r in range(1, len(snaps)):
+        fig.update_xaxes(title_text="", row=r)
+    fig.update_layout(hovermode="closest", legend={"y": 1.08})
     return fig
