@@ -31,6 +31,20 @@ NET_LABELS = {
     "noisy_plain": "Plain + noise",
 }
 
+# How choices are shown to students (the URL keeps the short names).
+CHOICE_LABELS = {
+    "dataset": {"moons": "two moons", "circles": "circles", "blobs": "Gaussian blobs (3)",
+                "xor": "XOR", "spiral": "spiral (3 arms)",
+                "mnist-subset": "MNIST: bundled 5,000-digit subset", "mnist": "MNIST (full)",
+                "fashion-mnist": "Fashion-MNIST", "deep-linear": "deep linear regression"},
+    "nets": NET_LABELS,
+    "whitening": {"none": "none", "standardize": "standardise", "pca": "PCA whitening",
+                  "zca": "ZCA whitening"},
+    "placement": {"before": "before the nonlinearity", "after": "after the nonlinearity"},
+    "affine": {"learnable": "learnable", "frozen": "frozen at set values",
+               "undo": "set to undo BN"},
+}
+
 
 @dataclass(frozen=True)
 class Setting:

@@ -20,7 +20,6 @@ from .batchnorm import (
     batchnorm_backward_graph,
     batchnorm_forward,
     channel_statistics,
-    numerical_gradient,
     population_statistics,
     relative_error,
     spatial_batchnorm_forward,
@@ -118,17 +117,35 @@ def staged_forward(x, gamma, beta, eps: float, override: dict | None = None) -> 
     return v["y"]
 
 
-def difference_step(name: str, std: np.ndarray, var: np.ndarray, eps: float,
-                    h: float = 1e-5) -> float:
-    """The centred-difference step for a node: h, but small against the batch's spread.
+def difference_steps(name: str, std: np.ndarray, var: np.ndarray, eps: float,
+                     h: float = 1e-5) -> np.ndarray:
+    """The centred-difference step per feature for a node: h, but small against that
+    feature's spread.
 
     BN bends on the scale of sqrt(var + eps): a step comparable to it (a nearly constant
     feature, a batch of 1) would make the differences inaccurate, or step var + eps below 0."""
     if name in ("sq", "var"):
-        return min(h, 1e-4 * float(np.min(var + eps)))
+        return np.minimum(h, 1e-4 * (var + eps))
     if name in ("x", "mu", "xmu", "std"):
-        return min(h, 1e-4 * float(np.min(std)))
-    return h
+        return np.minimum(h, 1e-4 * std)
+    return np.full(std.shape, h)
+
+
+def centred_differences(f, value, df, steps) -> np.ndarray:
+    """Gradient of sum(f(v) * df) at `value` by centred differences, with the step of each
+    element taken from `steps` by its feature (last axis)."""
+    v = np.array(value, dtype=np.float64, copy=True)
+    grad = np.zeros_like(v)
+    for ix in np.ndindex(v.shape):
+        step = float(steps[ix[-1]]) if v.ndim else float(np.min(steps))
+        old = v[ix]
+        v[ix] = old + step
+        pos = np.asarray(f(v.copy()), dtype=np.float64)
+        v[ix] = old - step
+        neg = np.asarray(f(v.copy()), dtype=np.float64)
+        v[ix] = old
+        grad[ix] = np.sum((pos - neg) * df) / (2.0 * step)
+    return grad
 
 
 @dataclass(frozen=True)
@@ -171,9 +188,9 @@ def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5
     x, gamma, beta = cache.x, cache.gamma, cache.beta
     checks = []
     for node in nodes:
-        numeric = numerical_gradient(
+        numeric = centred_differences(
             lambda v, name=node.name: staged_forward(x, gamma, beta, eps, {name: v}),
-            node.value, dy, difference_step(node.name, cache.std, cache.var, eps, h))
+            node.value, dy, difference_steps(node.name, cache.std, cache.var, eps, h))
         checks.append(NodeCheck(node.name, node.formula, node.grad_formula, node.value,
                                 node.grad, numeric, relative_error(node.grad, numeric)))
     params = []
@@ -185,7 +202,8 @@ def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5
         ("beta", dbeta, lambda v: batchnorm_forward(x, gamma, v, eps)[0], beta,
          "dL/dbeta = sum_i dL/dy_i"),
     ):
-        numeric = numerical_gradient(f, at, dy, difference_step(name, cache.std, cache.var, eps, h))
+        numeric = centred_differences(f, at, dy,
+                                      difference_steps(name, cache.std, cache.var, eps, h))
         params.append(NodeCheck(name, "input" if name == "x" else "parameter", formula, at,
                                 analytic, numeric, relative_error(analytic, numeric)))
     return BackwardCheck(nodes=checks, params=params,

@@ -12,6 +12,7 @@ from .core import (
     live_view,
     page_header,
     run_controls,
+    set_setting,
     share_link,
     status_line,
     view_controls,
@@ -19,6 +20,6 @@ from .core import (
 
 __all__ = [
     "REFRESH_SECONDS", "REFRESH_TIMES", "chart", "config_controls", "explain", "export_controls", "get_registry",
-    "guard", "live_view", "page_header", "run_controls", "share_link", "status_line",
+    "guard", "live_view", "page_header", "run_controls", "set_setting", "share_link", "status_line",
     "view_controls",
 ]

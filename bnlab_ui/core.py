@@ -8,6 +8,7 @@ second while the run is live and stops refreshing when it ends.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import contextlib
 import logging
 import math
@@ -19,7 +20,7 @@ from typing import Callable, Iterable
 
 import streamlit as st
 
-from bn_core.config import SETTINGS, RunConfig, Setting
+from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
 from bn_core.export import series_csv, settings_json
 from bn_core.figures.style import LIVE_CONFIG, NET_COLORS, net_label
 from bn_core.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
@@ -131,11 +132,13 @@ def _widget(spec: Setting, key: str, container, label: str | None = None):
     label = label or spec.label
     if spec.kind is bool:
         return container.toggle(label, key=key, help=spec.help or None)
+    names = CHOICE_LABELS.get(spec.name, {})
     if spec.choices is not None and spec.kind is tuple:
         return tuple(container.multiselect(label, spec.choices, key=key, help=spec.help or None,
-                                           format_func=net_label))
+                                           format_func=lambda c: names.get(c, c)))
     if spec.choices is not None:
-        return container.selectbox(label, spec.choices, key=key, help=spec.help or None)
+        return container.selectbox(label, spec.choices, key=key, help=spec.help or None,
+                                   format_func=lambda c: names.get(c, c))
     if spec.kind is tuple:
         text = container.text_input(label, key=key, help=spec.help or None)
         return text
@@ -183,24 +186,35 @@ def _snap_to_widget(spec: Setting, value):
     return value
 
 
-def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> list[str]:
-    """On a session's first run, seed widget state from the URL; returns clamp/reset notices."""
-    notices = []
-    seeded = f"_{prefix}_seeded"
-    if st.session_state.get(seeded):
-        return notices
+def _state_key(prefix: str, name: str) -> str:
+    """Widget keys are per page, so a setting never leaks from one lesson into another."""
+    return f"{_page_name()}|{prefix}:{name}"
+
+
+def set_setting(name: str, value) -> None:
+    """Set a run setting's widget from a page's own button (e.g. "paper length")."""
+    st.session_state[_state_key("cfg", name)] = value
+
+
+def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> None:
+    """Seed each widget that has no state yet (a session's first view of this page, or a page
+    just navigated to: Streamlit drops the state of widgets a page does not draw) from the URL,
+    clamping bad values; the notices are kept to show until the next seeding."""
+    notices, seeded = [], False
     query = st.query_params
     for spec in specs:
-        key = f"{prefix}:{spec.name}"
+        key = _state_key(prefix, spec.name)
+        if key in st.session_state:
+            continue
+        seeded = True
         value = base[spec.name]
         if spec.url in query:
             value, notice = spec.coerce(query[spec.url])
             if notice:
                 notices.append(notice)
         st.session_state[key] = _snap_to_widget(spec, value)
-    st.session_state[seeded] = True
-    st.session_state[f"_{prefix}_notices"] = notices
-    return notices
+    if seeded:
+        st.session_state[_state_key(prefix, "_notices")] = notices
 
 
 def _write_url(specs: Iterable[Setting], values: dict, defaults: dict) -> None:
@@ -216,18 +230,22 @@ def _write_url(specs: Iterable[Setting], values: dict, defaults: dict) -> None:
 
 
 def config_controls(base: RunConfig, names: list[str], container=None,
-                    labels: dict[str, str] | None = None) -> RunConfig:
+                    labels: dict[str, str] | None = None,
+                    limits: dict[str, dict] | None = None) -> RunConfig:
     """Widgets for the named run settings over a page's base config, bound to the URL.
 
-    A URL value out of range or of the wrong type is clamped or reset, with a notice."""
+    A URL value out of range or of the wrong type is clamped or reset, with a notice.
+    `limits` narrows a setting for this page, e.g. {"probe_unit": {"hi": 99}} or
+    {"dataset": {"choices": ("mnist-subset",)}}; its default becomes the page's base value."""
     container = container or st.sidebar
-    specs = [SETTINGS[n] for n in names]
+    specs = [dataclasses.replace(SETTINGS[n], default=getattr(base, n), **(limits or {}).get(n, {}))
+             for n in names]
     base_values = base.to_dict()
     base_values = {k: tuple(v) if isinstance(v, list) else v for k, v in base_values.items()}
     _settings_with_url(specs, base_values, "cfg")
     values = dict(base_values)
     for spec in specs:
-        raw = _widget(spec, f"cfg:{spec.name}", container, (labels or {}).get(spec.name))
+        raw = _widget(spec, _state_key("cfg", spec.name), container, (labels or {}).get(spec.name))
         if spec.kind is tuple and spec.choices is None:
             raw, notice = spec.coerce(raw)
             if notice:
@@ -245,7 +263,7 @@ def config_controls(base: RunConfig, names: list[str], container=None,
         config = base
     _write_url(specs, config.to_dict() | {k: tuple(v) for k, v in config.to_dict().items()
                                             if isinstance(v, list)}, base_values)
-    for notice in st.session_state.get("_cfg_notices", []):
+    for notice in st.session_state.get(_state_key("cfg", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return config
 
@@ -257,14 +275,14 @@ def view_controls(specs: list[Setting], container=None) -> dict:
     _settings_with_url(specs, defaults, "view")
     values = {}
     for spec in specs:
-        raw = _widget(spec, f"view:{spec.name}", container)
+        raw = _widget(spec, _state_key("view", spec.name), container)
         value, notice = (spec.coerce(raw) if spec.kind is tuple and spec.choices is None
                          else (raw, None))
         if notice:
             container.warning(notice)
         values[spec.name] = value
     _write_url(specs, values, defaults)
-    for notice in st.session_state.get("_view_notices", []):
+    for notice in st.session_state.get(_state_key("view", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return values
 
@@ -405,7 +423,9 @@ _FIGURES_MAX = 256
 def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> None:
     """Build a figure from the snapshot (once per run, step and arguments for all viewers)
     and show it with the live chart config (no zoom; PNG download)."""
-    cache_key = (builder.__module__, builder.__qualname__, snap.key, snap.step, snap.status,
+    code = getattr(builder, "__code__", None)
+    where = (code.co_filename, code.co_firstlineno) if code else (builder.__module__,)
+    cache_key = (where, builder.__qualname__, snap.key, snap.step, snap.status,
                  tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())))
     with _FIGURES_LOCK:
         fig = _FIGURES.get(cache_key)

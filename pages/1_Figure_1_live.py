@@ -1,13 +1,12 @@
 """Figure 1, live (T4, T3): the BN paper's MNIST experiment, a plain and a BN net trained side by
 side on the same batches from the same weights: held-out accuracy (a) and the 15/50/85th
 percentile bands of a sigmoid's input (b, c)."""
-import dataclasses
 import math
 
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import SETTINGS, Setting
+from bn_core.config import Setting
 from bn_core.distributions import band_drift, value_at_step
 from bn_core.figures.figure1_page import MARK_STEP, heldout_accuracy_chart, percentile_bands_chart
 from bn_core.mnist import available_sources, source_folder
@@ -36,48 +35,8 @@ VIEW = [
 ]
 
 
-def narrowed_control(name: str, container, choices=None, hi=None, format_func=str):
-    """A run setting whose allowed values this page narrows (only the image sets on this
-    server; only the units the layer has), bound to the URL with a notice when clamped."""
-    changes = {"default": getattr(BASE, name)}
-    if choices is not None:
-        changes["choices"] = tuple(choices)
-    if hi is not None:
-        changes["hi"] = hi
-    spec = dataclasses.replace(SETTINGS[name], **changes)
-    key = f"fig1:{name}"
-    if key not in st.session_state:
-        value = spec.default
-        if spec.url in st.query_params:
-            value, notice = spec.coerce(st.query_params[spec.url])
-            if notice:
-                st.session_state.setdefault("fig1:notices", []).append(notice)
-        st.session_state[key] = value
-    if spec.choices is not None:
-        value = container.selectbox(spec.label, spec.choices, key=key, format_func=format_func,
-                                    help=spec.help or None)
-    else:
-        value = container.slider(spec.label, int(spec.lo), int(spec.hi), key=key,
-                                 help=spec.help or None)
-    if value == spec.default:
-        if spec.url in st.query_params:
-            del st.query_params[spec.url]
-    elif st.query_params.get(spec.url) != spec.format(value):
-        st.query_params[spec.url] = spec.format(value)
-    return value
-
-
 def fmt_acc(value: float) -> str:
     return "not reached yet" if math.isnan(value) else f"{value:.0%}"
-
-
-def reseed_after_navigation() -> None:
-    """Workaround until bnlab_ui seeds widgets per page: it seeds them from the URL once per
-    session, so arriving here from another page with settings would leave this page's widgets
-    at their minimum (1 step, lr 0.0001). This page's widget state is gone exactly then."""
-    if "fig1:dataset" not in st.session_state:
-        for flag in ("_cfg_seeded", "_view_seeded"):
-            st.session_state.pop(flag, None)
 
 
 ui.page_header(
@@ -90,32 +49,28 @@ ui.page_header(
     "from identical weights on identical batches, so every difference is BN's.")
 
 with ui.guard("the Figure 1 page"):
-    reseed_after_navigation()
     side = st.sidebar
     side.header("Run settings")
     sources = available_sources()
     present = [s for s, folder in sources.items() if folder]
-    dataset = narrowed_control("dataset", side, choices=present,
-                               format_func=lambda s: DATA_NAMES.get(s, s))
     for source, folder in sources.items():
         if folder is None:
             side.caption(f"{DATA_NAMES[source]} is not on this server: "
                          + MISSING_HINT[source].format(folder=source_folder(source)) + ".")
-    config = ui.config_controls(BASE.replace(dataset=dataset),
-                                ["binarize", "steps", "lr", "lr_multiplier", "batch_size",
-                                 "activation", "init_scale", "percentiles"], container=side)
+    config = ui.config_controls(BASE,
+                                ["dataset", "binarize", "steps", "lr", "lr_multiplier",
+                                 "batch_size", "activation", "init_scale", "percentiles",
+                                 "probe_unit"], container=side,
+                                limits={"dataset": {"choices": tuple(present)},
+                                        "probe_unit": {"hi": BASE.width - 1}})
     side.button(f"Paper length: {PAPER_STEPS:,} steps", icon=":material/history_edu:",
                 help="The paper trained 50,000 steps. At this server's speed that takes a few "
                      "minutes; the charts fill in as it goes.",
-                on_click=lambda: st.session_state.update({"cfg:steps": PAPER_STEPS}))
-    unit = narrowed_control("probe_unit", side, hi=config.width - 1)
-    config = config.replace(probe_unit=unit)
+                on_click=lambda: ui.set_setting("steps", PAPER_STEPS))
     side.header("What to show")
     view = ui.view_controls(VIEW, container=side)
     layer, pooled = view["layer"] - 1, view["pooled"]
     ui.share_link()
-    for notice in st.session_state.get("fig1:notices", []):
-        st.warning(notice, icon=":material/link_off:")
 
     run = ui.run_controls(config)
     choices = PAPER.notes.split("chosen by BN Lab: ")[-1]

@@ -1,7 +1,6 @@
 """Internal covariate shift (T3, T6): every hidden layer's nonlinearity input, as a histogram over
 training steps, for a plain and a BN net; each layer's mean and variance drift; and what BN
 normalises when it sits before or after the activation."""
-import dataclasses
 import math
 
 import streamlit as st
@@ -30,37 +29,6 @@ VIEW = [Setting(name="layer", kind=int, default=BASE.depth, label="Layer in the 
                      "Does not restart the run.")]
 
 
-def narrowed_control(name: str, container, choices, format_func=str):
-    """A run setting limited to the choices that work here (data sets present on this server),
-    bound to the URL with a notice when the URL asks for something else."""
-    spec = dataclasses.replace(SETTINGS[name], default=getattr(BASE, name), choices=tuple(choices))
-    key = f"ics:{name}"
-    if key not in st.session_state:
-        value = spec.default
-        if spec.url in st.query_params:
-            value, notice = spec.coerce(st.query_params[spec.url])
-            if notice:
-                st.session_state.setdefault("ics:notices", []).append(notice)
-        st.session_state[key] = value
-    value = container.selectbox(spec.label, spec.choices, key=key, format_func=format_func,
-                                help=spec.help or None)
-    if value == spec.default:
-        if spec.url in st.query_params:
-            del st.query_params[spec.url]
-    elif st.query_params.get(spec.url) != spec.format(value):
-        st.query_params[spec.url] = spec.format(value)
-    return value
-
-
-def reseed_after_navigation() -> None:
-    """Workaround until bnlab_ui seeds widgets per page: it seeds them from the URL once per
-    session, so arriving here from another page with settings would leave this page's widgets
-    at their minimum (1 step, lr 0.0001). This page's widget state is gone exactly then."""
-    if "ics:dataset" not in st.session_state:
-        for flag in ("_cfg_seeded", "_view_seeded"):
-            st.session_state.pop(flag, None)
-
-
 ui.page_header(
     "Internal covariate shift: every layer's input keeps moving", "T3, T6",
     "A hidden layer learns a function of its input, but that input is the output of the layers "
@@ -72,21 +40,17 @@ ui.page_header(
     "after the activation) decides what it sees.")
 
 with ui.guard("the internal covariate shift page"):
-    reseed_after_navigation()
     side = st.sidebar
     side.header("Run settings")
     present = [s for s, folder in available_sources().items() if folder]
-    dataset = narrowed_control("dataset", side, present + list(TOY_DATASETS),
-                               format_func=lambda s: DATA_NAMES.get(s, s))
-    base = BASE.replace(dataset=dataset, pace=TOY_PACE if dataset in TOY_DATASETS else 0.0)
-    config = ui.config_controls(base,
-                                ["activation", "placement", "depth", "lr", "batch_size", "steps",
-                                 "init_scale"], container=side)
+    config = ui.config_controls(BASE,
+                                ["dataset", "activation", "placement", "depth", "lr",
+                                 "batch_size", "steps", "init_scale"], container=side,
+                                limits={"dataset": {"choices": tuple(present + list(TOY_DATASETS))}})
+    config = config.replace(pace=TOY_PACE if config.is_toy else 0.0)
     side.header("What to show")
     view = ui.view_controls(VIEW, container=side)
     ui.share_link()
-    for notice in st.session_state.get("ics:notices", []):
-        st.warning(notice, icon=":material/link_off:")
     layer = min(view["layer"], config.depth) - 1
     if view["layer"] > config.depth:
         st.info(f"The net has {config.depth} hidden layers; showing layer {config.depth}.")

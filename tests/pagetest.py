@@ -82,3 +82,19 @@ def trace_points(spec: dict) -> int:
 
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+WIDGET_KINDS = ("slider", "select_slider", "selectbox", "toggle", "multiselect", "text_input",
+                "number_input", "checkbox", "radio")
+
+
+def widget(at: AppTest, name: str, prefix: str = "cfg"):
+    """The widget of a run setting ("cfg") or view setting ("view") on the page.
+
+    bnlab_ui keys widgets per page as "<page title>|cfg:<name>"."""
+    suffix = f"|{prefix}:{name}"
+    for kind in WIDGET_KINDS:
+        for w in at.get(kind):
+            if (getattr(w, "key", None) or "").endswith(suffix):
+                return w
+    raise KeyError(f"no {prefix} widget for {name!r}")

@@ -7,7 +7,7 @@ import pytest
 
 from bn_core.mnist import available_sources
 from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points)
+                      trace_points, widget)
 
 PAGE = "pages/1_Figure_1_live.py"
 
@@ -48,17 +48,17 @@ def test_url_settings_change_the_run_and_view_settings_do_not():
     assert key["percentiles"] == [5.0, 50.0, 95.0] and key["binarize"] is True
     assert key["activation"] == "tanh" and key["init_scale"] == 0.5 and key["batch_size"] == 30
     before = run_key(at)
-    at.slider(key="view:layer").set_value(1).run()
-    at.toggle(key="view:pooled").set_value(True).run()
+    widget(at, "layer", "view").set_value(1).run()
+    widget(at, "pooled", "view").set_value(True).run()
     no_exceptions(at)
     assert run_key(at) == before  # layer and pooled only change what is drawn
 
 
 def test_widgets_change_the_run_key():
     at = open_page(PAGE, {"steps": "200"})
-    at.slider(key="fig1:probe_unit").set_value(12).run()
+    widget(at, "probe_unit").set_value(12).run()
     assert run_key(at)["probe_unit"] == 12
-    at.text_input(key="cfg:percentiles").set_value("10,50,90").run()
+    widget(at, "percentiles", "cfg").set_value("10,50,90").run()
     assert run_key(at)["percentiles"] == [10.0, 50.0, 90.0]
     no_exceptions(at)
 
@@ -66,7 +66,7 @@ def test_widgets_change_the_run_key():
 def test_only_available_data_sets_are_offered():
     sources = available_sources()
     at = open_page(PAGE, {"steps": "200"})
-    box = at.selectbox(key="fig1:dataset")
+    box = widget(at, "dataset")
     assert [o for o in box.options] == [s for s, f in sources.items() if f] or \
         len(box.options) == sum(1 for f in sources.values() if f)
     missing = [s for s, f in sources.items() if f is None]

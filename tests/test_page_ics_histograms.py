@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points)
+                      trace_points, widget)
 
 PAGE = "pages/3_Internal_covariate_shift.py"
 
@@ -48,12 +48,12 @@ def test_controls_change_the_run_key():
     key = run_key(at)
     assert (key["placement"], key["depth"], key["activation"], key["dataset"]) == \
         ("after", 3, "sigmoid", "moons")
-    at.selectbox(key="cfg:placement").set_value("before").run()
+    widget(at, "placement", "cfg").set_value("before").run()
     assert run_key(at)["placement"] == "before"
-    at.selectbox(key="ics:dataset").set_value("circles").run()
+    widget(at, "dataset").set_value("circles").run()
     assert run_key(at)["dataset"] == "circles" and run_key(at)["pace"] > 0  # 2-D: watchable
     before = run_key(at)
-    at.slider(key="view:layer").set_value(1).run()
+    widget(at, "layer", "view").set_value(1).run()
     assert run_key(at) == before  # the heatmap layer is a view setting
     no_exceptions(at)
 

@@ -130,11 +130,15 @@ def test_a_run_nobody_watches_stops_after_the_idle_timeout(make_registry):
     registry = make_registry(idle_timeout=0.3)
     watched = registry.start(endless_config(seed=1))
     ignored = registry.start(endless_config(seed=2))
-    assert wait_until(lambda: not ignored.alive, timeout=10.0,
-                      interval=0.05) or watched.touch()
-    # (`watched` is touched at every poll above, as a page does at each refresh)
+
+    def ignored_stopped():
+        watched.touch("viewer-1")  # as a page does at each refresh
+        return not ignored.alive
+
+    assert wait_until(ignored_stopped, timeout=10.0, interval=0.05)
     snap = ignored.snapshot()
     assert snap.status == "stopped" and snap.message == "stopped: nobody was watching"
+    assert watched.alive and watched.status == "running"
 
 
 def test_a_watched_run_outlives_the_idle_timeout(make_registry):
@@ -153,9 +157,16 @@ def test_a_queued_run_nobody_watches_leaves_the_queue(make_registry):
     registry = make_registry(max_training=1, idle_timeout=0.3)
     first = registry.start(endless_config(seed=1))
     second = registry.start(endless_config(seed=2))
-    assert wait_until(lambda: not second.alive, timeout=10.0, interval=0.05) or first.touch()
-    assert second.status == "stopped"
+
+    def second_stopped():
+        first.touch("viewer-1")
+        return not second.alive
+
+    assert wait_until(lambda: second.status == "queued")
+    assert wait_until(second_stopped, timeout=10.0, interval=0.05)
+    assert second.status == "stopped" and second.snapshot().nets == {}  # it never trained
     assert second.snapshot().message == "stopped: nobody was watching"
+    assert first.alive and first.status == "running"
 
 
 def test_shutdown_stops_every_run_and_leaves_no_threads(make_registry):

@@ -21,7 +21,7 @@ def label_mix_figure(counts, batch_size: int, per_epoch: int, height: int = 260)
     fig = go.Figure(go.Heatmap(
         z=share, x=np.arange(1, n_batches + 1, dtype=np.int32),
         y=[f"class {k}" for k in range(n_classes)], zmin=0.0, zmax=1.0, colorscale=MIX_SCALE,
-        xgap=1, ygap=2, colorbar={"title": {"text": "share of<br>the batch"}, "thickness": 14,
+        ygap=2, colorbar={"title": {"text": "share of<br>the batch"}, "thickness": 14,
                                   "tickformat": ".0%"},
         hovertemplate="batch %{x}, %{y}: %{z:.0%}<extra></extra>"))
     for e in range(per_epoch, n_batches, per_epoch) if per_epoch > 0 else ():

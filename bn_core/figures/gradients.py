@@ -144,7 +144,8 @@ def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
             fig.layout.annotations[i].update(text=f"<b>{text}</b>",
                                              font={"color": NET_COLORS.get(name, "#222")})
     base_layout(fig, "Gradient norm of every weight matrix over training (colour = power of ten)",
-                "training step", "weight matrix (bottom to top)", height)
+                "training step", "", height)
+    fig.update_yaxes(title_text="weight matrix (bottom to top)", row=1, col=1)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -204,7 +205,7 @@ def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340)
             _mark_divergence(fig, name, view, row=1, col=col, label=False)
     base_layout(fig, "How each net learns", "training step", "cross-entropy loss (log scale)",
                 height)
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)
     fig.update_yaxes(title_text="accuracy (fraction correct)", range=[0, 1.02], row=1, col=2)
     fig.update_layout(hovermode="closest")
     return fig

@@ -1,0 +1,177 @@
+"""Tests for bn_core.inside_bn (the computations of the "Inside the BN layer" page) and the
+figure builders of bn_core.figures.inside_bn."""
+import numpy as np
+import pytest
+
+from bn_core import inside_bn as lesson
+from bn_core.batchnorm import GRAPH_NODE_NAMES, batchnorm_forward
+from bn_core.figures import inside_bn as figs
+
+
+def test_example_batch_shapes_and_per_feature_affine():
+    b = lesson.example_batch(4, 3, seed=0)
+    assert b.x.shape == b.dy.shape == (4, 3)
+    assert b.gamma.shape == b.beta.shape == (3,)
+    assert np.allclose(b.x, np.round(b.x, 1))  # easy to read and edit
+    assert len(set(b.gamma)) == 3 and len(set(b.beta)) == 3
+    assert not np.array_equal(b.x, lesson.example_batch(4, 3, seed=1).x)
+    np.testing.assert_array_equal(b.x, lesson.example_batch(4, 3, seed=0).x)
+
+
+def test_checked_table_names_empty_and_non_finite_cells():
+    good = lesson.checked_table("x", [[1, 2], [3, 4]], (2, 2), ["x1", "x2"])
+    assert good.dtype == np.float64
+    with pytest.raises(ValueError, match=r"row 1, x2; row 2, x1"):
+        lesson.checked_table("x", [[1, None], [np.inf, 2]], (2, 2), ["x1", "x2"])
+    with pytest.raises(ValueError, match=r"beta, x1"):
+        lesson.checked_table("gamma/beta", [[1, 2], [np.nan, 0]], (2, 2), ["x1", "x2"],
+                             ["gamma", "beta"])
+    with pytest.raises(ValueError, match="empty"):
+        lesson.checked_table("x", np.empty((0, 3)), (0, 3))
+    with pytest.raises(ValueError, match="overflow"):
+        lesson.checked_table("x", [[1e200, 1.0]], (1, 2))
+    with pytest.raises(ValueError, match="number"):
+        lesson.checked_table("x", [["a", "b"]], (1, 2))
+
+
+def test_staged_forward_equals_batchnorm_forward_and_honours_overrides():
+    b = lesson.example_batch(5, 4, seed=3)
+    y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
+    np.testing.assert_allclose(lesson.staged_forward(b.x, b.gamma, b.beta, 1e-5), y, atol=1e-12)
+    shifted = lesson.staged_forward(b.x, b.gamma, b.beta, 1e-5, {"xhat": cache.xhat + 1.0})
+    np.testing.assert_allclose(shifted, y + b.gamma, atol=1e-12)
+
+
+def test_backward_check_every_node_agrees_on_the_classic_case():
+    b = lesson.example_batch(4, 3, seed=0)
+    check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
+    assert [n.name for n in check.nodes] == list(GRAPH_NODE_NAMES)
+    assert [p.name for p in check.params] == ["x", "gamma", "beta"]
+    for row in check.nodes + check.params:
+        assert row.rel_error < lesson.FLOAT64_AGREEMENT, row.name
+        assert row.agrees
+    assert check.compact_vs_graph < 1e-12
+    np.testing.assert_allclose(check.dx_sum, 0.0, atol=1e-12)
+
+
+def test_dx_orthogonal_to_xhat_only_as_eps_vanishes():
+    b = lesson.example_batch(4, 3, seed=2)
+    tiny = lesson.backward_check(b.x, b.gamma, b.beta, b.dy, eps=1e-12)
+    big = lesson.backward_check(b.x, b.gamma, b.beta, b.dy, eps=1.0)
+    assert np.max(np.abs(tiny.dx_dot_xhat)) < 1e-9
+    assert np.max(np.abs(big.dx_dot_xhat)) > 1e-3
+
+
+def test_batch_of_one_gives_zero_gradient_to_x_and_checks_cleanly():
+    b = lesson.example_batch(1, 3, seed=0)
+    check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
+    np.testing.assert_array_equal(check.dx, 0.0)
+    assert all(np.isfinite(r.rel_error) and r.agrees for r in check.nodes + check.params)
+
+
+def test_nearly_constant_feature_still_checks_within_tolerance():
+    x = np.array([[12.0, 1.0], [12.0001, 2.0], [12.0, 3.0]])
+    dy = np.array([[1.0, 0.3], [0.0, -1.0], [-1.0, 2.0]])
+    check = lesson.backward_check(x, np.ones(2), np.zeros(2), dy)
+    assert max(r.rel_error for r in check.nodes + check.params) < lesson.GRADCHECK_TOLERANCE
+
+
+def test_centred_differences_with_uniform_steps_equal_numerical_gradient():
+    from bn_core.batchnorm import numerical_gradient
+
+    b = lesson.example_batch(3, 2, seed=4)
+    f = lambda v: batchnorm_forward(v, b.gamma, b.beta)[0]  # noqa: E731
+    np.testing.assert_allclose(lesson.centred_differences(f, b.x, b.dy, np.full(2, 1e-5)),
+                               numerical_gradient(f, b.x, b.dy, 1e-5), rtol=0, atol=1e-12)
+
+
+def test_node_table_rows_for_one_feature():
+    b = lesson.example_batch(4, 3, seed=0)
+    rows = lesson.node_table(lesson.backward_check(b.x, b.gamma, b.beta, b.dy), feature=1)
+    assert len(rows) == 12
+    mu = rows[0]
+    assert mu["node"] == "mu" and float(mu["value"]) == pytest.approx(b.x[:, 1].mean(), rel=1e-3)
+    assert rows[-1]["node"] == "beta" and float(rows[-1]["dL/dnode (backprop)"]) == \
+        pytest.approx(b.dy[:, 1].sum(), rel=1e-3)
+
+
+def test_running_statistics_converge_and_the_correction_removes_the_bias():
+    rs = lesson.running_statistics(mean=3.0, std=2.0, m=4, momentum=0.1, n_batches=2000, seed=0)
+    assert rs.running_mean[-1] == pytest.approx(3.0, abs=0.5)
+    # mean of biased batch variances ~ (m-1)/m * var = 3; with m/(m-1) ~ 4
+    assert rs.average_batch_var[-1] == pytest.approx(3.0, rel=0.06)
+    assert rs.population_var[-1] == pytest.approx(4.0, rel=0.06)
+    assert rs.population_mean[-1] == pytest.approx(3.0, abs=0.06)
+    np.testing.assert_allclose(rs.population_var, rs.average_batch_var * 4 / 3)
+    assert rs.eval_xhat == pytest.approx(1.0, abs=0.3)
+    assert np.std(rs.train_xhat) > 0.2  # training mode depends on the batch
+
+
+def test_running_statistics_refuse_a_batch_of_one():
+    with pytest.raises(ValueError, match="batch of 1"):
+        lesson.running_statistics(0.0, 1.0, m=1, momentum=0.1, n_batches=10)
+
+
+def test_batch_noise_shrinks_with_m_and_breaks_at_one():
+    noise = lesson.batch_noise(0.0, 1.0, n_batches=1000, seed=0)
+    i1, i2 = list(noise.sizes).index(1), list(noise.sizes).index(2)
+    np.testing.assert_array_equal(noise.var_pct[i1], 0.0)    # one value: variance 0
+    np.testing.assert_array_equal(noise.xhat_pct[i1], 0.0)   # ... and xhat 0
+    np.testing.assert_allclose(np.abs(noise.xhat_pct[i2][[0, 2]]), 1.0, atol=1e-3)  # +-1
+    width = noise.mean_pct[:, 2] - noise.mean_pct[:, 0]
+    assert np.all(np.diff(width) < 0)
+    assert noise.var_pct[-1, 1] == pytest.approx(noise.expected_var[-1], rel=0.05)
+
+
+def test_batch_of_one_refusals_quote_torch():
+    msgs = lesson.batch_of_one_refusals()
+    assert "Expected more than 1 value per channel" in msgs["torch"]
+    assert "batch of 1" in msgs["bn_core"]
+
+
+def test_channel_check_reshape_route_and_naive_reshape():
+    x = lesson.example_tensor(2, 3, 4, 4, seed=0)
+    cc = lesson.channel_check(x)
+    assert cc.values_per_channel == 32
+    assert cc.max_abs_diff < 1e-12
+    assert cc.naive_max_abs_diff > 0.5  # channels have different means: the naive route mixes
+    np.testing.assert_allclose(cc.y_mean, 0.0, atol=1e-12)
+    np.testing.assert_allclose(cc.y_std, 1.0, atol=1e-4)
+    assert np.all(np.diff(cc.mean) > 0)  # channel k has mean ~2k
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _points(fig) -> int:
+    return sum(len(np.atleast_1d(t.x if t.x is not None else t.z)) for t in fig.data)
+
+
+def test_figure_builders_return_figures_with_data():
+    b = lesson.example_batch(4, 3, seed=0)
+    y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
+    check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
+    rs = lesson.running_statistics(3.0, 2.0, 4, 0.1, 50)
+    noise = lesson.batch_noise(3.0, 2.0, n_batches=100)
+    x = lesson.example_tensor(2, 3, 4, 4)
+    figures = [
+        figs.algorithm1_figure(b.x, cache.xhat, y, cache.mu, cache.var, b.gamma, b.beta, 1e-5),
+        figs.gradient_check_figure(check),
+        figs.running_statistics_figure(rs),
+        figs.train_eval_figure(rs),
+        figs.batch_noise_figure(noise),
+        figs.channel_slab_figure(x, channel=1),
+    ]
+    for fig in figures:
+        assert fig.layout.title.text
+        assert _points(fig) > 0
+    slab = figures[-1]
+    assert len(slab.data) == 2 * 3 and len(slab.layout.shapes) == 1
+    assert [t.y[0] for t in figures[1].data][0] > 0
+
+
+def test_gradient_check_figure_draws_zero_errors_on_the_floor():
+    b = lesson.example_batch(1, 2, seed=0)
+    fig = figs.gradient_check_figure(lesson.backward_check(b.x, b.gamma, b.beta, b.dy))
+    assert min(fig.data[0].y) == pytest.approx(figs.ZERO_FLOOR)
+    assert "0" in list(fig.data[0].text)

@@ -1,0 +1,139 @@
+"""Tests for bn_core.santurkar (ICS summaries and the conclusions written from them) and the
+figure builders of bn_core.figures.ics, on hand-made NetViews with known numbers."""
+import math
+
+import numpy as np
+import pytest
+
+from bn_core import santurkar
+from bn_core.config import NET_LABELS
+from bn_core.figures import ics as figs
+from bn_core.training import NetView
+
+
+def net_view(name, cos, loss, acc=0.5, dist=None, scape=(0.1, 0.2, 3.0), status="finished",
+             diverged_at=None, layer_means=None, layers=4):
+    """A NetView with 5 ICS records of constant cos (layer 1 always 1) and a loss series."""
+    n = 5
+    cos_arr = np.full((n, layers), cos, np.float32)
+    cos_arr[:, 0] = 1.0
+    dist_arr = np.full((n, layers), 0.1 if dist is None else dist, np.float32)
+    dist_arr[:, 0] = 0.0
+    ics = {"step": np.arange(1, n + 1) * 10, "cos": cos_arr, "dist": dist_arr,
+           "loss_range": np.full(n, scape[0]), "grad_change": np.full(n, scape[1]),
+           "beta_smoothness": np.full(n, scape[2])}
+    losses = np.array([math.nan, 2.3, (2.3 + loss) / 2, loss], np.float32)
+    means = np.zeros((4, layers - 1), np.float32) if layer_means is None else layer_means
+    probes = {"step": np.array([0, 10, 20, 30]), "loss": losses, "mean": means}
+    evals = {"step": np.array([0, 30]), "train_acc": np.array([0.1, acc], np.float32)}
+    return NetView(name=name, label=NET_LABELS[name], status=status, step=30,
+                   diverged_at=diverged_at, probes=probes, evals=evals, ics=ics, latest={},
+                   initial_grid=None)
+
+
+def test_shift_summary_leaves_out_layer_one():
+    s = santurkar.shift_summary(net_view("bn", cos=0.4, loss=0.1))
+    assert s.mean_cos == pytest.approx(0.4)
+    assert s.cos_by_layer[0] == pytest.approx(1.0)
+    assert s.ics_records == 5
+    assert s.first_loss == pytest.approx(2.3) and s.last_loss == pytest.approx(0.1)
+    assert s.last_acc == pytest.approx(0.5) and s.loss_step == 30
+
+
+def test_input_jitter_is_the_mean_absolute_change_between_probes():
+    means = np.array([[0.0, 0.0], [1.0, -1.0], [1.0, 1.0]])
+    assert santurkar.input_jitter({"mean": means}) == pytest.approx((1 + 1 + 0 + 2) / 4)
+    assert math.isnan(santurkar.input_jitter({"mean": means[:1]}))
+
+
+def test_conclusions_bn_increases_ics_yet_trains_better():
+    nets = {"plain": net_view("plain", cos=0.97, loss=0.30, acc=0.8, scape=(0.2, 0.3, 5.0)),
+            "bn": net_view("bn", cos=0.41, loss=0.02, acc=0.99, scape=(0.1, 0.1, 1.0))}
+    text = " ".join(santurkar.conclusions(nets, classification=True))
+    assert "**0.41** vs plain **0.97**" in text
+    assert "did NOT reduce internal covariate shift" in text
+    assert "Yet BN trained **much better**" in text and "0.02" in text and "0.3" in text
+    assert "smoother** on every probe" in text
+    assert "did not come from reducing internal covariate shift" in text
+
+
+def test_conclusions_when_bn_reduces_ics_say_so():
+    nets = {"plain": net_view("plain", cos=0.5, loss=0.30),
+            "bn": net_view("bn", cos=0.9, loss=0.10)}
+    text = " ".join(santurkar.conclusions(nets, classification=True))
+    assert "here BN did reduce internal covariate shift" in text
+    assert "2015 story fits" in text
+
+
+def test_conclusions_noisy_bn_and_its_measured_instability():
+    jumpy = np.array([[0.0], [0.4], [-0.3], [0.2]], np.float32)
+    calm = np.array([[0.0], [0.01], [0.02], [0.03]], np.float32)
+    nets = {"plain": net_view("plain", cos=0.99, loss=1.0, layers=2, layer_means=calm),
+            "bn": net_view("bn", cos=0.9, loss=0.10, layers=2),
+            "noisy_bn": net_view("noisy_bn", cos=0.8, loss=0.11, layers=2, layer_means=jumpy),
+            "noisy_plain": net_view("noisy_plain", cos=0.9, loss=2.2, layers=2)}
+    out = santurkar.conclusions(nets, classification=False)
+    noisy = next(s for s in out if s.startswith("**Noisy BN**"))
+    assert "about as well as BN" in noisy and "better than the plain net" in noisy
+    assert "**less stable**" in noisy
+    assert any("same noise in the **plain net**" in s and "2.2" in s for s in out)
+    assert not any("training accuracy" in s for s in out)  # regression: no accuracy
+
+
+def test_conclusions_report_divergence():
+    nets = {"plain": net_view("plain", cos=0.9, loss=0.5, status="diverged", diverged_at=7),
+            "bn": net_view("bn", cos=0.3, loss=0.2)}
+    text = " ".join(santurkar.conclusions(nets, classification=True))
+    assert "**diverged at step 7**" in text
+
+
+def test_conclusions_wait_for_measurements():
+    empty = net_view("bn", cos=0.5, loss=0.1)
+    empty = NetView(**{**empty.__dict__, "ics": {}})
+    nets = {"plain": empty, "bn": empty}
+    assert santurkar.conclusions(nets, classification=True) == []
+    assert santurkar.conclusions({"bn": net_view("bn", 0.5, 0.1)}, True) == []
+
+
+def test_conclusions_plateau_caveat_for_the_landscape():
+    nets = {"plain": net_view("plain", cos=1.0, loss=2.25, scape=(0.01, 0.01, 1.0)),
+            "bn": net_view("bn", cos=0.9, loss=0.2, scape=(0.1, 0.1, 5.0))}
+    text = " ".join(santurkar.conclusions(nets, classification=True))
+    assert "was not smoother** on any probe" in text
+    assert "plateau" in text
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _nets():
+    return {"plain": net_view("plain", cos=0.97, loss=0.3),
+            "bn": net_view("bn", cos=0.4, loss=0.05),
+            "noisy_bn": net_view("noisy_bn", cos=0.6, loss=0.07)}
+
+
+def test_ics_figures_carry_one_trace_per_net_with_the_right_values():
+    by_layer = figs.ics_by_layer_figure(_nets(), "cos")
+    assert [t.name for t in by_layer.data] == ["Plain", "BN", "Noisy BN"]
+    bn = by_layer.data[1]
+    np.testing.assert_allclose(np.asarray(bn.y), [1.0, 0.4, 0.4, 0.4], atol=1e-6)
+    assert by_layer.layout.yaxis.range[0] < 0.4  # the axis shows the data
+    over_time = figs.ics_over_time_figure(_nets(), "dist")
+    assert over_time.layout.yaxis.type == "log"
+    np.testing.assert_allclose(np.asarray(over_time.data[0].y), 0.1, atol=1e-6)
+
+
+def test_loss_and_landscape_figures_have_data():
+    loss = figs.training_loss_figure(_nets(), regression=True)
+    assert len(loss.data) == 3 and loss.layout.yaxis.type == "log"
+    assert "mean squared error" in loss.layout.yaxis.title.text
+    scape = figs.landscape_figure(_nets())
+    assert len(scape.data) == 3 * 3
+    assert all(len(t.x) == 5 for t in scape.data)
+    assert scape.layout.title.text
+
+
+def test_figures_skip_nets_without_records():
+    nets = _nets()
+    nets["bn"] = NetView(**{**nets["bn"].__dict__, "ics": {}})
+    assert len(figs.ics_by_layer_figure(nets).data) == 2
