@@ -90,6 +90,8 @@ class Setting:
                 return items
             try:
                 items = tuple(self.item_kind(i) for i in items)
+                if self.item_kind is float:
+                    items = tuple(i + 0.0 for i in items)  # -0.0 -> 0.0, as above
             except (TypeError, ValueError):
                 raise bad from None
             for i in items:
@@ -114,7 +116,7 @@ class Setting:
         elif self.kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise bad
-            value = float(value)
+            value = float(value) + 0.0  # -0.0 -> 0.0: equal configs must have equal keys
             if not math.isfinite(value):
                 raise bad
         if self.lo is not None and not (self.lo <= value <= self.hi):

@@ -15,6 +15,7 @@ import numpy as np
 
 COS_TOLERANCE = 0.02        # cosines closer than this count as "about the same"
 MUCH_BETTER = 0.8           # a loss below 0.8x the other net's is "much" lower
+ABOUT_EQUAL = 0.05          # losses within 5% of each other count as "about the same"
 LANDSCAPE_PROBES = ("loss_range", "grad_change", "beta_smoothness")
 PROBE_WORDS = {"loss_range": "the range of the loss along the gradient",
                "grad_change": "the change of the gradient along it",
@@ -151,9 +152,10 @@ def conclusions(nets: dict, classification: bool, min_records: int = 2) -> list[
                    f"{_loss_words(plain, classification)}): lower the learning rate.")
     else:
         ratio = bn.last_loss / plain.last_loss if plain.last_loss > 0 else math.nan
-        bn_better = bool(ratio < 1.0)
-        how = ("much better" if ratio < MUCH_BETTER else "a little better" if ratio < 1.0
-               else "no better")
+        bn_better = bool(ratio < 1.0 - ABOUT_EQUAL)
+        how = ("much better" if ratio < MUCH_BETTER else "a little better" if bn_better
+               else "about as well as the plain net" if ratio <= 1.0 + ABOUT_EQUAL
+               else "worse")
         joiner = "Yet" if ics_reduced is False and bn_better else "And"
         out.append(f"{joiner} BN trained **{how}**: at step {bn.loss_step:,} BN had "
                    f"{_loss_words(bn, classification)} and plain had "

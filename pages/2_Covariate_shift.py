@@ -1,17 +1,19 @@
 """Covariate shift and decision boundaries (T1, T2): a boundary learnt on training data meets
 shifted test data; data far from the origin trained with and without input whitening."""
 import math
+from collections import OrderedDict
 
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import SETTINGS, RunConfig, Setting
+from bn_core.config import RunConfig, Setting
 from bn_core.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
                                      steps_to_accuracy, units_cutting_data)
-from bn_core.figures.shift import (current_boundaries_chart, initial_boundaries_chart,
-                                   shift_boundaries_chart, shift_sweep_chart,
+from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
+                                   initial_boundaries_chart, shift_sweep_chart,
                                    train_test_accuracy_chart, whitening_accuracy_chart,
                                    whitening_name)
+from bn_core.figures.style import LIVE_CONFIG
 
 # A small sigmoid net on 300 points: both nets learn the moons in about a thousand steps, paced
 # so that a run lasts 12-15 s and the boundaries can be watched moving.
@@ -29,20 +31,6 @@ TARGET = Setting(name="target", kind=float, default=0.9, label="Target training 
                  help="Steps to reach it are counted for each net. Changing it does not "
                       "restart the runs.")
 LIVE = ("queued", "loading", "running", "paused")
-
-
-def keep_settings(prefix: str, specs, defaults: dict) -> None:
-    """Streamlit drops a widget's state while it is not drawn (here: while the other part of
-    the page is shown); put it back from the URL or the default before the widget is drawn."""
-    if not st.session_state.get(f"_{prefix}_seeded"):
-        return  # the session's first run: ui seeds every widget from the URL itself
-    for spec in specs:
-        key = f"{prefix}:{spec.name}"
-        if key not in st.session_state:
-            value = defaults[spec.name]
-            if spec.url in st.query_params:
-                value, _ = spec.coerce(st.query_params[spec.url])
-            st.session_state[key] = value
 
 
 def viewer() -> str:
@@ -64,7 +52,6 @@ def last(view, metric: str) -> float:
 # ---------------------------------------------------------------------------- part 1: T1
 
 def shift_part() -> None:
-    keep_settings("cfg", [SETTINGS[n] for n in SHIFT_SETTINGS], SHIFT_BASE.to_dict())
     st.sidebar.header("Data and test shift")
     config = ui.config_controls(SHIFT_BASE, SHIFT_SETTINGS)
     ui.share_link()
@@ -84,7 +71,7 @@ def shift_part() -> None:
                f"degrees and scaled x{cfg.scale:g}")
         c1, c2 = st.columns([3, 1.3])
         with c1:
-            ui.chart(shift_boundaries_chart, snap, key="shift:boundary")
+            ui.chart(decision_regions_chart, snap, key="shift:boundary")
         with c2:
             ui.explain(
                 "**Look for** the black boundary bending around the training points (circles) "
@@ -200,8 +187,30 @@ def pair_chart(builder, snaps: list, *args, key: str) -> None:
     ui.chart(build, snaps[0], builder.__name__, token, *args, key=key)
 
 
+_INITIAL_FIGURES: OrderedDict = OrderedDict()  # run keys -> figure (it never changes after step 0)
+
+
+def initial_chart(snaps: list, key: str) -> None:
+    """The initial boundaries depend only on how the runs start: built once per pair of runs
+    (and all viewers), not at every refresh like the live charts."""
+    token = tuple(s.key for s in snaps)
+    fig = _INITIAL_FIGURES.get(token)
+    if fig is None:
+        fig = initial_boundaries_chart(snaps)
+        if all(v.initial_grid is not None for s in snaps for v in s.nets.values()):
+            _INITIAL_FIGURES[token] = fig
+            while len(_INITIAL_FIGURES) > 32:
+                _INITIAL_FIGURES.popitem(last=False)
+    st.plotly_chart(fig, key=key, width="stretch", config=LIVE_CONFIG)
+
+
+def first_reached(view, target: float) -> int | None:
+    """The first evaluated step at which the net's training accuracy reached `target`."""
+    return steps_to_accuracy(view.evals.get("step", []), view.evals.get("train_acc", []), target)
+
+
 def reached_text(view, target: float) -> str:
-    hit = steps_to_accuracy(view.evals["step"], view.evals["train_acc"], target)
+    hit = first_reached(view, target)
     if hit is not None:
         return f"**step {hit:,}**"
     now = last(view, "train_acc")
@@ -213,8 +222,7 @@ def speedup_sentence(snaps: list, net: str, target: float) -> str:
     """What whitening did for one net, in numbers from the two runs on screen."""
     plain_view, white_view = snaps[0].nets[net], snaps[1].nets[net]
     label, method = plain_view.label, whitening_name(snaps[1].config.whitening)
-    before = steps_to_accuracy(plain_view.evals["step"], plain_view.evals["train_acc"], target)
-    after = steps_to_accuracy(white_view.evals["step"], white_view.evals["train_acc"], target)
+    before, after = first_reached(plain_view, target), first_reached(white_view, target)
     if after is None:
         return f"The {method} {label} net has not reached {target:.0%} yet."
     if before is None:
@@ -228,8 +236,6 @@ def speedup_sentence(snaps: list, net: str, target: float) -> str:
 
 
 def whitening_part() -> None:
-    keep_settings("cfg", [SETTINGS[n] for n in WHITE_SETTINGS], WHITE_BASE.to_dict())
-    keep_settings("view", [TARGET], {"target": TARGET.default})
     st.sidebar.header("Data far from the origin")
     config = ui.config_controls(WHITE_BASE, WHITE_SETTINGS,
                                 labels={"whitening": "Whitening (compared with none)"})
@@ -239,7 +245,7 @@ def whitening_part() -> None:
     if config.whitening != "none":
         configs.append(config)
     runs = pair_controls(configs)
-    st.caption(f"Two runs side by side, identical except for the input transform: "
+    st.caption("Two runs side by side, identical except for the input transform: "
                + " and ".join(f"**{whitening_name(c.whitening)}**" for c in configs)
                + f". The whitener is fitted on the training points; every point is moved "
                f"{config.far_offset:g} along both axes first.")
@@ -253,13 +259,16 @@ def whitening_part() -> None:
                 r.touch(me)
         st.caption(" · ".join(f"{whitening_name(s.config.whitening)}: {s.status}, step "
                               f"{s.step:,} of {s.total_steps:,}" for s in snaps))
-        if any(not s.nets or s.data is None for s in snaps):
-            st.info("Preparing the data and the nets of both runs (a run waits in a queue "
-                    "while the server trains two others)...")
+        waiting = [s for s in snaps if not s.nets or s.data is None]
+        snaps = [s for s in snaps if s.nets and s.data is not None]
+        if waiting:
+            st.info(f"Preparing {' and '.join(whitening_name(s.config.whitening) for s in waiting)}"
+                    " (a run waits in a queue while the server trains two others)...")
+        if not snaps:
             return
         c1, c2 = st.columns([3, 2])
         with c1:
-            pair_chart(initial_boundaries_chart, snaps, key="white:init")
+            initial_chart(snaps, key="white:init")
         with c2:
             rows = []
             for s in snaps:
@@ -308,7 +317,7 @@ def whitening_part() -> None:
             rows = [f"- **{s.nets[n].label}, {whitening_name(s.config.whitening)}**: "
                     f"{pct(last(s.nets[n], 'train_acc'))} of training points right"
                     for s in snaps for n in s.nets]
-            st.markdown(f"**Now**\n" + "\n".join(rows))
+            st.markdown("**Now**\n" + "\n".join(rows))
             ui.explain("**Look for** which nets already bend their boundary around the data "
                        "and which still cut it with a nearly straight line.")
         with st.expander("Export these runs"):

@@ -9,7 +9,7 @@ from bn_core.config import RunConfig
 from bn_core.data_order import (STRIP_BATCHES, batches_per_epoch, label_strip, mix_summary,
                                 recent_range)
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
-from bn_core.figures.boundaries import boundary_figure
+from bn_core.figures.shift import decision_regions_chart
 from bn_core.figures.style import LIVE_CONFIG
 from bn_core.training import load_data
 
@@ -68,11 +68,15 @@ with ui.guard("the shuffling page"):
                 f"- mean label entropy per batch: **{mix['entropy_bits']:.2f} bits** "
                 f"(0 = one class per batch, {mix['max_bits']:.2f} = evenly mixed)\n"
                 f"- one epoch = {per_epoch} batches of {config.batch_size}")
-            ui.explain(
-                "Each column is one batch (one training step), each row a class; dark = most "
-                "of the batch. **Look for** solid blocks: with sorted data the nets see a long "
-                "run of one class, then a long run of the next, and again every epoch.\n\n"
-                "**Try** moving *Shuffling* to 1: the strip turns grey, every batch a mix.")
+            look = ("**Look for** solid blocks: the nets see a long run of one class, then a "
+                    "long run of the next, again every epoch."
+                    if mix["single_class"] >= 0.5 else
+                    "**Look for** the patchwork: most batches hold several classes in changing "
+                    "proportions, a fair sample of the whole set.")
+            ui.explain("Each column is one batch (one training step), each row a class; dark = "
+                       f"most of the batch. {look}\n\n**Try** moving *Shuffling* "
+                       + ("to 1 and watch the blocks break up." if config.shuffle < 1.0 else
+                          "back to 0 and watch the blocks form."))
 
     def render(snap):
         if not snap.nets or snap.data is None:
@@ -94,23 +98,33 @@ with ui.guard("the shuffling page"):
             chance = 1.0 / snap.data.n_classes
             st.markdown(f"**Held-out accuracy at step {snap.step:,}** (chance: {pct(chance)})\n"
                         + "\n".join(rows))
+            stuck = [v.label for v in snap.nets.values()
+                     if (r := recent_range(v.evals.get("heldout_acc", []))) and r[0] < chance + 0.1]
+            if snap.step < 200:
+                verdict = "The nets have only just started: give them a few hundred steps."
+            elif stuck:
+                verdict = (f"**{' and '.join(stuck)}** {'is' if len(stuck) == 1 else 'are'} still "
+                           "within 10 points of chance: each run of one-class batches pulls the "
+                           "net towards \"everything is this class\", and the next run undoes it.")
+            else:
+                verdict = "Both nets are well above chance: the batches are mixed enough to learn from."
             ui.explain(
-                "**Look for** the sorted run: both nets hover at chance, whatever the step, "
-                "because each batch teaches them the opposite of the last ones. Shuffled, "
-                "both climb well above chance.\n\n"
-                "**Try** *Shuffling* 0.5 (partly sorted), a larger batch, or *blobs*: "
-                "three well-separated blobs that the plain net learns even sorted, while the "
-                "BN net does not (a one-class batch has nothing to normalise against).")
+                f"{verdict}\n\n"
+                "**Try** *Shuffling* 0 and 1 to compare, 0.5 (partly sorted), a larger batch, or "
+                "*blobs*: three well-separated blobs that the plain net learns even sorted, "
+                "while the BN net does not: BN normalises each one-class batch by its own mean, "
+                "and subtracts away where the batch lies, the very thing that tells the "
+                "classes apart.")
         c1, c2 = st.columns([3, 2])
         with c1:
-            ui.chart(boundary_figure, snap, key="shuffle:boundary", show_test=False, height=400)
+            ui.chart(decision_regions_chart, snap, False, 440, key="shuffle:boundary")
         with c2:
             st.markdown(f"**Decision regions at step {snap.step:,}**")
             ui.explain(
-                "**Look for** the regions: trained on sorted batches, a net tends to paint "
-                "the whole plane (or most of it) in the colour of the class it saw last, and "
-                "the colour flips as the batches change class. Shuffled, the boundary settles "
-                "around the inner ring.")
+                "**Look for** how the regions change from one refresh to the next. Trained on "
+                "sorted batches, a net tends to paint most of the plane in the colour of the "
+                "class it saw last, and the colour flips as the batches change class. "
+                "Shuffled, the boundary settles around the inner ring (on *circles*).")
         with st.expander("Export this run"):
             ui.export_controls(snap, "shuffling")
 

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig
+from bn_core.config import TOY_DATASETS, RunConfig
 from bn_core.figures.gradients import (gradient_heatmap_figure, gradient_profile_figure,
                                        latest_profile, orders_of_magnitude,
                                        training_curves_figure, vanishing_ratio_figure)
@@ -16,6 +16,7 @@ from bn_core.figures.gradients import (gradient_heatmap_figure, gradient_profile
 BASE = RunConfig(dataset="mnist-subset", depth=10, width=64, activation="sigmoid",
                  init_scale=1.0, lr=0.1, lr_multiplier=1.0, batch_size=60, steps=2000,
                  probe_every=20, eval_every=50, heldout_size=1000, grid_resolution=0)
+DATASETS_OFFERED = ("mnist-subset",) + TOY_DATASETS
 SETTINGS_SHOWN = ["lr_multiplier", "activation", "depth", "width", "init_scale", "lr",
                   "dataset", "steps", "seed"]
 # One click sets several settings at once. Measured on the MNIST subset, seed 0-2, BN Lab's own
@@ -41,16 +42,73 @@ SCENARIOS = {
 
 
 def apply_scenario(values: dict) -> None:
-    """Set the sidebar widgets (keys of ui.config_controls) to a scenario's values."""
+    """Set the sidebar's run settings to a scenario's values (all on the widgets' grids)."""
     for name, value in values.items():
-        st.session_state[f"cfg:{name}"] = value
-    for name in SETTINGS_SHOWN:  # settings a scenario does not name go back to the page default
-        if name not in values and name not in ("steps", "seed"):
-            st.session_state[f"cfg:{name}"] = getattr(BASE, name)
+        ui.set_setting(name, value)
 
 
 def sci(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.1e}"
+
+
+def gradient_text(snap) -> str:
+    """Each net's latest gradient norms at the bottom and the top, in words."""
+    rows = []
+    for v in snap.nets.values():
+        prof = latest_profile(v)
+        if prof is None:
+            why = (f"diverged at step {v.diverged_at:,} before its first probe"
+                   if v.status == "diverged" else "no gradients recorded yet")
+            rows.append(f"- **{v.label}**: {why}")
+            continue
+        step, g = prof
+        drop = orders_of_magnitude(g)
+        how = (f"{drop:.1f} powers of ten smaller at the bottom" if drop >= 0.05 else
+               f"{-drop:.1f} powers of ten larger at the bottom" if drop <= -0.05 else
+               "about equal")
+        rows.append(f"- **{v.label}** (step {step:,}): layer 1 {sci(g[0])}, output "
+                    f"{sci(g[-1])}: {how}")
+    return "**Gradient norm, bottom vs top**\n" + "\n".join(rows)
+
+
+def accuracy_text(snap) -> str:
+    rows = []
+    for v in snap.nets.values():
+        acc = v.evals.get("heldout_acc")
+        if acc is None or not len(acc):
+            rows.append(f"- **{v.label}**: {v.status_text}")
+            continue
+        rows.append(f"- **{v.label}**: {float(acc[-1]):.0%} now, best "
+                    f"{float(np.nanmax(acc)):.0%} ({v.status_text})")
+    return "**Held-out accuracy**\n" + "\n".join(rows)
+
+
+def profile_hint(cfg) -> str:
+    if cfg.activation == "sigmoid":
+        return ("Each sigmoid layer multiplies the signal by its slope (at most 0.25) and by "
+                "its weights: in the plain net the line falls steeply toward layer 1. In the "
+                "BN net each layer divides by its input's spread, which keeps the line flat.")
+    if cfg.activation == "relu":
+        return ("A ReLU passes the signal through where it is on (slope 1), so depth alone "
+                "hurts less; the weights' scale decides: **try** init scale 3 (exploding) or "
+                "0.5 (vanishing).")
+    return "**Try** sigmoid with 10 layers to see a gradient vanish."
+
+
+def lr_hint(snap) -> str:
+    cfg = snap.config
+    diverged = [v for v in snap.nets.values() if v.status == "diverged"]
+    if diverged:
+        v = diverged[0]
+        return (f"At learning rate {cfg.effective_lr:g} the {v.label} net's loss or weights "
+                f"stopped being finite numbers at step {v.diverged_at:,} (dashed line); its "
+                "twin kept training. BN makes a layer's output independent of its weights' "
+                "scale, so an oversized step cannot blow the activations up.")
+    if cfg.lr_multiplier < 5:
+        return ("**Try** the multiplier x5 and x30 (the BN paper's BN-x5 and BN-x30), or the "
+                "ReLU scenarios above.")
+    return ("Neither net diverged at this rate. **Try** a ReLU net (the ReLU scenarios) or a "
+            "larger multiplier.")
 
 
 ui.page_header(
@@ -69,7 +127,8 @@ with ui.guard("the gradients page"):
     for col, (title, values) in zip(cols, SCENARIOS.items()):
         col.button(title, key=f"scenario:{title}", on_click=apply_scenario, args=(values,),
                    width="stretch")
-    config = ui.config_controls(BASE, SETTINGS_SHOWN)
+    config = ui.config_controls(BASE, SETTINGS_SHOWN,
+                                limits={"dataset": {"choices": DATASETS_OFFERED}})
     run = ui.run_controls(config)
     st.caption(f"Effective learning rate: {config.lr:g} x {config.lr_multiplier:g} = "
                f"{config.effective_lr:g}; {config.depth} hidden layers of {config.width} "
@@ -79,42 +138,18 @@ with ui.guard("the gradients page"):
         if not snap.nets:
             st.info("Preparing the run...")
             return
-        profiles = {n: latest_profile(v) for n, v in snap.nets.items()}
         c1, c2 = st.columns([3, 1])
         with c1:
             ui.chart(gradient_profile_figure, snap, key="gr:profile")
         with c2:
-            rows = []
-            for name, v in snap.nets.items():
-                prof = profiles[name]
-                if prof is None:
-                    why = (f"diverged at step {v.diverged_at:,} before its first probe"
-                           if v.status == "diverged" else "no gradients recorded yet")
-                    rows.append(f"- **{v.label}**: {why}")
-                    continue
-                step, g = prof
-                drop = orders_of_magnitude(g)
-                rows.append(f"- **{v.label}** (step {step:,}): layer 1 {sci(g[0])}, output "
-                            f"{sci(g[-1])}: " + (f"{drop:.1f} powers of ten smaller at the bottom"
-                                                 if drop >= 0.05 else
-                                                 f"{-drop:.1f} powers of ten larger at the bottom"
-                                                 if drop <= -0.05 else "about equal"))
-            ui.explain("**Gradient norm, bottom vs top**\n" + "\n".join(rows))
-            ui.explain(_profile_hint(snap.config))
+            ui.explain(gradient_text(snap))
+            ui.explain(profile_hint(snap.config))
         c1, c2 = st.columns([3, 1])
         with c1:
             ui.chart(training_curves_figure, snap, key="gr:curves")
         with c2:
-            rows = []
-            for name, v in snap.nets.items():
-                acc = v.evals.get("heldout_acc")
-                best = float(np.nanmax(acc)) if acc is not None and len(acc) else math.nan
-                last = float(acc[-1]) if acc is not None and len(acc) else math.nan
-                rows.append(f"- **{v.label}**: {last:.0%} now, best {best:.0%} "
-                            f"({v.status_text})" if math.isfinite(last) else
-                            f"- **{v.label}**: {v.status_text}")
-            ui.explain("**Held-out accuracy**\n" + "\n".join(rows))
-            ui.explain(_lr_hint(snap))
+            ui.explain(accuracy_text(snap))
+            ui.explain(lr_hint(snap))
         c1, c2 = st.columns([3, 1])
         with c1:
             ui.chart(gradient_heatmap_figure, snap, key="gr:heatmap")
@@ -130,35 +165,9 @@ with ui.guard("the gradients page"):
         with c2:
             ui.explain("The first layer's gradient divided by the output layer's, over training: "
                        "1 (dotted) means the error signal reaches the bottom undiminished. "
-                       "**Try** init scale 3 to 5 with the sigmoid: larger weights multiply "
-                       "the signal back up, until the sigmoids saturate.")
+                       "**Try** init scale 3, then 5, with the deep sigmoid net: larger weights "
+                       "multiply the signal back up on its way down.")
         ui.export_controls(snap, "gradients")
-
-    def _profile_hint(cfg) -> str:
-        if cfg.activation == "sigmoid":
-            return ("Each sigmoid layer multiplies the signal by its slope (at most 0.25) and by "
-                    "its weights: in the plain net the line falls steeply toward layer 1. In the "
-                    "BN net each layer divides by its input's spread, which keeps the line flat.")
-        if cfg.activation == "relu":
-            return ("A ReLU passes the signal through where it is on (slope 1), so depth alone "
-                    "hurts less; the weights' scale decides: **try** init scale 3 (exploding) or "
-                    "0.5 (vanishing).")
-        return "**Try** sigmoid with 10 layers to see a gradient vanish."
-
-    def _lr_hint(snap) -> str:
-        cfg = snap.config
-        diverged = [v for v in snap.nets.values() if v.status == "diverged"]
-        if diverged:
-            v = diverged[0]
-            return (f"At learning rate {cfg.effective_lr:g} the {v.label} net's loss or weights "
-                    f"stopped being finite numbers at step {v.diverged_at:,} (dashed line); its "
-                    "twin kept training. BN makes a layer's output independent of its weights' "
-                    "scale, so an oversized step cannot blow the activations up.")
-        if cfg.lr_multiplier < 5:
-            return ("**Try** the multiplier x5 and x30 (the BN paper's BN-x5 and BN-x30), or the "
-                    "ReLU scenarios above.")
-        return ("Neither net diverged at this rate. **Try** a ReLU net (the ReLU scenarios) or a "
-                "larger multiplier.")
 
     if run is not None:
         ui.live_view(run, render)

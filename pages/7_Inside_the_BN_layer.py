@@ -21,9 +21,9 @@ VIEW = [
     Setting("feature", int, 1, "Backward table: feature shown", lo=1, hi=6, url="f"),
     Setting("seed", int, 0, "Batch: random seed", "A new batch x, and upstream gradient dy.",
             lo=0, hi=999, url="seed"),
-    Setting("eps", float, DEFAULT_EPS, "eps (added to the variance)",
+    Setting("eps", str, f"{DEFAULT_EPS:g}", "eps (added to the variance)",
             "BN divides by sqrt(var + eps); try a large eps or a tiny one.",
-            choices=(1e-8, 1e-5, 1e-3, 0.1, 1.0), url="eps"),
+            choices=("1e-08", "1e-05", "0.001", "0.1", "1"), url="eps"),
     Setting("pop_mean", float, 3.0, "Population: mean", lo=-10.0, hi=10.0, url="pm"),
     Setting("pop_std", float, 2.0, "Population: standard deviation", lo=0.1, hi=10.0, url="ps"),
     Setting("m", int, 4, "Training batch size m", "Batches drawn from the population.",
@@ -75,16 +75,6 @@ def csv_of(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def settings_on_arrival(marker: str = "view:pop_mean") -> None:
-    """Coming from another page, seed this page's widgets from its URL and defaults again.
-
-    bnlab_ui seeds widgets from the URL once per session, not per page; Streamlit drops the
-    state of widgets a run did not draw, so a missing widget of this page means we just arrived.
-    """
-    if marker not in st.session_state:
-        for flag in ("_view_seeded", "_cfg_seeded"):
-            st.session_state.pop(flag, None)
-
 
 ui.page_header(
     "Inside the BN layer", "T10, T11, T12",
@@ -97,10 +87,9 @@ ui.page_header(
     "when the batch shrinks to one example, and how convolutional layers do the same per channel.")
 
 with ui.guard("the Inside the BN layer page"):
-    settings_on_arrival()
     view = ui.view_controls(VIEW)
     ui.share_link()
-    n, d, seed, eps = view["n_rows"], view["n_features"], view["seed"], view["eps"]
+    n, d, seed, eps = view["n_rows"], view["n_features"], view["seed"], float(view["eps"])
     feature = min(view["feature"], d) - 1
     if view["feature"] > d:
         st.sidebar.caption(f"Feature {view['feature']} does not exist with D = {d}; "
@@ -198,9 +187,9 @@ with ui.guard("the Inside the BN layer page"):
             "BN Lab nudges that node by a tiny step h, reruns everything downstream, and "
             "measures the change of the loss L = sum(dL/dy * y) (**centred differences**).\n\n"
             f"**Measured:** the largest relative error is **{worst:.1e}**"
-            + (" : backprop and the numerical gradients agree."
+            + (": backprop and the numerical gradients agree."
                if worst <= lesson.GRADCHECK_TOLERANCE else
-               " : above the threshold; with nearly equal values in a column, the step h is "
+               ": above the threshold; with nearly equal values in a column, the step h is "
                "large against the spread and centred differences get inaccurate.")
             + f" The compact formula `dx = (m g - sum g - xhat sum(g xhat)) / (m sqrt(var + eps))` "
             f"agrees with the graph to {check.compact_vs_graph:.1e}.\n\n"
@@ -211,7 +200,8 @@ with ui.guard("the Inside the BN layer page"):
     st.markdown(f"**Every node for feature {names[feature]}** (change the feature in the "
                 "sidebar). Values and gradients are per example for per-example nodes, one "
                 "number for per-feature nodes; the relative error covers all features.")
-    shown = pd.DataFrame(table).drop(columns=["kind", "agrees"])
+    shown = pd.DataFrame(table)[["node", "relative error", "value", "dL/dnode (backprop)",
+                                 "dL/dnode (centred differences)", "forward", "backward rule"]]
     st.dataframe(shown.style.format({"relative error": "{:.1e}"}), width="stretch",
                  hide_index=True, height=35 * (len(shown) + 1) + 3,
                  column_config={"node": st.column_config.TextColumn(width="small"),
@@ -254,6 +244,17 @@ with ui.guard("the Inside the BN layer page"):
                 "\n\n**Try:** m = 2 (the uncorrected average lands near half the variance), "
                 "m = 128 (the correction hardly matters), momentum 0.01 (slow to converge) or "
                 "1.0 (the running value is just the last batch's).")
+        st.download_button(
+            "Running statistics per batch (CSV)",
+            pd.DataFrame({"batch": np.arange(1, n_batches + 1), "batch_mean": rs.batch_mean,
+                          "batch_var_biased": rs.batch_var, "running_mean": rs.running_mean,
+                          "running_var_unbiased": rs.running_var,
+                          "algorithm2_mean": rs.population_mean,
+                          "algorithm2_var": rs.population_var,
+                          "mean_of_batch_vars_biased": rs.average_batch_var,
+                          "train_mode_xhat_of_x0": rs.train_xhat}).to_csv(index=False),
+            file_name="bnlab-running-statistics.csv", mime="text/csv",
+            icon=":material/download:", on_click="ignore")
         c1, c2 = st.columns([3, 2])
         with c1:
             plot(figs.train_eval_figure(rs), "inside:traineval")
@@ -264,9 +265,14 @@ with ui.guard("the Inside the BN layer page"):
                 f"deviation above the population mean. In training mode its normalised value "
                 f"depends on which batch it is in: across {n_batches} batches it ranged over "
                 f"**{lo:.2f} to {hi:.2f}** (5th to 95th percentile). In evaluation mode it is "
-                f"always **{rs.eval_xhat:.3f}**, close to the true 1. That is why a trained net "
-                "must be switched to eval() before it is used: a prediction must not depend on "
-                "the other examples that happen to share its batch.")
+                f"always **{rs.eval_xhat:.3f}**"
+                + (", close to the true 1. " if abs(rs.eval_xhat - 1.0) < 0.1 else
+                   f" (the true value is 1: running averages with momentum {momentum:g} "
+                   f"remember only the last ~{1 / momentum:.0f} batches, so they are noisy "
+                   "too; try momentum 0.01). ")
+                + "That is why a trained net must be switched to eval() before it is used: a "
+                "prediction must not depend on the other examples that happen to share its "
+                "batch.")
 
     # ------------------------------------------------------------------ 4. batch size
     st.header("4. Batch size down to 1: what breaks (T11)")
@@ -288,9 +294,9 @@ with ui.guard("the Inside the BN layer page"):
             f"{spread(noise.xhat_pct, 2):.2f} standard deviations (with m = 2, xhat is always "
             f"+1 or -1). **m = 4:** {spread(noise.xhat_pct, 4):.2f}; **m = 32:** "
             f"{spread(noise.xhat_pct, 32):.2f}; **m = 128:** {spread(noise.xhat_pct, 128):.2f}. "
-            "Small batches make BN's output noisy: a little noise regularises, a lot "
-            "hurts (Wu & He 2018: ResNet-50 error rises from 23.6% at 32 images per GPU to "
-            "34.7% at 2).")
+            "Small batches make BN's output noisy, and in large nets that costs accuracy "
+            "(Wu & He 2018 measured ResNet-50's ImageNet error rising from 23.6% at 32 images "
+            "per GPU to 34.7% at 2).")
 
     # ------------------------------------------------------------------ 5. conv BN
     st.header("5. Convolutional BN: one slab per channel (T12)")

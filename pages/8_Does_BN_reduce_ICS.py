@@ -54,14 +54,13 @@ def nets_for(view: dict) -> tuple:
 
 
 def switch_setup(setup: str) -> None:
-    """A new setup brings its own defaults: forget the previous setup's widget values."""
+    """A new setup brings its own defaults: reset the run settings to that setup's values."""
     previous = st.session_state.get("_ics_setup")
     if previous is not None and previous != setup:
-        for name in ALL_FIELDS:
-            st.session_state.pop(f"cfg:{name}", None)
+        for name in FIELDS[setup]:
+            ui.set_setting(name, getattr(SETUPS[setup], name))
             if SETTINGS[name].url in st.query_params:
                 del st.query_params[SETTINGS[name].url]
-        st.session_state.pop("_cfg_seeded", None)
     st.session_state["_ics_setup"] = setup
 
 
@@ -85,16 +84,6 @@ def ics_page_landscape(snap):
     return landscape_figure(snap.nets)
 
 
-def settings_on_arrival(marker: str = "view:setup") -> None:
-    """Coming from another page, seed this page's widgets from its URL and defaults again.
-
-    bnlab_ui seeds widgets from the URL once per session, not per page; Streamlit drops the
-    state of widgets a run did not draw, so a missing widget of this page means we just arrived.
-    """
-    if marker not in st.session_state:
-        for flag in ("_view_seeded", "_cfg_seeded"):
-            st.session_state.pop(flag, None)
-
 
 ui.page_header(
     "Does BN really reduce internal covariate shift?", "T13",
@@ -109,7 +98,6 @@ ui.page_header(
     "measure it yourself.")
 
 with ui.guard("the ICS page"):
-    settings_on_arrival()
     view = ui.view_controls(VIEW)
     setup = view["setup"]
     switch_setup(setup)
@@ -124,11 +112,11 @@ with ui.guard("the ICS page"):
             f"width {config.width} (no nonlinearity) learn y = A x for a random 10 x 10 matrix A, "
             f"with mean squared error and full-batch gradient descent ({config.batch_size} "
             f"examples). Each ICS measurement costs {config.depth + 7} extra forward and backward "
-            "passes per net, so this run is slower: watch it fill in. BN Lab's preset for this setup uses learning "
-            f"rate {DEEP_LINEAR_PRESET.lr:g} for {DEEP_LINEAR_PRESET.steps} steps; there BN's "
-            "ICS is higher too, but both nets end near the same loss. This page starts at "
-            f"{DEEP_LINEAR_SETUP.lr:g} for {DEEP_LINEAR_SETUP.steps} steps, where BN trains "
-            "clearly better.", icon=":material/linear_scale:")
+            "passes per net, so this run is slower: watch it fill in. BN Lab's preset for "
+            f"this setup uses learning rate {DEEP_LINEAR_PRESET.lr:g} for "
+            f"{DEEP_LINEAR_PRESET.steps} steps; this page starts at {DEEP_LINEAR_SETUP.lr:g} "
+            f"for {DEEP_LINEAR_SETUP.steps}. Set the preset's values in the sidebar and compare "
+            "what the conclusions say.", icon=":material/linear_scale:")
     else:
         st.info(
             f"**Setup: MNIST, the BN paper's net.** {config.depth} hidden layers of "

@@ -110,6 +110,13 @@ def test_key_is_equal_for_equal_configs_built_differently():
     assert RunConfig.from_dict(a.to_dict()).key() == a.key()
 
 
+def test_negative_zero_gives_the_same_key_as_zero():
+    a, b = RunConfig(rotate_deg=-0.0, beta_value=-0.0, percentiles=(-0.0, 50)), \
+        RunConfig(rotate_deg=0.0, beta_value=0.0, percentiles=(0.0, 50))
+    assert a == b and a.key() == b.key()
+    assert RunConfig.from_query(a.to_query())[0].key() == a.key()
+
+
 def another_valid_value(spec, current):
     """A valid value of the setting different from `current`."""
     if spec.kind is bool:

@@ -179,3 +179,16 @@ def test_shutdown_stops_every_run_and_leaves_no_threads(make_registry):
     for run in runs:
         assert not run.alive and run.status == "stopped"
         assert run.snapshot().message == "server shutting down"
+
+
+def test_summary_lists_kept_runs_most_recent_first(make_registry):
+    registry = make_registry()
+    done = registry.start(toy_config(seed=1, steps=30))
+    assert done.wait(30)
+    registry.get(toy_config(seed=2, depth=3, activation="relu"))
+    rows = registry.summary()
+    assert [r["key"] for r in rows] == [toy_config(seed=2, depth=3, activation="relu").key(),
+                                        toy_config(seed=1, steps=30).key()]
+    assert rows[0]["status"] == "ready" and rows[0]["net"] == "3x8 relu"
+    assert rows[1]["status"] == "finished" and rows[1]["step"] == rows[1]["steps"] == 30
+    assert rows[1]["nets"] == "plain, bn" and rows[1]["queue"] is None

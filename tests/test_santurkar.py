@@ -80,6 +80,16 @@ def test_conclusions_noisy_bn_and_its_measured_instability():
     assert not any("training accuracy" in s for s in out)  # regression: no accuracy
 
 
+def test_conclusions_when_the_losses_are_about_equal_say_bn_did_not_help():
+    nets = {"plain": net_view("plain", cos=0.74, loss=3.48),
+            "bn": net_view("bn", cos=0.31, loss=3.40)}
+    text = " ".join(santurkar.conclusions(nets, classification=False))
+    assert "did NOT reduce" in text
+    assert "BN trained **about as well as the plain net**" in text
+    assert "BN did not help in this run" in text
+    assert "Santurkar et al.'s conclusion" not in text
+
+
 def test_conclusions_report_divergence():
     nets = {"plain": net_view("plain", cos=0.9, loss=0.5, status="diverged", diverged_at=7),
             "bn": net_view("bn", cos=0.3, loss=0.2)}

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..probes import LINEAR_ZONE, SATURATION_THRESHOLD
-from .style import NET_COLORS, NET_DASH, base_layout, f32, net_label, shade_sigmoid_zones
+from .style import NET_COLORS, base_layout, f32, net_label, shade_sigmoid_zones
 
 CURVE_POINTS = 201
 OUTPUT_MASS = (2.5, 97.5)   # the central 95% of inputs, for the "outputs lie in [a, b]" sentence
@@ -255,3 +255,12 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> go.Fi
                       legend={"font": {"size": 12}, "y": -0.25, "yanchor": "top", "x": 0.0,
                               "xanchor": "left"})
     return fig
+
+
+def first_disagreement(steps, a, b, tolerance: float) -> int | None:
+    """The first step at which two recorded curves (same steps) differ by more than
+    `tolerance`, or None if they agree everywhere so far."""
+    n = min(len(a), len(b), len(steps))
+    gap = np.abs(np.asarray(a[:n], np.float64) - np.asarray(b[:n], np.float64))
+    apart = np.flatnonzero(~(gap <= tolerance))
+    return int(steps[apart[0]]) if len(apart) else None

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 from .figure1 import accuracy_figure
 from .style import base_layout, f32
 
-MIX_SCALE = [[0.0, "#FFFFFF"], [0.5, "#7FA8C9"], [1.0, "#08306B"]]  # share of the batch: white to navy
+# share of the batch: white to near-black (grey, so it is not mistaken for a net's colour)
+MIX_SCALE = [[0.0, "#FFFFFF"], [0.5, "#969696"], [1.0, "#1A1A1A"]]
 
 
 def label_mix_figure(counts, batch_size: int, per_epoch: int, height: int = 260) -> go.Figure:

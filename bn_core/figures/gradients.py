@@ -56,6 +56,16 @@ def _log10(values) -> np.ndarray:
     return f32(out)
 
 
+def log_dtick(values) -> float | str:
+    """Tick spacing for a log axis: every power of ten over a wide range, 1-2-5 over a narrow
+    one (plotly's "D2"), so the labels never crowd."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0 or np.log10(v.max() / v.min()) > 2:
+        return 1
+    return "D2"
+
+
 def _mark_divergence(fig: go.Figure, name: str, view, row=None, col=None,
                      label: bool = True) -> None:
     if view.status != "diverged" or view.diverged_at is None:
@@ -75,7 +85,7 @@ def gradient_profile_figure(snap, height: int = 360) -> go.Figure:
     """Gradient norm of each weight matrix, bottom to top, at each net's latest probe (solid)
     and at its first probe with gradients (faint): a vanishing gradient is a steep slope."""
     fig = go.Figure()
-    labels = None
+    labels, shown = None, []
     for name, view in snap.nets.items():
         g = view.probes.get("grad_norm")
         rows = finite_rows(g) if g is not None else np.zeros(0, np.int64)
@@ -83,6 +93,7 @@ def gradient_profile_figure(snap, height: int = 360) -> go.Figure:
             continue
         labels = layer_labels(g.shape[1])
         first, last = int(rows[0]), int(rows[-1])
+        shown += [g[first], g[last]]
         steps = view.probes["step"]
         if first != last:
             fig.add_trace(go.Scatter(x=labels, y=f32(g[first]), mode="lines+markers",
@@ -98,7 +109,8 @@ def gradient_profile_figure(snap, height: int = 360) -> go.Figure:
                                  marker={"size": 9}))
     base_layout(fig, "Gradient size of each weight matrix, from the input (left) to the output",
                 "weight matrix (bottom to top)", "gradient norm ||dL/dW|| (log scale)", height)
-    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_layout(showlegend=True)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=log_dtick(shown))
     fig.update_layout(hovermode="closest")
     if labels is not None:
         fig.update_xaxes(categoryorder="array", categoryarray=labels)
@@ -122,8 +134,17 @@ def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if zmax - zmin < 1.0:
         zmin, zmax = zmin - 0.5, zmax + 0.5
+    last_step = max([int(v.probes["step"][-1]) for v in snap.nets.values()
+                     if len(v.probes.get("step", ()))] + [snap.step, 1])
     for i, name in enumerate(names):
         view = snap.nets.get(name)
+        if name not in logs or not np.isfinite(logs[name]).any():
+            why = (f"no gradients recorded: diverged at step {view.diverged_at:,},<br>before "
+                   "its first probe" if view is not None and view.status == "diverged"
+                   else "no gradients recorded yet")
+            fig.add_annotation(x=0.5, y=0.5, xref=f"x{i + 1 if i else ''} domain",
+                               yref=f"y{i + 1 if i else ''} domain", text=why, showarrow=False,
+                               font={"size": 14, "color": "#555555"})
         if name in logs:
             z = logs[name]
             fig.add_trace(go.Heatmap(
@@ -134,7 +155,7 @@ def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
                               "</extra>"), row=1, col=i + 1)
         if view is not None:
             _mark_divergence(fig, name, view, row=1, col=i + 1, label=False)
-        fig.update_xaxes(title_text="training step", row=1, col=i + 1)
+        fig.update_xaxes(title_text="training step", range=[0, last_step], row=1, col=i + 1)
     for i, name in enumerate(names):  # the panel title in the net's colour
         if i < len(fig.layout.annotations):
             view = snap.nets.get(name)
@@ -154,6 +175,7 @@ def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
     """Per net over training: the first hidden layer's gradient norm divided by the output
     layer's (1 = the signal arrives undiminished; 1e-6 = it has all but vanished)."""
     fig = go.Figure()
+    shown = [1.0]
     for name, view in snap.nets.items():
         g = view.probes.get("grad_norm")
         rows = finite_rows(g) if g is not None else np.zeros(0, np.int64)
@@ -162,6 +184,7 @@ def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
         g = np.asarray(g, np.float64)[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(g[:, -1] > 0, g[:, 0] / g[:, -1], np.nan)
+        shown.append(ratio)
         fig.add_trace(go.Scatter(x=view.probes["step"][rows], y=f32(ratio), mode="lines",
                                  name=net_label(name) + (f" ({view.status_text})"
                                                          if view.status == "diverged" else ""),
@@ -169,9 +192,11 @@ def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
                                        "dash": NET_DASH[name]}))
         _mark_divergence(fig, name, view)
     fig.add_hline(1.0, line={"color": "#888888", "width": 1, "dash": "dot"})
+    fig.update_layout(showlegend=True)
     base_layout(fig, "Layer 1's gradient as a fraction of the output layer's",
                 "training step", "||dL/dW1|| / ||dL/dW_out|| (log scale)", height)
-    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_yaxes(type="log", exponentformat="power",
+                     dtick=log_dtick(np.concatenate([np.ravel(v) for v in shown])))
     return fig
 
 
@@ -205,7 +230,10 @@ def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340)
             _mark_divergence(fig, name, view, row=1, col=col, label=False)
     base_layout(fig, "How each net learns", "training step", "cross-entropy loss (log scale)",
                 height)
-    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)
+    losses = [v.probes["loss"] for v in snap.nets.values() if len(v.probes.get("step", ()))]
+    fig.update_yaxes(type="log", row=1, col=1,
+                     dtick=log_dtick(np.concatenate(losses) if losses else []))
     fig.update_yaxes(title_text="accuracy (fraction correct)", range=[0, 1.02], row=1, col=2)
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", showlegend=True, margin={"b": 90},
+                      legend={"y": -0.25, "yanchor": "top", "x": 0.0, "xanchor": "left"})
     return fig

@@ -29,34 +29,41 @@ def _chance_line(fig: go.Figure, n_classes: int) -> None:
 
 # ---------------------------------------------------------------------------- T1
 
+LEGEND_GAP_PX = 62  # from the bottom of the plot area to the legend: room for the axis title
+
+
 def _legend_below(fig: go.Figure) -> None:
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.24, "x": 0.0,
-                              "xanchor": "left", "font": {"size": 13}},
-                      margin={"l": 60, "r": 20, "t": 80, "b": 120})
+    """A horizontal legend under the x-axis title (long legends collide with the title above)."""
+    top, bottom = 80, 125
+    plot_height = max(fig.layout.height - top - bottom, 100)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "x": 0.0, "xanchor": "left",
+                              "y": -LEGEND_GAP_PX / plot_height, "font": {"size": 13}},
+                      margin={"l": 60, "r": 20, "t": top, "b": bottom})
 
 
-def shift_boundaries_chart(snap, height: int = 500) -> go.Figure:
-    """One panel per net: its decision regions now, the training points (circles) and the
-    shifted test points (crosses), coloured by class."""
-    names = list(snap.nets)
+def decision_regions_chart(snap, show_test: bool = True, height: int = 500) -> go.Figure:
+    """One panel per net: its decision regions now, the training points (circles) and, if
+    `show_test`, the shifted test points (crosses), coloured by class; legend below."""
+    names = list(snap.nets) or list(snap.config.nets)
     fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.03,
-                        subplot_titles=[f"{net_label(n)} net, step {snap.nets[n].step:,}"
+                        subplot_titles=[f"{net_label(n)} net, step "
+                                        f"{snap.nets[n].step if n in snap.nets else 0:,}"
                                         for n in names])
     data = snap.data
     for i, name in enumerate(names):
-        grid = snap.nets[name].latest.get("grid")
+        grid = snap.nets[name].latest.get("grid") if name in snap.nets else None
         if grid is not None and snap.viewport is not None:
             for tr in boundary_traces(grid, snap.viewport, data.n_classes):
                 fig.add_trace(tr, row=1, col=i + 1)
         if data is not None:
-            for tr in point_traces(data, show_test=True, max_points=300):
+            for tr in point_traces(data, show_test=show_test, max_points=300):
                 tr.showlegend = i == 0
                 fig.add_trace(tr, row=1, col=i + 1)
         fig.update_xaxes(title_text="x1 (data units)", row=1, col=i + 1)
     base_layout(fig, "Decision regions (shaded by predicted class, black line = boundary)",
                 "x1 (data units)", "x2 (data units)", height)
-    fig.update_yaxes(title_text="x2 (data units)", row=1, col=1)
-    fig.update_yaxes(title_text="", row=1, col=2)
+    for c in range(2, len(names) + 1):
+        fig.update_yaxes(title_text="", row=1, col=c)
     _legend_below(fig)
     fig.update_layout(hovermode="closest")
     if snap.viewport is not None:
@@ -66,7 +73,7 @@ def shift_boundaries_chart(snap, height: int = 500) -> go.Figure:
     return fig
 
 
-def train_test_accuracy_chart(snap, height: int = 360) -> go.Figure:
+def train_test_accuracy_chart(snap, height: int = 420) -> go.Figure:
     """Each net's accuracy on its training data (solid) and on the shifted test data (dotted)."""
     fig = go.Figure()
     for name, view in snap.nets.items():
@@ -149,8 +156,7 @@ def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 500)
         for tr in point_traces(data, show_test=False):
             tr.showlegend = i == 0
             fig.add_trace(tr, row=1, col=col)
-        fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers+text", text=["origin"],
-                                 textposition="bottom right", name="origin (0, 0)",
+        fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers", name="origin (0, 0)",
                                  legendgroup="origin", showlegend=i == 0, hoverinfo="skip",
                                  marker={"symbol": "x-thin", "size": 14, "color": "#000000",
                                          "line": {"width": 3, "color": "#000000"}}),
@@ -158,7 +164,8 @@ def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 500)
         fig.layout.annotations[i].text = (f"{whitening_name(snap.config.whitening)}: "
                                           f"{int(cuts.sum())} of {len(cuts)} lines cut the data")
         fig.update_xaxes(range=[box[0], box[1]], title_text="x1 (data units)", row=1, col=col)
-        fig.update_yaxes(range=[box[2], box[3]], title_text="x2 (data units)", row=1, col=col)
+        fig.update_yaxes(range=[box[2], box[3]], row=1, col=col,
+                         title_text="x2 (data units)" if col == 1 else "")
     base_layout(fig, f"At initialisation: the {net_label(net)} net's boundaries and its "
                 f"first {MAX_LINES} hidden units' lines", "x1 (data units)", "x2 (data units)",
                 height)
@@ -167,7 +174,7 @@ def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 500)
     return fig
 
 
-def whitening_accuracy_chart(snaps: list, target: float, height: int = 380) -> go.Figure:
+def whitening_accuracy_chart(snaps: list, target: float, height: int = 440) -> go.Figure:
     """Training accuracy of every net of every run (colour = net, dotted = not whitened), the
     target accuracy, and a marker where each first reached it."""
     fig = go.Figure()
@@ -230,5 +237,7 @@ def current_boundaries_chart(snaps: list, height: int = 620) -> go.Figure:
                 "x1 (data units)", "x2 (data units)", height)
     for r in range(1, len(snaps)):
         fig.update_xaxes(title_text="", row=r)
-    fig.update_layout(hovermode="closest", legend={"y": 1.08})
+    for c in range(2, len(names) + 1):
+        fig.update_yaxes(title_text="", col=c)
+    fig.update_layout(hovermode="closest", showlegend=False)
     return fig

@@ -1,0 +1,117 @@
+"""The gamma and beta page (T7): it loads, its controls change what is trained, and its charts
+carry the run's data: frozen gamma = 1, beta = 0 keeps the BN net's sigmoid inputs in the
+near-linear middle, ReLU with beta 0 zeroes about half the outputs, undo equals plain."""
+import base64
+
+import numpy as np
+import pytest
+
+from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
+                      trace_points, widget)
+
+PAGE = "pages/4_Gamma_and_beta.py"
+SHORT = {"steps": "200"}
+
+
+@pytest.fixture(autouse=True)
+def clean_registry():
+    yield
+    fresh_registry()
+
+
+def decoded(value):
+    if isinstance(value, dict) and "bdata" in value:
+        dt = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16,
+              "i4": np.int32, "i8": np.int64}[value["dtype"]]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dt)
+    return np.asarray(value, dtype=float)
+
+
+def finished(at) -> bool:
+    return any("finished" in (p.proto.text or "") for p in at.get("progress"))
+
+
+def chart(at, title_start):
+    for spec in chart_specs(at):
+        if spec["layout"]["title"]["text"].startswith(title_start):
+            return spec
+    raise KeyError(title_start)
+
+
+def series(spec, name):
+    trace = next(t for t in spec["data"] if t.get("name") == name)
+    return decoded(trace["y"])
+
+
+def test_defaults_freeze_gamma_one_beta_zero_on_circles():
+    at = open_page(PAGE)
+    no_exceptions(at)
+    key = run_key(at)
+    assert (key["affine"], key["gamma_value"], key["beta_value"]) == ("frozen", 1.0, 0.0)
+    assert (key["dataset"], key["activation"], key["nets"]) == ("circles", "sigmoid",
+                                                                ["plain", "bn"])
+    assert key["steps"] / key["pace"] <= 30  # the default run lasts at most ~30 s
+
+
+def test_url_and_widgets_change_the_run_key():
+    at = open_page(PAGE, {**SHORT, "affine": "learnable", "act": "relu", "beta": "0.5"})
+    no_exceptions(at)
+    key = run_key(at)
+    assert (key["affine"], key["activation"], key["beta_value"]) == ("learnable", "relu", 0.5)
+    widget(at, "affine").set_value("undo").run()
+    assert run_key(at)["affine"] == "undo"
+    widget(at, "gamma_value").set_value(0.3).run()
+    assert run_key(at)["gamma_value"] == pytest.approx(0.3)
+    before = run_key(at)
+    widget(at, "layer", "view").set_value(1).run()
+    assert run_key(at) == before  # the layer shown does not restart the run
+    no_exceptions(at)
+
+
+def test_frozen_sigmoid_charts_carry_the_run():
+    at = open_page(PAGE, SHORT)
+    poll(at, 30, until=finished)
+    no_exceptions(at)
+    specs = chart_specs(at)
+    assert len(specs) == 5 and all(trace_points(s) > 0 for s in specs)
+    zones = chart(at, "Layer 3: share of sigmoid inputs")
+    bn_linear = series(zones, "BN: near-linear")
+    assert np.all((bn_linear > 0.45) & (bn_linear < 0.85))  # the near-linear middle, throughout
+    acc = chart(at, "Held-out accuracy")
+    for trace in acc["data"]:
+        y = decoded(trace["y"])
+        assert np.all((y >= 0) & (y <= 1))
+    affine = chart(at, "BN net: scale gamma")
+    gammas = [decoded(t["y"]) for t in affine["data"] if t.get("xaxis", "x") == "x"]
+    assert gammas and all(np.allclose(g, 1.0) for g in gammas)  # frozen: flat at 1
+    text = " ".join(m.value for m in at.markdown)
+    assert "near-linear" in text and "95% of outputs in [" in text
+
+
+def test_relu_with_beta_frozen_at_zero_zeroes_about_half():
+    at = open_page(PAGE, {**SHORT, "act": "relu"})
+    poll(at, 30, until=finished)
+    no_exceptions(at)
+    zones = chart(at, "Layer 3: share of relu inputs")
+    bn_zero = series(zones, "BN: output 0 (input <= 0)")
+    assert len(bn_zero) > 3 and np.all(np.abs(bn_zero - 0.5) < 0.15)
+
+
+def test_undo_makes_the_bn_net_compute_the_plain_net():
+    at = open_page(PAGE, {**SHORT, "affine": "undo"})
+    poll(at, 30, until=finished)
+    no_exceptions(at)
+    zones = chart(at, "Layer 3: share of sigmoid inputs")
+    plain, bn = series(zones, "Plain: near-linear"), series(zones, "BN: near-linear")
+    assert plain[0] == pytest.approx(bn[0], abs=1e-6)  # same weights, BN undone: same inputs
+    assert np.max(np.abs(plain - bn)) < 0.1
+
+
+def test_bad_url_values_are_clamped_with_a_notice():
+    at = open_page(PAGE, {**SHORT, "gamma": "99", "affine": "sideways", "layer": "12"})
+    no_exceptions(at)
+    key = run_key(at)
+    assert key["gamma_value"] == 5.0 and key["affine"] == "frozen"
+    assert widget(at, "layer", "view").value == 3
+    notices = " ".join(w.value for w in at.warning)
+    assert "gamma=99" in notices and "affine=sideways" in notices and "layer=12" in notices
