@@ -41,7 +41,7 @@ def train_nets(config: RunConfig, jobs: int = 1, progress=None) -> dict[str, Net
 def figure1_config(steps: int | None = None, seed: int = 0, data: str = "mnist-subset",
                    binarize: bool = False) -> RunConfig:
     base = preset("figure1").config
-    return base.replace(steps=steps or base.steps, seed=seed, dataset=data, binarize=binarize,
+    return base.replace(steps=base.steps if steps is None else steps, seed=seed, dataset=data, binarize=binarize,
                         probe_every=min(base.probe_every, 100), eval_every=min(base.eval_every, 100))
 
 
@@ -105,7 +105,7 @@ def summarise_figure1(nets: dict[str, NetView], at_step: int = 300) -> dict:
 def reproduce_ics(out: Path, steps: int | None = None, seed: int = 0) -> tuple[Path, dict]:
     """Santurkar's ICS for plain, BN and noisy BN in the deep linear network; writes ics.csv."""
     cfg = preset("deep-linear-ics").config
-    cfg = cfg.replace(steps=steps or cfg.steps, seed=seed)
+    cfg = cfg.replace(steps=cfg.steps if steps is None else steps, seed=seed)
     nets = train_to_end(cfg).nets
     out.mkdir(parents=True, exist_ok=True)
     path = out / "ics.csv"

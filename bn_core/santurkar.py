@@ -194,8 +194,8 @@ def conclusions(nets: dict, classification: bool, min_records: int = 2) -> list[
     if rows:
         smoother = [k for k, b, p in rows if b < p]
         parts = "; ".join(f"{PROBE_WORDS[k]} {b:.3g} vs {p:.3g}" for k, b, p in rows)
-        verdict = ("**BN's loss landscape was smoother** on every probe" if len(smoother) == len(rows)
-                   else "**BN's landscape was not smoother** on any probe" if not smoother
+        verdict = ("**BN's loss landscape was smoother** on every probe"
+                   if len(smoother) == len(rows) else "**BN's landscape was not smoother** on any probe" if not smoother
                    else f"BN's landscape was smoother on {len(smoother)} of {len(rows)} probes")
         sentence = f"Along the gradient (BN vs plain, averaged over the run): {parts}. {verdict}."
         if (not plain.diverged and math.isfinite(plain.first_loss)

@@ -1,8 +1,8 @@
 """Live training of a run's nets, side by side on identical batches, with probes recorded.
 
-A `Run` owns one thread per net plus a coordinator thread. The nets see the same batch
-sequence (one deterministic schedule per seed) and wait for each other at every probe step
-(lockstep at probe cadence), so what a snapshot shows for each net refers to the same step.
+A `Run` owns one thread that steps all its nets in lockstep: every step, each net takes one SGD
+step on the same batch (one deterministic schedule per seed), so what a snapshot shows for each
+net refers to the same step.
 A net whose loss or weights stop being finite stops as "diverged at step N"; its twins go on.
 Readers call `snapshot()` from any thread: it assembles references that the trainers publish
 whole, so it never sees half an update.
@@ -31,6 +31,7 @@ log = logging.getLogger("bn_core")
 TRAIN_EVAL_SIZE = 500       # training examples used for the training-accuracy estimate
 MNIST_TRAIN_SIZES = {"mnist-subset": 4000, "mnist": 60000, "fashion-mnist": 60000}
 DEEP_LINEAR_DIM = 10
+MAX_FOREGROUND_CAPACITY = 8192  # rows per history for train_to_end
 LANDSCAPE_STEP_SIZES = (0.05, 0.1, 0.2, 0.4)  # multiples of the run's learning rate
 
 
@@ -515,7 +516,8 @@ class Run:
         active = list(trainers)
         for step in range(1, cfg.steps + 1):
             if not self._go.is_set():
-                self._go.wait()
+                while not self._go.wait(0.2):  # paused: a paused run nobody watches stops too
+                    self._check_idle()
                 started = time.perf_counter() - (step - 1) / pace if pace else started
             if self._stop.is_set() or not active:
                 break
@@ -614,8 +616,10 @@ class Run:
 def train_to_end(config: RunConfig, capacity: int | None = None,
                  progress=None) -> RunSnapshot:
     """Train a config in the foreground (command line, tests) and return the final snapshot."""
-    capacity = capacity or max(DEFAULT_CAPACITY,
-                               config.steps // min(config.probe_every, config.eval_every) + 4)
+    # Keep every record of a command-line run (Figure 1 wants a row per 100 steps), up to a
+    # bound: past MAX_FOREGROUND_CAPACITY rows the history decimates as in the app.
+    capacity = capacity or min(MAX_FOREGROUND_CAPACITY, max(
+        DEFAULT_CAPACITY, config.steps // min(config.probe_every, config.eval_every) + 4))
     run = Run(config, capacity=capacity).start()
     while not run.wait(0.5):
         if progress:

@@ -135,10 +135,10 @@ def _widget(spec: Setting, key: str, container, label: str | None = None):
     names = CHOICE_LABELS.get(spec.name, {})
     if spec.choices is not None and spec.kind is tuple:
         return tuple(container.multiselect(label, spec.choices, key=key, help=spec.help or None,
-                                           format_func=lambda c: names.get(c, c)))
+                                           format_func=lambda c: str(names.get(c, c))))
     if spec.choices is not None:
         return container.selectbox(label, spec.choices, key=key, help=spec.help or None,
-                                   format_func=lambda c: names.get(c, c))
+                                   format_func=lambda c: str(names.get(c, c)))
     if spec.kind is tuple:
         text = container.text_input(label, key=key, help=spec.help or None)
         return text

@@ -9,7 +9,7 @@ import bnlab_ui as ui
 from bn_core.config import TOY_DATASETS, RunConfig, Setting
 from bn_core.figures.activations import (activation_input_figure, affine_figure,
                                          first_disagreement, latest_value, output_range,
-                                         zone_fraction_figure, zone_rule)
+                                         step_range, zone_fraction_figure, zone_rule)
 from bn_core.figures.boundaries import boundary_figure
 from bn_core.figures.figure1 import accuracy_figure
 
@@ -30,6 +30,12 @@ MODE_WORDS = {
     "undo": "**set to undo the normalisation**: gamma = sqrt(var_B + eps), beta = mu_B of each "
             "batch, so every BN layer outputs exactly its input",
 }
+
+
+def accuracy_chart(snap):
+    """Held-out accuracy of both nets over the whole run's steps."""
+    fig = accuracy_figure(snap.nets, METRIC, "Held-out accuracy of both nets", 320)
+    return fig.update_xaxes(range=step_range(snap))
 
 
 def pct(x: float) -> str:
@@ -188,8 +194,7 @@ with ui.guard("the gamma and beta page"):
             ui.explain(zones_hint(snap.config))
         c1, c2 = st.columns([3, 1])
         with c1:
-            ui.chart(lambda s: accuracy_figure(s.nets, METRIC, "Held-out accuracy of both nets",
-                                               320), snap, key="gb:acc")
+            ui.chart(accuracy_chart, snap, key="gb:acc")
         with c2:
             ui.explain(accuracy_text(snap))
         if snap.config.is_toy and snap.config.grid_resolution > 0:

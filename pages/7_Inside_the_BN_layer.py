@@ -150,8 +150,7 @@ with ui.guard("the Inside the BN layer page"):
                  width="stretch")
     c1, c2 = st.columns([3, 1])
     with c1:
-        plot(figs.algorithm1_figure(x, cache.xhat, y, cache.mu, cache.var, gamma, beta, eps,
-                                    names), "inside:alg1")
+        plot(figs.algorithm1_figure(x, cache.xhat, y, names), "inside:alg1")
     with c2:
         j = feature
         if n == 1:
@@ -163,8 +162,13 @@ with ui.guard("the Inside the BN layer page"):
             ui.explain(
                 f"**What to look for.** Panel 1: feature {names[j]}'s values spread around "
                 f"mu = {cache.mu[j]:.3g} with sqrt(var + eps) = {cache.std[j]:.3g}. Panel 2: "
-                f"after normalising, every feature has mean {cache.xhat.mean(0)[j]:.1e} and "
-                f"standard deviation {cache.xhat.std(0)[j]:.4f} (1 minus a hair: eps). "
+                f"after normalising, {names[j]}'s xhat has mean {cache.xhat.mean(0)[j]:.1e} and "
+                f"standard deviation {cache.xhat.std(0)[j]:.4f} (1 less a hair for eps)"
+                + (", and so has every other feature, whatever its scale. "
+                   if np.all(np.abs(cache.xhat.std(0) - 1) < 0.01) else
+                   f"; all features' xhat stds: {fmt(cache.xhat.std(0))} (a variance not much "
+                   "larger than eps keeps xhat's spread below 1). ")
+                + 
                 f"Panel 3: gamma = {gamma[j]:g} and beta = {beta[j]:g} set the output's spread "
                 f"and centre: y has mean {y.mean(0)[j]:.4g} and std {y.std(0)[j]:.4g}.\n\n"
                 "**Try:** make one value of x1 huge (e.g. 1000): every xhat in that column "
@@ -205,7 +209,7 @@ with ui.guard("the Inside the BN layer page"):
     st.dataframe(shown.style.format({"relative error": "{:.1e}"}), width="stretch",
                  hide_index=True, height=35 * (len(shown) + 1) + 3,
                  column_config={"node": st.column_config.TextColumn(width="small"),
-                                "relative error": st.column_config.NumberColumn(width="small")})
+                                "relative error": st.column_config.NumberColumn(width="medium")})
     st.download_button("Node table (CSV)", csv_of(table), file_name="bnlab-bn-backward.csv",
                        mime="text/csv", icon=":material/download:", on_click="ignore")
 

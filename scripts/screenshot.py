@@ -52,6 +52,9 @@ def main() -> int:
     ap.add_argument("--wait", type=float, default=8.0, help="seconds of live training to wait")
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "screenshots")
     ap.add_argument("--width", type=int, default=1500)
+    ap.add_argument("--height", type=int, default=2400,
+                    help="viewport height: Streamlit scrolls inside its own container, so a "
+                         "full-page screenshot only shows the viewport")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -61,7 +64,7 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for path in args.pages:
-                ctx = browser.new_context(viewport={"width": args.width, "height": 1000})
+                ctx = browser.new_context(viewport={"width": args.width, "height": args.height})
                 page = ctx.new_page()
                 page.goto(f"http://127.0.0.1:{args.port}{path}")
                 wait_idle(page)

@@ -155,7 +155,7 @@ def test_figure_builders_return_figures_with_data():
     noise = lesson.batch_noise(3.0, 2.0, n_batches=100)
     x = lesson.example_tensor(2, 3, 4, 4)
     figures = [
-        figs.algorithm1_figure(b.x, cache.xhat, y, cache.mu, cache.var, b.gamma, b.beta, 1e-5),
+        figs.algorithm1_figure(b.x, cache.xhat, y),
         figs.gradient_check_figure(check),
         figs.running_statistics_figure(rs),
         figs.train_eval_figure(rs),
@@ -168,6 +168,18 @@ def test_figure_builders_return_figures_with_data():
     slab = figures[-1]
     assert len(slab.data) == 2 * 3 and len(slab.layout.shapes) == 1
     assert [t.y[0] for t in figures[1].data][0] > 0
+
+
+def test_algorithm1_figure_marks_each_panel_mean_and_spread():
+    b = lesson.example_batch(4, 2, seed=0)
+    y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
+    fig = figs.algorithm1_figure(b.x, cache.xhat, y)
+    centres = [t for t in fig.data if t.name == "batch mean +- batch std"]
+    assert len(centres) == 3
+    np.testing.assert_allclose(centres[0].x, b.x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(centres[1].error_x.array, 1.0, atol=1e-5)
+    np.testing.assert_allclose(centres[2].x, b.beta, atol=1e-5)
+    np.testing.assert_allclose(centres[2].error_x.array, np.abs(b.gamma), rtol=1e-5)
 
 
 def test_gradient_check_figure_draws_zero_errors_on_the_floor():

@@ -418,8 +418,6 @@ def test_a_stopped_run_can_start_again_from_scratch():
     assert_same_records(first, second.nets["plain"].evals)
 
 
-@pytest.mark.xfail(strict=True, reason="training.py Run._train: a paused run waits on "
-                   "self._go.wait() with no timeout, so _check_idle never runs while paused")
 def test_a_paused_run_nobody_watches_stops_after_the_idle_timeout():
     run = Run(endless_config(), idle_timeout=0.3).start()
     assert wait_until(lambda: run.status == "running")

@@ -93,6 +93,11 @@ def latest_value(view, series: str, layer: int) -> float:
     return float(col[-1, layer])
 
 
+def step_range(snap) -> list[float]:
+    """The x range of a live chart over training: the whole run, so the axis never jumps."""
+    return [0, max(1, snap.total_steps or snap.step)]
+
+
 def _bar_fraction(counts) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64)
     total = counts.sum()
@@ -155,7 +160,8 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> go.Figure:
         if i < len(fig.layout.annotations):
             fig.layout.annotations[i].update(text=f"<b>{net_label(name)}</b>",
                                              font={"color": NET_COLORS[name]})
-    fig.update_layout(hovermode="closest", bargap=0)
+    fig.update_layout(hovermode="closest", bargap=0, margin={"b": 90},
+                      legend={"y": -0.22, "yanchor": "top", "x": 0.0, "xanchor": "left"})
     if edges is not None:
         fig.update_xaxes(range=[float(edges[0]), float(edges[-1])])
     return fig
@@ -184,6 +190,7 @@ def zone_fraction_figure(snap, layer: int, height: int = 340) -> go.Figure:
              else "A linear activation has no saturated or near-linear zone")
     base_layout(fig, title, "training step", "fraction of inputs", height)
     fig.update_yaxes(range=[0, 1.02])
+    fig.update_xaxes(range=step_range(snap))
     return fig
 
 
@@ -248,7 +255,8 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> go.Fi
     base_layout(fig, f"{net_label(net)} net: scale gamma and shift beta ({what})",
                 "training step", "gamma (scale)", height)
     fig.update_yaxes(title_text="beta (shift)", row=1, col=2)
-    fig.update_xaxes(title_text="training step", row=1, col=2)
+    fig.update_xaxes(title_text="training step", range=step_range(snap), row=1, col=2)
+    fig.update_xaxes(range=step_range(snap), row=1, col=1)
     fig.update_xaxes(title_text="beta (shift)", row=1, col=3)
     fig.update_yaxes(title_text="gamma (scale)", row=1, col=3)
     fig.update_layout(hovermode="closest", margin={"b": 100},

@@ -80,7 +80,9 @@ def boundary_figure(snap, nets: list[str] | None = None, initial: bool = False,
         fig.update_xaxes(title_text="x1", row=1, col=i + 1)
     base_layout(fig, "Decision regions: shaded by predicted class, black line = boundary",
                 "x1", "x2", height)
-    fig.update_layout(hovermode="closest", legend={"font": {"size": 12}})
+    fig.update_layout(hovermode="closest", margin={"b": 110},
+                      legend={"font": {"size": 12}, "orientation": "h", "yanchor": "top",
+                              "y": -0.18, "x": 0.0, "xanchor": "left"})
     if snap.viewport is not None:
         xmin, xmax, ymin, ymax = snap.viewport
         fig.update_xaxes(range=[xmin, xmax])

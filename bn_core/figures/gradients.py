@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .activations import step_range
 from .style import NET_COLORS, NET_DASH, base_layout, f32, net_label
 
 HEATMAP_SCALE = "Viridis"
@@ -134,8 +135,6 @@ def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if zmax - zmin < 1.0:
         zmin, zmax = zmin - 0.5, zmax + 0.5
-    last_step = max([int(v.probes["step"][-1]) for v in snap.nets.values()
-                     if len(v.probes.get("step", ()))] + [snap.step, 1])
     for i, name in enumerate(names):
         view = snap.nets.get(name)
         if name not in logs or not np.isfinite(logs[name]).any():
@@ -155,7 +154,7 @@ def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
                               "</extra>"), row=1, col=i + 1)
         if view is not None:
             _mark_divergence(fig, name, view, row=1, col=i + 1, label=False)
-        fig.update_xaxes(title_text="training step", range=[0, last_step], row=1, col=i + 1)
+        fig.update_xaxes(title_text="training step", range=step_range(snap), row=1, col=i + 1)
     for i, name in enumerate(names):  # the panel title in the net's colour
         if i < len(fig.layout.annotations):
             view = snap.nets.get(name)
@@ -197,6 +196,7 @@ def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
                 "training step", "||dL/dW1|| / ||dL/dW_out|| (log scale)", height)
     fig.update_yaxes(type="log", exponentformat="power",
                      dtick=log_dtick(np.concatenate([np.ravel(v) for v in shown])))
+    fig.update_xaxes(range=step_range(snap))
     return fig
 
 
@@ -234,6 +234,7 @@ def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340)
     fig.update_yaxes(type="log", row=1, col=1,
                      dtick=log_dtick(np.concatenate(losses) if losses else []))
     fig.update_yaxes(title_text="accuracy (fraction correct)", range=[0, 1.02], row=1, col=2)
+    fig.update_xaxes(range=step_range(snap))
     fig.update_layout(hovermode="closest", showlegend=True, margin={"b": 90},
                       legend={"y": -0.25, "yanchor": "top", "x": 0.0, "xanchor": "left"})
     return fig

@@ -38,8 +38,8 @@ def ics_by_layer_figure(nets: dict, metric: str = "cos", height: int = 360) -> g
         with np.errstate(all="ignore"):
             per_layer = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
         layers = np.arange(1, len(per_layer) + 1)
-        fig.add_trace(_line(name, layers, per_layer,
-                            hovertemplate=f"{net_label(name)}, layer %{{x}}: %{{y:.3f}}<extra></extra>"))
+        hover = f"{net_label(name)}, layer %{{x}}: %{{y:.3f}}<extra></extra>"
+        fig.add_trace(_line(name, layers, per_layer, hovertemplate=hover))
     base_layout(fig, f"{short} per layer, averaged over the run",
                 "layer (1 = lowest; the last is the output layer)", axis, height)
     fig.update_layout(hovermode="closest")

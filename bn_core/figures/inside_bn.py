@@ -7,7 +7,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..inside_bn import FLOAT64_AGREEMENT, GRADCHECK_TOLERANCE, BackwardCheck, BatchNoise, RunningStatistics
+from ..inside_bn import (
+    FLOAT64_AGREEMENT,
+    GRADCHECK_TOLERANCE,
+    BackwardCheck,
+    BatchNoise,
+    RunningStatistics,
+)
 from .style import NET_COLORS, base_layout, f32
 
 # Okabe-Ito, without the yellow that vanishes on a projector: one colour per example row.
@@ -23,22 +29,21 @@ DISAGREE_COLOR = NET_COLORS["noisy_plain"]
 ZERO_FLOOR = 1e-17  # where a relative error of exactly 0 is drawn on the log axis
 
 
-def algorithm1_figure(x, xhat, y, mu, var, gamma, beta, eps: float,
-                      feature_names=None, height: int = 340) -> go.Figure:
-    """Three panels, one row per feature: the inputs x_i with mu +- sqrt(var + eps), the
-    normalised xhat_i with 0 +- 1, and y_i with beta +- gamma. One colour per example."""
+def algorithm1_figure(x, xhat, y, feature_names=None, height: int = 340) -> go.Figure:
+    """Three panels, one row per feature: the inputs x_i, the normalised xhat_i and the
+    outputs y_i, each with its batch mean (tick) +- its batch standard deviation (bar): for x
+    that is mu +- sqrt(var), for xhat 0 +- 1 (less a hair for eps), for y beta +- |gamma|.
+    One colour per example."""
     x, xhat, y = (np.asarray(a, dtype=np.float64) for a in (x, xhat, y))
     n, d = x.shape
     names = list(feature_names or [f"x{j + 1}" for j in range(d)])
-    std = np.sqrt(np.asarray(var) + eps)
-    panels = (("1. input x", x, np.asarray(mu), std, "batch mean mu +- sqrt(var + eps)"),
-              ("2. xhat = (x - mu) / sqrt(var + eps)", xhat, np.zeros(d),
-               np.ones(d) * (std > 0), "0 +- 1"),
-              ("3. y = gamma xhat + beta", y, np.asarray(beta),
-               np.abs(np.asarray(gamma)), "beta +- |gamma|"))
+    panels = (("1. input x", x), ("2. xhat = (x - mu) / sqrt(var + eps)", xhat),
+              ("3. y = gamma xhat + beta", y))
     fig = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.03,
                         subplot_titles=[p[0] for p in panels])
-    for col, (_, values, centre, spread, centre_name) in enumerate(panels, start=1):
+    centre_name = "batch mean +- batch std"
+    for col, (_, values) in enumerate(panels, start=1):
+        centre, spread = values.mean(axis=0), values.std(axis=0)
         fig.add_trace(go.Scatter(
             x=f32(centre), y=names, mode="markers", name=centre_name,
             marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": TRUE_COLOR}},
@@ -151,7 +156,8 @@ def train_eval_figure(rs: RunningStatistics, bins: int = 30, height: int = 320) 
     pad = 0.05 * (hi - lo) + 1e-6
     counts, edges = np.histogram(values, bins=bins, range=(lo - pad, hi + pad))
     centres = 0.5 * (edges[:-1] + edges[1:])
-    fig = go.Figure(go.Bar(x=f32(centres), y=counts.astype(np.int32), width=float(edges[1] - edges[0]),
+    fig = go.Figure(go.Bar(x=f32(centres), y=counts.astype(np.int32),
+                           width=float(edges[1] - edges[0]),
                            marker_color=BATCH_COLOR, name="training mode: one count per batch",
                            hovertemplate="xhat %{x:.2f}: %{y} batches<extra></extra>"))
     top = float(counts.max()) * 1.1 + 1
