@@ -87,7 +87,8 @@ class MLP(nn.Module):
         self.norm, self.placement, self.dropout = norm, placement, dropout
         self.generator = generator or torch.Generator().manual_seed(0)
         dims = [input_dim] + [width] * depth
-        drop_bias = norm and placement == "before"  # beta replaces the bias (BN paper, 3.2)
+        # beta replaces the bias (BN paper, 3.2); "undo" keeps it so the net equals the plain one
+        drop_bias = norm and placement == "before" and affine_mode != "undo"
         self.linears = nn.ModuleList(nn.Linear(dims[i], dims[i + 1], bias=not drop_bias)
                                      for i in range(depth))
         self.output = nn.Linear(width, n_outputs)

@@ -248,6 +248,10 @@ class Trainer:
                  capacity: int):
         self.name, self.net, self.setup, self.config = name, net, setup, config
         self.params = [p for p in net.parameters() if p.requires_grad]
+        # where each weight matrix (bottom to top) sits among the trained parameters
+        self._weight_at = [next(i for i, p in enumerate(self.params) if p is w)
+                           for w in net.weight_tensors()]
+        self.last_grads: tuple | None = None  # this step's gradients, set at probe steps
         self.optimizer = SGD(self.params, config.effective_lr, config.momentum)
         self.probe_hist = History(capacity)
         self.eval_hist = History(capacity)
@@ -295,7 +299,7 @@ class Trainer:
         u = cfg.probe_unit
         row = {
             "loss": loss,
-            "grad_norm": probes.gradient_norms(net.weight_tensors()),
+            "grad_norm": self._gradient_norms(),
             "bn_hist": np.stack(bn_hists),
         }
         for name in ("unit_pct", "pooled_pct", "hist"):
@@ -335,6 +339,14 @@ class Trainer:
                 self.initial_grid = grid
         self.latest = latest
         self.probe_hist.append(step, **row)
+
+    def _gradient_norms(self) -> np.ndarray:
+        """L2 norm of this step's gradient of each weight matrix (nan before the first step)."""
+        grads = self.last_grads
+        self.last_grads = None
+        if grads is None:
+            return np.full(len(self._weight_at), np.nan, np.float32)
+        return np.array([float(grads[i].norm()) for i in self._weight_at], np.float32)
 
     def evaluate(self, step: int) -> None:
         net, regression = self.net, self.config.is_regression
@@ -550,6 +562,8 @@ class Run:
             for t, value in zip(active, values):
                 n = len(t.params)
                 t.optimizer.step(grads[offset:offset + n])
+                if probe_now:
+                    t.last_grads = grads[offset:offset + n]
                 offset += n
                 t.after_step(step, value)
             if probe_now or eval_now:

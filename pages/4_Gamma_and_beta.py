@@ -89,8 +89,8 @@ def curve_hint(cfg) -> str:
 
 def zones_hint(cfg) -> str:
     if cfg.affine == "undo":
-        return ("In undo mode the two nets' lines lie on top of each other for as long as the "
-                "plain net's biases stay small (see the accuracy note below).")
+        return ("In undo mode the two nets' lines lie on top of each other: the BN net computes "
+                "exactly what the plain net computes (see the accuracy note below).")
     if cfg.activation == "relu":
         return ("Solid: share of outputs that are 0; dotted: units that are 0 for every probe "
                 "example (dead). In the BN net a unit can only die if beta pushes its whole "
@@ -123,9 +123,8 @@ def accuracy_text(snap) -> str:
 def undo_text(snap) -> str:
     plain, bn = snap.nets.get("plain"), snap.nets.get("bn")
     text = ("Undoing the normalisation gives the BN net back the plain net's input to every "
-            "nonlinearity. One difference remains: a BN layer drops its linear layer's bias "
-            "(beta replaces it), and in undo mode beta is mu_B, so this BN net has no biases "
-            "to learn. ")
+            "nonlinearity: y = sqrt(var_B + eps) * xhat + mu_B = x, and the gradient passes "
+            "through unchanged, so the BN net trains exactly as the plain one. ")
     if plain is None or bn is None or not len(bn.evals.get(METRIC, ())):
         return text
     apart = first_disagreement(bn.evals["step"], plain.evals[METRIC], bn.evals[METRIC],
@@ -133,8 +132,9 @@ def undo_text(snap) -> str:
     if apart is None:
         return text + (f"Here the two accuracy curves agree within {UNDO_TOLERANCE:.0%} at "
                        "every evaluation so far.")
-    return text + (f"Here they agree until step {apart:,}, when the plain net starts to rely "
-                   "on its biases.")
+    return text + (f"Here they agree until step {apart:,} and then part by more than "
+                   f"{UNDO_TOLERANCE:.0%}: floating-point rounding in the normalise-and-undo "
+                   "arithmetic grows over many steps of training.")
 
 
 def affine_text(snap, layer: int) -> str:

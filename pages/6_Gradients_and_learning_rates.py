@@ -58,7 +58,9 @@ def gradient_text(snap) -> str:
         prof = latest_profile(v)
         if prof is None:
             why = (f"diverged at step {v.diverged_at:,} before its first probe"
-                   if v.status == "diverged" else "no gradients recorded yet")
+                   if v.status == "diverged" else "no gradient norms recorded yet"
+                   if len(v.probes.get("step", ())) < 2 else
+                   "this run recorded no gradient norms")
             rows.append(f"- **{v.label}**: {why}")
             continue
         step, g = prof

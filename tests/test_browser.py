@@ -29,7 +29,7 @@ PAGES = [
     ("/Figure_1_live", "steps=1500&lrx=2", True),
     ("/Covariate_shift", "sx=1.5&rot=45", True),
     ("/Internal_covariate_shift", "place=after", True),
-    ("/Gamma_and_beta", "affine=frozen&gamma=2", True),
+    ("/Gamma_and_beta", "affine=learnable", True),
     ("/Shuffling", "shuffle=0.5", True),
     ("/Gradients_and_learning_rates", "depth=6", True),
     ("/Inside_the_BN_layer", "", False),
@@ -77,11 +77,12 @@ def _button(page, label: str):
 
 
 def _wait_change(page, before, seconds: float):
+    """The charts' state once it differs from `before` and some chart carries data."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         time.sleep(0.5)
         now = chart_state(page)
-        if now != before:
+        if now != before and any(now):
             return now
     return chart_state(page)
 
@@ -113,7 +114,7 @@ def test_page_live_start_stop_permalink(server, browser, path, query, live):
                 _button(page, "Restart").click()
             time.sleep(1.0)
             first = chart_state(page)
-            later = _wait_change(page, first, 12)
+            later = _wait_change(page, first, 20)
             assert later != first, "charts did not change while the run trained"
             assert any(later), "no chart carries data"
             _shot(page, name)

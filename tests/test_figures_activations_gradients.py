@@ -96,8 +96,10 @@ def test_gradient_helpers():
     assert grad.orders_of_magnitude(g[1]) == pytest.approx(6.0)
     assert grad.orders_of_magnitude(g[2]) == pytest.approx(0.0)
     assert grad.orders_of_magnitude([0.0, 1.0]) != grad.orders_of_magnitude([0.0, 1.0])  # nan
-    assert grad.log_dtick([1e-6, 1.0]) == 1 and grad.log_dtick([0.2, 2.3]) == "D2"
-    assert grad.log_dtick([np.nan]) == 1
+    assert grad.log_ticks([1e-6, 1.0]) == {"dtick": 1}
+    assert grad.log_ticks([np.nan]) == {"dtick": 1}
+    narrow = grad.log_ticks([0.2, 2.3])
+    assert narrow["ticktext"] == ["0.1", "0.2", "0.5", "1", "2", "5"]
 
 
 # ---------------------------------------------------------------------------- a hand-made snapshot

@@ -15,33 +15,17 @@ from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, pol
 PAGE = "pages/6_Gradients_and_learning_rates.py"
 
 
-def engine_records_gradients() -> bool:
-    """Whether the trainer fills probes["grad_norm"] (see the lead's note on training.py)."""
+def test_the_engine_records_gradient_norms_at_every_probe_after_step_0():
     cfg = RunConfig(dataset="moons", n_samples=100, depth=1, width=4, batch_size=20, steps=2,
                     probe_every=1, eval_every=2, grid_resolution=0, heldout_size=20)
     g = training.train_to_end(cfg).nets["plain"].probes["grad_norm"]
-    return bool(np.isfinite(g[1:]).all())
+    assert np.isnan(g[0]).all() and np.isfinite(g[1:]).all() and (g[1:] > 0).all()
 
 
 @pytest.fixture(autouse=True)
 def clean_registry():
     yield
     fresh_registry()
-
-
-@pytest.fixture
-def gradients_recorded(monkeypatch):
-    """Until the trainer records grad_norm itself, leave each step's gradients in .grad where
-    the probe reads them (the runs train in this process, so the patch reaches them)."""
-    if not engine_records_gradients():
-        original = training.SGD.step
-
-        def step(self, grads):
-            for p, g in zip(self.params, grads):
-                p.grad = g
-            original(self, grads)
-
-        monkeypatch.setattr(training.SGD, "step", step)
 
 
 def decoded(value):
@@ -93,7 +77,7 @@ def test_url_widgets_and_scenarios_change_the_run_key():
     no_exceptions(at)
 
 
-def test_deep_sigmoid_gradient_vanishes_without_bn(gradients_recorded):
+def test_deep_sigmoid_gradient_vanishes_without_bn():
     at = open_page(PAGE, {"steps": "60"})
     poll(at, 45, until=finished)
     no_exceptions(at)
@@ -114,7 +98,7 @@ def test_deep_sigmoid_gradient_vanishes_without_bn(gradients_recorded):
     assert "powers of ten smaller at the bottom" in text
 
 
-def test_x30_relu_plain_net_diverges_and_bn_trains(gradients_recorded):
+def test_x30_relu_plain_net_diverges_and_bn_trains():
     at = open_page(PAGE, {"steps": "60", "act": "relu", "depth": "6", "width": "100",
                           "init": "2", "lr": "0.05", "lrx": "30"})
     poll(at, 45, until=finished)

@@ -57,14 +57,17 @@ def _log10(values) -> np.ndarray:
     return f32(out)
 
 
-def log_dtick(values) -> float | str:
-    """Tick spacing for a log axis: every power of ten over a wide range, 1-2-5 over a narrow
-    one (plotly's "D2"), so the labels never crowd."""
+def log_ticks(values) -> dict:
+    """Tick settings for a log axis: every power of ten over a wide range; over a narrow one,
+    the 1-2-5 values in range written out in full (0.5, not plotly's bare "5")."""
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[np.isfinite(v) & (v > 0)]
     if v.size == 0 or np.log10(v.max() / v.min()) > 2:
-        return 1
-    return "D2"
+        return {"dtick": 1}
+    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    ladder = [m * 10.0 ** e for e in np.arange(lo, hi + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ladder if v.min() / 2.5 <= t <= v.max() * 2.5]
+    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
 
 
 def _mark_divergence(fig: go.Figure, name: str, view, row=None, col=None,
@@ -111,7 +114,7 @@ def gradient_profile_figure(snap, height: int = 360) -> go.Figure:
     base_layout(fig, "Gradient size of each weight matrix, from the input (left) to the output",
                 "weight matrix (bottom to top)", "gradient norm ||dL/dW|| (log scale)", height)
     fig.update_layout(showlegend=True)
-    fig.update_yaxes(type="log", exponentformat="power", dtick=log_dtick(shown))
+    fig.update_yaxes(type="log", exponentformat="power", **log_ticks(shown))
     fig.update_layout(hovermode="closest")
     if labels is not None:
         fig.update_xaxes(categoryorder="array", categoryarray=labels)
@@ -195,7 +198,7 @@ def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
     base_layout(fig, "Layer 1's gradient as a fraction of the output layer's",
                 "training step", "||dL/dW1|| / ||dL/dW_out|| (log scale)", height)
     fig.update_yaxes(type="log", exponentformat="power",
-                     dtick=log_dtick(np.concatenate([np.ravel(v) for v in shown])))
+                     **log_ticks(np.concatenate([np.ravel(v) for v in shown])))
     fig.update_xaxes(range=step_range(snap))
     return fig
 
@@ -232,7 +235,7 @@ def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340)
                 height)
     losses = [v.probes["loss"] for v in snap.nets.values() if len(v.probes.get("step", ()))]
     fig.update_yaxes(type="log", row=1, col=1,
-                     dtick=log_dtick(np.concatenate(losses) if losses else []))
+                     **log_ticks(np.concatenate(losses) if losses else []))
     fig.update_yaxes(title_text="accuracy (fraction correct)", range=[0, 1.02], row=1, col=2)
     fig.update_xaxes(range=step_range(snap))
     fig.update_layout(hovermode="closest", showlegend=True, margin={"b": 90},
