@@ -170,13 +170,18 @@ class Setting:
     def format(self, value: Any) -> str:
         """The value as it appears in a URL."""
         if self.kind is tuple:
-            return ",".join(str(v) for v in value)
+            return ",".join(_number_text(v) if isinstance(v, float) else str(v) for v in value)
         if self.kind is bool:
             return "1" if value else "0"
         if self.kind is float:
-            short = f"{value:g}"
-            return short if float(short) == value else repr(value)  # exact round trip
+            return _number_text(value)
         return str(value)
+
+
+def _number_text(value: float) -> str:
+    """A float as short as it can be written and still read back exactly."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def setting(default, label, url, help="", **kw):
