@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -98,3 +99,40 @@ def widget(at: AppTest, name: str, prefix: str = "cfg"):
             if (getattr(w, "key", None) or "").endswith(suffix):
                 return w
     raise KeyError(f"no {prefix} widget for {name!r}")
+
+
+DTYPES = {"f4": "float32", "f8": "float64", "i1": "int8", "i2": "int16", "i4": "int32",
+          "i8": "int64", "u1": "uint8", "u2": "uint16", "u4": "uint32"}
+
+
+def decoded(value):
+    """A plotly array from the chart JSON (a plain list or a base64 typed array) as numpy."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), DTYPES[value["dtype"]])
+        shape = value.get("shape")
+        return arr.reshape([int(s) for s in str(shape).split(",")]) if shape else arr
+    return np.asarray(value, dtype=float)
+
+
+def chart_titled(at: AppTest, title_start: str) -> dict:
+    """The chart whose title starts with `title_start`."""
+    for spec in chart_specs(at):
+        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
+            return spec
+    raise KeyError(title_start)
+
+
+def finished(at: AppTest) -> bool:
+    """Whether the page's progress bar says the run has finished."""
+    return any("finished" in (p.proto.text or "") for p in at.get("progress"))
+
+
+@pytest.fixture(autouse=True)
+def clean_registry():
+    """Every page test leaves no run behind (import this fixture into a page test module)."""
+    yield
+    fresh_registry()

@@ -1,28 +1,22 @@
 """The covariate shift page (T1, T2): both parts load, their controls change what is trained,
 and their charts carry the runs' data."""
-import numpy as np
 import pytest
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    decoded,
+    fresh_registry,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+    widget,
+)
 
 import bnlab_ui.core as core
-from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points, widget)
 
 PAGE = "pages/2_Covariate_shift.py"
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    yield
-    fresh_registry()
-
-
-def decoded(value):
-    """A plotly array from the chart JSON (plain list or base64 typed array)."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        return np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"]))
-    return np.asarray(value, dtype=float)
 
 
 def charts_by_title(at) -> dict:

@@ -3,29 +3,21 @@ the run's data (BN ahead of the plain net early on)."""
 import json
 
 import numpy as np
-import pytest
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    decoded,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+    widget,
+)
 
 from bn_core.mnist import available_sources
-from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points, widget)
 
 PAGE = "pages/1_Figure_1_live.py"
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    yield
-    fresh_registry()
-
-
-def decoded(value):
-    """A plotly array from the chart JSON (plain list or base64 typed array)."""
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        dt = {"f4": np.float32, "f8": np.float64, "i4": np.int32, "i8": np.int64}[value["dtype"]]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dt)
-    return np.asarray(value, dtype=float)
 
 
 def test_defaults_are_the_papers_net():

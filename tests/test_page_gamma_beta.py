@@ -1,34 +1,24 @@
 """The gamma and beta page (T7): it loads, its controls change what is trained, and its charts
 carry the run's data: frozen gamma = 1, beta = 0 keeps the BN net's sigmoid inputs in the
 near-linear middle, ReLU with beta 0 zeroes about half the outputs, undo equals plain."""
-import base64
 
 import numpy as np
 import pytest
-
-from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points, widget)
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    decoded,
+    finished,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+    widget,
+)
 
 PAGE = "pages/4_Gamma_and_beta.py"
 SHORT = {"steps": "200"}
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    yield
-    fresh_registry()
-
-
-def decoded(value):
-    if isinstance(value, dict) and "bdata" in value:
-        dt = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16,
-              "i4": np.int32, "i8": np.int64}[value["dtype"]]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dt)
-    return np.asarray(value, dtype=float)
-
-
-def finished(at) -> bool:
-    return any("finished" in (p.proto.text or "") for p in at.get("progress"))
 
 
 def chart(at, title_start):

@@ -2,15 +2,23 @@
 change what is trained, and its charts carry the run's data: a deep plain sigmoid net's lowest
 layer gets a gradient orders of magnitude below its output layer's, the BN net's does not; at
 x30 the plain ReLU net diverges and the page says at which step."""
-import base64
 
 import numpy as np
-import pytest
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    decoded,
+    finished,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+    widget,
+)
 
 from bn_core import training
 from bn_core.config import RunConfig
-from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points, widget)
 
 PAGE = "pages/6_Gradients_and_learning_rates.py"
 
@@ -20,24 +28,6 @@ def test_the_engine_records_gradient_norms_at_every_probe_after_step_0():
                     probe_every=1, eval_every=2, grid_resolution=0, heldout_size=20)
     g = training.train_to_end(cfg).nets["plain"].probes["grad_norm"]
     assert np.isnan(g[0]).all() and np.isfinite(g[1:]).all() and (g[1:] > 0).all()
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    yield
-    fresh_registry()
-
-
-def decoded(value):
-    if isinstance(value, dict) and "bdata" in value:
-        dt = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16,
-              "i4": np.int32, "i8": np.int64}[value["dtype"]]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dt)
-    return np.asarray(value, dtype=float)
-
-
-def finished(at) -> bool:
-    return any("finished" in (p.proto.text or "") for p in at.get("progress"))
 
 
 def chart(at, title_start):

@@ -1,34 +1,22 @@
 """The internal covariate shift page (T3, T6): it loads, its controls change what is trained,
 and its charts carry the run's data: the plain net's input variance drifts far more than the
 BN net's, and with ReLU and BN after the activation half of what BN sees is 0."""
-import base64
 
-import numpy as np
-import pytest
 
-from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points, widget)
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    decoded,
+    finished,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+    widget,
+)
 
 PAGE = "pages/3_Internal_covariate_shift.py"
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    yield
-    fresh_registry()
-
-
-def decoded(value):
-    if isinstance(value, dict) and "bdata" in value:
-        dt = {"f4": np.float32, "f8": np.float64, "i4": np.int32, "u1": np.uint8}[value["dtype"]]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dt)
-    return np.asarray(value, dtype=float)
-
-
-def finished(at):
-    import bnlab_ui.core as core
-
-    return core.get_registry().runs()[-1].snapshot().status == "finished"
 
 
 def test_defaults_show_a_drifting_relu_net():

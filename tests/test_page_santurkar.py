@@ -2,8 +2,15 @@
 import re
 
 import pytest
-from pagetest import chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key, \
-    trace_points
+from pagetest import (
+    chart_specs,
+    fresh_registry,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+)
 
 PAGE = "pages/8_Does_BN_reduce_ICS.py"
 FAST = {"steps": "150", "ics": "50"}  # MNIST: 3 ICS measurements, a few seconds

@@ -2,30 +2,24 @@
 strip and the accuracy chart carry data, and the default settings show the claim."""
 import numpy as np
 import pytest
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    decoded,
+    fresh_registry,
+    no_exceptions,
+    open_page,
+    poll,
+    run_key,
+    trace_points,
+    widget,
+)
 
 from bn_core.config import RunConfig
 from bn_core.data_order import recent_range
 from bn_core.training import train_to_end
-from pagetest import (chart_specs, fresh_registry, no_exceptions, open_page, poll, run_key,
-                      trace_points, widget)
 
 PAGE = "pages/5_Shuffling.py"
-
-
-@pytest.fixture(autouse=True)
-def clean_registry():
-    yield
-    fresh_registry()
-
-
-def decoded(value):
-    if isinstance(value, dict) and "bdata" in value:
-        import base64
-
-        out = np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return out.reshape([int(s) for s in str(shape).split(",")]) if shape else out
-    return np.asarray(value, dtype=float)
 
 
 def spec_titled(at, start: str) -> dict:
