@@ -130,7 +130,10 @@ class Setting:
         """
         text = str(raw)[:200]
         shown = text if len(text) <= 40 else text[:37] + "..."
-        reset = (self.default, f"'{self.url or self.name}={shown}' is not valid "
+        # Notices are shown as Markdown: quote the user's text as code so that nothing in it
+        # (links, emphasis, HTML) is ever rendered.
+        shown = shown.replace("`", "'").replace("\n", " ")
+        reset = (self.default, f"`{self.url or self.name}={shown}` is not valid "
                  f"({self.allowed()}); using the default {self.format(self.default)}.")
         try:
             if self.kind is bool:
@@ -147,7 +150,7 @@ class Setting:
                     clamped = tuple(min(max(v, self.lo), self.hi) for v in vals)
                     value = self.check(clamped)
                     if clamped != tuple(vals):
-                        return value, (f"'{self.url or self.name}' had values outside "
+                        return value, (f"`{self.url or self.name}` had values outside "
                                        f"{self.lo:g}-{self.hi:g}; clamped to {self.format(value)}.")
                     return value, None
                 return self.check(tuple(t.strip() for t in items)), None
@@ -161,7 +164,7 @@ class Setting:
             clamped = min(max(number, self.lo), self.hi)
             value = self.check(self.kind(clamped))
             if clamped != number or (self.kind is int and float(text.strip()) != number):
-                return value, (f"'{self.url or self.name}={shown}' is outside the allowed range "
+                return value, (f"`{self.url or self.name}={shown}` is outside the allowed range "
                                f"({self.allowed()}); using {self.format(value)}.")
             return value, None
         except (ValueError, TypeError, OverflowError):
@@ -308,7 +311,7 @@ class RunConfig:
                     notices.append(notice)
         width = values["width"]
         if values["probe_unit"] >= width:
-            notices.append(f"'unit={values['probe_unit']}' is beyond the layer's {width} units; "
+            notices.append(f"`unit={values['probe_unit']}` is beyond the layer's {width} units; "
                            f"using unit {width - 1}.")
             values["probe_unit"] = width - 1
         return cls(**values), notices

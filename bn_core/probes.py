@@ -88,9 +88,9 @@ def layer_summary(pre, unit: int, qs, edges: np.ndarray, activation: str) -> dic
     }
 
 
-def gradient_norms(weights: list[torch.Tensor]) -> np.ndarray:
-    """L2 norm of each weight matrix's gradient (nan where there is none)."""
-    return np.array([float(w.grad.norm()) if w.grad is not None else math.nan for w in weights],
+def gradient_norms(grads) -> np.ndarray:
+    """L2 norm of each gradient (nan where there is none)."""
+    return np.array([float(g.norm()) if g is not None else math.nan for g in grads],
                     dtype=np.float32)
 
 

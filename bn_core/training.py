@@ -342,11 +342,9 @@ class Trainer:
 
     def _gradient_norms(self) -> np.ndarray:
         """L2 norm of this step's gradient of each weight matrix (nan before the first step)."""
-        grads = self.last_grads
-        self.last_grads = None
-        if grads is None:
-            return np.full(len(self._weight_at), np.nan, np.float32)
-        return np.array([float(grads[i].norm()) for i in self._weight_at], np.float32)
+        grads, self.last_grads = self.last_grads, None
+        return probes.gradient_norms([None if grads is None else grads[i]
+                                      for i in self._weight_at])
 
     def evaluate(self, step: int) -> None:
         net, regression = self.net, self.config.is_regression

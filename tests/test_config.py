@@ -203,7 +203,7 @@ def test_from_query_never_raises_on_junk(query):
         if name != "probe_unit":  # the unit may also be moved inside the layer afterwards
             assert getattr(config, name) == value
         if notice is not None:  # every clamp or reset is reported, naming the URL key
-            assert notice in notices and f"'{url}" in notice
+            assert notice in notices and f"`{url}" in notice
 
 
 @settings(max_examples=200, deadline=None)
@@ -237,7 +237,7 @@ def test_from_query_clamps_or_resets_with_a_notice(query, field, expected):
     config, notices = RunConfig.from_query(query)
     assert getattr(config, field) == expected
     assert len(notices) == 1
-    assert f"'{next(iter(query))}" in notices[0]
+    assert f"`{next(iter(query))}" in notices[0]
 
 
 def test_from_query_moves_the_probed_unit_inside_the_layer_with_a_notice():

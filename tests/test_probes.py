@@ -133,7 +133,7 @@ def test_layer_summary_of_one_layer():
 def test_gradient_norms_and_accuracy():
     a, b = torch.ones(2, 2, requires_grad=True), torch.ones(3, requires_grad=True)
     (a.sum() * 2).backward()
-    norms = probes.gradient_norms([a, b])
+    norms = probes.gradient_norms([a.grad, b.grad])
     assert norms[0] == pytest.approx(4.0) and math.isnan(norms[1])
     logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 1.0], [0.0, 1.0]])
     assert probes.accuracy(logits, torch.tensor([0, 1, 1, 0])) == 0.5
