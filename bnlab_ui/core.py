@@ -311,23 +311,21 @@ def run_controls(config: RunConfig, autostart: bool = True, container=None) -> R
         run.start()
     st.session_state[started_key] = True
     run.touch(_session_id())
+    # Callbacks run before the script, so the buttons below are drawn in the new state.
     cols = container.columns(4)
     live = run.status in ("queued", "loading", "running", "paused")
-    if cols[0].button("Start", icon=":material/play_arrow:", disabled=live,
-                      key="run:start", type="primary", width="stretch"):
-        run.start()
+    cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="run:start",
+                   type="primary", width="stretch", on_click=run.start)
     if run.status == "paused":
-        if cols[1].button("Resume", icon=":material/play_arrow:", key="run:resume",
-                          width="stretch"):
-            run.resume()
-    elif cols[1].button("Pause", icon=":material/pause:", disabled=run.status != "running",
-                        key="run:pause", width="stretch"):
-        run.pause()
-    if cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="run:stop",
-                      width="stretch"):
-        run.stop("stopped by a viewer", wait=2.0)
-    if cols[3].button("Restart", icon=":material/replay:", key="run:restart", width="stretch"):
-        run.restart()
+        cols[1].button("Resume", icon=":material/play_arrow:", key="run:resume",
+                       width="stretch", on_click=run.resume)
+    else:
+        cols[1].button("Pause", icon=":material/pause:", disabled=run.status != "running",
+                       key="run:pause", width="stretch", on_click=run.pause)
+    cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="run:stop",
+                   width="stretch", on_click=run.stop, args=("stopped by a viewer", 2.0))
+    cols[3].button("Restart", icon=":material/replay:", key="run:restart", width="stretch",
+                   on_click=run.restart)
     return run
 
 

@@ -160,10 +160,10 @@ def measure_cycles(browser, cycles: int) -> dict:
         ctx, page, _ = new_viewer(browser, server.url + "/")
         for i in range(cycles):
             click(page, "Restart")
-            wait_idle(page)
+            page.wait_for_selector("button:has-text('Stop'):not([disabled])", timeout=30_000)
             time.sleep(0.2)
             click(page, "Stop")
-            wait_idle(page)
+            page.wait_for_selector("button:has-text('Start'):not([disabled])", timeout=30_000)
             if i % 10 == 0 or i == cycles - 1:
                 samples.append((i + 1, round(proc_rss_mib(server.proc.pid), 1)))
         ctx.close()
@@ -193,27 +193,37 @@ def main() -> int:
     ap.add_argument("--window", type=float, default=10.0)
     ap.add_argument("--cycles", type=int, default=100)
     ap.add_argument("--page", default="/Figure_1_live", help="page for the viewer counts")
+    ap.add_argument("--only", choices=("pages", "viewers", "cycles"), default=None,
+                    help="run one part (and the cold start) only")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     result = {"viewers_max": args.viewers, "window_s": args.window}
+
+    def save():
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=2))
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         result["cold_start_to_home_chart_s"] = cold_start(browser)
-        server = Server(log_name="bench-pages.log")
-        try:
-            result["pages"] = measure_pages(browser, server, args.window)
-        finally:
-            server.stop()
-        counts = sorted({1, min(5, args.viewers), args.viewers})
-        result["viewers"] = measure_viewers(browser, counts, args.window, args.page)
-        result["start_stop"] = measure_cycles(browser, args.cycles)
+        save()
+        if args.only in (None, "pages"):
+            server = Server(log_name="bench-pages.log")
+            try:
+                result["pages"] = measure_pages(browser, server, args.window)
+            finally:
+                server.stop()
+            save()
+        if args.only in (None, "viewers"):
+            counts = sorted({1, min(5, args.viewers), args.viewers})
+            result["viewers"] = measure_viewers(browser, counts, args.window, args.page)
+            save()
+        if args.only in (None, "cycles"):
+            result["start_stop"] = measure_cycles(browser, args.cycles)
         browser.close()
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    save()
+    print(json.dumps(result, indent=2))
     return 0
 
 
