@@ -491,11 +491,17 @@ class Run:
                     self._finish("stopped")
                     return
             self._status = "loading"
+            torch.set_num_threads(1)  # process-wide: the server keeps the other core
             setup = self._setup or prepare(self.config)
             self._setup = setup
             nets = build_twins(self.config, setup.x_train.shape[1], setup.n_outputs)
-            self._trainers = {name: Trainer(name, net, setup, self.config, self.capacity)
-                              for name, net in nets.items()}
+            trainers = {name: Trainer(name, net, setup, self.config, self.capacity)
+                        for name, net in nets.items()}
+            for t in trainers.values():  # pages see nets only once they hold a first record
+                t.probe(0, None)
+                t.evaluate(0)
+                t.publish()
+            self._trainers = trainers
             with self._lock:
                 if self._status == "loading":
                     self._status = "running"
@@ -516,12 +522,7 @@ class Run:
     def _train(self, trainers: list[Trainer]) -> None:
         """The lockstep loop: every active net takes one SGD step on the same batch."""
         cfg, setup = self.config, self._setup
-        torch.set_num_threads(1)
         schedule = BatchSchedule(setup.data.y_train, cfg.batch_size, cfg.shuffle, cfg.seed)
-        for t in trainers:
-            t.probe(0, None)
-            t.evaluate(0)
-            t.publish()
         started, pace = time.perf_counter(), cfg.pace
         active = list(trainers)
         for step in range(1, cfg.steps + 1):

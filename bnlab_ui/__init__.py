@@ -16,10 +16,11 @@ from .core import (
     share_link,
     status_line,
     view_controls,
+    viewer_id,
 )
 
 __all__ = [
     "REFRESH_SECONDS", "REFRESH_TIMES", "chart", "config_controls", "explain", "export_controls", "get_registry",
     "guard", "live_view", "page_header", "run_controls", "set_setting", "share_link", "status_line",
-    "view_controls",
+    "view_controls", "viewer_id",
 ]

@@ -89,6 +89,11 @@ def get_registry() -> RunRegistry:
     return registry
 
 
+def viewer_id() -> str:
+    """This browser session's id (a run counts its viewers by it)."""
+    return _session_id()
+
+
 def _session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -297,36 +302,58 @@ def _check_run(config: RunConfig) -> str | None:
     return None
 
 
-def run_controls(config: RunConfig, autostart: bool = True, container=None) -> Run | None:
-    """The shared run of this config with Start/Pause/Stop/Restart; starts it on first view."""
+def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
+                 container=None) -> Run | list[Run] | None:
+    """The shared run of this config (or the runs of several configs, compared side by side)
+    with Start/Pause/Stop/Restart acting on all of them; starts them on first view."""
     container = container or st
-    problem = _check_run(config)
-    if problem:
-        container.error(f"These settings cannot be trained: {problem}", icon=":material/block:")
-        return None
-    registry = get_registry()
-    run = registry.get(config)
-    started_key = f"_autostarted:{run.key}"
-    if autostart and run.status == "ready" and not st.session_state.get(started_key):
-        run.start()
-    st.session_state[started_key] = True
-    run.touch(_session_id())
+    configs = config if isinstance(config, list) else [config]
+    for c in configs:
+        problem = _check_run(c)
+        if problem:
+            container.error(f"These settings cannot be trained: {problem}",
+                            icon=":material/block:")
+            return None
+    registry, viewer = get_registry(), viewer_id()
+    runs = [registry.get(c) for c in configs]
+    for run in runs:
+        started_key = f"_autostarted:{run.key}"
+        if autostart and run.status == "ready" and not st.session_state.get(started_key):
+            run.start()
+        st.session_state[started_key] = True
+        run.touch(viewer)
+
+    def every(action):
+        return lambda: [action(r) for r in runs]
+
+    def stop_all():
+        for r in runs:
+            r.stop("stopped by a viewer", wait=None)
+        for r in runs:
+            r.wait(2.0)
+
+    def restart_all():
+        stop_all()
+        for r in runs:
+            r.start()
+
     # Callbacks run before the script, so the buttons below are drawn in the new state.
     cols = container.columns(4)
-    live = run.status in ("queued", "loading", "running", "paused")
+    live = any(r.status in ("queued", "loading", "running", "paused") for r in runs)
     cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="run:start",
-                   type="primary", width="stretch", on_click=run.start)
-    if run.status == "paused":
+                   type="primary", width="stretch", on_click=every(Run.start))
+    if any(r.status == "paused" for r in runs):
         cols[1].button("Resume", icon=":material/play_arrow:", key="run:resume",
-                       width="stretch", on_click=run.resume)
+                       width="stretch", on_click=every(Run.resume))
     else:
-        cols[1].button("Pause", icon=":material/pause:", disabled=run.status != "running",
-                       key="run:pause", width="stretch", on_click=run.pause)
+        cols[1].button("Pause", icon=":material/pause:", key="run:pause", width="stretch",
+                       disabled=not any(r.status == "running" for r in runs),
+                       on_click=every(Run.pause))
     cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="run:stop",
-                   width="stretch", on_click=run.stop, args=("stopped by a viewer", 2.0))
+                   width="stretch", on_click=stop_all)
     cols[3].button("Restart", icon=":material/replay:", key="run:restart", width="stretch",
-                   on_click=run.restart)
-    return run
+                   on_click=restart_all)
+    return runs if isinstance(config, list) else runs[0]
 
 
 def status_line(snap: RunSnapshot) -> None:

@@ -30,14 +30,6 @@ TARGET = Setting(name="target", kind=float, default=0.9, label="Target training 
                  lo=0.5, hi=1.0, url="target",
                  help="Steps to reach it are counted for each net. Changing it does not "
                       "restart the runs.")
-LIVE = ("queued", "loading", "running", "paused")
-
-
-def viewer() -> str:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx else "anonymous"
 
 
 def pct(value) -> str:
@@ -133,48 +125,6 @@ def shift_part() -> None:
 
 # ---------------------------------------------------------------------------- part 2: T2
 
-def pair_controls(configs: list[RunConfig]) -> list:
-    """Start/Pause/Stop/Restart for the runs compared side by side (started on first view)."""
-    registry, me = ui.get_registry(), viewer()
-    runs = []
-    for config in configs:
-        run = registry.get(config)
-        flag = f"_autostarted:{run.key}"
-        if run.status == "ready" and not st.session_state.get(flag):
-            run.start()
-        st.session_state[flag] = True
-        run.touch(me)
-        runs.append(run)
-    cols = st.columns(4)
-    live = any(r.status in LIVE for r in runs)
-    if cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="pair:start",
-                      type="primary", width="stretch"):
-        for r in runs:
-            r.start()
-    if any(r.status == "paused" for r in runs):
-        if cols[1].button("Resume", icon=":material/play_arrow:", key="pair:resume",
-                          width="stretch"):
-            for r in runs:
-                r.resume()
-    elif cols[1].button("Pause", icon=":material/pause:", key="pair:pause", width="stretch",
-                        disabled=not any(r.status == "running" for r in runs)):
-        for r in runs:
-            r.pause()
-    if cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="pair:stop",
-                      width="stretch"):
-        for r in runs:
-            r.stop("stopped by a viewer", wait=None)
-        for r in runs:
-            r.wait(2.0)
-    if cols[3].button("Restart", icon=":material/replay:", key="pair:restart", width="stretch"):
-        for r in runs:
-            r.stop("restarted by a viewer", wait=None)
-        for r in runs:
-            r.wait(5.0)
-            r.start()
-    return runs
-
-
 def pair_chart(builder, snaps: list, *args, key: str) -> None:
     """`ui.chart` for a builder of several runs' snapshots: cached per step of every run."""
     others = snaps[1:]
@@ -244,13 +194,15 @@ def whitening_part() -> None:
     configs = [config.replace(whitening="none")]
     if config.whitening != "none":
         configs.append(config)
-    runs = pair_controls(configs)
+    runs = ui.run_controls(configs)
+    if runs is None:
+        st.stop()
     st.caption("Two runs side by side, identical except for the input transform: "
                + " and ".join(f"**{whitening_name(c.whitening)}**" for c in configs)
                + f". The whitener is fitted on the training points; every point is moved "
                f"{config.far_offset:g} along both axes first.")
     lead = next((r for r in runs if r.snapshot().live), runs[0])
-    me = viewer()
+    me = ui.viewer_id()
 
     def render(snap):
         snaps = [snap if r is lead else r.snapshot() for r in runs]

@@ -98,8 +98,11 @@ def measure_pages(browser, server, window: float) -> dict:
                     first = time.perf_counter() - t0
                     break
                 time.sleep(0.02)
+            page.wait_for_timeout(500)  # let the frames of the restart be delivered
             ws["bytes"], ws["frames"] = 0, 0
-            time.sleep(window)
+            # wait_for_timeout, not time.sleep: Playwright delivers websocket events only
+            # while one of its calls is running
+            page.wait_for_timeout(window * 1000)
             got = dict(ws)
         finally:
             ctx.close()

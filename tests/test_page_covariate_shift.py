@@ -100,7 +100,12 @@ def test_whitening_controls_change_both_runs_and_target_does_not():
     widget(at, "target", "view").set_value(0.8).run()
     no_exceptions(at)
     assert len(core.get_registry().runs()) == before  # the target only changes what is drawn
-    assert "Steps to reach 80% training accuracy" in " ".join(m.value for m in at.markdown)
+
+    def says_target(a):
+        return "Steps to reach 80% training accuracy" in " ".join(m.value for m in a.markdown)
+    poll(at, 15, until=says_target)
+    assert says_target(at)
+    assert len(core.get_registry().runs()) == before
 
 
 def test_whitening_none_trains_one_run():
