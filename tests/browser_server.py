@@ -114,3 +114,15 @@ def chart_state(page) -> list[str]:
 def progress_text(page) -> str:
     loc = page.locator("[data-testid='stProgress']")
     return loc.first.inner_text() if loc.count() else ""
+
+
+OUR_CODE = ("/bn_core/", "/bnlab_ui/", "/pages/", "/app.py")
+
+
+def our_tracebacks(log: str) -> list[str]:
+    """Tracebacks in a server log that pass through BN Lab's own code.
+
+    Streamlit's server itself logs a traceback when a browser closes its websocket abruptly
+    (uvicorn's WebSocketDisconnected); that is not ours and is ignored here."""
+    blocks = log.split("Traceback (most recent call last):")[1:]
+    return [b[:2000] for b in blocks if any(p in b for p in OUR_CODE)]
