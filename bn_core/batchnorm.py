@@ -366,22 +366,55 @@ class BatchNorm1d:
 # --------------------------------------------------------------------------- checking
 
 
-def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x, df, h: float = 1e-5) -> np.ndarray:
+def staged_forward(x, gamma, beta, eps: float, override: dict | None = None) -> np.ndarray:
+    """The 9-node graph's forward pass with any node's value replaced by override[name].
+
+    Replacing one node and recomputing everything downstream of it is what dL/d(node) means
+    in the graph; centred differences of this function check each node's gradient."""
+    override = override or {}
+    x = np.asarray(x, dtype=np.float64)
+    m = x.shape[0]
+    v: dict[str, np.ndarray] = {}
+
+    def node(name, compute):
+        v[name] = np.asarray(override[name], dtype=np.float64) if name in override else compute()
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        node("mu", lambda: x.sum(axis=0) / m)
+        node("xmu", lambda: x - v["mu"])
+        node("sq", lambda: v["xmu"] ** 2)
+        node("var", lambda: v["sq"].sum(axis=0) / m)
+        node("std", lambda: np.sqrt(v["var"] + eps))
+        node("invstd", lambda: 1.0 / v["std"])
+        node("xhat", lambda: v["xmu"] * v["invstd"])
+        node("gxhat", lambda: gamma * v["xhat"])
+        node("y", lambda: v["gxhat"] + beta)
+    return v["y"]
+
+
+
+
+def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x, df, h=1e-5) -> np.ndarray:
     """Centred-difference gradient of sum(f(x) * df) with respect to x.
 
     f maps an array to an array; it is called with perturbed copies, x is not modified.
+    h is one step for every element, or one step per feature (indexed by the last axis), so
+    features of very different spreads can each get a step that suits them.
     """
     x = np.array(x, dtype=np.float64, copy=True)
     df = np.asarray(df, dtype=np.float64)
+    steps = np.asarray(h, dtype=np.float64)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
+        step = float(steps) if steps.ndim == 0 else (
+            float(steps[ix[-1]]) if x.ndim else float(steps.min()))
         old = x[ix]
-        x[ix] = old + h
+        x[ix] = old + step
         pos = np.array(f(x.copy()), dtype=np.float64)
-        x[ix] = old - h
+        x[ix] = old - step
         neg = np.array(f(x.copy()), dtype=np.float64)
         x[ix] = old
-        grad[ix] = np.sum((pos - neg) * df) / (2.0 * h)
+        grad[ix] = np.sum((pos - neg) * df) / (2.0 * step)
     return grad
 
 

@@ -20,9 +20,11 @@ from .batchnorm import (
     batchnorm_backward_graph,
     batchnorm_forward,
     channel_statistics,
+    numerical_gradient,
     population_statistics,
     relative_error,
     spatial_batchnorm_forward,
+    staged_forward,
 )
 
 GRADCHECK_TOLERANCE = 1e-6    # backprop and centred differences "agree" below this
@@ -91,32 +93,6 @@ def checked_table(name: str, values, shape: tuple, column_names=None, row_names=
 # --------------------------------------------------------------------------- backward, node by node
 
 
-def staged_forward(x, gamma, beta, eps: float, override: dict | None = None) -> np.ndarray:
-    """The 9-node graph's forward pass with any node's value replaced by override[name].
-
-    Replacing one node and recomputing everything downstream of it is what dL/d(node) means
-    in the graph; centred differences of this function check each node's gradient."""
-    override = override or {}
-    x = np.asarray(x, dtype=np.float64)
-    m = x.shape[0]
-    v: dict[str, np.ndarray] = {}
-
-    def node(name, compute):
-        v[name] = np.asarray(override[name], dtype=np.float64) if name in override else compute()
-
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        node("mu", lambda: x.sum(axis=0) / m)
-        node("xmu", lambda: x - v["mu"])
-        node("sq", lambda: v["xmu"] ** 2)
-        node("var", lambda: v["sq"].sum(axis=0) / m)
-        node("std", lambda: np.sqrt(v["var"] + eps))
-        node("invstd", lambda: 1.0 / v["std"])
-        node("xhat", lambda: v["xmu"] * v["invstd"])
-        node("gxhat", lambda: gamma * v["xhat"])
-        node("y", lambda: v["gxhat"] + beta)
-    return v["y"]
-
-
 def difference_steps(name: str, std: np.ndarray, var: np.ndarray, eps: float,
                      h: float = 1e-5) -> np.ndarray:
     """The centred-difference step per feature for a node: h, but small against that
@@ -129,23 +105,6 @@ def difference_steps(name: str, std: np.ndarray, var: np.ndarray, eps: float,
     if name in ("x", "mu", "xmu", "std"):
         return np.minimum(h, 1e-4 * std)
     return np.full(std.shape, h)
-
-
-def centred_differences(f, value, df, steps) -> np.ndarray:
-    """Gradient of sum(f(v) * df) at `value` by centred differences, with the step of each
-    element taken from `steps` by its feature (last axis)."""
-    v = np.array(value, dtype=np.float64, copy=True)
-    grad = np.zeros_like(v)
-    for ix in np.ndindex(v.shape):
-        step = float(steps[ix[-1]]) if v.ndim else float(np.min(steps))
-        old = v[ix]
-        v[ix] = old + step
-        pos = np.asarray(f(v.copy()), dtype=np.float64)
-        v[ix] = old - step
-        neg = np.asarray(f(v.copy()), dtype=np.float64)
-        v[ix] = old
-        grad[ix] = np.sum((pos - neg) * df) / (2.0 * step)
-    return grad
 
 
 @dataclass(frozen=True)
@@ -188,7 +147,7 @@ def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5
     x, gamma, beta = cache.x, cache.gamma, cache.beta
     checks = []
     for node in nodes:
-        numeric = centred_differences(
+        numeric = numerical_gradient(
             lambda v, name=node.name: staged_forward(x, gamma, beta, eps, {name: v}),
             node.value, dy, difference_steps(node.name, cache.std, cache.var, eps, h))
         checks.append(NodeCheck(node.name, node.formula, node.grad_formula, node.value,
@@ -202,8 +161,7 @@ def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5
         ("beta", dbeta, lambda v: batchnorm_forward(x, gamma, v, eps)[0], beta,
          "dL/dbeta = sum_i dL/dy_i"),
     ):
-        numeric = centred_differences(f, at, dy,
-                                      difference_steps(name, cache.std, cache.var, eps, h))
+        numeric = numerical_gradient(f, at, dy, difference_steps(name, cache.std, cache.var, eps, h))
         params.append(NodeCheck(name, "input" if name == "x" else "parameter", formula, at,
                                 analytic, numeric, relative_error(analytic, numeric)))
     return BackwardCheck(nodes=checks, params=params,

@@ -21,6 +21,7 @@ from bn_core.batchnorm import (
     relative_error,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
+    staged_forward,
 )
 
 GRADCHECK_TOL = 1e-8  # experiments.md section 4: float64 relative errors land in (1e-13, 1e-8)
@@ -147,26 +148,6 @@ def test_with_positive_eps_dx_is_not_orthogonal_to_xhat_by_the_predicted_amount(
 
 
 # --------------------------------------------------------------------------- staged graph
-
-
-def staged_forward(x, gamma, beta, eps, override):
-    """The 9-node graph forward, with any node's value replaced by override[name]."""
-    m = x.shape[0]
-    v = {}
-
-    def node(name, compute):
-        v[name] = override[name] if name in override else compute()
-
-    node("mu", lambda: x.sum(axis=0) / m)
-    node("xmu", lambda: x - v["mu"])
-    node("sq", lambda: v["xmu"] ** 2)
-    node("var", lambda: v["sq"].sum(axis=0) / m)
-    node("std", lambda: np.sqrt(v["var"] + eps))
-    node("invstd", lambda: 1.0 / v["std"])
-    node("xhat", lambda: v["xmu"] * v["invstd"])
-    node("gxhat", lambda: gamma * v["xhat"])
-    node("y", lambda: v["gxhat"] + beta)
-    return v["y"]
 
 
 def test_graph_has_nine_nodes_in_forward_order():
