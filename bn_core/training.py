@@ -15,7 +15,7 @@ import math
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -455,6 +455,14 @@ class Run:
             thread.join(timeout)
             return not thread.is_alive()
         return True
+
+    def wait_first_record(self, timeout: float = 0.5) -> bool:
+        """Wait (briefly) until the nets have published their step-0 records, so a page
+        redrawn right after Start already shows the new run; returns whether they have."""
+        deadline = time.monotonic() + timeout
+        while not self._trainers and self.alive and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return bool(self._trainers)
 
     def touch(self, viewer: str = "anonymous") -> None:
         """A viewer looked at the run (pages call this at each refresh)."""

@@ -59,6 +59,7 @@ def _warm_imports() -> None:
 _warm_imports()
 
 REFRESH_SECONDS = 1.0
+FIRST_RECORD_WAIT = 0.5  # seconds a Start/Restart click waits for the run's first records
 STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
                 "loading": ":material/downloading:", "running": ":material/play_circle:",
                 "paused": ":material/pause_circle:", "finished": ":material/check_circle:",
@@ -326,6 +327,12 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
     def every(action):
         return lambda: [action(r) for r in runs]
 
+    def start_all():
+        for r in runs:
+            r.start()
+        for r in runs:  # the rerun that follows then draws the new run's first records
+            r.wait_first_record(FIRST_RECORD_WAIT)
+
     def stop_all():
         for r in runs:
             r.stop("stopped by a viewer", wait=None)
@@ -334,14 +341,13 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
 
     def restart_all():
         stop_all()
-        for r in runs:
-            r.start()
+        start_all()
 
     # Callbacks run before the script, so the buttons below are drawn in the new state.
     cols = container.columns(4)
     live = any(r.status in ("queued", "loading", "running", "paused") for r in runs)
     cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="run:start",
-                   type="primary", width="stretch", on_click=every(Run.start))
+                   type="primary", width="stretch", on_click=start_all)
     if any(r.status == "paused" for r in runs):
         cols[1].button("Resume", icon=":material/play_arrow:", key="run:resume",
                        width="stretch", on_click=every(Run.resume))

@@ -469,3 +469,13 @@ def test_a_batch_larger_than_the_data_is_refused_before_any_thread_starts():
     with pytest.raises(ValueError, match="^batch_size:"):
         training.prepare(toy_config(n_samples=100, batch_size=101))
     assert threading.active_count() == before
+
+
+def test_wait_first_record_returns_once_the_nets_have_their_step_0_records(no_leaked_threads):
+    run = Run(RunConfig(dataset="moons", steps=5000, width=8, depth=2, pace=200.0)).start()
+    assert run.wait_first_record(5.0)
+    snap = run.snapshot()
+    assert set(snap.nets) == {"plain", "bn"}
+    assert all(int(v.probes["step"][0]) == 0 and len(v.evals["step"]) >= 1
+               for v in snap.nets.values())
+    run.stop()
