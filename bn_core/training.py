@@ -86,8 +86,6 @@ def check_config(config: RunConfig) -> None:
     if config.batch_size > n:
         raise ValueError(f"batch_size: got {config.batch_size}; allowed: between 1 and {n} "
                          f"(the {config.dataset} training set has {n} examples)")
-    if config.nets and any(k.endswith("bn") for k in config.nets) and config.batch_size < 2:
-        log.info("batch_size 1 with BN: training-mode batch statistics are undefined")
 
 
 class BatchSchedule:

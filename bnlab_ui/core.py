@@ -22,7 +22,7 @@ import streamlit as st
 
 from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
 from bn_core.export import series_csv, settings_json
-from bn_core.figures.style import LIVE_CONFIG, NET_COLORS, net_label
+from bn_core.figures.style import LIVE_CONFIG, net_label
 from bn_core.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
 from bn_core.training import Run, RunSnapshot
 
@@ -491,6 +491,3 @@ def share_link(container=None) -> None:
     container.caption("Link to these exact settings (copy with the button):")
     container.code(base + (f"?{query}" if query else ""), language=None)
 
-
-def net_color(name: str) -> str:
-    return NET_COLORS[name]
