@@ -307,8 +307,9 @@ class Trainer:
             row[name] = np.array([s[name] for s in summaries], np.float32)
         latest = {"hist": row["hist"], "bn_hist": row["bn_hist"], "step": step}
         if net.norms is not None:
-            batch_stats = [(t["bn_in"].mean(0), t["bn_in"].var(0, unbiased=False))
-                           if train_trace else (None, None) for t in (train_trace or trace)]
+            batch_stats = ([(t["bn_in"].mean(0), t["bn_in"].var(0, unbiased=False))
+                            for t in train_trace] if train_trace
+                           else [(None, None)] * len(net.norms))
             layers = []
             for i, norm in enumerate(net.norms):
                 bm, bv = batch_stats[i]

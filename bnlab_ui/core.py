@@ -24,7 +24,7 @@ from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
 from bn_core.export import series_csv, settings_json
 from bn_core.figures.style import LIVE_CONFIG, net_label
 from bn_core.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
-from bn_core.training import Run, RunSnapshot
+from bn_core.training import Run, RunSnapshot, check_config
 
 log = logging.getLogger("bnlab_ui")
 
@@ -297,7 +297,7 @@ def view_controls(specs: list[Setting], container=None) -> dict:
 
 def _check_run(config: RunConfig) -> str | None:
     try:
-        Run(config)  # validation only: no thread is started
+        check_config(config)
     except ValueError as exc:
         return str(exc)
     return None
