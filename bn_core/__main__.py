@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import IMAGE_DATASETS
+from bn_core.config import IMAGE_DATASETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,12 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "bench":
-            from .bench import BENCH_STEPS, run_bench
+            from bn_core.bench import BENCH_STEPS, run_bench
             print(json.dumps(run_bench(args.steps or BENCH_STEPS), indent=2))
             return 0
         if args.experiment == "fig1":
             return _fig1(args)
-        from .reproduce import reproduce_ics
+        from bn_core.reproduce import reproduce_ics
         path, summary = reproduce_ics(args.out, steps=args.steps, seed=args.seed)
         print(f"wrote {path}")
         print(json.dumps(summary, indent=2))
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fig1(args) -> int:
-    from .reproduce import (figure1_config, progress_printer, summarise_figure1, train_nets,
+    from bn_core.reproduce import (figure1_config, progress_printer, summarise_figure1, train_nets,
                             write_figure1)
     config = figure1_config(args.steps, args.seed, args.data, args.binarize)
     print(f"Figure 1: {config.steps:,} steps on {config.dataset}, "

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import RunConfig
-from .history import DEFAULT_CAPACITY
-from .models import initial_weights
-from .training import BatchSchedule, Run, Trainer, prepare
-from .models import build_twins
+from bn_core.config import RunConfig
+from bn_core.engine.history import DEFAULT_CAPACITY
+from bn_core.nets.models import initial_weights
+from bn_core.engine.training import BatchSchedule, Run, Trainer, prepare
+from bn_core.nets.models import build_twins
 
 BENCH_STEPS = 3000
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RunConfig
-from .presets import preset
-from .training import NetView, train_to_end
+from bn_core.config import RunConfig
+from bn_core.presets import preset
+from bn_core.engine.training import NetView, train_to_end
 
 FIG1_COLUMNS = ("step", "net", "test_acc", "train_loss", "p15", "p50", "p85")
 
@@ -62,7 +62,7 @@ def figure1_rows(nets: dict[str, NetView], layer: int = -1) -> list[dict]:
 
 
 def write_figure1(nets: dict[str, NetView], config: RunConfig, out: Path) -> tuple[Path, Path]:
-    from .figures.figure1 import figure1  # plotly only when writing the figure
+    from bn_core.figures.figure1 import figure1  # plotly only when writing the figure
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out / "fig1.csv", out / "fig1.html"

@@ -23,8 +23,8 @@ import streamlit as st
 from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
 from bn_core.export import series_csv, settings_json
 from bn_core.figures.style import LIVE_CONFIG, net_label
-from bn_core.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
-from bn_core.training import Run, RunSnapshot, check_config
+from bn_core.engine.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
+from bn_core.engine.training import Run, RunSnapshot, check_config
 
 log = logging.getLogger("bnlab_ui")
 

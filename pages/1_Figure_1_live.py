@@ -7,11 +7,11 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import Setting
-from bn_core.distributions import band_drift, value_at_step
+from bn_core.lessons.distributions import band_drift, value_at_step
 from bn_core.figures.figure1_page import MARK_STEP, heldout_accuracy_chart, percentile_bands_chart
-from bn_core.mnist import available_sources, source_folder
+from bn_core.data.mnist import available_sources, source_folder
 from bn_core.presets import PRESETS
-from bn_core.probes import LINEAR_ZONE, SATURATION_THRESHOLD
+from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 
 PAPER = PRESETS["figure1"]
 # The paper's net and batch; a few thousand steps (not 50,000) so a run takes seconds, probed

@@ -7,7 +7,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import RunConfig, Setting
-from bn_core.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
+from bn_core.lessons.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
                                      steps_to_accuracy, units_cutting_data)
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
                                    initial_boundaries_chart, shift_sweep_chart,

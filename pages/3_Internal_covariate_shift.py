@@ -7,10 +7,10 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import SETTINGS, TOY_DATASETS, RunConfig, Setting
-from bn_core.distributions import histogram_moments, layers_to_show, mass_near, moment_drift
+from bn_core.lessons.distributions import histogram_moments, layers_to_show, mass_near, moment_drift
 from bn_core.figures.distributions import (bn_input_figure, input_histogram_heatmaps,
                                            moment_drift_figure)
-from bn_core.mnist import available_sources
+from bn_core.data.mnist import available_sources
 
 # A ReLU net of depth 4 on the MNIST subset: the plain net's upper layers see their input's
 # variance grow a hundredfold in a few thousand steps; the BN net's stays near 1. With ReLU,

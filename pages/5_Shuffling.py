@@ -6,12 +6,12 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import RunConfig
-from bn_core.data_order import (STRIP_BATCHES, batches_per_epoch, label_strip, mix_summary,
+from bn_core.lessons.data_order import (STRIP_BATCHES, batches_per_epoch, label_strip, mix_summary,
                                 recent_range)
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
 from bn_core.figures.shift import decision_regions_chart
 from bn_core.figures.style import LIVE_CONFIG
-from bn_core.training import load_data
+from bn_core.engine.training import load_data
 
 # Two rings, batches of 10, sorted by class: every batch holds one class, and both nets stay at
 # chance (50 %); fully shuffled, both pass 90 % within about a thousand steps. Paced so that a

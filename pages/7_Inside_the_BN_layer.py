@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core import inside_bn as lesson
-from bn_core.batchnorm import DEFAULT_EPS, batchnorm_forward
+from bn_core.lessons import inside_bn as lesson
+from bn_core.nets.batchnorm import DEFAULT_EPS, batchnorm_forward
 from bn_core.config import Setting
 from bn_core.figures import inside_bn as figs
 from bn_core.figures.style import LIVE_CONFIG

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core import santurkar
+from bn_core.lessons import santurkar
 from bn_core.config import SETTINGS, RunConfig, Setting
 from bn_core.figures.figure1 import accuracy_figure
 from bn_core.figures.ics import (

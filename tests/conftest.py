@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bn_core import training
+from bn_core.engine import training
 from bn_core.config import RunConfig
 
 THREAD_PREFIX = "bnlab-"

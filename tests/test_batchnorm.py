@@ -1,4 +1,4 @@
-"""Tests for bn_core.batchnorm: the checks of experiments.md section 4, and more."""
+"""Tests for bn_core.nets.batchnorm: the checks of experiments.md section 4, and more."""
 
 from dataclasses import FrozenInstanceError
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bn_core.batchnorm import (
+from bn_core.nets.batchnorm import (
     DEFAULT_EPS,
     GRAPH_NODE_NAMES,
     BatchNorm1d,

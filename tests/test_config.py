@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bn_core import training
+from bn_core.engine import training
 from bn_core.config import NET_KINDS, SETTINGS, RunConfig
 
 URL_KEYS = [spec.url for spec in SETTINGS.values()]

@@ -1,4 +1,4 @@
-"""Tests for bn_core/covariate_shift.py: steps to an accuracy, shifting test data part of the way,
+"""Tests for bn_core/lessons/covariate_shift.py: steps to an accuracy, shifting test data part of the way,
 reading accuracy off a decision grid, and the first layer's lines at initialisation."""
 import math
 
@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from bn_core.config import RunConfig
-from bn_core.covariate_shift import (SHIFT_FRACTIONS, accuracy_under_shift, distance_from_origin,
+from bn_core.lessons.covariate_shift import (SHIFT_FRACTIONS, accuracy_under_shift, distance_from_origin,
                                      first_layer_lines, grid_lookup, partial_shift, shift_sweep,
                                      steps_to_accuracy, units_cutting_data, unshift_points)
-from bn_core.datasets import build_toy_dataset, shift_points
-from bn_core.models import build_twins
+from bn_core.data.datasets import build_toy_dataset, shift_points
+from bn_core.nets.models import build_twins
 
 VIEW = (-1.0, 1.0, -1.0, 1.0)
 
@@ -140,7 +140,7 @@ def test_far_data_is_missed_by_the_initial_lines_unless_whitened():
 
 
 def test_units_cutting_data_margin():
-    from bn_core.covariate_shift import UnitLines
+    from bn_core.lessons.covariate_shift import UnitLines
 
     lines = UnitLines(normals=np.array([[1.0, 0.0], [0.0, 1.0]]), anchor=np.zeros(2))
     x = np.array([[-1.0, 1.0]] * 3 + [[1.0, 2.0]] * 97)  # 3 % left of x1=0, all above x2=0
@@ -149,7 +149,7 @@ def test_units_cutting_data_margin():
 
 
 def test_segments_pass_through_the_anchor():
-    from bn_core.covariate_shift import UnitLines
+    from bn_core.lessons.covariate_shift import UnitLines
 
     lines = UnitLines(normals=np.array([[1.0, 1.0], [0.0, 2.0]]), anchor=np.array([3.0, 4.0]))
     xs, ys = lines.segments(10.0)

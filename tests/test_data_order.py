@@ -1,13 +1,13 @@
-"""Tests for bn_core/data_order.py: the label mix of a run's batches and accuracy summaries."""
+"""Tests for bn_core/lessons/data_order.py: the label mix of a run's batches and accuracy summaries."""
 import math
 
 import numpy as np
 import pytest
 
-from bn_core.data_order import (batches_per_epoch, label_strip, mix_summary, recent_range,
+from bn_core.lessons.data_order import (batches_per_epoch, label_strip, mix_summary, recent_range,
                                 single_class_share)
-from bn_core.datasets import build_toy_dataset
-from bn_core.training import BatchSchedule
+from bn_core.data.datasets import build_toy_dataset
+from bn_core.engine.training import BatchSchedule
 
 
 @pytest.fixture(scope="module")

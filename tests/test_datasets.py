@@ -1,9 +1,9 @@
-"""Tests for bn_core/datasets.py: toy data, test shift, whitening, batch order."""
+"""Tests for bn_core/data/datasets.py: toy data, test shift, whitening, batch order."""
 
 import numpy as np
 import pytest
 
-from bn_core.datasets import (
+from bn_core.data.datasets import (
     TOY_DATASETS,
     WHITENING_METHODS,
     Dataset,

@@ -1,10 +1,10 @@
-"""Distribution drift summaries (bn_core/distributions.py): real values on small arrays."""
+"""Distribution drift summaries (bn_core/lessons/distributions.py): real values on small arrays."""
 import math
 
 import numpy as np
 import pytest
 
-from bn_core.distributions import (band_drift, bin_centres, evenly_spaced, fractions,
+from bn_core.lessons.distributions import (band_drift, bin_centres, evenly_spaced, fractions,
                                    histogram_moments, layers_to_show, log_density, mass_near,
                                    moment_drift, value_at_step)
 

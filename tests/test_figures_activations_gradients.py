@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from bn_core import training
+from bn_core.engine import training
 from bn_core.config import RunConfig
 from bn_core.figures import activations as act
 from bn_core.figures import gradients as grad
-from bn_core.probes import histogram_edges
-from bn_core.training import NetView, RunSnapshot, train_to_end
+from bn_core.nets.probes import histogram_edges
+from bn_core.engine.training import NetView, RunSnapshot, train_to_end
 
 
 def engine_records_gradients() -> bool:

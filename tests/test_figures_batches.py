@@ -2,10 +2,10 @@
 import numpy as np
 
 from bn_core.config import RunConfig
-from bn_core.data_order import label_strip
-from bn_core.datasets import build_toy_dataset
+from bn_core.lessons.data_order import label_strip
+from bn_core.data.datasets import build_toy_dataset
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
-from bn_core.training import train_to_end
+from bn_core.engine.training import train_to_end
 
 
 def test_label_mix_figure_shares_and_epoch_lines():

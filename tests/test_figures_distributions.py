@@ -8,7 +8,7 @@ from bn_core.config import RunConfig
 from bn_core.figures.distributions import (LEVELS, bn_input_figure, input_histogram_heatmaps,
                                            moment_drift_figure)
 from bn_core.figures.figure1_page import heldout_accuracy_chart, percentile_bands_chart
-from bn_core.training import train_to_end
+from bn_core.engine.training import train_to_end
 
 
 def small(**changes):

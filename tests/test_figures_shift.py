@@ -8,7 +8,7 @@ from bn_core.figures.shift import (current_boundaries_chart, decision_regions_ch
                                    initial_boundaries_chart, shift_sweep_chart,
                                    train_test_accuracy_chart, whitening_accuracy_chart)
 from bn_core.figures.style import NET_COLORS
-from bn_core.training import train_to_end
+from bn_core.engine.training import train_to_end
 
 SMALL = dict(dataset="moons", n_samples=120, depth=2, width=8, batch_size=20, steps=40,
              probe_every=10, eval_every=10, grid_resolution=20, heldout_size=100)
@@ -78,7 +78,7 @@ def test_current_boundaries_chart_grid_of_runs_and_nets(pair):
 
 
 def test_builders_draw_an_unstarted_run_without_failing():
-    from bn_core.training import Run
+    from bn_core.engine.training import Run
 
     snap = Run(RunConfig(**SMALL)).snapshot()  # no thread: no data, no nets yet
     for fig in (decision_regions_chart(snap), train_test_accuracy_chart(snap),

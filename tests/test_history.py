@@ -1,4 +1,4 @@
-"""Tests for bn_core/history.py: bounded columnar records with decimation and lock-free views."""
+"""Tests for bn_core/engine/history.py: bounded columnar records with decimation and lock-free views."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bn_core.history import History
+from bn_core.engine.history import History
 
 
 def fill(history: History, n: int, start: int = 0) -> None:

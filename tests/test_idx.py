@@ -1,4 +1,4 @@
-"""Tests for bn_core/idx.py: the IDX format, plain and gzip'd."""
+"""Tests for bn_core/data/idx.py: the IDX format, plain and gzip'd."""
 
 import gzip
 import tempfile
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bn_core.idx import IDXError, idx_bytes, read_idx, write_idx
+from bn_core.data.idx import IDXError, idx_bytes, read_idx, write_idx
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]

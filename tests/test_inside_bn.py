@@ -1,10 +1,10 @@
-"""Tests for bn_core.inside_bn (the computations of the "Inside the BN layer" page) and the
+"""Tests for bn_core.lessons.inside_bn (the computations of the "Inside the BN layer" page) and the
 figure builders of bn_core.figures.inside_bn."""
 import numpy as np
 import pytest
 
-from bn_core import inside_bn as lesson
-from bn_core.batchnorm import GRAPH_NODE_NAMES, batchnorm_forward
+from bn_core.lessons import inside_bn as lesson
+from bn_core.nets.batchnorm import GRAPH_NODE_NAMES, batchnorm_forward
 from bn_core.figures import inside_bn as figs
 
 
@@ -77,7 +77,7 @@ def test_nearly_constant_feature_still_checks_within_tolerance():
 
 
 def test_per_feature_steps_equal_one_step_when_they_are_uniform():
-    from bn_core.batchnorm import numerical_gradient
+    from bn_core.nets.batchnorm import numerical_gradient
 
     b = lesson.example_batch(3, 2, seed=4)
     f = lambda v: batchnorm_forward(v, b.gamma, b.beta)[0]  # noqa: E731

@@ -1,13 +1,13 @@
-"""Tests for bn_core/mnist.py: the bundled subset, source discovery, loading (no network)."""
+"""Tests for bn_core/data/mnist.py: the bundled subset, source discovery, loading (no network)."""
 
 import hashlib
 
 import numpy as np
 import pytest
 
-from bn_core import mnist
-from bn_core.idx import IDXError, write_idx
-from bn_core.mnist import (
+from bn_core.data import mnist
+from bn_core.data.idx import IDXError, write_idx
+from bn_core.data.mnist import (
     CLASS_NAMES,
     MNIST_SOURCES,
     SUBSET_DIR,

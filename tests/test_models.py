@@ -1,4 +1,4 @@
-"""Tests for bn_core/models.py: twin nets, BN placement, gamma/beta modes, noise, init scale."""
+"""Tests for bn_core/nets/models.py: twin nets, BN placement, gamma/beta modes, noise, init scale."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from bn_core.config import RunConfig
-from bn_core.models import BatchNorm, build_net, build_twins, initial_weights
+from bn_core.nets.models import BatchNorm, build_net, build_twins, initial_weights
 
 ALL_NETS = ("plain", "bn", "noisy_bn", "noisy_plain")
 EPS = 1e-5  # BatchNorm1d's default eps

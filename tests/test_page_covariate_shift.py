@@ -138,8 +138,8 @@ def test_bad_url_values_are_clamped_with_a_notice():
 def test_default_whitening_settings_show_the_speedup():
     """T2 on the page's own default configs, trained to the end (no pace): whitened, the plain
     net reaches the target within a hundred steps; not whitened, not in the whole run."""
-    from bn_core.covariate_shift import steps_to_accuracy
-    from bn_core.training import train_to_end
+    from bn_core.lessons.covariate_shift import steps_to_accuracy
+    from bn_core.engine.training import train_to_end
 
     open_page(PAGE, {"part": "whitening"})
     configs = {r.config.whitening: r.config.replace(pace=0.0) for r in core.get_registry().runs()}

@@ -15,7 +15,7 @@ from pagetest import (
     widget,
 )
 
-from bn_core.mnist import available_sources
+from bn_core.data.mnist import available_sources
 
 PAGE = "pages/1_Figure_1_live.py"
 

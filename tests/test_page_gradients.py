@@ -17,7 +17,7 @@ from pagetest import (
     widget,
 )
 
-from bn_core import training
+from bn_core.engine import training
 from bn_core.config import RunConfig
 
 PAGE = "pages/6_Gradients_and_learning_rates.py"

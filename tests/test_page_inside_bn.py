@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pagetest import chart_specs, fresh_registry, no_exceptions, open_page, trace_points
 
-from bn_core import inside_bn as lesson
+from bn_core.lessons import inside_bn as lesson
 
 PAGE = "pages/7_Inside_the_BN_layer.py"
 TITLES = ("Algorithm 1", "Backprop vs centred", "Training mode", "normalised, in",

@@ -16,8 +16,8 @@ from pagetest import (
 )
 
 from bn_core.config import RunConfig
-from bn_core.data_order import recent_range
-from bn_core.training import train_to_end
+from bn_core.lessons.data_order import recent_range
+from bn_core.engine.training import train_to_end
 
 PAGE = "pages/5_Shuffling.py"
 

@@ -1,4 +1,4 @@
-"""Tests for bn_core/probes.py: percentiles, histograms, zones, ICS, loss landscape, grids."""
+"""Tests for bn_core/nets/probes.py: percentiles, histograms, zones, ICS, loss landscape, grids."""
 from __future__ import annotations
 
 import math
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from bn_core import probes
+from bn_core.nets import probes
 from bn_core.config import RunConfig
-from bn_core.models import build_twins
+from bn_core.nets.models import build_twins
 
 ALL_NETS = ("plain", "bn", "noisy_bn", "noisy_plain")
 

@@ -1,9 +1,9 @@
-"""Tests for bn_core/registry.py: shared runs per config, LRU bound, training cap, idle stop."""
+"""Tests for bn_core/engine/registry.py: shared runs per config, LRU bound, training cap, idle stop."""
 from __future__ import annotations
 
 import pytest
 
-from bn_core.registry import RunRegistry
+from bn_core.engine.registry import RunRegistry
 
 from conftest import bnlab_threads, endless_config, toy_config, wait_until
 

@@ -1,14 +1,14 @@
-"""Tests for bn_core.santurkar (ICS summaries and the conclusions written from them) and the
+"""Tests for bn_core.lessons.santurkar (ICS summaries and the conclusions written from them) and the
 figure builders of bn_core.figures.ics, on hand-made NetViews with known numbers."""
 import math
 
 import numpy as np
 import pytest
 
-from bn_core import santurkar
+from bn_core.lessons import santurkar
 from bn_core.config import NET_LABELS
 from bn_core.figures import ics as figs
-from bn_core.training import NetView
+from bn_core.engine.training import NetView
 
 
 def net_view(name, cos, loss, acc=0.5, dist=None, scape=(0.1, 0.2, 3.0), status="finished",

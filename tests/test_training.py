@@ -1,4 +1,4 @@
-"""Tests for bn_core/training.py: live runs of twin nets, their records and their control."""
+"""Tests for bn_core/engine/training.py: live runs of twin nets, their records and their control."""
 from __future__ import annotations
 
 import threading
@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bn_core import training
+from bn_core.engine import training
 from bn_core.config import RunConfig
-from bn_core.models import build_twins
-from bn_core.training import SGD, BatchSchedule, Run, train_to_end
+from bn_core.nets.models import build_twins
+from bn_core.engine.training import SGD, BatchSchedule, Run, train_to_end
 
 from conftest import bnlab_threads, endless_config, toy_config, wait_until
 

@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..probes import LINEAR_ZONE, SATURATION_THRESHOLD
-from .style import NET_COLORS, base_layout, f32, net_label, shade_sigmoid_zones
+from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
+from bn_core.figures.style import NET_COLORS, base_layout, f32, net_label, shade_sigmoid_zones
 
 CURVE_POINTS = 201
 OUTPUT_MASS = (2.5, 97.5)   # the central 95% of inputs, for the "outputs lie in [a, b]" sentence

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .figure1 import accuracy_figure
-from .style import base_layout, f32
+from bn_core.figures.figure1 import accuracy_figure
+from bn_core.figures.style import base_layout, f32
 
 # share of the batch: white to near-black (grey, so it is not mistaken for a net's colour)
 MIX_SCALE = [[0.0, "#FFFFFF"], [0.5, "#969696"], [1.0, "#1A1A1A"]]

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import base_layout, net_label
+from bn_core.figures.style import base_layout, net_label
 
 CLASS_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#999999", "#000000")
 

@@ -11,10 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..distributions import (LOG_DENSITY_FLOOR, bin_centres, evenly_spaced, fractions,
+from bn_core.lessons.distributions import (LOG_DENSITY_FLOOR, bin_centres, evenly_spaced, fractions,
                              log_density)
-from ..probes import SATURATION_THRESHOLD
-from .style import NET_COLORS, base_layout, f32, net_label
+from bn_core.nets.probes import SATURATION_THRESHOLD
+from bn_core.figures.style import NET_COLORS, base_layout, f32, net_label
 
 MAX_HEATMAP_COLUMNS = 150   # probe steps drawn per heatmap (evenly thinned beyond that)
 LEVELS = 250                # uint8 levels of the heatmap colour

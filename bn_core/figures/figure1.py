@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..probes import SATURATION_THRESHOLD
-from .style import NET_COLORS, NET_DASH, base_layout, f32, net_label, shade_sigmoid_zones
+from bn_core.nets.probes import SATURATION_THRESHOLD
+from bn_core.figures.style import NET_COLORS, NET_DASH, base_layout, f32, net_label, shade_sigmoid_zones
 
 
 def accuracy_figure(nets: dict, metric: str = "heldout_acc", title: str | None = None,

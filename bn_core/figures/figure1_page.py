@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .distributions import first_y_title, legend_below
-from .figure1 import accuracy_figure, percentile_band_figure
+from bn_core.figures.distributions import first_y_title, legend_below
+from bn_core.figures.figure1 import accuracy_figure, percentile_band_figure
 
 MARK_STEP = 300  # the early step the page quotes: where BN's head start is plain to see
 

@@ -8,8 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .activations import step_range
-from .style import NET_COLORS, NET_DASH, base_layout, f32, net_label
+from bn_core.figures.activations import step_range
+from bn_core.figures.style import NET_COLORS, NET_DASH, base_layout, f32, net_label
 
 HEATMAP_SCALE = "Viridis"
 DIVERGED_LINE = {"width": 2, "dash": "dash"}

@@ -7,8 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..santurkar import LANDSCAPE_PROBES
-from .style import NET_COLORS, NET_DASH, base_layout, f32, net_label
+from bn_core.lessons.santurkar import LANDSCAPE_PROBES
+from bn_core.figures.style import NET_COLORS, NET_DASH, base_layout, f32, net_label
 
 METRICS = {
     "cos": ("cos(G, G')", "cos(G, G')  (1 = no shift)"),

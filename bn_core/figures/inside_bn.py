@@ -7,14 +7,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..inside_bn import (
+from bn_core.lessons.inside_bn import (
     FLOAT64_AGREEMENT,
     GRADCHECK_TOLERANCE,
     BackwardCheck,
     BatchNoise,
     RunningStatistics,
 )
-from .style import NET_COLORS, base_layout, f32
+from bn_core.figures.style import NET_COLORS, base_layout, f32
 
 # Okabe-Ito, without the yellow that vanishes on a projector: one colour per example row.
 EXAMPLE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000",

@@ -7,10 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..covariate_shift import (SHIFT_FRACTIONS, first_layer_lines, shift_sweep,
+from bn_core.lessons.covariate_shift import (SHIFT_FRACTIONS, first_layer_lines, shift_sweep,
                                steps_to_accuracy, units_cutting_data)
-from .boundaries import boundary_traces, point_traces
-from .style import NET_COLORS, base_layout, f32, net_label
+from bn_core.figures.boundaries import boundary_traces, point_traces
+from bn_core.figures.style import NET_COLORS, base_layout, f32, net_label
 
 WHITENING_NAMES = {"none": "not whitened", "standardize": "standardized",
                    "pca": "PCA-whitened", "zca": "ZCA-whitened"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..config import NET_LABELS
-from ..probes import LINEAR_ZONE, SATURATION_THRESHOLD
+from bn_core.config import NET_LABELS
+from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 
 NET_COLORS = {
     "plain": "#E69F00",        # orange

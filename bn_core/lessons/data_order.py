@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from .datasets import class_mix_entropy
-from .training import BatchSchedule
+from bn_core.data.datasets import class_mix_entropy
+from bn_core.engine.training import BatchSchedule
 
 STRIP_BATCHES = 100   # batches shown in the label-mix strip
 RECENT_EVALS = 10     # evaluations summarised as "lately"

@@ -10,11 +10,11 @@ import logging
 import threading
 from collections import OrderedDict
 
-from .config import RunConfig
-from .history import DEFAULT_CAPACITY
-from .training import Run
+from bn_core.config import RunConfig
+from bn_core.engine.history import DEFAULT_CAPACITY
+from bn_core.engine.training import Run
 
-log = logging.getLogger("bn_core.registry")
+log = logging.getLogger("bn_core.engine.registry")
 
 MAX_RUNS = 16          # kept runs (finished ones included), per process
 MAX_TRAINING = 2       # runs training at once: the machine has 2 cores

@@ -20,14 +20,14 @@ from typing import Callable
 
 import numpy as np
 
-from bn_core.datasets import Dataset, Whitener
-from bn_core.idx import IDXError, read_idx
+from bn_core.data.datasets import Dataset, Whitener
+from bn_core.data.idx import IDXError, read_idx
 
 MNIST_SOURCES = ("mnist-subset", "mnist", "fashion-mnist")
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
 
-SUBSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "mnist_subset"
+SUBSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "mnist_subset"
 MNIST_DIR_ENV = "BNLAB_MNIST_DIR"
 MNIST_DEFAULT_DIR = Path("~/.cache/bnlab/mnist")
 FASHION_DIR_ENV = "BNLAB_FASHION_MNIST_DIR"
@@ -135,7 +135,7 @@ def load_raw(source: str = "mnist-subset") -> dict[str, np.ndarray]:
     if files is None:
         wanted = ", ".join(names[0] + "[.gz]" for names in IDX_FILE_NAMES.values())
         hint = {
-            "mnist": f"set {MNIST_DIR_ENV} or run bn_core.mnist.download_mnist()",
+            "mnist": f"set {MNIST_DIR_ENV} or run bn_core.data.mnist.download_mnist()",
             "fashion-mnist": f"install dataset-fashion-mnist or set {FASHION_DIR_ENV}",
             "mnist-subset": "rebuild it with scripts/build_mnist_subset.py",
         }[source]

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import RunConfig
+from bn_core.config import RunConfig
 
 ACTIVATION_FUNCTIONS = {
     "sigmoid": torch.sigmoid,

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import probes
-from .config import NET_LABELS, TOY_DATASETS, RunConfig
-from .datasets import Dataset, Whitener, batch_order, build_toy_dataset
-from .history import DEFAULT_CAPACITY, History
-from .models import MLP, build_twins
+from bn_core.nets import probes
+from bn_core.config import NET_LABELS, TOY_DATASETS, RunConfig
+from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_dataset
+from bn_core.engine.history import DEFAULT_CAPACITY, History
+from bn_core.nets.models import MLP, build_twins
 
 log = logging.getLogger("bn_core")
 
@@ -58,7 +58,7 @@ def _cached_dataset(key: tuple) -> Dataset:
                                  whitening=white, translate=shift, rotate_deg=rot, scale=scale)
     if name == "deep-linear":
         return deep_linear_dataset(n, seed)
-    from .mnist import load_mnist  # imported lazily: only image runs need it
+    from bn_core.data.mnist import load_mnist  # imported lazily: only image runs need it
     return load_mnist(name, binarize=binarize)
 
 

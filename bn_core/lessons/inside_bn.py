@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .batchnorm import (
+from bn_core.nets.batchnorm import (
     DEFAULT_EPS,
     BatchNorm1d,
     batchnorm_backward,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import RunConfig
-from .datasets import Dataset, Whitener, shift_points
-from .models import initial_weights
+from bn_core.config import RunConfig
+from bn_core.data.datasets import Dataset, Whitener, shift_points
+from bn_core.nets.models import initial_weights
 
 SHIFT_FRACTIONS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # 0 %, 10 %, ..., 100 % of the shift
 CUT_MARGIN = 0.05  # a unit "cuts through" the data if each side holds more than 5 % of it

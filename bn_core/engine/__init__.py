@@ -1,0 +1,1 @@
+"""Training runs: trainers, the run registry, the scheduler and its backends."""

@@ -1,0 +1,1 @@
+"""Each lesson's own computations (pure functions, no Streamlit)."""
