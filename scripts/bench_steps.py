@@ -18,6 +18,8 @@ Parts:
   steps   the variants above on the Figure 1 net and the home page's toy net
   procs   Figure 1 twin as one process vs two processes (one net each), 1 or 2 threads each
   probes  the trainer's probes, as the trainer calls them, per net, and cheaper forms
+  run     a whole run (default Figure 1, 50,000 steps) in two processes, one net each, with the
+          trainer's probes at the run's cadence (--run-steps, --run-net, --proc-variant a,c)
 """
 from __future__ import annotations
 
@@ -446,6 +448,101 @@ def _twin_worker(args):
 
 # ---------------------------------------------------------------------------- probes
 
+def trainer_probe(net, data, config, edges, grads, train_trace):
+    """What Trainer.probe computes (without the History), as it computes it."""
+    trace = []
+    with probes.restoring(net), torch.no_grad():
+        net(data.x_probe, trace)
+    summaries = [probes.layer_summary(t["pre"], config.probe_unit, config.percentiles, edges,
+                                      config.activation) for t in trace]
+    bn_hists = [probes.histogram_counts(t["bn_in"], edges) if "bn_in" in t
+                else np.zeros(len(edges) - 1, np.int32) for t in trace]
+    probes.gradient_norms([None] * (config.depth + 1) if grads is None else
+                          [g for g in grads if g.dim() == 2])
+    if net.norms is not None:
+        stats = [(t["bn_in"].mean(0), t["bn_in"].var(0, unbiased=False))
+                 for t in train_trace] if train_trace else []
+        for norm in net.norms:
+            for t in (norm.running_mean, norm.running_var, norm.weight, norm.bias):
+                t.detach().numpy().copy()
+        del stats
+    grid = None
+    if config.grid_resolution in data.grids:
+        grid = probes.decision_grid(net, data.grids[config.grid_resolution],
+                                    config.grid_resolution)
+    return summaries, bn_hists, grid
+
+
+def trainer_evaluate(net, data):
+    """What Trainer.evaluate computes."""
+    net.eval()
+    with torch.no_grad():
+        for x, y in data.eval_sets.values():
+            logits = net(x)
+            float(probes.loss_of(logits, y, False))
+            probes.accuracy(logits, y)
+    net.train()
+
+
+def _run_worker(args):
+    """One net of a run, trained for `steps` with the trainer's probes at its cadence."""
+    which, kind, variant, steps, start_at = args
+    torch.set_num_threads(1)
+    base = CONFIGS[which]()
+    config = base.replace(nets=(kind,), steps=steps)
+    t0 = time.perf_counter()
+    data = Data(config)
+    net = build_twins(config, data.x.shape[1], data.n_outputs)[kind]
+    edges = probes.histogram_edges(config.activation)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = SGD(params, config.effective_lr, config.momentum)
+    fused = FusedTwinStep([net], [opt], config) if variant == "c" else None
+    trainer_probe(net, data, config, edges, None, None)
+    trainer_evaluate(net, data)
+    setup_s = time.perf_counter() - t0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    t0 = time.perf_counter()
+    probe_s = 0.0
+    for step in range(1, steps + 1):
+        xb, yb = data.batch(step - 1)
+        probe_now = step % config.probe_every == 0 or step == steps
+        eval_now = step % config.eval_every == 0 or step == steps
+        trace = [] if probe_now else None
+        if fused is not None:
+            _, grads = fused.step(xb, yb, want_grads=probe_now,
+                                  traces=[trace] if probe_now else None)
+            grads = grads[0] if grads else None
+        else:
+            loss = probes.loss_of(net(xb, trace), yb, False)
+            loss.item()
+            grads = torch.autograd.grad(loss, params)
+            opt.step(grads)
+        if probe_now or eval_now:
+            p0 = time.perf_counter()
+            all(bool(torch.isfinite(p).all()) for p in params)
+            if probe_now:
+                trainer_probe(net, data, config, edges, grads, trace)
+            if eval_now:
+                trainer_evaluate(net, data)
+            probe_s += time.perf_counter() - p0
+    return {"net": kind, "setup_s": round(setup_s, 2), "train_s": round(time.perf_counter() - t0, 2),
+            "of_which_probes_s": round(probe_s, 2)}
+
+
+def bench_run(which: str, variant: str, steps: int) -> dict:
+    """A whole run in two processes, one net each, with the trainer's probes at the config's
+    cadence: the wall time `reproduce fig1 --jobs 2` would have with this step."""
+    config = CONFIGS[which]()
+    ctx = multiprocessing.get_context("spawn")
+    t0 = time.perf_counter()
+    with ctx.Pool(len(config.nets)) as pool:
+        start_at = time.time() + 3.0  # both loaded and set up (spawn + imports + data)
+        rows = pool.map(_run_worker, [(which, k, variant, steps, start_at) for k in config.nets])
+    return {"variant": variant, "steps": steps, "wall_s_incl_spawn": round(time.perf_counter() - t0, 2),
+            "per_net": rows}
+
+
 def _ms(fn, repeats):
     fn()
     t0 = time.perf_counter()
@@ -535,6 +632,8 @@ def main(argv=None) -> int:
     parser.add_argument("--parts", default="steps,probes,procs")
     parser.add_argument("--proc-steps", type=int, default=3000)
     parser.add_argument("--proc-variant", default="c")
+    parser.add_argument("--run-steps", type=int, default=50_000)
+    parser.add_argument("--run-net", default="fig1")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -549,6 +648,11 @@ def main(argv=None) -> int:
             print(json.dumps(result[f"steps_{which}"]), file=sys.stderr)
         if "probes" in parts:
             result[f"probes_{which}"] = bench_probes(which, 20)
+    if "run" in parts:
+        for variant in args.proc_variant.split(","):
+            result[f"run_{args.run_net}_{variant}"] = bench_run(args.run_net, variant,
+                                                                  args.run_steps)
+            print(json.dumps(result[f"run_{args.run_net}_{variant}"]), file=sys.stderr)
     if "procs" in parts:
         for variant in args.proc_variant.split(","):
             result[f"procs_fig1_{variant}"] = bench_procs("fig1", variant, args.proc_steps,
