@@ -97,8 +97,9 @@ class _Layer:
 class _NetStep:
     """Forward and backward of one MLP in torch ops, into buffers kept per batch size.
 
-    Transposed views (of weights and buffers) are made once: a `.t()` per matmul would cost as
-    much as a toy net's matmul itself."""
+    Everything a step touches (transposed views of weights and buffers, gradient slots) is laid
+    out once per batch size in per-layer tuples, so the step itself is torch calls on local
+    names: on a toy net a `.t()` or a dictionary lookup per matmul costs as much as the matmul."""
 
     def __init__(self, net: MLP, lr: float, optimizer, momentum: float, regression: bool):
         self.net, self.lr, self.optimizer, self.regression = net, float(lr), optimizer, regression
@@ -109,8 +110,6 @@ class _NetStep:
         self.activation = net.activation
         self.act_ = {"sigmoid": torch.Tensor.sigmoid_, "tanh": torch.Tensor.tanh_,
                      "relu": torch.Tensor.relu_, "linear": None}[net.activation]
-        self.act_backward = {"sigmoid": _sigmoid_backward, "tanh": _tanh_backward,
-                             "relu": None, "linear": None}[net.activation]
         self.params = [p for p in net.parameters() if p.requires_grad]
         # The fast path folds a weight's update into its gradient's matmul (W.addmm_) only for
         # matrices of at least FOLD_MIN rows and columns: on thinner ones (the output layer, a
@@ -126,80 +125,75 @@ class _NetStep:
             small += [l.b] if l.b is not None else []
             small += [l.gamma, l.beta] if l.bn and l.learn_affine else []
         self.small = small
-        self._slot = {id(t): k for k, t in enumerate(small)}
         self.buffers = None if optimizer is not None or not momentum else \
             [torch.zeros_like(p) for p in self.params]
         self._batch, self._ptrs = -1, None
         self.x = self.loss = self.logp = None
-        self.inputs: list = []   # what each hidden layer multiplied (x, h_1, ...)
-        self.inputs_t: list = []  # the same, transposed
-
-    def _views(self) -> None:
-        """(Re)make the views of the parameters: after anything replaced their storage."""
-        self.wt = [l.w.t() for l in self.layers]
-        self.b_row = [None if l.b is None else l.b.view(1, -1) for l in self.layers]
-        self.wo_t, self.bo_row = self.wo.t(), self.bo.view(1, -1)
-        self._ptrs = self._storage()
 
     def _storage(self) -> tuple:
         return tuple(t.data_ptr() for t in [l.w for l in self.layers] + [self.wo, self.bo]
                      + [l.b for l in self.layers if l.b is not None])
 
-    def _alloc(self, batch: int) -> None:
+    def _layout(self, batch: int) -> None:
+        """Buffers for this batch size and the per-layer plans (after anything replaced the
+        parameters' storage, too: the plans hold views of them)."""
         width, n_out = self.layers[0].w.shape[0], self.wo.shape[0]
-        new = lambda *shape: torch.empty(*shape)  # noqa: E731
-        self.h = [new(batch, width) for _ in self.layers]   # each layer's output (activation)
-        self.h_t = [h.t() for h in self.h]
+        new = torch.empty
+        self.small_grads = grads = [torch.empty_like(t) for t in self.small]
+        slot = {id(t): g for t, g in zip(self.small, grads)}
+        self.h = h = [new(batch, width) for _ in self.layers]  # each layer's output
         self.z = [new(batch, width) if l.bn else None for l in self.layers]  # BN's input
-        self.gh = [new(batch, width) for _ in self.layers]  # d loss / d layer output
-        self.gh_t = [g.t() for g in self.gh]
-        self.gz = [new(batch, width) if l.bn else None for l in self.layers]  # through BN
-        self.gz_t = [None if g is None else g.t() for g in self.gz]
         self.stats = [(new(width), new(width)) if l.bn else None for l in self.layers]
-        self.small_grads = [torch.empty_like(t) for t in self.small]
+        gh = [new(batch, width) for _ in self.layers]  # d loss / d layer output
+        self.forward_plan, self.backward_plan = [], []
+        for i, l in enumerate(self.layers):
+            mean, invstd = self.stats[i] or (None, None)
+            self.forward_plan.append((l.bn, l.w.t(), l.b, self.z[i], h[i], l.gamma if l.bn
+                                      else None, l.beta if l.bn else None, l.rmean if l.bn
+                                      else None, l.rvar if l.bn else None, l.momentum if l.bn
+                                      else 0.0, l.eps if l.bn else 0.0, mean, invstd))
+            gz = new(batch, width) if l.bn and l.learn_affine else None
+            self.backward_plan.append((
+                l, gh[i], h[i], gh[i].t(), gh[i - 1] if i > 0 else None, l.w, self.fold[i],
+                None if self.fold[i] else slot[id(l.w)], None if l.b is None else slot[id(l.b)],
+                gz, None if gz is None else gz.t(), mean, invstd,
+                slot[id(l.gamma)] if l.bn and l.learn_affine else None,
+                slot[id(l.beta)] if l.bn and l.learn_affine else None))
+        self.h_t = [t.t() for t in h]
+        self.gh_top = gh[-1]
+        self.wo_t = self.wo.t()
+        self.wo_grad = None if self.fold_out else slot[id(self.wo)]
+        self.bo_grad = slot[id(self.bo)]
         self.logits = new(batch, n_out)
         self.glogits = new(batch, n_out)
         self.glogits_t = self.glogits.t()
-        self.ones_row = torch.ones(1, batch)
-        self.ones = self.ones_row.view(-1)
         self.neg = torch.full((batch, 1), -1.0 / batch)
-        self._batch = batch
+        self._batch, self._ptrs = batch, self._storage()
 
     # -- forward
     def forward(self, x: torch.Tensor, y: torch.Tensor, trace: list | None) -> float:
         """The loss on (x, y); updates BN's running statistics as F.batch_norm does."""
-        if x.shape[0] != self._batch:
-            self._alloc(x.shape[0])
-        if self._ptrs is None or self._storage() != self._ptrs:
-            self._views()
-        act_ = self.act_
-        self.x, inputs, inputs_t = x, [], []
-        h, h_t = x, None
-        for i, layer in enumerate(self.layers):
-            inputs.append(h)
-            inputs_t.append(h_t)
-            out = self.h[i]
-            if layer.bn:
-                z = torch.mm(h, self.wt[i], out=self.z[i])
-                mean, invstd = self.stats[i]
-                torch.native_batch_norm(z, layer.gamma, layer.beta, layer.rmean, layer.rvar,
-                                        True, layer.momentum, layer.eps,
-                                        out=(out, mean, invstd))
+        if x.shape[0] != self._batch or self._storage() != self._ptrs:
+            self._layout(x.shape[0])
+        act_, mm, addmm, bn = self.act_, torch.mm, torch.addmm, torch.native_batch_norm
+        self.x = h = x
+        for is_bn, wt, b, z, out, gamma, beta, rmean, rvar, momentum, eps, mean, invstd \
+                in self.forward_plan:
+            if is_bn:
+                mm(h, wt, out=z)
+                bn(z, gamma, beta, rmean, rvar, True, momentum, eps, out=(out, mean, invstd))
             else:
-                z = torch.addmm(layer.b, h, self.wt[i], out=out)
+                z = addmm(b, h, wt, out=out)
             if trace is not None:
                 record = {"z": z.clone()}
-                if layer.bn:
+                record["pre"] = out.clone() if is_bn else record["z"]
+                if is_bn:
                     record["bn_in"] = record["z"]
-                    record["pre"] = out.clone()
-                else:
-                    record["pre"] = record["z"]
                 trace.append(record)
             if act_ is not None:
                 act_(out)
-            h, h_t = out, self.h_t[i]
-        self.inputs, self.inputs_t = inputs, inputs_t
-        logits = torch.addmm(self.bo, h, self.wo_t, out=self.logits)
+            h = out
+        logits = addmm(self.bo, h, self.wo_t, out=self.logits)
         if self.regression:
             diff = torch.sub(logits, y, out=self.glogits)
             self.loss = loss = torch.mean(diff * diff)
@@ -217,80 +211,72 @@ class _NetStep:
         torch.exp(self.logp, out=g).mul_(1.0 / g.shape[0])
         return g.scatter_add_(1, y.view(-1, 1), self.neg)
 
-    def _through_activation(self, i: int) -> torch.Tensor:
-        """d loss / d (the activation's input) of layer i, in place in gh[i]."""
-        gh, h = self.gh[i], self.h[i]
-        if self.act_backward is not None:
-            return self.act_backward(gh, h, grad_input=gh)
-        if self.activation == "relu":
-            return _threshold_backward(gh, h, 0, grad_input=gh)
-        return gh
-
-    def _through_bn(self, i: int, layer: _Layer, gpre: torch.Tensor):
-        """(d loss / d z, d gamma, d beta) of BN layer i; the first into gz[i] when possible."""
-        mean, invstd = self.stats[i]
-        if layer.learn_affine:
-            dgamma = self.small_grads[self._slot[id(layer.gamma)]]
-            dbeta = self.small_grads[self._slot[id(layer.beta)]]
-            _bn_backward_out(gpre, self.z[i], layer.gamma, layer.rmean, layer.rvar, mean, invstd,
-                             True, layer.eps, layer.mask, out0=self.gz[i], out1=dgamma,
-                             out2=dbeta)
-            return self.gz[i], self.gz_t[i], dgamma, dbeta
-        gz = _bn_backward(gpre, self.z[i], layer.gamma, layer.rmean, layer.rvar, mean, invstd,
-                          True, layer.eps, layer.mask)[0]
-        return gz, gz.t(), None, None
+    def _backward(self, y: torch.Tensor, fold: bool):
+        """Backpropagate; `fold`: update weights in place (W.addmm_) where allowed and leave
+        the other gradients in self.small_grads; else return every gradient, fresh."""
+        lr = -self.lr
+        g = self._output_grad(y)
+        act, mm, total = self.activation, torch.mm, torch.sum
+        h_t, inputs = self.h_t, [self.x] + self.h[:-1]
+        grad_of = None if fold else {}
+        torch.mm(g, self.wo, out=self.gh_top)
+        if fold:
+            if self.wo_grad is None:
+                self.wo.addmm_(self.glogits_t, self.h[-1], alpha=lr)
+            else:
+                mm(self.glogits_t, self.h[-1], out=self.wo_grad)
+            total(g, 0, out=self.bo_grad)
+        else:
+            grad_of[id(self.wo)] = mm(self.glogits_t, self.h[-1])
+            grad_of[id(self.bo)] = g.sum(0)
+        for i in range(len(self.backward_plan) - 1, -1, -1):
+            layer, gh, out, gh_t, gh_below, w, fold_w, w_grad, b_grad, gz_buf, gz_buf_t, mean, \
+                invstd, dgamma, dbeta = self.backward_plan[i]
+            if act == "sigmoid":
+                _sigmoid_backward(gh, out, grad_input=gh)
+            elif act == "tanh":
+                _tanh_backward(gh, out, grad_input=gh)
+            elif act == "relu":
+                _threshold_backward(gh, out, 0, grad_input=gh)
+            if layer.bn:
+                if gz_buf is not None:
+                    _bn_backward_out(gh, self.z[i], layer.gamma, layer.rmean, layer.rvar, mean,
+                                     invstd, True, layer.eps, layer.mask, out0=gz_buf,
+                                     out1=dgamma, out2=dbeta)
+                    gz, gz_t = gz_buf, gz_buf_t
+                    if not fold:
+                        grad_of[id(layer.gamma)] = dgamma.clone()
+                        grad_of[id(layer.beta)] = dbeta.clone()
+                else:
+                    gz = _bn_backward(gh, self.z[i], layer.gamma, layer.rmean, layer.rvar,
+                                      mean, invstd, True, layer.eps, layer.mask)[0]
+                    gz_t = gz.t()
+            else:
+                gz, gz_t = gh, gh_t
+                if fold:
+                    total(gz, 0, out=b_grad)
+                else:
+                    grad_of[id(layer.b)] = gz.sum(0)
+            if gh_below is not None:
+                mm(gz, w, out=gh_below)
+            if not fold:
+                grad_of[id(w)] = mm(gz_t, inputs[i])
+            elif fold_w:
+                w.addmm_(gz_t, inputs[i], alpha=lr)
+            else:
+                mm(gz_t, inputs[i], out=w_grad)
+        return grad_of
 
     # -- backward + update
     def backward_update(self, y: torch.Tensor) -> None:
         """The fast path (plain SGD, no gradients wanted): W <- W - lr g^T x as one addmm per
         (large enough) weight matrix; one foreach update for everything else."""
-        lr = -self.lr
-        g = self._output_grad(y)
-        layers, inputs, slot, grads = self.layers, self.inputs, self._slot, self.small_grads
-        last = len(layers) - 1
-        gh = torch.mm(g, self.wo, out=self.gh[last])
-        if self.fold_out:
-            self.wo.addmm_(self.glogits_t, self.h[last], alpha=lr)
-        else:
-            torch.mm(self.glogits_t, self.h[last], out=grads[slot[id(self.wo)]])
-        torch.sum(g, 0, out=grads[slot[id(self.bo)]])
-        for i in range(last, -1, -1):
-            layer = layers[i]
-            gpre = self._through_activation(i)
-            if layer.bn:
-                gz, gz_t = self._through_bn(i, layer, gpre)[:2]
-            else:
-                gz, gz_t = gpre, self.gh_t[i]
-                torch.sum(gz, 0, out=grads[slot[id(layer.b)]])
-            if i > 0:
-                gh = torch.mm(gz, layer.w, out=self.gh[i - 1])
-            if self.fold[i]:
-                layer.w.addmm_(gz_t, inputs[i], alpha=lr)
-            else:
-                torch.mm(gz_t, inputs[i], out=grads[slot[id(layer.w)]])
-        torch._foreach_add_(self.small, grads, alpha=lr)
+        self._backward(y, fold=True)
+        torch._foreach_add_(self.small, self.small_grads, alpha=-self.lr)
 
     def gradients(self, y: torch.Tensor) -> tuple:
         """All parameter gradients, in the order of `self.params` (fresh tensors)."""
-        g = self._output_grad(y)
-        layers, inputs = self.layers, self.inputs
-        last = len(layers) - 1
-        grad_of = {id(self.wo): torch.mm(self.glogits_t, self.h[last]), id(self.bo): g.sum(0)}
-        gh = torch.mm(g, self.wo, out=self.gh[last])
-        for i in range(last, -1, -1):
-            layer = layers[i]
-            gpre = self._through_activation(i)
-            if layer.bn:
-                gz, gz_t, dgamma, dbeta = self._through_bn(i, layer, gpre)
-                if layer.learn_affine:
-                    grad_of[id(layer.gamma)], grad_of[id(layer.beta)] = \
-                        dgamma.clone(), dbeta.clone()
-            else:
-                gz, gz_t = gpre, self.gh_t[i]
-                grad_of[id(layer.b)] = gz.sum(0)
-            grad_of[id(layer.w)] = torch.mm(gz_t, inputs[i])
-            if i > 0:
-                gh = torch.mm(gz, layer.w, out=self.gh[i - 1])
+        grad_of = self._backward(y, fold=False)
         return tuple(grad_of[id(p)] for p in self.params)
 
     def apply(self, grads: tuple) -> None:
