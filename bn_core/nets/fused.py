@@ -23,12 +23,13 @@ FUSABLE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 FUSABLE_AFFINE = ("learnable", "frozen")
 FOLD_MIN = 16  # see _NetStep.__init__
 
+# ATen's own backward kernels (what autograd calls), as raw operator handles: the OpOverload
+# wrappers' Python layer costs about as much as these kernels on a toy net.
 _aten = torch.ops.aten
-_sigmoid_backward = _aten.sigmoid_backward.grad_input
-_tanh_backward = _aten.tanh_backward.grad_input
-_threshold_backward = _aten.threshold_backward.grad_input
-_bn_backward = _aten.native_batch_norm_backward.default
-_bn_backward_out = _aten.native_batch_norm_backward.out
+_sigmoid_backward = _aten.sigmoid_backward.grad_input._op
+_tanh_backward = _aten.tanh_backward.grad_input._op
+_threshold_backward = _aten.threshold_backward.grad_input._op
+_bn_backward = _aten.native_batch_norm_backward.default._op
 
 
 def fuse_refusal(config, nets) -> str | None:
@@ -127,12 +128,14 @@ class _NetStep:
         self.small = small
         self.buffers = None if optimizer is not None or not momentum else \
             [torch.zeros_like(p) for p in self.params]
+        self._weights = [l.w for l in self.layers] + [self.wo]
         self._batch, self._ptrs = -1, None
         self.x = self.loss = self.logp = None
 
     def _storage(self) -> tuple:
-        return tuple(t.data_ptr() for t in [l.w for l in self.layers] + [self.wo, self.bo]
-                     + [l.b for l in self.layers if l.b is not None])
+        """Where the weights live: the plans hold transposed views of them (other parameters
+        are used directly, so a replaced storage matters only here)."""
+        return tuple([w.data_ptr() for w in self._weights])
 
     def _layout(self, batch: int) -> None:
         """Buffers for this batch size and the per-layer plans (after anything replaced the
@@ -141,6 +144,7 @@ class _NetStep:
         new = torch.empty
         self.small_grads = grads = [torch.empty_like(t) for t in self.small]
         slot = {id(t): g for t, g in zip(self.small, grads)}
+        index = {id(t): k for k, t in enumerate(self.small)}  # gamma's; beta's is the next
         self.h = h = [new(batch, width) for _ in self.layers]  # each layer's output
         self.z = [new(batch, width) if l.bn else None for l in self.layers]  # BN's input
         self.stats = [(new(width), new(width)) if l.bn else None for l in self.layers]
@@ -152,14 +156,11 @@ class _NetStep:
                                       else None, l.beta if l.bn else None, l.rmean if l.bn
                                       else None, l.rvar if l.bn else None, l.momentum if l.bn
                                       else 0.0, l.eps if l.bn else 0.0, mean, invstd))
-            gz = new(batch, width) if l.bn and l.learn_affine else None
+            affine_at = index[id(l.gamma)] if l.bn and l.learn_affine else None
             self.backward_plan.append((
                 l, gh[i], h[i], gh[i].t(), gh[i - 1] if i > 0 else None, l.w, self.fold[i],
                 None if self.fold[i] else slot[id(l.w)], None if l.b is None else slot[id(l.b)],
-                gz, None if gz is None else gz.t(), mean, invstd,
-                slot[id(l.gamma)] if l.bn and l.learn_affine else None,
-                slot[id(l.beta)] if l.bn and l.learn_affine else None))
-        self.h_t = [t.t() for t in h]
+                mean, invstd, affine_at))
         self.gh_top = gh[-1]
         self.wo_t = self.wo.t()
         self.wo_grad = None if self.fold_out else slot[id(self.wo)]
@@ -216,8 +217,8 @@ class _NetStep:
         the other gradients in self.small_grads; else return every gradient, fresh."""
         lr = -self.lr
         g = self._output_grad(y)
-        act, mm, total = self.activation, torch.mm, torch.sum
-        h_t, inputs = self.h_t, [self.x] + self.h[:-1]
+        act, mm, total, grads = self.activation, torch.mm, torch.sum, self.small_grads
+        inputs = [self.x] + self.h[:-1]
         grad_of = None if fold else {}
         torch.mm(g, self.wo, out=self.gh_top)
         if fold:
@@ -230,8 +231,8 @@ class _NetStep:
             grad_of[id(self.wo)] = mm(self.glogits_t, self.h[-1])
             grad_of[id(self.bo)] = g.sum(0)
         for i in range(len(self.backward_plan) - 1, -1, -1):
-            layer, gh, out, gh_t, gh_below, w, fold_w, w_grad, b_grad, gz_buf, gz_buf_t, mean, \
-                invstd, dgamma, dbeta = self.backward_plan[i]
+            layer, gh, out, gh_t, gh_below, w, fold_w, w_grad, b_grad, mean, invstd, \
+                affine_at = self.backward_plan[i]
             if act == "sigmoid":
                 _sigmoid_backward(gh, out, grad_input=gh)
             elif act == "tanh":
@@ -239,18 +240,15 @@ class _NetStep:
             elif act == "relu":
                 _threshold_backward(gh, out, 0, grad_input=gh)
             if layer.bn:
-                if gz_buf is not None:
-                    _bn_backward_out(gh, self.z[i], layer.gamma, layer.rmean, layer.rvar, mean,
-                                     invstd, True, layer.eps, layer.mask, out0=gz_buf,
-                                     out1=dgamma, out2=dbeta)
-                    gz, gz_t = gz_buf, gz_buf_t
-                    if not fold:
-                        grad_of[id(layer.gamma)] = dgamma.clone()
-                        grad_of[id(layer.beta)] = dbeta.clone()
-                else:
-                    gz = _bn_backward(gh, self.z[i], layer.gamma, layer.rmean, layer.rvar,
-                                      mean, invstd, True, layer.eps, layer.mask)[0]
-                    gz_t = gz.t()
+                gz, dgamma, dbeta = _bn_backward(gh, self.z[i], layer.gamma, layer.rmean,
+                                                 layer.rvar, mean, invstd, True, layer.eps,
+                                                 layer.mask)
+                gz_t = gz.t()
+                if affine_at is not None:
+                    if fold:
+                        grads[affine_at], grads[affine_at + 1] = dgamma, dbeta
+                    else:
+                        grad_of[id(layer.gamma)], grad_of[id(layer.beta)] = dgamma, dbeta
             else:
                 gz, gz_t = gh, gh_t
                 if fold:
