@@ -358,7 +358,8 @@ def bench_steps(which: str, variants: str, chunk: int, repeats: int) -> dict:
         runners[v] = VARIANTS[v](nets, config)
         steps[v] = 0
     times = {v: [] for v in variants}
-    last = {}
+    cpu = {v: [] for v in variants}  # this thread's CPU time: what other processes' load
+    last = {}                        # cannot inflate (it still slows caches and clocks)
     for v, r in runners.items():  # warm-up, not timed
         for _ in range(20):
             last[v] = r.step(*data.batch(steps[v]))
@@ -366,23 +367,27 @@ def bench_steps(which: str, variants: str, chunk: int, repeats: int) -> dict:
     for rep in range(repeats):
         for v, r in runners.items():
             batches = [data.batch(steps[v] + s) for s in range(chunk)]  # the trainer's cost,
-            t0 = time.perf_counter()                                    # not timed here
+            t0, c0 = time.perf_counter(), time.thread_time()           # not timed here
             for xb, yb in batches:
                 last[v] = r.step(xb, yb)
             times[v].append((time.perf_counter() - t0) / chunk * 1e6)
+            cpu[v].append((time.thread_time() - c0) / chunk * 1e6)
             steps[v] += chunk
     out = {"config": which, "net": f"{data.x.shape[1]}-{config.width}x{config.depth}-"
            f"{data.n_outputs} {config.activation}, batch {config.batch_size}",
            "fusable": can_fuse(config, build_twins(config, data.x.shape[1], data.n_outputs)),
-           "us_per_twin_step": {}, "twin_steps_per_s_median": {}, "ratio_to_a_median": {},
+           "us_per_twin_step": {}, "cpu_us_per_twin_step": {}, "twin_steps_per_s_median": {},
+           "ratio_to_a_median": {}, "cpu_ratio_to_a_median": {},
            "last_losses": {v: [round(x, 6) for x in last[v]] for v in variants}}
     for v in variants:
         out["us_per_twin_step"][v] = summary(times[v])
+        out["cpu_us_per_twin_step"][v] = summary(cpu[v])
         out["twin_steps_per_s_median"][v] = round(1e6 / statistics.median(times[v]))
     if "a" in times:
-        base = statistics.median(times["a"])
+        base, base_cpu = statistics.median(times["a"]), statistics.median(cpu["a"])
         for v in variants:
             out["ratio_to_a_median"][v] = round(base / statistics.median(times[v]), 2)
+            out["cpu_ratio_to_a_median"][v] = round(base_cpu / statistics.median(cpu[v]), 2)
     return out
 
 
