@@ -162,13 +162,16 @@ class _NetStep:
                 None if self.fold[i] else slot[id(l.w)], None if l.b is None else slot[id(l.b)],
                 mean, invstd, affine_at))
         self.gh_top = gh[-1]
-        self.wo_t = self.wo.t()
         self.wo_grad = None if self.fold_out else slot[id(self.wo)]
         self.bo_grad = slot[id(self.bo)]
-        self.logits = new(batch, n_out)
-        self.glogits = new(batch, n_out)
-        self.glogits_t = self.glogits.t()
-        self.neg = torch.full((batch, 1), -1.0 / batch)
+        # the output layer works on transposed logits (classes x batch): log_softmax along
+        # dim 0 of (10, 60) is ~4x faster than along dim 1 of (60, 10) (22x at 1,000 rows)
+        self.h_top_t = h[-1].t()
+        self.bo_col = self.bo.view(-1, 1)
+        self.logits_t = new(n_out, batch)
+        self.glogits_t = new(n_out, batch)
+        self.glogits = self.glogits_t.t()
+        self.neg = torch.full((1, batch), -1.0 / batch)
         self._batch, self._ptrs = batch, self._storage()
 
     # -- forward
@@ -194,23 +197,23 @@ class _NetStep:
             if act_ is not None:
                 act_(out)
             h = out
-        logits = addmm(self.bo, h, self.wo_t, out=self.logits)
+        logits_t = addmm(self.bo_col, self.wo, self.h_top_t, out=self.logits_t)
         if self.regression:
-            diff = torch.sub(logits, y, out=self.glogits)
+            diff = torch.sub(logits_t, y.t(), out=self.glogits_t)
             self.loss = loss = torch.mean(diff * diff)
         else:
-            self.logp = torch.log_softmax(logits, 1)
-            self.loss = loss = torch._C._nn.nll_loss(self.logp, y, None, 1, -100)  # mean
+            self.logp = torch.log_softmax(logits_t, 0)
+            self.loss = loss = torch._C._nn.nll_loss(self.logp.t(), y, None, 1, -100)  # mean
         return loss.item()
 
     def _output_grad(self, y: torch.Tensor) -> torch.Tensor:
-        """d loss / d logits into self.glogits."""
-        g = self.glogits
-        if self.regression:  # glogits holds logits - y
+        """d loss / d logits, transposed (classes x batch), into self.glogits_t."""
+        g = self.glogits_t
+        if self.regression:  # it holds logits - y
             return g.mul_(2.0 / g.numel())
         # in autograd's order (log_softmax backward of nll's -1/B): p / B, then - 1/B
-        torch.exp(self.logp, out=g).mul_(1.0 / g.shape[0])
-        return g.scatter_add_(1, y.view(-1, 1), self.neg)
+        torch.exp(self.logp, out=g).mul_(1.0 / g.shape[1])
+        return g.scatter_add_(0, y.view(1, -1), self.neg)
 
     def _backward(self, y: torch.Tensor, fold: bool):
         """Backpropagate; `fold`: update weights in place (W.addmm_) where allowed and leave
@@ -220,16 +223,16 @@ class _NetStep:
         act, mm, total, grads = self.activation, torch.mm, torch.sum, self.small_grads
         inputs = [self.x] + self.h[:-1]
         grad_of = None if fold else {}
-        torch.mm(g, self.wo, out=self.gh_top)
+        torch.mm(self.glogits, self.wo, out=self.gh_top)
         if fold:
             if self.wo_grad is None:
-                self.wo.addmm_(self.glogits_t, self.h[-1], alpha=lr)
+                self.wo.addmm_(g, self.h[-1], alpha=lr)
             else:
-                mm(self.glogits_t, self.h[-1], out=self.wo_grad)
-            total(g, 0, out=self.bo_grad)
+                mm(g, self.h[-1], out=self.wo_grad)
+            total(g, 1, out=self.bo_grad)
         else:
-            grad_of[id(self.wo)] = mm(self.glogits_t, self.h[-1])
-            grad_of[id(self.bo)] = g.sum(0)
+            grad_of[id(self.wo)] = mm(g, self.h[-1])
+            grad_of[id(self.bo)] = g.sum(1)
         for i in range(len(self.backward_plan) - 1, -1, -1):
             layer, gh, out, gh_t, gh_below, w, fold_w, w_grad, b_grad, mean, invstd, \
                 affine_at = self.backward_plan[i]
