@@ -289,24 +289,3 @@ def test_histogram_counts_equal_the_numpy_form(activation):
         want = _numpy_histogram_counts(v.numpy() if isinstance(v, torch.Tensor) else v, edges)
         assert got.dtype == np.int32
         np.testing.assert_array_equal(got, want)
-
-
-@pytest.mark.parametrize("activation, shape", [("sigmoid", (200, 32)), ("relu", (1000, 100)),
-                                               ("tanh", (7, 3)), ("linear", (30, 700))])
-def test_layer_summaries_equal_one_layer_at_a_time(activation, shape):
-    """The batched form gives exactly what layer_summary gives per layer (percentiles along an
-    axis, offset bincount), including the pooled sample's stride on big layers."""
-    edges = probes.histogram_edges(activation)
-    rng = np.random.default_rng(3)
-    pres = [torch.from_numpy((rng.standard_normal(shape) * s + m).astype(np.float32))
-            for s, m in ((1.0, 0.0), (4.0, 2.0), (9.0, -5.0))]
-    pres[1][0, :2] = torch.tensor([np.inf, np.nan])
-    got = probes.layer_summaries(pres, 1, (15, 50, 85), edges, activation)
-    assert len(got) == len(pres)
-    for g, pre in zip(got, pres):
-        want = probes.layer_summary(pre, 1, (15, 50, 85), edges, activation)
-        assert g.keys() == want.keys()
-        for key in want:
-            np.testing.assert_array_equal(np.asarray(g[key]), np.asarray(want[key]), err_msg=key)
-            assert np.asarray(g[key]).dtype == np.asarray(want[key]).dtype, key
-    assert probes.layer_summaries([], 0, (50,), edges, activation) == []

@@ -93,42 +93,6 @@ def layer_summary(pre, unit: int, qs, edges: np.ndarray, activation: str) -> dic
     }
 
 
-def layer_summaries(pres, unit: int, qs, edges: np.ndarray, activation: str) -> list[dict]:
-    """`[layer_summary(p, ...) for p in pres]`, the same values, for all layers at once.
-
-    The probed unit's percentiles and the histograms of every layer are taken in one call each
-    (NumPy's percentile along an axis, one offset bincount): on a toy net these calls' overhead,
-    not their arithmetic, is most of a probe's cost. (The pooled percentiles stay one call per
-    layer: along an axis NumPy partitions long rows several times slower.)"""
-    arrs = [p.detach().numpy() if isinstance(p, torch.Tensor) else np.asarray(p) for p in pres]
-    if len(arrs) < 2 or len({(a.shape, a.dtype) for a in arrs}) != 1 or arrs[0].ndim != 2:
-        return [layer_summary(a, unit, qs, edges, activation) for a in arrs]
-    stack = np.stack(arrs).astype(np.float32, copy=False)  # (layers, examples, units)
-    n_layers, bins = len(arrs), len(edges) - 1
-    flat = stack.reshape(n_layers, -1)
-    unit_pct = np.percentile(stack[:, :, unit], list(qs), axis=1).T.astype(np.float32)
-    lo, hi = float(edges[0]), float(edges[-1])
-    pos = (torch.from_numpy(flat) - lo).mul_(bins / (hi - lo))
-    idx = pos.nan_to_num_(nan=0.0).clamp_(0, bins - 1).to(torch.int64)
-    idx += torch.arange(n_layers).mul_(bins).view(-1, 1)
-    hists = torch.bincount(idx.view(-1), minlength=n_layers * bins).view(n_layers, bins)
-    hists = hists.numpy().astype(np.int32)
-    out = []
-    for i, pre in enumerate(arrs):
-        col = pre[:, unit]
-        out.append({
-            "unit_pct": unit_pct[i].copy(),
-            "pooled_pct": percentiles(pooled_sample(pre), qs),
-            "mean": float(pre.mean()),
-            "var": float(pre.var()),
-            "unit_mean": float(col.mean()),
-            "unit_var": float(col.var()),
-            "hist": hists[i].copy(),
-            **zone_fractions(pre, activation),
-        })
-    return out
-
-
 def gradient_norms(grads) -> np.ndarray:
     """L2 norm of each gradient (nan where there is none)."""
     return np.array([float(g.norm()) if g is not None else math.nan for g in grads],
