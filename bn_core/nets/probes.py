@@ -30,19 +30,14 @@ POOLED_SAMPLE = 20_000  # pooled percentiles use at most this many values (evenl
 
 
 def histogram_counts(values, edges: np.ndarray) -> np.ndarray:
-    """Counts of all values on the fixed edges, outliers clipped into the end bins.
-
-    In torch: the same float32 arithmetic as the NumPy form it replaced (tests check the
-    counts are identical), about 8x faster, which matters as every probe bins every layer."""
-    if isinstance(values, torch.Tensor):
-        v = values.detach().to(torch.float32).reshape(-1)
-    else:
-        v = torch.from_numpy(np.asarray(values, dtype=np.float32).reshape(-1))
+    """Counts of all values on the fixed edges, outliers clipped into the end bins."""
+    v = np.asarray(values, dtype=np.float32).ravel()
     lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
-    pos = (v - lo).mul_(bins / (hi - lo))
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = (v - lo) * (bins / (hi - lo))
     # clip before the integer cast: inf or huge values would overflow it and land in bin 0
-    idx = pos.nan_to_num_(nan=0.0).clamp_(0, bins - 1).to(torch.int64)
-    return torch.bincount(idx, minlength=bins).numpy().astype(np.int32)
+    idx = np.clip(np.nan_to_num(pos, nan=0.0), 0, bins - 1).astype(np.int64)
+    return np.bincount(idx, minlength=bins).astype(np.int32)
 
 
 def percentiles(values, qs) -> np.ndarray:
