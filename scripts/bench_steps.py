@@ -18,6 +18,7 @@ Parts:
   steps   the variants above on the Figure 1 net and the home page's toy net
   procs   Figure 1 twin as one process vs two processes (one net each), 1 or 2 threads each
   probes  the trainer's probes, as the trainer calls them, per net, and cheaper forms
+  single  (a) and (c) for each net of the run alone (what each process of --jobs 2 trains)
   run     a whole run (default Figure 1, 50,000 steps) in two processes, one net each, with the
           trainer's probes at the run's cadence (--run-steps, --run-net, --proc-variant a,c)
 """
@@ -348,9 +349,13 @@ def summary(values: list[float]) -> dict:
             "max": round(max(values), 1)}
 
 
-def bench_steps(which: str, variants: str, chunk: int, repeats: int) -> dict:
-    """Interleaved chunks of real training per variant; us per twin step and agreement."""
+def bench_steps(which: str, variants: str, chunk: int, repeats: int, kind: str | None = None
+                ) -> dict:
+    """Interleaved chunks of real training per variant; us per twin step and agreement.
+    With `kind`, one net of the run alone (as each process of `reproduce --jobs 2` trains)."""
     config = CONFIGS[which]()
+    if kind is not None:
+        config = config.replace(nets=(kind,))
     data = Data(config)
     runners, steps = {}, {}
     for v in variants:
@@ -373,7 +378,8 @@ def bench_steps(which: str, variants: str, chunk: int, repeats: int) -> dict:
             times[v].append((time.perf_counter() - t0) / chunk * 1e6)
             cpu[v].append((time.thread_time() - c0) / chunk * 1e6)
             steps[v] += chunk
-    out = {"config": which, "net": f"{data.x.shape[1]}-{config.width}x{config.depth}-"
+    out = {"config": which if kind is None else f"{which}, {kind} net alone",
+           "net": f"{data.x.shape[1]}-{config.width}x{config.depth}-"
            f"{data.n_outputs} {config.activation}, batch {config.batch_size}",
            "fusable": can_fuse(config, build_twins(config, data.x.shape[1], data.n_outputs)),
            "us_per_twin_step": {}, "cpu_us_per_twin_step": {}, "twin_steps_per_s_median": {},
@@ -608,7 +614,7 @@ def bench_probes(which: str, repeats: int) -> dict:
         res["  of which forward"] = _ms(forward_only, repeats)
         res["layer_summaries_ms"] = _ms(summaries, repeats)
         res["gradient_norms_ms"] = _ms(lambda: probes.gradient_norms(
-            [p for p in net.weight_tensors()]), repeats)
+            [p.detach() for p in net.weight_tensors()]), repeats)
         res["evaluate_ms (all eval sets)"] = _ms(evaluate, repeats)
 
         def evaluate_without_heldout():
@@ -667,6 +673,11 @@ def main(argv=None) -> int:
             result[f"steps_{which}"] = bench_steps(which, args.variants.replace(",", ""),
                                                    args.chunk, args.repeats)
             print(json.dumps(result[f"steps_{which}"]), file=sys.stderr)
+        if "single" in parts:
+            for kind in CONFIGS[which]().nets:
+                result[f"single_{which}_{kind}"] = bench_steps(which, "ac", args.chunk,
+                                                               args.repeats, kind)
+                print(json.dumps(result[f"single_{which}_{kind}"]), file=sys.stderr)
         if "probes" in parts:
             result[f"probes_{which}"] = bench_probes(which, 20)
     if "run" in parts:
