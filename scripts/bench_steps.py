@@ -399,62 +399,53 @@ def bench_steps(which: str, variants: str, chunk: int, repeats: int, kind: str |
 
 # ---------------------------------------------------------------------------- processes
 
-def _one_net_worker(args):
-    which, kind, variant, steps, threads, start_at = args
+def _train_window(which, kind, variant, threads, window, barrier, results):
+    """Train the run's nets (`kind` None: the twin in lockstep; else that net alone) for
+    `window` seconds after every process is ready (`barrier`); put the steps done."""
     torch.set_num_threads(threads)
-    config = CONFIGS[which]().replace(nets=(kind,))
+    config = CONFIGS[which]()
+    if kind is not None:
+        config = config.replace(nets=(kind,))
     data = Data(config)
     nets = list(build_twins(config, data.x.shape[1], data.n_outputs).values())
     runner = VARIANTS[variant](nets, config)
-    batches = [data.batch(s) for s in range(min(steps, 600))]
-    while time.time() < start_at:  # both workers start together
-        time.sleep(0.001)
-    t0 = time.perf_counter()
-    for s in range(steps):
-        runner.step(*batches[s % len(batches)])
-    return time.perf_counter() - t0
+    batches = [data.batch(s) for s in range(600)]
+    for xb, yb in batches[:20]:
+        runner.step(xb, yb)
+    barrier.wait()
+    end_at, steps = time.perf_counter() + window, 0
+    while time.perf_counter() < end_at:
+        for xb, yb in batches[steps % 600:steps % 600 + 20]:
+            runner.step(xb, yb)
+        steps += 20
+    results.put(steps)
 
 
-def bench_procs(which: str, variant: str, steps: int, repeats: int) -> dict:
-    """Figure 1 twin for `steps` steps: one process (twin) vs two (one net each)."""
+def bench_procs(which: str, variant: str, window: float, repeats: int) -> dict:
+    """Twin steps per second of the Figure 1 run over a `window` of wall time: one process
+    training the twin vs two processes training one net each, with 1 or 2 torch threads
+    each (a twin step is done when both nets have taken it: the slower process counts)."""
     config = CONFIGS[which]()
     ctx = multiprocessing.get_context("spawn")
     rows = {}
     layouts = [("1 process, twin, 1 thread", 1, 1), ("1 process, twin, 2 threads", 1, 2),
                ("2 processes, 1 net each, 1 thread", 2, 1),
                ("2 processes, 1 net each, 2 threads", 2, 2)]
-    with ctx.Pool(2) as pool:
-        pool.map(_one_net_worker, [(which, k, variant, 10, 1, 0) for k in config.nets])  # warm
-        for _ in range(repeats):
-            for name, procs, threads in layouts:
-                start_at = time.time() + 0.3
-                if procs == 1:
-                    t0 = time.perf_counter()
-                    secs = pool.apply(_twin_worker, ((which, variant, steps, threads, start_at),))
-                    wall = secs
-                else:
-                    secs = pool.map(_one_net_worker, [(which, k, variant, steps, threads,
-                                                       start_at) for k in config.nets])
-                    wall = max(secs)
-                rows.setdefault(name, []).append(steps / wall)
-    return {"variant": variant, "steps": steps,
+    for _ in range(repeats):
+        for name, procs, threads in layouts:
+            kinds = [None] if procs == 1 else list(config.nets)
+            barrier, results = ctx.Barrier(len(kinds)), ctx.Queue()
+            workers = [ctx.Process(target=_train_window, args=(which, k, variant, threads,
+                                                               window, barrier, results))
+                       for k in kinds]
+            for w in workers:
+                w.start()
+            steps = [results.get(timeout=600) for _ in workers]
+            for w in workers:
+                w.join()
+            rows.setdefault(name, []).append(min(steps) / window)
+    return {"variant": variant, "window_s": window,
             "twin_steps_per_s": {k: summary(v) for k, v in rows.items()}}
-
-
-def _twin_worker(args):
-    which, variant, steps, threads, start_at = args
-    torch.set_num_threads(threads)
-    config = CONFIGS[which]()
-    data = Data(config)
-    nets = list(build_twins(config, data.x.shape[1], data.n_outputs).values())
-    runner = VARIANTS[variant](nets, config)
-    batches = [data.batch(s) for s in range(min(steps, 600))]
-    while time.time() < start_at:
-        time.sleep(0.001)
-    t0 = time.perf_counter()
-    for s in range(steps):
-        runner.step(*batches[s % len(batches)])
-    return time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------------------- probes
@@ -657,7 +648,8 @@ def main(argv=None) -> int:
     parser.add_argument("--chunk", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--parts", default="steps,probes,procs")
-    parser.add_argument("--proc-steps", type=int, default=3000)
+    parser.add_argument("--proc-window", type=float, default=8.0,
+                        help="seconds of training per layout in the procs part")
     parser.add_argument("--proc-variant", default="c")
     parser.add_argument("--run-steps", type=int, default=50_000)
     parser.add_argument("--run-net", default="fig1")
@@ -687,8 +679,9 @@ def main(argv=None) -> int:
             print(json.dumps(result[f"run_{args.run_net}_{variant}"]), file=sys.stderr)
     if "procs" in parts:
         for variant in args.proc_variant.split(","):
-            result[f"procs_fig1_{variant}"] = bench_procs("fig1", variant, args.proc_steps,
-                                                          max(1, args.repeats // 2))
+            result[f"procs_fig1_{variant}"] = bench_procs("fig1", variant, args.proc_window,
+                                                          max(1, args.repeats // 3))
+            print(json.dumps(result[f"procs_fig1_{variant}"]), file=sys.stderr)
     result["load_after"] = os.getloadavg()[0]
     text = json.dumps(result, indent=1)
     print(text)
