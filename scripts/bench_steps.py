@@ -504,8 +504,8 @@ def _run_worker(args):
     setup_s = time.perf_counter() - t0
     while time.time() < start_at:
         time.sleep(0.001)
-    t0 = time.perf_counter()
-    probe_s = 0.0
+    t0, c0 = time.perf_counter(), time.process_time()
+    probe_s = probe_cpu = 0.0
     for step in range(1, steps + 1):
         xb, yb = data.batch(step - 1)
         probe_now = step % config.probe_every == 0 or step == steps
@@ -521,15 +521,18 @@ def _run_worker(args):
             grads = torch.autograd.grad(loss, params)
             opt.step(grads)
         if probe_now or eval_now:
-            p0 = time.perf_counter()
+            p0, q0 = time.perf_counter(), time.process_time()
             all(bool(torch.isfinite(p).all()) for p in params)
             if probe_now:
                 trainer_probe(net, data, config, edges, grads, trace)
             if eval_now:
                 trainer_evaluate(net, data)
             probe_s += time.perf_counter() - p0
+            probe_cpu += time.process_time() - q0
     return {"net": kind, "setup_s": round(setup_s, 2), "train_s": round(time.perf_counter() - t0, 2),
-            "of_which_probes_s": round(probe_s, 2)}
+            "of_which_probes_s": round(probe_s, 2),
+            "train_cpu_s": round(time.process_time() - c0, 2),
+            "of_which_probes_cpu_s": round(probe_cpu, 2)}
 
 
 def bench_run(which: str, variant: str, steps: int) -> dict:
