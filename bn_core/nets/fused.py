@@ -1,11 +1,12 @@
 """A hand-written training step for a run's twin MLPs: forward, backward and SGD in torch ops,
 without autograd, for the common configurations (plain and BN-before nets, no noise/dropout).
 
-Why: these nets are tiny, so a step's time is mostly per-op overhead (autograd's graph, Python),
-not arithmetic. This step calls the same ATen kernels autograd would (native_batch_norm and its
-backward, sigmoid_backward, ...) into preallocated buffers and folds each weight update into the
-gradient's matmul (W <- W - lr * g^T x in one addmm), so it gives the autograd step's results up
-to float rounding (tests/test_fused.py) at a fraction of its overhead (docs/benchmarks.md).
+Why: these nets are tiny, so much of a step's time is per-op overhead (autograd's graph,
+Python), not arithmetic. This step calls the ATen kernels autograd would (native_batch_norm and
+its backward, sigmoid_backward, ...) into preallocated buffers and, for plain SGD, folds the
+update of each large weight matrix into its gradient's matmul (W <- W - lr g^T x, one addmm), so
+it gives the autograd step's results up to float rounding (tests/test_fused.py: as close to a
+float64 run as float32 autograd is) at a fraction of the overhead (docs/benchmarks.md, section 5).
 
 Use: `if can_fuse(config, nets): step = FusedTwinStep(nets, optimizers, config)`, then
 `losses, grads = step.step(xb, yb, want_grads=probe_now)` in place of the autograd lines.
@@ -327,7 +328,8 @@ class FusedTwinStep:
         """One SGD step of every net on (xb, yb). Returns (losses before the update, grads):
         grads is None unless `want_grads`, else per net a tuple in the order of
         `[p for p in net.parameters() if p.requires_grad]`. A net whose loss is not finite is
-        not updated (its grads entry is None), as the lockstep loop drops such a net.
+        not updated (its grads entry is None; its forward did update BN's running statistics,
+        as the autograd loop's does), as the lockstep loop drops such a net.
         `traces`, if given, is one list per net, filled as `MLP.forward(x, trace)` fills it."""
         steps = self._steps
         if xb.shape[0] == 1 and self._bn_width:  # as F.batch_norm refuses it
