@@ -529,7 +529,8 @@ def _run_worker(args):
                 trainer_evaluate(net, data)
             probe_s += time.perf_counter() - p0
             probe_cpu += time.process_time() - q0
-    return {"net": kind, "setup_s": round(setup_s, 2), "train_s": round(time.perf_counter() - t0, 2),
+    return {"net": kind, "setup_s": round(setup_s, 2),
+            "train_s": round(time.perf_counter() - t0, 2),
             "of_which_probes_s": round(probe_s, 2),
             "train_cpu_s": round(time.process_time() - c0, 2),
             "of_which_probes_cpu_s": round(probe_cpu, 2)}
@@ -544,7 +545,8 @@ def bench_run(which: str, variant: str, steps: int) -> dict:
     with ctx.Pool(len(config.nets)) as pool:
         start_at = time.time() + 3.0  # both loaded and set up (spawn + imports + data)
         rows = pool.map(_run_worker, [(which, k, variant, steps, start_at) for k in config.nets])
-    return {"variant": variant, "steps": steps, "wall_s_incl_spawn": round(time.perf_counter() - t0, 2),
+    return {"variant": variant, "steps": steps,
+            "wall_s_incl_spawn": round(time.perf_counter() - t0, 2),
             "per_net": rows}
 
 
@@ -603,7 +605,8 @@ def bench_probes(which: str, repeats: int) -> dict:
                     probes.accuracy(logits, y)
             net.train()
 
-        res["probe_forward_ms (restoring + train-mode forward with trace)"] = _ms(probe_forward, repeats)
+        res["probe_forward_ms (restoring + train-mode forward with trace)"] = _ms(probe_forward,
+                                                                                  repeats)
         res["  of which restoring (state_dict clone + copy back)"] = _ms(restoring_only, repeats)
         res["  of which forward"] = _ms(forward_only, repeats)
         res["layer_summaries_ms"] = _ms(summaries, repeats)

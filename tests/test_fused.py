@@ -25,6 +25,16 @@ from bn_core.nets.models import MLP, build_twins
 REL = 1e-5
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """One thread, as the trainer runs: two OpenMP threads on a loaded 2-core machine make
+    these tiny matmuls ~20x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class SGD:
     """bn_core.engine.training.SGD, copied (the module is being rewritten)."""
 
@@ -128,7 +138,8 @@ def assert_same_up_to_rounding(results, well_conditioned: float = 1e-3):
     net's tensors) of float32 autograd: losses per step, final weights, BN statistics, and the
     gradients of every step that asked for them. The case must be one where rounding does not
     snowball (autograd's own distance < `well_conditioned`), or the check would say little."""
-    (na, la, ga), (nf, lf, gf), (nd, ld, gd) = (results[k] for k in ("autograd", "fused", "float64"))
+    (na, la, ga), (nf, lf, gf), (nd, ld, gd) = (results[k]
+                                                for k in ("autograd", "fused", "float64"))
     own_loss = np.maximum.accumulate(np.abs(la - ld), axis=0)  # per step and net, so far
     allowed = 4 * own_loss + REL * np.maximum(np.abs(la), 1e-3)
     assert np.all(np.abs(lf - la) <= allowed), f"losses differ: {np.abs(lf - la).max()}"
