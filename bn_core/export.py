@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from bn_core.engine.training import RunSnapshot
+from bn_core.engine.records import RunSnapshot
 
 
 def _columns(prefix: str, series: dict, i: int) -> dict:

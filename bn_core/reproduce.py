@@ -18,7 +18,8 @@ import numpy as np
 
 from bn_core.config import RunConfig
 from bn_core.presets import preset
-from bn_core.engine.training import NetView, train_to_end
+from bn_core.engine.records import NetView
+from bn_core.engine.training import train_to_end
 
 FIG1_COLUMNS = ("step", "net", "test_acc", "train_loss", "p15", "p50", "p85")
 

@@ -7,7 +7,6 @@ second while the run is live and stops refreshing when it ends.
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import contextlib
 import logging
@@ -23,8 +22,11 @@ import streamlit as st
 from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
 from bn_core.export import series_csv, settings_json
 from bn_core.figures.style import LIVE_CONFIG, net_label
-from bn_core.engine.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
-from bn_core.engine.training import Run, RunSnapshot, check_config
+from bn_core import engine
+from bn_core.engine.registry import RegistryFull, RunRegistry
+from bn_core.engine.run import Run
+from bn_core.engine.records import RunSnapshot
+from bn_core.engine.training import check_config
 
 log = logging.getLogger("bnlab_ui")
 
@@ -66,28 +68,12 @@ STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/sche
                 "stopped": ":material/stop_circle:", "failed": ":material/error:"}
 
 
-def _env_number(name: str, default, kind=float):
-    """A positive number from the environment (server operators tune the registry with it)."""
-    raw = os.environ.get(name)
-    try:
-        value = kind(raw) if raw is not None else default
-    except ValueError:
-        log.warning("ignoring %s=%r: not a number", name, raw)
-        return default
-    return value if value > 0 else default
-
-
-@st.cache_resource
 def get_registry() -> RunRegistry:
-    """One registry per server process, shared by every session; stopped at exit.
+    """The server's one registry (bn_core.engine keeps it: no client can clear it).
 
-    BNLAB_MAX_RUNS, BNLAB_MAX_TRAINING and BNLAB_IDLE_TIMEOUT (seconds) override the defaults."""
-    registry = RunRegistry(
-        max_runs=_env_number("BNLAB_MAX_RUNS", MAX_RUNS, int),
-        max_training=_env_number("BNLAB_MAX_TRAINING", MAX_TRAINING, int),
-        idle_timeout=_env_number("BNLAB_IDLE_TIMEOUT", IDLE_TIMEOUT))
-    atexit.register(registry.shutdown, 2.0)
-    return registry
+    BNLAB_BACKEND (workers, inprocess, ray), BNLAB_WORKERS, BNLAB_MAX_RUNS and
+    BNLAB_IDLE_TIMEOUT (seconds) tune it."""
+    return engine.get_registry()
 
 
 def viewer_id() -> str:
@@ -316,13 +302,18 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
                             icon=":material/block:")
             return None
     registry, viewer = get_registry(), viewer_id()
-    runs = [registry.get(c) for c in configs]
+    try:
+        runs = [registry.get(c) for c in configs]
+    except RegistryFull as exc:
+        container.error(f"No room for another run: {exc}.", icon=":material/block:")
+        return None
+    _follow(registry, runs, viewer)
     for run in runs:
         started_key = f"_autostarted:{run.key}"
         if autostart and run.status == "ready" and not st.session_state.get(started_key):
             run.start()
         st.session_state[started_key] = True
-        run.touch(viewer)
+        registry.watch(run, viewer)
 
     def every(action):
         return lambda: [action(r) for r in runs]
@@ -335,9 +326,7 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
 
     def stop_all():
         for r in runs:
-            r.stop("stopped by a viewer", wait=None)
-        for r in runs:
-            r.wait(2.0)
+            r.stop("stopped by a viewer")
 
     def restart_all():
         stop_all()
@@ -362,6 +351,19 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
     return runs if isinstance(config, list) else runs[0]
 
 
+def _follow(registry: RunRegistry, runs: list[Run], viewer: str) -> None:
+    """Remember which runs this session's page shows; leave the ones it showed before (a run
+    whose only viewer moved a slider pauses at once)."""
+    slot = f"{_page_name()}|_runs"
+    keys = [r.key for r in runs]
+    for key in st.session_state.get(slot, []):
+        if key not in keys:
+            old = registry.peek(key)
+            if old is not None:
+                registry.leave(old, viewer)
+    st.session_state[slot] = keys
+
+
 def status_line(snap: RunSnapshot) -> None:
     """Status, progress (step of total, steps/s), each net's state, viewers, queue place."""
     icon = STATUS_ICONS.get(snap.status, "")
@@ -375,9 +377,12 @@ def status_line(snap: RunSnapshot) -> None:
         parts.append(nets)
     st.progress(snap.progress, text=" · ".join(parts))
     if snap.status == "queued":
-        st.info(f"The server is busy training other runs: this run is number "
-                f"{snap.queue_position or 1} in the queue and starts as soon as a slot frees.",
+        wait = (f" (about {snap.queue_wait:.0f} s)" if snap.queue_wait is not None else "")
+        st.info(f"The server's cores are full: this run is number {snap.queue_position or 1} "
+                f"in the queue and starts as soon as there is room{wait}.",
                 icon=":material/schedule:")
+    if snap.status == "paused" and snap.paused_by == "idle":
+        st.caption("Paused while nobody was watching; it goes on from here now.")
     if snap.status == "failed":
         st.error(f"Training failed: {snap.message}", icon=":material/error:")
     elif snap.message and snap.status == "stopped":
@@ -398,7 +403,7 @@ def live_view(run: Run, render: Callable[[RunSnapshot], None],
     @st.fragment(run_every=interval)
     def fragment():
         started = time.perf_counter()
-        run.touch(session)
+        get_registry().watch(run, session)
         snap = run.snapshot()
         with guard("the live charts"):
             status_line(snap)

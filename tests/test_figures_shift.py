@@ -78,7 +78,7 @@ def test_current_boundaries_chart_grid_of_runs_and_nets(pair):
 
 
 def test_builders_draw_an_unstarted_run_without_failing():
-    from bn_core.engine.training import Run
+    from bn_core.engine.run import Run
 
     snap = Run(RunConfig(**SMALL)).snapshot()  # no thread: no data, no nets yet
     for fig in (decision_regions_chart(snap), train_test_accuracy_chart(snap),

@@ -81,3 +81,26 @@ class History:
     def nbytes(self) -> int:
         cols, _ = self._published
         return sum(c.nbytes for c in cols.values())
+
+    def state(self) -> dict:
+        """The kept rows and the decimation state, to rebuild an equal History elsewhere."""
+        cols, n = self._published
+        return {"capacity": self.capacity, "stride": self.stride, "offered": self._offered,
+                "n": n, "cols": {name: col[:n].copy() for name, col in cols.items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "History":
+        hist = cls(state["capacity"])
+        hist.stride, hist._offered = state["stride"], state["offered"]
+        n = state["n"]
+        if state["cols"]:
+            cols = {}
+            for name, kept in state["cols"].items():
+                col = np.zeros((hist.capacity,) + kept.shape[1:], kept.dtype)
+                if col.dtype.kind == "f":
+                    col[:] = np.nan
+                col[:n] = kept
+                cols[name] = col
+            hist._cols = cols
+            hist._published = (cols, n)
+        return hist
