@@ -381,6 +381,12 @@ def status_line(snap: RunSnapshot) -> None:
         st.info(f"The server's cores are full: this run is number {snap.queue_position or 1} "
                 f"in the queue and starts as soon as there is room{wait}.",
                 icon=":material/schedule:")
+    if snap.status == "loading" and not snap.nets:
+        backend = get_registry().backend
+        starting = not getattr(backend, "ready", lambda: True)()
+        st.caption("Starting this server's training processes (they load PyTorch once, a few "
+                   "seconds after the server starts)..." if starting else
+                   "Loading the data and building the nets...")
     if snap.status == "paused" and snap.paused_by == "idle":
         st.caption("Paused while nobody was watching; it goes on from here now.")
     if snap.status == "failed":

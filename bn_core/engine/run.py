@@ -9,6 +9,7 @@ command. Training never happens here: `backend` does it.
 from __future__ import annotations
 
 import functools
+import logging
 import itertools
 import threading
 import time
@@ -20,6 +21,8 @@ from bn_core.config import RunConfig
 from bn_core.engine.history import DEFAULT_CAPACITY
 from bn_core.engine.records import LIVE_STATUSES, RunRecord, RunSnapshot
 from bn_core.nets import probes
+
+log = logging.getLogger("bn_core.run")
 
 VIEWER_TIMEOUT = 10.0   # seconds after its last refresh that a viewer still counts
 ORIGIN = uuid.uuid4().hex[:12]  # this process, as the origin of the commands it sends
@@ -85,6 +88,7 @@ class Run:
         self._done = threading.Event()
         self._done.set()
         self._viewers: dict[str, float] = {}
+        self._frozen = False                  # stopped here: later records are not shown
         self.last_seen = time.monotonic()
         self.created = time.monotonic()
 
@@ -124,6 +128,7 @@ class Run:
             self.record = RunRecord(next(_ATTEMPTS), self.capacity)
             self.record.pace = self.pace
             self.paused_by = "viewer" if paused else ""
+            self._frozen = False
             self._done.clear()
             cmd = self._command("start", "queued", config=self.config, pace=self.pace,
                                 paused=paused)
@@ -173,6 +178,8 @@ class Run:
             self.record.message = reason
             cmd = self._command("stop", "stopped", reason=reason)
             self.paused_by = ""
+            self._frozen = True
+        log.info("run %s: %s", self.key[:60], reason)
         self.backend.command(self, cmd)
         self._finished_locally()
         if wait:
@@ -208,6 +215,11 @@ class Run:
             record = self.record
             if update.get("attempt") != record.attempt:
                 return
+            if self._frozen:
+                # stopped here: what the trainer did before it heard is not shown (the charts
+                # freeze at the click); only its nets' final statuses are taken
+                update = {"nets": {n: {"status": u["status"]} for n, u in
+                                   update.get("nets", {}).items() if "status" in u}}
             acked = update.get("acks", {}).get(ORIGIN, 0)
             if acked < self._status_seq and "status" in update:
                 # the trainer has not seen our last command yet: keep what it set, unless the

@@ -108,6 +108,11 @@ class HostPool:
                 row["kind"] = self.name
             return rows
 
+    def ready(self) -> bool:
+        """Whether every host has started (a worker process imports torch first)."""
+        return all(getattr(ch, "ready", None) is None or ch.ready.is_set()
+                   for ch in self.channels)
+
     def queued(self) -> int:
         with self._lock:
             return len(self._queue)
