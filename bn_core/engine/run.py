@@ -230,6 +230,20 @@ class Run:
             if not self.alive:
                 self._done.set()
 
+    def adopt(self, record: RunRecord) -> None:
+        """Take a record made elsewhere as this run's (a Ray actor's: the truth for every
+        server showing the run)."""
+        with self._lock:
+            if record.attempt != self.record.attempt and self.record.nets:
+                self.previous = self.record
+            record.capacity = self.capacity
+            self.record = record
+            self._frozen = False
+            if record.status in LIVE_STATUSES:
+                self._done.clear()
+            else:
+                self._done.set()
+
     def set_queue(self, position: int | None, wait: float | None) -> None:
         self.queue_position, self.queue_wait = position, wait
 
