@@ -60,6 +60,17 @@ def _warm_imports() -> None:
 
 _warm_imports()
 
+def _start_engine_early() -> None:
+    """Start the training processes with the first page a server draws, so they have imported
+    PyTorch by the time that page's run needs them."""
+    try:
+        engine.get_registry()
+    except Exception:  # the page reports it when it asks for a run
+        log.exception("could not start the training engine")
+
+
+_start_engine_early()
+
 REFRESH_SECONDS = 1.0
 FIRST_RECORD_WAIT = 0.5  # seconds a Start/Restart click waits for the run's first records
 STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
