@@ -203,3 +203,54 @@ class RunRecord:
         if rec.nets and all(len(r.parts["probes"]) for r in rec.nets.values()):
             rec.first_record.set()
         return rec
+
+
+def _cut(series: dict, step: int) -> dict:
+    """The rows of a recorded series up to and including `step`."""
+    steps = series.get("step")
+    if steps is None or not len(steps):
+        return series
+    n = int(np.searchsorted(steps, step, side="right"))
+    return {name: col[:n] for name, col in series.items()}
+
+
+def view_at(view: NetView, step: int) -> NetView:
+    """A net's view as it was at the recorded step nearest below `step` (the time scrubber):
+    every series cut there; the latest histograms from that probe row; the decision grid from
+    the nearest recorded checkpoint. Per-unit BN vectors are only kept for the newest probe,
+    so they are left out of a past view."""
+    probes = _cut(view.probes, step)
+    latest: dict = {}
+    if len(probes.get("step", ())):
+        i = len(probes["step"]) - 1
+        latest = {name: probes[name][i] for name in ("hist", "bn_hist") if name in probes}
+        latest["step"] = int(probes["step"][i])
+    cps = _cut(view.checkpoints, step)
+    if len(cps.get("step", ())):
+        latest["grid"] = cps["grid"][-1]
+    elif "grid" in view.latest and not len(view.checkpoints.get("step", ())):
+        latest["grid"] = view.latest["grid"]
+    shown = int(latest.get("step", min(step, view.step)))
+    status = view.status if shown >= view.step else "training"
+    return NetView(name=view.name, label=view.label, status=status, step=shown,
+                   diverged_at=view.diverged_at if status == "diverged" else None,
+                   probes=probes, evals=_cut(view.evals, step), ics=_cut(view.ics, step),
+                   latest=latest, initial_grid=view.initial_grid, checkpoints=cps)
+
+
+def snapshot_at(snap: RunSnapshot, step: int | None) -> RunSnapshot:
+    """The snapshot as it was at `step` (None or a step at or past the end: as it is)."""
+    if step is None or step >= snap.step:
+        return snap
+    nets = {name: view_at(v, step) for name, v in snap.nets.items()}
+    from dataclasses import replace
+
+    return replace(snap, nets=nets, step=int(min(step, snap.step)))
+
+
+def recorded_steps(snap: RunSnapshot) -> list[int]:
+    """The steps a scrubber can show: those every net has a probe row for."""
+    sets = [set(v.probes.get("step", np.array([], np.int64)).tolist()) for v in snap.nets.values()]
+    if not sets:
+        return []
+    return sorted(set.intersection(*sets))
