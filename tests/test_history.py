@@ -141,3 +141,49 @@ def test_views_stay_consistent_while_a_writer_appends():
     assert views >= 3000
     assert during >= 100, "the reader never overlapped the writer"
     assert len(h) <= 64
+
+
+# ---------------------------------------------------------------------------- the last record
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 600))
+def test_the_latest_record_is_always_in_the_view_after_the_multiples_of_the_stride(capacity, n):
+    h = History(capacity)
+    for i in range(n):
+        h.append(i, x=2.0 * i, pair=np.array([i, -i], np.float64))
+    v = h.view()
+    stride = h.stride
+    expected = sorted(set(range(0, n, stride)) | {n - 1})
+    np.testing.assert_array_equal(v["step"], expected)
+    np.testing.assert_array_equal(v["x"], 2.0 * v["step"])
+    np.testing.assert_array_equal(v["pair"][:, 1], -v["step"])
+    assert len(h) == len(expected) <= capacity
+    if stride > 1:  # it doubled only because the finer spacing (and the last record) did not fit
+        assert len(set(range(0, n, stride // 2)) | {n - 1}) > capacity
+    assert (v.offered, v.stride) == (n, stride)
+
+
+def test_a_view_with_the_latest_record_does_not_change_when_that_record_is_replaced():
+    h = History(4)
+    fill(h, 6)  # stride 2: rows 0, 2, 4 and the latest, 5
+    v = h.view()
+    np.testing.assert_array_equal(v["step"], [0, 2, 4, 5])
+    fill(h, 1, start=6)  # 6 is on the stride: the latest is now a kept row, 5 is gone
+    fill(h, 1, start=7)
+    np.testing.assert_array_equal(h.view()["step"], [0, 4, 7])
+    np.testing.assert_array_equal(v["step"], [0, 2, 4, 5])
+    np.testing.assert_array_equal(v["loss"], [0.0, 2.0, 4.0, 5.0])
+    assert all(not col.flags.writeable for col in v.values())
+
+
+def test_a_50_001_step_run_s_final_probe_is_kept():
+    """The trainer probes every `probe_every` steps and at the last step (50,001 here)."""
+    h, steps, every = History(1024), 50_001, 25
+    offered = [s for s in range(0, steps + 1) if s % every == 0 or s == steps]
+    for s in offered:
+        h.append(s, loss=float(s) / 7)
+    v = h.view()
+    assert v["step"][-1] == steps
+    assert v["loss"][-1] == np.float32(steps / 7)
+    assert (v.offered, len(v["step"])) == (len(offered), len(h))
+    assert len(h) <= 1024 and v.stride > 1
