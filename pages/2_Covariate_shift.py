@@ -7,6 +7,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import RunConfig, Setting
+from bn_core.markdown import url_value
 from bn_core.lessons.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
                                      steps_to_accuracy, units_cutting_data)
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
@@ -288,7 +289,7 @@ def lesson_part() -> str:
     if key not in st.session_state:
         raw = st.query_params.get(PART_URL, DEFAULT_PART)
         if raw not in PARTS:
-            st.warning(f"'{PART_URL}={raw[:40]}' is not valid (one of {', '.join(PARTS)}); "
+            st.warning(f"{url_value(PART_URL, raw)} is not valid (one of {', '.join(PARTS)}); "
                        f"showing {PARTS[DEFAULT_PART]}.", icon=":material/link_off:")
             raw = DEFAULT_PART
         st.session_state[key] = raw

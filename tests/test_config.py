@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bn_core.engine import training
-from bn_core.config import NET_KINDS, SETTINGS, RunConfig
+from bn_core.config import NET_KINDS, SETTINGS, RunConfig, smallest_batch
+from hostile import split_code_spans
 
 URL_KEYS = [spec.url for spec in SETTINGS.values()]
 
@@ -164,6 +165,7 @@ def valid_value(spec):
 def configs(draw):
     values = {name: draw(valid_value(spec)) for name, spec in SETTINGS.items()}
     values["probe_unit"] = draw(st.integers(0, values["width"] - 1))
+    values["batch_size"] = max(values["batch_size"], smallest_batch(values["nets"]))
     return RunConfig(**values)
 
 
@@ -200,10 +202,12 @@ def test_from_query_never_raises_on_junk(query):
     for url, raw in query.items():
         name = next(n for n, s in SETTINGS.items() if s.url == url)
         value, notice = SETTINGS[name].coerce(raw)
-        if name != "probe_unit":  # the unit may also be moved inside the layer afterwards
-            assert getattr(config, name) == value
-        if notice is not None:  # every clamp or reset is reported, naming the URL key
-            assert notice in notices and f"`{url}" in notice
+        if name not in ("probe_unit", "batch_size"):  # these may be moved afterwards: the
+            assert getattr(config, name) == value    # unit inside the layer, the batch to 2 for BN
+        if notice is not None:  # every clamp or reset is reported, naming the URL key in code
+            assert notice in notices
+            assert any(span == url or span.startswith(f"{url}=")
+                       for span in split_code_spans(notice)[1])
 
 
 @settings(max_examples=200, deadline=None)
