@@ -1,15 +1,18 @@
 """Generated from the settings table: every page, every run setting it shows, opened with the
 setting's minimum, maximum and a middle value in the URL (every choice of a choice setting):
-no exception, no error boundary tripped, every widget valid. The page only has to render: each
-case's run is stopped (the registry is shut down) before the next."""
+no exception, no error boundary tripped, every widget valid. The same for each page's own view
+settings (layer shown, batch of the BN layer page, ...), their ranges read off their widgets.
+The page only has to render: each case's run is stopped (the registry is shut down) before the
+next."""
 from __future__ import annotations
 
+import ast
 import math
 
 import pytest
 
 from bn_core.config import SETTINGS
-from pagetest import WIDGET_KINDS, clean_registry, fresh_registry, open_page  # noqa: F401
+from pagetest import ROOT, WIDGET_KINDS, clean_registry, fresh_registry, open_page  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -42,15 +45,47 @@ def url_values(spec) -> list[str]:
                                                 spec.hi)]
 
 
-def shown_settings(at) -> list[str]:
-    """The run settings whose widgets the page drew ("<page title>|cfg:<name>")."""
-    names = []
+def shown_settings(at, prefix: str = "cfg") -> list[str]:
+    """The settings whose widgets the page drew ("<page title>|cfg:<name>", or "|view:")."""
+    return list(shown_widgets(at, prefix))
+
+
+def shown_widgets(at, prefix: str = "cfg") -> dict:
+    out = {}
     for kind in WIDGET_KINDS:
         for w in at.get(kind):
             key = getattr(w, "key", None) or ""
-            if "|cfg:" in key:
-                names.append(key.split("|cfg:")[1])
-    return names
+            if f"|{prefix}:" in key:
+                out[key.split(f"|{prefix}:")[1]] = (kind, w)
+    return out
+
+
+def view_urls(page: str) -> dict[str, str]:
+    """name -> URL key of the view settings a page declares (its `Setting(...)` calls)."""
+    urls = {}
+    for node in ast.walk(ast.parse((ROOT / page).read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Setting":
+            kw = {k.arg: k.value for k in node.keywords}
+            name = node.args[0] if node.args else kw.get("name")
+            url = kw.get("url")
+            if isinstance(name, ast.Constant) and isinstance(url, ast.Constant):
+                urls[name.value] = url.value
+    return urls
+
+
+def widget_values(kind: str, w) -> list[str]:
+    """A view widget's minimum, middle and maximum (or every option) as URL text."""
+    if kind in ("toggle", "checkbox"):
+        return ["0", "1"]
+    if kind in ("selectbox", "radio"):
+        return [str(o) for o in w.options]
+    if kind == "select_slider":
+        return [str(w.options[i]) for i in (0, len(w.options) // 2, len(w.options) - 1)]
+    if kind in ("slider", "number_input"):
+        cast = type(w.value)
+        return [f"{cast(v):g}" if cast is float else str(cast(v))
+                for v in (w.min, (w.min + w.max) / 2, w.max)]
+    return []
 
 
 def widget_problems(at) -> list[str]:
@@ -84,22 +119,24 @@ def widget_problems(at) -> list[str]:
     return bad
 
 
-def case_problems(page: str, query: dict, name: str) -> list[str]:
+def case_problems(page: str, query: dict, name: str, prefix: str = "cfg") -> list[str]:
     try:
         at = open_page(page, query)
         problems = [f"exception: {e.value}" for e in at.exception]
         problems += [f"error: {e.value[:200]}" for e in at.error if GUARD_TEXT in e.value]
         problems += widget_problems(at)
-        if name not in shown_settings(at):
+        if name not in shown_settings(at, prefix):
             problems.append(f"the {name} widget is gone")
         return problems
     finally:
         fresh_registry()
 
 
-@pytest.mark.parametrize("page,extra", PAGES,
-                         ids=[p.split("/")[-1][:-3] + ("-" + "-".join(e.values()) if e else "")
-                              for p, e in PAGES])
+PAGE_IDS = [p.split("/")[-1][:-3] + ("-" + "-".join(e.values()) if e else "") for p, e in PAGES]
+VIEW_PAGES = PAGES + [("pages/7_Inside_the_BN_layer.py", {})]
+
+
+@pytest.mark.parametrize("page,extra", PAGES, ids=PAGE_IDS)
 def test_every_setting_the_page_shows_survives_its_min_max_and_middle(page, extra):
     at = open_page(page, extra)
     names = shown_settings(at)
@@ -113,3 +150,22 @@ def test_every_setting_the_page_shows_survives_its_min_max_and_middle(page, extr
             for problem in case_problems(page, query, name):
                 failures.append(f"{spec.url}={raw}: {problem}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("page,extra", VIEW_PAGES, ids=PAGE_IDS + ["7_Inside_the_BN_layer"])
+def test_every_view_setting_the_page_shows_survives_its_min_max_and_middle(page, extra):
+    at = open_page(page, extra)
+    widgets = shown_widgets(at, "view")
+    fresh_registry()
+    urls = view_urls(page)
+    failures, tried = [], 0
+    for name, (kind, w) in widgets.items():
+        if name not in urls:
+            failures.append(f"{name}: no URL key found in the page's Setting(...) calls")
+            continue
+        for raw in widget_values(kind, w):
+            tried += 1
+            for problem in case_problems(page, {**extra, urls[name]: raw}, name, "view"):
+                failures.append(f"{urls[name]}={raw}: {problem}")
+    assert not failures, "\n".join(failures)
+    assert tried or not widgets
