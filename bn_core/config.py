@@ -384,5 +384,8 @@ def setting_for(name: str, nets) -> Setting:
     at 2, and the reason is told wherever a smaller one is refused or clamped."""
     spec = SETTINGS[name]
     if name == "batch_size" and smallest_batch(nets) > spec.lo:
-        return dataclasses.replace(spec, lo=smallest_batch(nets), note=BN_BATCH_REASON)
+        return dataclasses.replace(
+            spec, lo=smallest_batch(nets), note=BN_BATCH_REASON,
+            help=f"At least {smallest_batch(nets)}: {BN_BATCH_REASON} (the Inside the BN layer "
+                 "page shows batch size 1).")
     return spec
