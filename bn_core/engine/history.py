@@ -25,10 +25,6 @@ class HistoryView(dict):
     offered: int = 0
     stride: int = 1
 
-    @property
-    def thinned(self) -> bool:
-        return len(self.get("step", ())) < self.offered
-
 
 class History:
     """Append-only columns with decimation and a tail; `view()` is lock-free and consistent."""
