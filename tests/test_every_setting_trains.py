@@ -13,7 +13,7 @@ from bn_core.engine.training import Run, check_config
 
 from conftest import toy_config, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leaked_threads")]
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 STEPS_SEEN = 3  # a run that took this many steps without failing trains
 
