@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bn_core.markdown import literal, url_value
+
 TOY_DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
 IMAGE_DATASETS = ("mnist-subset", "mnist", "fashion-mnist")
 REGRESSION_DATASETS = ("deep-linear",)
@@ -23,6 +25,12 @@ PLACEMENTS = ("before", "after")
 AFFINE_MODES = ("learnable", "frozen", "undo")
 WHITENING = ("none", "standardize", "pca", "zca")
 PERCENTILES = (15, 50, 85)
+MAX_PERCENTILES = 9  # percentile lines one chart can still tell apart
+
+BN_NETS = ("bn", "noisy_bn")  # the nets with a BN layer, which needs batch statistics
+MIN_BN_BATCH = 2
+BN_BATCH_REASON = ("BN in training mode needs at least 2 examples per batch: the variance of a "
+                   "single value is 0, so BN would output beta whatever the input")
 
 NET_LABELS = {
     "plain": "Plain",
@@ -61,9 +69,14 @@ class Setting:
     url: str = ""
     log: bool = False  # shown on a log scale
     item_kind: type | None = None  # for tuple settings
+    max_items: int | None = None  # for tuple settings: the longest list allowed
+    note: str = ""  # why the range is what it is, told whenever a value is refused or clamped
 
     def allowed(self) -> str:
         """The allowed range or choices, in words, for error messages."""
+        return self._range_words() + (f"; {self.note}" if self.note else "")
+
+    def _range_words(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(str(c) for c in self.choices)
         if self.kind is bool:
@@ -72,7 +85,9 @@ class Setting:
             parts = [f"a list of {self.item_kind.__name__}"]
             if self.lo is not None:
                 parts.append(f"each between {self.lo:g} and {self.hi:g}")
-            return " ".join(parts)
+            if self.max_items is not None:
+                parts.append(f"at most {self.max_items} values")
+            return " ".join(parts[:2]) + "".join(f", {p}" for p in parts[2:])
         return f"between {self.lo:g} and {self.hi:g}"
 
     def check(self, value: Any) -> Any:
@@ -99,6 +114,9 @@ class Setting:
                     raise bad
                 if self.lo is not None and not (self.lo <= i <= self.hi):
                     raise bad
+            items = tuple(sorted(set(items)))  # a set of numbers: one canonical order, one run key
+            if self.max_items is not None and len(items) > self.max_items:
+                raise bad
             return items
         if self.kind is bool:
             if not isinstance(value, bool):
@@ -126,15 +144,13 @@ class Setting:
     def coerce(self, raw: str) -> tuple[Any, str | None]:
         """Parse a URL string into a valid value; clamp or reset with a notice if needed.
 
-        Never raises: returns (value, notice) where notice is None if `raw` was valid.
+        Never raises: returns (value, notice) where notice is None if `raw` was valid. Notices
+        are Markdown; the user's text is quoted with `literal`, so nothing in it renders.
         """
         text = str(raw)[:200]
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        # Notices are shown as Markdown: quote the user's text as code so that nothing in it
-        # (links, emphasis, HTML) is ever rendered.
-        shown = shown.replace("`", "'").replace("\n", " ")
-        reset = (self.default, f"`{self.url or self.name}={shown}` is not valid "
-                 f"({self.allowed()}); using the default {self.format(self.default)}.")
+        key = self.url or self.name
+        reset = (self.default, f"{url_value(key, text)} is not valid ({self.allowed()}); "
+                 f"using the default {self.format(self.default)}.")
         try:
             if self.kind is bool:
                 low = text.strip().lower()
@@ -146,13 +162,7 @@ class Setting:
             if self.kind is tuple:
                 items = [t for t in text.split(",") if t.strip()]
                 if self.choices is None:
-                    vals = [self.item_kind(float(t)) for t in items]
-                    clamped = tuple(min(max(v, self.lo), self.hi) for v in vals)
-                    value = self.check(clamped)
-                    if clamped != tuple(vals):
-                        return value, (f"`{self.url or self.name}` had values outside "
-                                       f"{self.lo:g}-{self.hi:g}; clamped to {self.format(value)}.")
-                    return value, None
+                    return self._coerce_numbers(items, reset)
                 return self.check(tuple(t.strip() for t in items)), None
             if self.choices is not None:
                 return self.check(self.kind(text.strip())), None
@@ -164,11 +174,38 @@ class Setting:
             clamped = min(max(number, self.lo), self.hi)
             value = self.check(self.kind(clamped))
             if clamped != number or (self.kind is int and float(text.strip()) != number):
-                return value, (f"`{self.url or self.name}={shown}` is outside the allowed range "
+                return value, (f"{url_value(key, text)} is outside the allowed range "
                                f"({self.allowed()}); using {self.format(value)}.")
             return value, None
         except (ValueError, TypeError, OverflowError):
             return reset
+
+    def _coerce_numbers(self, items: list[str], reset) -> tuple[Any, str | None]:
+        """A list of numbers from the URL: clamped, sorted, de-duplicated and cut to
+        `max_items` values spread over the list (its ends kept), saying what was changed."""
+        vals = [self.item_kind(float(t)) for t in items]
+        if not vals or not all(math.isfinite(v) for v in vals):
+            return reset
+        clamped = [min(max(v, self.lo), self.hi) for v in vals]
+        distinct = sorted(set(v + 0.0 if isinstance(v, float) else v for v in clamped))
+        changes = []
+        if clamped != vals:
+            changes.append(f"values outside {self.lo:g}-{self.hi:g} clamped")
+        if sorted(clamped) != clamped:
+            changes.append("sorted")
+        if len(distinct) < len(clamped):
+            changes.append("duplicates removed")
+        if self.max_items is not None and len(distinct) > self.max_items:
+            last = len(distinct) - 1
+            picks = sorted({round(i * last / (self.max_items - 1)) for i in range(self.max_items)})
+            changes.append(f"cut from {len(distinct)} different values to {self.max_items} "
+                           "spread from the smallest to the largest")
+            distinct = [distinct[i] for i in picks]
+        value = self.check(tuple(distinct))
+        if not changes:
+            return value, None
+        return value, (f"{literal(self.url or self.name)}: " + ", ".join(changes)
+                       + f"; using {self.format(value)}.")
 
     def format(self, value: Any) -> str:
         """The value as it appears in a URL."""
@@ -244,7 +281,9 @@ class RunConfig:
     probe_every: int = setting(100, "Probe every (steps)", "pe", lo=1, hi=10_000)
     eval_every: int = setting(100, "Evaluate every (steps)", "ee", lo=1, hi=10_000)
     percentiles: tuple = setting(PERCENTILES, "Percentiles", "pct", lo=0.0, hi=100.0,
-                                 item_kind=float)
+                                 item_kind=float, max_items=MAX_PERCENTILES,
+                                 help=f"Up to {MAX_PERCENTILES} values between 0 and 100, "
+                                      "e.g. 15,50,85.")
     probe_unit: int = setting(0, "Probed unit", "unit", lo=0, hi=511)
     ics_every: int = setting(0, "Measure ICS every (steps, 0 = off)", "ics", lo=0, hi=10_000)
     grid_resolution: int = setting(60, "Decision grid resolution", "grid", lo=0, hi=200)
@@ -257,6 +296,7 @@ class RunConfig:
         if self.probe_unit >= self.width:
             raise ValueError(f"probe_unit: got {self.probe_unit}; allowed: between 0 and "
                              f"{self.width - 1} (the layer has {self.width} units)")
+        setting_for("batch_size", self.nets).check(self.batch_size)
 
     @property
     def effective_lr(self) -> float:
@@ -309,11 +349,16 @@ class RunConfig:
                 values[name] = value
                 if notice:
                     notices.append(notice)
-        width = values["width"]
-        if values["probe_unit"] >= width:
-            notices.append(f"`unit={values['probe_unit']}` is beyond the layer's {width} units; "
+        width, unit = values["width"], values["probe_unit"]
+        if unit >= width:
+            notices.append(f"{literal(f'unit={unit}')} is beyond the layer's {width} units; "
                            f"using unit {width - 1}.")
             values["probe_unit"] = width - 1
+        batch, smallest = values["batch_size"], smallest_batch(values["nets"])
+        if batch < smallest:
+            notices.append(f"{literal(f'batch={batch}')} cannot train a BN net: "
+                           f"{BN_BATCH_REASON}; using {smallest}.")
+            values["batch_size"] = smallest
         return cls(**values), notices
 
 
@@ -327,3 +372,20 @@ def _build_settings() -> dict[str, Setting]:
 
 
 SETTINGS: dict[str, Setting] = _build_settings()
+
+
+def smallest_batch(nets) -> int:
+    """The smallest batch the nets can train on: 2 when one has BN (see BN_BATCH_REASON)."""
+    return MIN_BN_BATCH if any(n in BN_NETS for n in nets) else 1
+
+
+def setting_for(name: str, nets) -> Setting:
+    """The table's spec of `name` for a run of these nets: with a BN net the batch size starts
+    at 2, and the reason is told wherever a smaller one is refused or clamped."""
+    spec = SETTINGS[name]
+    if name == "batch_size" and smallest_batch(nets) > spec.lo:
+        return dataclasses.replace(
+            spec, lo=smallest_batch(nets), note=BN_BATCH_REASON,
+            help=f"At least {smallest_batch(nets)}: {BN_BATCH_REASON} (the Inside the BN layer "
+                 "page shows batch size 1).")
+    return spec

@@ -19,14 +19,15 @@ from typing import Callable, Iterable
 
 import streamlit as st
 
-from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
-from bn_core.export import series_csv, settings_json
+from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for
+from bn_core.export import series_csv, settings_json, thinning_note
 from bn_core.figures.style import LIVE_CONFIG, net_label
 from bn_core import engine
 from bn_core.engine.registry import RegistryFull, RunRegistry
 from bn_core.engine.run import Run
 from bn_core.engine.records import RunSnapshot
 from bn_core.engine.training import check_config
+from bn_core.markdown import literal
 
 log = logging.getLogger("bnlab_ui")
 
@@ -119,7 +120,7 @@ def guard(what: str = "this page"):
         if type(exc).__name__ in ("RerunException", "StopException"):
             raise
         log.exception("error in %s", what)
-        st.error(f"Something went wrong in {what}: {type(exc).__name__}: {exc}. "
+        st.error(f"Something went wrong in {what}: {literal(f'{type(exc).__name__}: {exc}')}. "
                  "The other runs on this server are not affected; try other settings or "
                  "press Restart.", icon=":material/error:")
 
@@ -133,6 +134,11 @@ def explain(text: str) -> None:
 
 def _widget(spec: Setting, key: str, container, label: str | None = None):
     label = label or spec.label
+    if spec.kind in (int, float) and spec.choices is None and spec.lo == spec.hi:
+        # one value possible (a layer slider on a one-layer net): a slider would need min < max
+        container.caption(f"{label}: **{spec.format(spec.kind(spec.lo))}**, the only value "
+                          "with these settings.")
+        return spec.kind(spec.lo)
     if spec.kind is bool:
         return container.toggle(label, key=key, help=spec.help or None)
     names = CHOICE_LABELS.get(spec.name, {})
@@ -241,7 +247,8 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     `limits` narrows a setting for this page, e.g. {"probe_unit": {"hi": 99}} or
     {"dataset": {"choices": ("mnist-subset",)}}; its default becomes the page's base value."""
     container = container or st.sidebar
-    specs = [dataclasses.replace(SETTINGS[n], default=getattr(base, n), **(limits or {}).get(n, {}))
+    specs = [dataclasses.replace(setting_for(n, base.nets), default=getattr(base, n),
+                                 **(limits or {}).get(n, {}))
              for n in names]
     base_values = base.to_dict()
     base_values = {k: tuple(v) if isinstance(v, list) else v for k, v in base_values.items()}
@@ -262,7 +269,7 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     try:
         config = RunConfig.from_dict(values)
     except ValueError as exc:  # a combination the table alone cannot rule out
-        st.warning(f"{exc}. Using the page's defaults instead.")
+        st.warning(f"{literal(exc)}. Using the page's defaults instead.")
         config = base
     _write_url(specs, config.to_dict() | {k: tuple(v) for k, v in config.to_dict().items()
                                             if isinstance(v, list)}, base_values)
@@ -309,14 +316,14 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
     for c in configs:
         problem = _check_run(c)
         if problem:
-            container.error(f"These settings cannot be trained: {problem}",
+            container.error(f"These settings cannot be trained: {literal(problem)}",
                             icon=":material/block:")
             return None
     registry, viewer = get_registry(), viewer_id()
     try:
         runs = [registry.get(c) for c in configs]
     except RegistryFull as exc:
-        container.error(f"No room for another run: {exc}.", icon=":material/block:")
+        container.error(f"No room for another run: {literal(str(exc))}.", icon=":material/block:")
         return None
     _follow(registry, runs, viewer)
     for run in runs:
@@ -401,7 +408,7 @@ def status_line(snap: RunSnapshot) -> None:
     if snap.status == "paused" and snap.paused_by == "idle":
         st.caption("Paused while nobody was watching; it goes on from here now.")
     if snap.status == "failed":
-        st.error(f"Training failed: {snap.message}", icon=":material/error:")
+        st.error(f"Training failed: {literal(snap.message)}", icon=":material/error:")
     elif snap.message and snap.status == "stopped":
         st.caption(snap.message)
     for name, view in snap.nets.items():
@@ -496,6 +503,9 @@ def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> No
 def export_controls(snap: RunSnapshot, name: str, container=None) -> None:
     """Download the recorded series (CSV) and the settings (JSON); charts have a PNG button."""
     container = container or st
+    note = thinning_note(snap)
+    if note:
+        container.caption(note)
     cols = container.columns(2)
     cols[0].download_button("Series (CSV)", lambda: series_csv(snap), file_name=f"bnlab-{name}.csv",
                             mime="text/csv", icon=":material/download:", key=f"dl:csv:{name}",

@@ -7,6 +7,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import RunConfig, Setting
+from bn_core.markdown import url_value
 from bn_core.lessons.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
                                      steps_to_accuracy, units_cutting_data)
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
@@ -284,16 +285,22 @@ def whitening_part() -> None:
 
 def lesson_part() -> str:
     """The part of the lesson shown, bound to the URL as part=shift|whitening."""
-    key = "covshift:part"
+    key, notice_key = "covshift:part", "covshift:part_notice"
     if key not in st.session_state:
         raw = st.query_params.get(PART_URL, DEFAULT_PART)
-        if raw not in PARTS:
-            st.warning(f"'{PART_URL}={raw[:40]}' is not valid (one of {', '.join(PARTS)}); "
-                       f"showing {PARTS[DEFAULT_PART]}.", icon=":material/link_off:")
+        st.session_state[notice_key] = None
+        if raw not in PARTS:  # kept, like the settings' notices, until the page is left
+            st.session_state[notice_key] = (
+                f"{url_value(PART_URL, raw)} is not valid (one of {', '.join(PARTS)}); "
+                f"showing {PARTS[DEFAULT_PART]}.")
             raw = DEFAULT_PART
         st.session_state[key] = raw
+    if st.session_state.get(notice_key):
+        st.warning(st.session_state[notice_key], icon=":material/link_off:")
     part = st.segmented_control("Part of the lesson", list(PARTS), format_func=PARTS.get,
-                                required=True, key=key) or DEFAULT_PART
+                                required=True, key=key,
+                                on_change=lambda: st.session_state.update({notice_key: None})
+                                ) or DEFAULT_PART
     if part == DEFAULT_PART:
         if PART_URL in st.query_params:
             del st.query_params[PART_URL]

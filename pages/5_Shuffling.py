@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig
+from bn_core.config import TOY_DATASETS, RunConfig
 from bn_core.lessons.data_order import (STRIP_BATCHES, batches_per_epoch, label_strip, mix_summary,
                                 recent_range)
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
@@ -45,7 +45,8 @@ ui.page_header(
 
 with ui.guard("the shuffling page"):
     st.sidebar.header("Data order")
-    config = ui.config_controls(BASE, SETTINGS)
+    # 2-D data only: the page draws the decision regions and sorts batches by class label
+    config = ui.config_controls(BASE, SETTINGS, limits={"dataset": {"choices": TOY_DATASETS}})
     ui.share_link()
     run = ui.run_controls(config)
 

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bn_core.engine import training
-from bn_core.config import NET_KINDS, SETTINGS, RunConfig
+from bn_core.config import NET_KINDS, SETTINGS, RunConfig, smallest_batch
+from hostile import split_code_spans
 
 URL_KEYS = [spec.url for spec in SETTINGS.values()]
 
@@ -164,6 +165,7 @@ def valid_value(spec):
 def configs(draw):
     values = {name: draw(valid_value(spec)) for name, spec in SETTINGS.items()}
     values["probe_unit"] = draw(st.integers(0, values["width"] - 1))
+    values["batch_size"] = max(values["batch_size"], smallest_batch(values["nets"]))
     return RunConfig(**values)
 
 
@@ -200,10 +202,12 @@ def test_from_query_never_raises_on_junk(query):
     for url, raw in query.items():
         name = next(n for n, s in SETTINGS.items() if s.url == url)
         value, notice = SETTINGS[name].coerce(raw)
-        if name != "probe_unit":  # the unit may also be moved inside the layer afterwards
-            assert getattr(config, name) == value
-        if notice is not None:  # every clamp or reset is reported, naming the URL key
-            assert notice in notices and f"`{url}" in notice
+        if name not in ("probe_unit", "batch_size"):  # these may be moved afterwards: the
+            assert getattr(config, name) == value    # unit inside the layer, the batch to 2 for BN
+        if notice is not None:  # every clamp or reset is reported, naming the URL key in code
+            assert notice in notices
+            assert any(span == url or span.startswith(f"{url}=")
+                       for span in split_code_spans(notice)[1])
 
 
 @settings(max_examples=200, deadline=None)
@@ -264,3 +268,53 @@ def test_a_batch_larger_than_the_data_raises_naming_batch_size():
     with pytest.raises(ValueError, match="^batch_size:"):
         training.Run(config)
     training.check_config(config.replace(batch_size=100))  # the whole set in one batch is fine
+
+
+# ---------------------------------------------------------------------------- percentile lists
+
+def test_a_percentile_list_is_sorted_and_de_duplicated_so_equal_sets_share_a_run():
+    a, b = RunConfig(percentiles=(85, 15, 50, 15)), RunConfig(percentiles=(15, 50, 85))
+    assert a.percentiles == (15.0, 50.0, 85.0)
+    assert a.key() == b.key()
+
+
+def test_a_percentile_list_from_the_url_is_sorted_and_de_duplicated_with_a_notice():
+    config, notices = RunConfig.from_query({"pct": "85,15,50,50"})
+    assert config.percentiles == (15.0, 50.0, 85.0)
+    assert len(notices) == 1 and "pct" in notices[0]
+    assert "sorted" in notices[0] and "duplicate" in notices[0]
+
+
+def test_a_long_percentile_list_is_cut_to_at_most_nine_values_spread_over_it_with_a_notice():
+    raw = ",".join(str(p) for p in range(67, 0, -1))  # 67 values, unsorted
+    config, notices = RunConfig.from_query({"pct": raw})
+    assert len(config.percentiles) == SETTINGS["percentiles"].max_items == 9
+    assert list(config.percentiles) == sorted(set(config.percentiles))
+    assert (config.percentiles[0], config.percentiles[-1]) == (1.0, 67.0)  # the ends are kept
+    assert len(notices) == 1 and "67" in notices[0] and "9" in notices[0]
+
+
+def test_more_than_nine_percentiles_are_refused_naming_the_field():
+    with pytest.raises(ValueError, match="^percentiles:.*at most 9"):
+        RunConfig(percentiles=tuple(range(0, 100, 10)))  # 10 values
+    assert len(RunConfig(percentiles=tuple(range(10, 100, 10))).percentiles) == 9
+
+
+# ---------------------------------------------------------------------------- batch of one
+
+def test_batch_size_one_with_a_bn_net_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="^batch_size:") as info:
+        RunConfig(batch_size=1)  # the default nets are plain and BN
+    assert "variance" in str(info.value) and "BN" in str(info.value)
+    with pytest.raises(ValueError, match="^batch_size:"):
+        RunConfig(batch_size=1, nets=("plain", "noisy_bn"))
+    assert RunConfig(batch_size=1, nets=("plain",)).batch_size == 1  # no BN: SGD on one example
+    assert RunConfig(batch_size=1, nets=("plain", "noisy_plain")).batch_size == 1
+
+
+def test_batch_one_in_the_url_becomes_two_with_the_reason_when_a_net_has_bn():
+    config, notices = RunConfig.from_query({"batch": "1"})
+    assert config.batch_size == 2
+    assert len(notices) == 1 and "`batch" in notices[0] and "variance" in notices[0]
+    config, notices = RunConfig.from_query({"batch": "1", "nets": "plain"})
+    assert (config.batch_size, notices) == (1, [])
