@@ -25,6 +25,14 @@ def speed_label(pace: float) -> str:
     return "max" if not pace else f"{pace:g}/s"
 
 
+def nearest_speed(speeds, pace: float) -> float:
+    """The speed option that shows a run's pace (max for an unpaced run)."""
+    if not pace:
+        return 0.0
+    paced = [s for s in speeds if s]
+    return min(paced, key=lambda s: abs(s - pace))
+
+
 def may_control(run: Run, viewer: str) -> bool:
     """The teacher, a viewer of their own copy, or a run's only viewer may drive it."""
     if roles.is_teacher() or run.key.endswith(f"|explore:{viewer}"):
@@ -86,13 +94,13 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
     bar.button("Stop", icon=":material/stop:", key=f"{key}:stop", disabled=not live,
                on_click=act(lambda r: r.stop("stopped by a viewer")),
                help="End this run where it is")
-    speeds = sorted(set(SPEEDS) | {float(lead.pace), float(default_pace)},
-                    key=lambda p: (p == 0, p))
+    speeds = sorted(set(SPEEDS) | {float(default_pace)}, key=lambda p: (p == 0, p))
     state_key = f"{key}:speed"
+    pace = nearest_speed(speeds, lead.pace)
     if st.session_state.get(state_key) not in speeds or st.session_state.get(
-            f"{state_key}:seen") != lead.pace:
-        st.session_state[state_key] = float(lead.pace)   # follow the run's own pace
-        st.session_state[f"{state_key}:seen"] = float(lead.pace)
+            f"{state_key}:seen") != pace:
+        st.session_state[state_key] = pace   # follow the run's own pace (the teacher's)
+        st.session_state[f"{state_key}:seen"] = pace
 
     def set_speed():
         value = st.session_state[state_key]

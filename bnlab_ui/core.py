@@ -308,9 +308,11 @@ def _check_run(config: RunConfig) -> str | None:
 
 
 def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
-                 container=None) -> Run | list[Run] | None:
-    """The shared run of this config (or the runs of several configs, compared side by side)
-    with Start/Pause/Stop/Restart acting on all of them; starts them on first view."""
+                 container=None, scope: str = "", buttons: bool = True
+                 ) -> Run | list[Run] | None:
+    """The shared run of this config (or the runs of several configs, compared side by side),
+    or this viewer's own copies (`scope`); starts them on first view. With `buttons`, the old
+    Start/Pause/Stop/Restart row (lessons draw a live control bar instead)."""
     container = container or st
     configs = config if isinstance(config, list) else [config]
     for c in configs:
@@ -321,7 +323,7 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
             return None
     registry, viewer = get_registry(), viewer_id()
     try:
-        runs = [registry.get(c) for c in configs]
+        runs = [registry.get(c, scope) for c in configs]
     except RegistryFull as exc:
         container.error(f"No room for another run: {literal(str(exc))}.", icon=":material/block:")
         return None
@@ -332,6 +334,8 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
             run.start()
         st.session_state[started_key] = True
         registry.watch(run, viewer)
+    if not buttons:
+        return runs if isinstance(config, list) else runs[0]
 
     def every(action):
         return lambda: [action(r) for r in runs]
@@ -394,6 +398,12 @@ def status_line(snap: RunSnapshot) -> None:
     if nets:
         parts.append(nets)
     st.progress(snap.progress, text=" · ".join(parts))
+    run_notices(snap)
+
+
+def run_notices(snap: RunSnapshot) -> None:
+    """What a run's state asks the page to say: its queue place and wait, starting, paused
+    for want of viewers, failed (with why), stopped, a net that diverged."""
     if snap.status == "queued":
         wait = (f" (about {snap.queue_wait:.0f} s)" if snap.queue_wait is not None else "")
         st.info(f"The server's cores are full: this run is number {snap.queue_position or 1} "
@@ -467,6 +477,42 @@ class RefreshTimes:
 
 
 REFRESH_TIMES = RefreshTimes()
+
+
+def script_path(depth: int = 2) -> str:
+    """The calling page's script, relative to the app's folder ("app.py", "pages/1_...py")."""
+    import sys
+    from pathlib import Path
+
+    frame = sys._getframe(depth)
+    path = Path(frame.f_globals.get("__file__", "app.py")).resolve()
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def escape_html(text) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def escape_markdown(text) -> str:
+    """Text from outside the code (a question, a label) shown as text inside Markdown."""
+    return literal(text)
+
+
+def set_chart_theme(name: str) -> None:
+    """The chart theme this session's charts use (light, dark, contrast)."""
+    try:
+        from bnlab_ui import charts
+    except ImportError:
+        return
+    setter = getattr(charts, "set_chart_theme", None)
+    if setter:
+        setter(name)
 
 
 def _page_name() -> str:

@@ -160,14 +160,16 @@ class Lesson:
         def moved():
             st.session_state[follow_key] = st.session_state[value_key] >= latest
 
-        st.slider("Step shown (drag back to see the charts as they were)", 0, latest,
-                  key=value_key, step=max(1, steps[1] - steps[0]), on_change=moved,
-                  help="Every chart shows the run at this recorded step. Drag to the right "
-                       "end to follow the training live again.")
+        row = st.columns([1.3, 6], vertical_alignment="center")
         step = st.session_state[value_key]
+        row[0].markdown("**Step shown**" if step >= latest else
+                        f"**Step {step:,}** (run at {snaps[0].step:,})",
+                        help="Every chart shows the run at this recorded step. Drag back to "
+                             "see how it was; drag to the right end to follow it live again.")
+        row[1].slider("Step shown", 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
+                      on_change=moved, label_visibility="collapsed")
         if step >= latest:
             return snaps
-        st.caption(f"Showing step {step:,}; the run itself is at step {snaps[0].step:,}.")
         return [snapshot_at(s, step) for s in snaps]
 
     def _draw_sections(self, shown) -> None:

@@ -18,7 +18,7 @@ import time
 from bn_core.config import RunConfig
 from bn_core.engine.budget import estimate_memory_mib
 from bn_core.engine.history import DEFAULT_CAPACITY
-from bn_core.engine.run import Run
+from bn_core.engine.run import Run, run_key
 
 log = logging.getLogger("bn_core.registry")
 
@@ -46,15 +46,16 @@ class RunRegistry:
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
 
-    def get(self, config: RunConfig) -> Run:
-        """The run for this config, created (not started) if there is none; marks it seen."""
-        key = config.key()
+    def get(self, config: RunConfig, scope: str = "") -> Run:
+        """The run for this config (and scope: "" for the shared one), created (not started)
+        if there is none; marks it seen."""
+        key = run_key(config, scope)
         evicted = []
         with self._lock:
             run = self._runs.get(key)
             if run is None:
                 run = Run(config, backend=self.backend, capacity=self.capacity,
-                          idle_timeout=self.idle_timeout)
+                          idle_timeout=self.idle_timeout, scope=scope)
                 while len(self._runs) >= self.max_runs:
                     victim = self._eviction_candidate()
                     if victim is None:
@@ -77,9 +78,9 @@ class RunRegistry:
         unwatched = [r for r in self._runs.values() if not r.viewer_ids()]
         return min(unwatched, key=lambda r: r.last_seen, default=None)
 
-    def start(self, config: RunConfig) -> Run:
+    def start(self, config: RunConfig, scope: str = "") -> Run:
         """Get the run and start it unless it is already live or done."""
-        run = self.get(config)
+        run = self.get(config, scope)
         if run.status == "ready":
             run.start()
         return run

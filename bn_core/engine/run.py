@@ -41,6 +41,12 @@ def _views_of(key: str, config: RunConfig):
             bn_input_edges(config.activation, config.placement), viewport)
 
 
+def run_key(config: RunConfig, scope: str = "") -> str:
+    """A run's identity: its config, and a scope when it is someone's own copy (a student
+    exploring on their own gets runs nobody else shares)."""
+    return config.key() + (f"|{scope}" if scope else "")
+
+
 def snapshot_of(config: RunConfig, record: RunRecord, **extra) -> RunSnapshot:
     """A RunSnapshot of one attempt's record."""
     nets = record.net_views()
@@ -53,7 +59,7 @@ def snapshot_of(config: RunConfig, record: RunRecord, **extra) -> RunSnapshot:
     live = [v.step for v in nets.values() if v.status == "training"]
     step = min(live) if live else max((v.step for v in nets.values()), default=record.step)
     return RunSnapshot(
-        key=config.key(), config=config, status=record.status, message=record.message,
+        key=extra.pop("key", None) or config.key(), config=config, status=record.status, message=record.message,
         step=step, total_steps=config.steps, steps_per_sec=record.steps_per_sec,
         elapsed=record.elapsed, nets=nets, edges=edges, bn_edges=bn_edges, viewport=viewport,
         data=data, viewers=extra.pop("viewers", 0), attempt=record.attempt, pace=record.pace,
@@ -64,11 +70,12 @@ class Run:
     """A config's training, shared by every viewer of it (see the module docstring)."""
 
     def __init__(self, config: RunConfig, backend=None, capacity: int = DEFAULT_CAPACITY,
-                 idle_timeout: float | None = None):
+                 idle_timeout: float | None = None, scope: str = ""):
         from bn_core.engine.training import check_config
 
         check_config(config)
-        self.config, self.key = config, config.key()
+        self.config, self.scope = config, scope
+        self.key = run_key(config, scope)
         if backend is None:
             from bn_core.engine import default_backend
             backend = default_backend()
@@ -283,7 +290,7 @@ class Run:
     def snapshot(self) -> RunSnapshot:
         previous = self.previous
         prev = snapshot_of(self.config, previous) if previous is not None else None
-        return snapshot_of(self.config, self.record, viewers=self.viewers,
+        return snapshot_of(self.config, self.record, key=self.key, viewers=self.viewers,
                            queue_position=self.queue_position if self.status == "queued" else None,
                            queue_wait=self.queue_wait if self.status == "queued" else None,
                            paused_by=self.paused_by if self.status == "paused" else "",
