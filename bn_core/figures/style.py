@@ -411,7 +411,7 @@ def log_ticks(values) -> dict:
     mantissas = (1, 2, 5) if span <= 2 else (1, 3) if span <= 4 else (1,)
     every = 1 if span <= 8 else 2 if span <= 16 else 3
     ticks = [m * 10.0 ** e for e in range(lo, hi + 1) for m in mantissas
-             if (m > 1 or e % every == 0)]
+             if m > 1 or (e - lo) % every == 0]
     if v.size:
         ticks = [t for t in ticks if v.min() / 3.1 <= t <= v.max() * 3.1] or ticks
     return {"tickmode": "array", "tickvals": [float(f"{t:.6g}") for t in ticks],
