@@ -53,6 +53,23 @@ def test_encode_writes_arrays_as_plotly_does():
     assert isinstance(fig["data"][0]["x"], np.ndarray)  # the input is left as it was
 
 
+@pytest.mark.parametrize("array", [
+    np.arange(5, dtype=np.int64), np.arange(0, 70_000, dtype=np.int64),
+    np.array([-200, 5], np.int64), np.array([2 ** 40], np.int64), np.arange(5, dtype=np.uint64),
+    np.linspace(0, 1, 5, dtype=np.float32), np.zeros((3, 4), np.uint8),
+    np.zeros((2, 4))[:, ::2], np.arange(6, dtype=np.int16).reshape(2, 3), np.array([1e300]),
+    np.array([], np.float32), np.array([True, False]), np.array([1.5], dtype=">f8")])
+def test_typed_arrays_are_plotlys(array):
+    """The fast encoder writes exactly what plotly's own to_typed_array_spec writes."""
+    from _plotly_utils.utils import to_typed_array_spec
+
+    ours, theirs = charts.typed_array(array), to_typed_array_spec(array)
+    if isinstance(theirs, dict):
+        assert ours == theirs
+    else:
+        assert not isinstance(ours, dict) and np.array_equal(ours, theirs)
+
+
 def test_the_wire_json_is_the_validated_figures_json():
     fig = sample_figure()
     wire = json.loads(charts.spec_json(fig))
