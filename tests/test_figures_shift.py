@@ -30,11 +30,16 @@ def pair():
 
 def test_decision_regions_chart_carries_the_grids_and_points(shifted):
     spec = checked(decision_regions_chart(shifted))
-    maps = traces(spec, type="heatmap")
-    assert len(maps) == 2
+    maps = traces(spec, type="contour")
+    assert len(maps) == 2 and not traces(spec, type="heatmap")  # each grid is sent once
+    xmin, xmax, ymin, ymax = shifted.viewport
     for m, name in zip(maps, ("plain", "bn")):
-        assert m["z"]["dtype"] == "u1"
-        np.testing.assert_array_equal(values(m, "z"), shifted.nets[name].latest["grid"][..., 0])
+        assert m["z"]["dtype"] == "u1" and m["contours"]["coloring"] == "heatmap"
+        grid = shifted.nets[name].latest["grid"][..., 0]
+        np.testing.assert_array_equal(values(m, "z"), grid)
+        assert m["x0"] == pytest.approx(xmin) and m["y0"] == pytest.approx(ymin)
+        assert m["x0"] + m["dx"] * (grid.shape[1] - 1) == pytest.approx(xmax, rel=1e-6)
+        assert m["y0"] + m["dy"] * (grid.shape[0] - 1) == pytest.approx(ymax, rel=1e-6)
     data = shifted.data
     train0 = trace(spec, name="train: class 0", xaxis="x")
     np.testing.assert_allclose(values(train0, "x"), data.x_train[data.y_train == 0][:, 0],
@@ -42,7 +47,6 @@ def test_decision_regions_chart_carries_the_grids_and_points(shifted):
     assert trace(spec, name="test (shifted): class 0", xaxis="x")
     assert not any("test" in (t.get("name") or "")
                    for t in checked(decision_regions_chart(shifted, False))["data"])
-    xmin, xmax, _, _ = shifted.viewport
     assert spec["layout"]["xaxis2"]["range"] == pytest.approx([xmin, xmax])
 
 
@@ -82,7 +86,7 @@ def test_initial_boundaries_chart_lines_through_origin_or_data_mean(pair):
     np.testing.assert_allclose((y[0] + y[1]) / 2, 0.0, atol=1e-3)
     x, y = values(lines[1], "x").astype(float), values(lines[1], "y").astype(float)
     assert (x[0] + x[1]) / 2 > 5 and (y[0] + y[1]) / 2 > 5  # whitened: at the data's mean
-    heat = traces(spec, type="heatmap")[0]
+    heat = traces(spec, type="contour")[0]
     np.testing.assert_array_equal(values(heat, "z"), pair[0].nets["plain"].initial_grid[..., 0])
     # each panel's own range includes the origin; only the first panel has a y title
     layout = spec["layout"]
@@ -107,7 +111,7 @@ def test_whitening_accuracy_chart_marks_where_the_target_was_reached(pair):
 
 def test_current_boundaries_chart_grid_of_runs_and_nets(pair):
     spec = checked(current_boundaries_chart(pair))
-    maps = traces(spec, type="heatmap")
+    maps = traces(spec, type="contour")
     assert len(maps) == 4
     np.testing.assert_array_equal(values(maps[3], "z"), pair[1].nets["bn"].latest["grid"][..., 0])
     assert maps[3]["xaxis"] == "x4"
@@ -121,7 +125,7 @@ def test_boundary_figure_initial_and_now(shifted):
     now = checked(boundary_figure(shifted, show_test=False))
     assert "step 40" in " ".join(annotations(now))
     init = checked(boundary_figure(shifted, initial=True))
-    np.testing.assert_array_equal(values(traces(init, type="heatmap")[1], "z"),
+    np.testing.assert_array_equal(values(traces(init, type="contour")[1], "z"),
                                   shifted.nets["bn"].initial_grid[..., 0])
 
 
@@ -133,4 +137,4 @@ def test_builders_draw_an_unstarted_run_without_failing():
                 boundary_figure(snap)):
         spec = checked(fig)
         assert title(spec)
-        assert not traces(spec, type="heatmap")
+        assert not traces(spec, type="contour")

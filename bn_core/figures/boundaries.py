@@ -11,33 +11,38 @@ POINT_EDGE = "#333333"
 BOUNDARY_LINE = {"color": "#222222", "width": 2.5}
 
 
+REGION_ALPHA = 0.35  # how strongly the regions are shaded (the points and line stay opaque)
+
+
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
 def _class_scale(n_classes: int) -> list:
-    """A discrete colour scale for class indices 0..n-1."""
+    """A discrete, translucent colour scale for class indices 0..n-1."""
     scale = []
     for k in range(n_classes):
         lo, hi = k / n_classes, (k + 1) / n_classes
-        scale += [[round(lo, 4), CLASS_COLORS[k]], [round(hi, 4), CLASS_COLORS[k]]]
+        color = _rgba(CLASS_COLORS[k], REGION_ALPHA)
+        scale += [[round(lo, 4), color], [round(hi, 4), color]]
     return scale
 
 
 def boundary_traces(grid: np.ndarray, viewport, n_classes: int) -> list[dict]:
-    """Regions shaded by predicted class and the boundary lines between classes: the
-    predicted class per grid cell as a uint8 grid."""
+    """One contour trace: the regions shaded by predicted class (its "heatmap" colouring: the
+    grid's cells, as a heatmap draws them) and the boundary lines between classes over them.
+    The predicted class per cell travels once, as a uint8 grid; the cell positions as x0/dx."""
     res = grid.shape[0]
-    xmin, xmax, ymin, ymax = viewport
-    xs = np.linspace(xmin, xmax, res, dtype=np.float32)
-    ys = np.linspace(ymin, ymax, res, dtype=np.float32)
+    xmin, xmax, ymin, ymax = (float(v) for v in viewport)
     cls = np.ascontiguousarray(grid[..., 0]).astype(np.uint8)
-    return [
-        {"type": "heatmap", "x": xs, "y": ys, "z": cls, "zmin": -0.5, "zmax": n_classes - 0.5,
-         "colorscale": _class_scale(n_classes), "showscale": False, "opacity": 0.35,
-         "hoverinfo": "skip", "showlegend": False},
-        {"type": "contour", "x": xs, "y": ys, "z": cls, "showscale": False, "hoverinfo": "skip",
-         "showlegend": False,
-         "contours": {"coloring": "none", "start": 0.5, "end": n_classes - 1.5 + 1e-6,
-                      "size": 1.0},
-         "line": dict(BOUNDARY_LINE)},
-    ]
+    return [{"type": "contour", "z": cls, "x0": xmin, "dx": (xmax - xmin) / max(res - 1, 1),
+             "y0": ymin, "dy": (ymax - ymin) / max(res - 1, 1), "zmin": -0.5,
+             "zmax": n_classes - 0.5, "colorscale": _class_scale(n_classes), "showscale": False,
+             "hoverinfo": "skip", "showlegend": False,
+             "contours": {"coloring": "heatmap", "start": 0.5, "end": n_classes - 1.5 + 1e-6,
+                          "size": 1.0, "showlines": True},
+             "line": dict(BOUNDARY_LINE)}]
 
 
 def point_traces(data, show_train: bool = True, show_test: bool = True,
