@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +26,15 @@ ARRAYS = {
     "small": np.array([1, 2, 3], dtype=np.int64),        # ... or to int8
     "grid": np.arange(12, dtype=np.uint8).reshape(3, 4),
 }
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """AppTest installs each script as sys.modules["__main__"] and leaves it there; a later
+    multiprocessing spawn (reproduce --jobs 2, worker processes) would re-run that script."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def sample_figure() -> dict:
