@@ -240,8 +240,7 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> dict:
     layout = base_layout(f"{net_label(net)} net: scale gamma and shift beta ({what})",
                          height=height + 40, hovermode="closest", legend={"font": {"size": 12}})
     cells = subplot_grid(layout, 1, 3, h_spacing=0.1, column_widths=[0.34, 0.34, 0.32],
-                         titles=titles + [f"layer {layer + 1} now: gamma against beta, "
-                                                   "one dot per unit"])[0]
+                         titles=titles + [f"layer {layer + 1} now, per unit"])[0]
     data = []
     if view is not None and len(view.probes.get("step", ())) > 0:
         pr, steps = view.probes, steps32(view.probes["step"])

@@ -63,7 +63,7 @@ LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 1.0, "xan
 LEGEND_TOP_CHARS = 36       # legends with more text than this (5 per entry for the key) go below
 TITLE_CHARS = 70            # a title longer than this is wrapped (about 500 px of bold 16 px text)
 LINE_PX = 22                # height of one line of title or legend text
-CHART_PX = 620              # the chart width the wrapping assumes (lesson columns: 500-900 px)
+CHART_PX = 540              # the chart width the wrapping assumes (a lesson column at 1280 px: ~520-560)
 CHAR_PX = 8.0               # average width of one character of panel-title text (16 px)
 
 
@@ -187,8 +187,8 @@ def legend_rows(names: list[str], size: int = FONT_SIZE - 2, width_px: int = CHA
     does: left to right, wrapping when the next one would not fit)."""
     rows, used = 1, 0.0
     for name in names:
-        entry = 46 + len(name) * size * 0.5   # the key (line sample) plus the text
-        if used and used + entry > width_px - 40:
+        entry = 60 + len(name) * size * 0.55  # the key (line sample), the text, the gap
+        if used and used + entry > width_px - 80:
             rows, used = rows + 1, 0.0
         used += entry
     return rows
