@@ -237,6 +237,14 @@ def test_real_run_values(small_runs):
         np.testing.assert_allclose(z[:, 1:], np.log10(snap.nets["bn"].probes["grad_norm"][1:]).T,
                                    rtol=1e-5)
     assert heat["layout"]["xaxis"]["tickformat"] == ",d"
+    curves = checked(grad.training_curves_figure(snap))
+    bn_loss, bn_acc = [t for t in curves["data"] if t.get("legendgroup") == "bn"][:2]
+    np.testing.assert_allclose(values(bn_loss), snap.nets["bn"].probes["loss"], rtol=1e-6)
+    np.testing.assert_allclose(values(bn_acc), snap.nets["bn"].evals["heldout_acc"], rtol=1e-6)
+    acc = checked(act.heldout_accuracy_chart(snap))
+    np.testing.assert_allclose(values(trace(acc, name="Plain")),
+                               snap.nets["plain"].evals["heldout_acc"], rtol=1e-6)
+    assert acc["layout"]["xaxis"]["range"] == [0, snap.total_steps]
     relu = small_runs["relu"]
     zero = checked(act.zone_fraction_figure(relu, 1))
     bn_zero = values(trace(zero, name="BN: output 0 (input <= 0)"))

@@ -175,6 +175,9 @@ def test_figure_builders_return_valid_data():
     assert values(specs[1]["data"][0])[0] > 0
     running = specs[2]
     np.testing.assert_allclose(values(running["data"][1]), rs.running_mean, rtol=1e-6)
+    medians = [t for t in specs[4]["data"] if t.get("name") == "median batch"]
+    np.testing.assert_allclose(values(medians[1]), noise.var_pct[:, 1], rtol=1e-6)
+    assert list(values(medians[1], "x")) == [str(int(m)) for m in noise.sizes]
 
 
 def test_algorithm1_figure_marks_each_panel_mean_and_spread():
