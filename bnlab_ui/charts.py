@@ -10,8 +10,20 @@ the wire is the JSON of the validated figure while everything else `st.plotly_ch
 width, config, element id, theme) stays Streamlit's. Measured in docs/benchmarks.md, "Figures
 as data" (scripts/bench_figures.py).
 
-Theme: `set_chart_theme("dark")` (or "contrast", "light") in a session makes every chart that
-session draws through `bnlab_ui.chart` or `show_figure` use that theme (bn_core.figures.style).
+Chart themes (bn_core.figures.style.THEMES): "light" (as built), "dark" and "contrast" (light),
+the last two with thicker lines and larger text for a projector. A session picks one with
+`set_chart_theme`; every chart it then draws through `bnlab_ui.chart` or `show_figure` uses it
+(read at each refresh; the figure cache keeps one prepared figure per theme, shared by all the
+viewers using it). A page offers the choice, for example in its sidebar, before its live view:
+
+    from bn_core.figures.style import THEME_LABELS, THEMES
+    from bnlab_ui import charts
+
+    choice = st.sidebar.segmented_control("Charts", THEMES, default=charts.chart_theme(),
+                                          format_func=THEME_LABELS.get, key="chart-theme")
+    charts.set_chart_theme(choice or "light")
+
+The page around the charts keeps Streamlit's own theme (.streamlit/config.toml).
 """
 from __future__ import annotations
 

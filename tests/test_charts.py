@@ -161,3 +161,26 @@ def test_ui_chart_builds_once_per_step_and_theme():
     assert dark_spec["layout"]["paper_bgcolor"] == DARK_BG
     assert light_spec["data"][1]["y"] == dark_spec["data"][1]["y"]  # same data, same bytes
     assert dark.session_state["cached"] >= 2  # one cached figure per theme
+
+
+def _theme_toggle_page():
+    import streamlit as st
+
+    from bn_core.figures.style import THEME_LABELS, THEMES
+    from bnlab_ui import charts
+
+    choice = st.sidebar.segmented_control("Charts", THEMES, default=charts.chart_theme(),
+                                          format_func=THEME_LABELS.get, key="chart-theme")
+    charts.set_chart_theme(choice or "light")
+    charts.show_figure({"data": [{"type": "scatter", "y": [1, 2]}], "layout": {}}, key="c")
+
+
+def test_the_documented_theme_toggle_switches_the_charts():
+    at = AppTest.from_function(_theme_toggle_page).run()
+    assert not at.exception
+    assert "paper_bgcolor" not in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    toggle = at.sidebar.get("button_group")[0]
+    toggle.set_value("dark").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["paper_bgcolor"] == DARK_BG
+    assert at.session_state[charts.THEME_STATE] == "dark"

@@ -447,6 +447,8 @@ def cosine_range(values, min_span: float = 0.01) -> list[float]:
 # ---------------------------------------------------------------------------- themes
 
 THEMES = ("light", "dark", "contrast")
+THEME_LABELS = {"light": "Light", "dark": "Dark, high contrast (projector)",
+                "contrast": "Light, high contrast (projector)"}
 DARK_BG = "#111111"
 DARK_INK = "#F2F2F2"
 # Net colours that are too dark on a dark background, and their Okabe-Ito replacements.
