@@ -10,7 +10,7 @@ import numpy as np
 from bn_core.config import CHOICE_LABELS
 from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 from bn_core.figures.figure1 import accuracy_figure
-from bn_core.figures.style import (BAR_LINE, GUIDE, INK, NET_COLORS, axis, band, base_layout,
+from bn_core.figures.style import (GUIDE, INK, NET_COLORS, axis, band, base_layout,
                                    f32, figure, hline, layout_key, net_label, on,
                                    sigmoid_zone_shapes, step_ticks, steps32, subplot_grid)
 
