@@ -100,7 +100,7 @@ def boundary_figure(snap, nets: list[str] | None = None, initial: bool = False,
         view = snap.nets.get(name)
         grid = None if view is None else (view.initial_grid if initial else view.latest.get("grid"))
         panels.append((f"{net_label(name)} {when}", grid))
-    layout = base_layout("Decision regions: shaded by predicted class, black line = boundary",
-                         height=height, hovermode="closest", legend={"font": {"size": 12}})
+    layout = base_layout("Decision regions: shaded by predicted class; the solid line is the "
+                         "boundary", height=height, hovermode="closest", legend={"font": {"size": 12}})
     traces = region_panels(layout, panels, snap.data, snap.viewport, show_test, 600)
     return figure(traces, layout)

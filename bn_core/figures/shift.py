@@ -44,8 +44,8 @@ def decision_regions_chart(snap, show_test: bool = True, height: int = 500) -> d
     names = list(snap.nets) or list(snap.config.nets)
     panels = [(f"{net_label(n)} net, step {snap.nets[n].step if n in snap.nets else 0:,}",
                snap.nets[n].latest.get("grid") if n in snap.nets else None) for n in names]
-    layout = base_layout("Decision regions (shaded by predicted class, black line = boundary)",
-                         height=height, hovermode="closest", legend=dict(LEGEND))
+    layout = base_layout("Decision regions (shaded by predicted class; the solid line is the "
+                         "boundary)", height=height, hovermode="closest", legend=dict(LEGEND))
     traces = region_panels(layout, panels, snap.data, snap.viewport, show_test, 300,
                            x_title="x1 (data units)", y_title="x2 (data units)")
     return figure(traces, layout)
@@ -197,7 +197,7 @@ def current_boundaries_chart(snaps: list, height: int = 620) -> dict:
     names = list(snaps[0].nets) if snaps and snaps[0].nets else ["plain", "bn"]
     titles = [f"{net_label(n)}, {whitening_name(s.config.whitening)}, step {s.step:,}"
               for s in snaps for n in names]
-    layout = base_layout("Decision regions now (shaded by predicted class, black line = "
+    layout = base_layout("Decision regions now (shaded by predicted class; the solid line is the "
                          "boundary)", height=height, hovermode="closest", showlegend=False)
     grid = subplot_grid(layout, max(1, len(snaps)), len(names), h_spacing=0.08,
                         v_spacing=0.18, titles=titles, x_title="x1 (data units)",
