@@ -63,7 +63,10 @@ def figure1_rows(nets: dict[str, NetView], layer: int = -1) -> list[dict]:
 
 
 def write_figure1(nets: dict[str, NetView], config: RunConfig, out: Path) -> tuple[Path, Path]:
-    from bn_core.figures.figure1 import figure1  # plotly only when writing the figure
+    import plotly.io  # plotly only when writing the figure
+
+    from bn_core.figures.figure1 import figure1
+    from bn_core.figures.figure1_page import dataset_name
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out / "fig1.csv", out / "fig1.html"
@@ -75,9 +78,10 @@ def write_figure1(nets: dict[str, NetView], config: RunConfig, out: Path) -> tup
                              for k, v in row.items()})
     fig = figure1(nets, layer=config.depth - 1, activation=config.activation,
                   percentiles=config.percentiles, unit=config.probe_unit,
-                  title=f"Figure 1 reproduced on {config.dataset}: {config.steps} steps, "
-                        f"seed {config.seed}, last hidden layer, unit {config.probe_unit}")
-    fig.write_html(html_path, include_plotlyjs=True, full_html=True)
+                  title=f"Figure 1 reproduced on {dataset_name(config.dataset)}: "
+                        f"{config.steps:,} steps, seed {config.seed}, last hidden layer, unit "
+                        f"{config.probe_unit}")
+    plotly.io.write_html(fig, html_path, include_plotlyjs=True, full_html=True)
     return csv_path, html_path
 
 

@@ -28,6 +28,7 @@ from bn_core.engine.run import Run
 from bn_core.engine.records import RunSnapshot
 from bn_core.engine.training import check_config
 from bn_core.markdown import literal
+from bnlab_ui import charts
 
 log = logging.getLogger("bnlab_ui")
 
@@ -506,13 +507,7 @@ def escape_markdown(text) -> str:
 
 def set_chart_theme(name: str) -> None:
     """The chart theme this session's charts use (light, dark, contrast)."""
-    try:
-        from bnlab_ui import charts
-    except ImportError:
-        return
-    setter = getattr(charts, "set_chart_theme", None)
-    if setter:
-        setter(name)
+    charts.set_chart_theme(name)
 
 
 def _page_name() -> str:
@@ -527,23 +522,26 @@ _FIGURES_MAX = 256
 
 
 def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> None:
-    """Build a figure from the snapshot (once per run, step and arguments for all viewers)
-    and show it with the live chart config (no zoom; PNG download)."""
+    """Build a figure from the snapshot (once per run, step, arguments and chart theme for all
+    viewers, encoded once for the wire) and show it with the live chart config (no zoom; PNG
+    download): see bnlab_ui.charts."""
     code = getattr(builder, "__code__", None)
     where = (code.co_filename, code.co_firstlineno) if code else (builder.__module__,)
+    theme = charts.chart_theme()
     cache_key = (where, builder.__qualname__, snap.key, snap.step, snap.status,
-                 tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())))
+                 tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())),
+                 theme)
     with _FIGURES_LOCK:
         fig = _FIGURES.get(cache_key)
         if fig is not None:
             _FIGURES.move_to_end(cache_key)
     if fig is None:
-        fig = builder(snap, *args, **kwargs)
+        fig = charts.prepare(builder(snap, *args, **kwargs), theme)
         with _FIGURES_LOCK:
             _FIGURES[cache_key] = fig
             while len(_FIGURES) > _FIGURES_MAX:
                 _FIGURES.popitem(last=False)
-    st.plotly_chart(fig, key=key, width="stretch", config=LIVE_CONFIG)
+    charts.show_figure(fig, key=key, config=LIVE_CONFIG)
 
 
 def export_controls(snap: RunSnapshot, name: str, container=None) -> None:

@@ -8,10 +8,10 @@ import streamlit as st
 import bnlab_ui as ui
 from bn_core.config import TOY_DATASETS, RunConfig, Setting
 from bn_core.figures.activations import (activation_input_figure, affine_figure,
-                                         first_disagreement, latest_value, output_range,
-                                         step_range, zone_fraction_figure, zone_rule)
+                                         first_disagreement, heldout_accuracy_chart,
+                                         latest_value, output_range, zone_fraction_figure,
+                                         zone_rule)
 from bn_core.figures.boundaries import boundary_figure
-from bn_core.figures.figure1 import accuracy_figure
 
 # Circles need every unit to choose its own threshold; with gamma = 1, beta = 0 frozen the BN
 # net's sigmoid inputs stay centred on 0. About 20 s at 100 steps/s.
@@ -30,12 +30,6 @@ MODE_WORDS = {
     "undo": "**set to undo the normalisation**: gamma = sqrt(var_B + eps), beta = mu_B of each "
             "batch, so every BN layer outputs exactly its input",
 }
-
-
-def accuracy_chart(snap):
-    """Held-out accuracy of both nets over the whole run's steps."""
-    fig = accuracy_figure(snap.nets, METRIC, "Held-out accuracy of both nets", 320)
-    return fig.update_xaxes(range=step_range(snap))
 
 
 def pct(x: float) -> str:
@@ -194,7 +188,7 @@ with ui.guard("the gamma and beta page"):
             ui.explain(zones_hint(snap.config))
         c1, c2 = st.columns([3, 1])
         with c1:
-            ui.chart(accuracy_chart, snap, key="gb:acc")
+            ui.chart(heldout_accuracy_chart, snap, key="gb:acc")
         with c2:
             ui.explain(accuracy_text(snap))
         if snap.config.is_toy and snap.config.grid_resolution > 0:

@@ -6,6 +6,7 @@ import pytest
 from bn_core.lessons import inside_bn as lesson
 from bn_core.nets.batchnorm import GRAPH_NODE_NAMES, batchnorm_forward
 from bn_core.figures import inside_bn as figs
+from figuretest import checked, values
 
 
 def test_example_batch_shapes_and_per_feature_affine():
@@ -143,47 +144,58 @@ def test_channel_check_reshape_route_and_naive_reshape():
 # --------------------------------------------------------------------------- figures
 
 
-def _points(fig) -> int:
-    return sum(len(np.atleast_1d(t.x if t.x is not None else t.z)) for t in fig.data)
+def _points(spec) -> int:
+    return sum(values(t, "x" if t.get("x") is not None else "z").size for t in spec["data"])
 
 
-def test_figure_builders_return_figures_with_data():
+def test_figure_builders_return_valid_data():
     b = lesson.example_batch(4, 3, seed=0)
     y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
     check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
     rs = lesson.running_statistics(3.0, 2.0, 4, 0.1, 50)
     noise = lesson.batch_noise(3.0, 2.0, n_batches=100)
     x = lesson.example_tensor(2, 3, 4, 4)
-    figures = [
+    specs = [checked(fig) for fig in (
         figs.algorithm1_figure(b.x, cache.xhat, y),
         figs.gradient_check_figure(check),
         figs.running_statistics_figure(rs),
         figs.train_eval_figure(rs),
         figs.batch_noise_figure(noise),
         figs.channel_slab_figure(x, channel=1),
-    ]
-    for fig in figures:
-        assert fig.layout.title.text
-        assert _points(fig) > 0
-    slab = figures[-1]
-    assert len(slab.data) == 2 * 3 and len(slab.layout.shapes) == 1
-    assert [t.y[0] for t in figures[1].data][0] > 0
+    )]
+    for spec in specs:
+        assert spec["layout"]["title"]["text"]
+        assert _points(spec) > 0
+    slab = specs[-1]
+    assert len(slab["data"]) == 2 * 3 and len(slab["layout"]["shapes"]) == 1
+    np.testing.assert_allclose(values(slab["data"][4], "z"), x[1, 1], rtol=1e-6)
+    # one title per column (channel), none per cell: they cannot collide
+    assert [a["text"] for a in slab["layout"]["annotations"]] == [
+        "channel 1", "<b>channel 2</b>", "channel 3"]
+    assert values(specs[1]["data"][0])[0] > 0
+    running = specs[2]
+    np.testing.assert_allclose(values(running["data"][1]), rs.running_mean, rtol=1e-6)
+    medians = [t for t in specs[4]["data"] if t.get("name") == "median batch"]
+    np.testing.assert_allclose(values(medians[1]), noise.var_pct[:, 1], rtol=1e-6)
+    assert list(values(medians[1], "x")) == [str(int(m)) for m in noise.sizes]
 
 
 def test_algorithm1_figure_marks_each_panel_mean_and_spread():
     b = lesson.example_batch(4, 2, seed=0)
     y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
-    fig = figs.algorithm1_figure(b.x, cache.xhat, y)
-    centres = [t for t in fig.data if t.name == "batch mean +- batch std"]
+    spec = checked(figs.algorithm1_figure(b.x, cache.xhat, y))
+    centres = [t for t in spec["data"] if t["name"] == "batch mean +- batch std"]
     assert len(centres) == 3
-    np.testing.assert_allclose(centres[0].x, b.x.mean(0), rtol=1e-6)
-    np.testing.assert_allclose(centres[1].error_x.array, 1.0, atol=1e-5)
-    np.testing.assert_allclose(centres[2].x, b.beta, atol=1e-5)
-    np.testing.assert_allclose(centres[2].error_x.array, np.abs(b.gamma), rtol=1e-5)
+    np.testing.assert_allclose(values(centres[0], "x"), b.x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(values(centres[1]["error_x"], "array"), 1.0, atol=1e-5)
+    np.testing.assert_allclose(values(centres[2], "x"), b.beta, atol=1e-5)
+    np.testing.assert_allclose(values(centres[2]["error_x"], "array"), np.abs(b.gamma),
+                               rtol=1e-5)
 
 
 def test_gradient_check_figure_draws_zero_errors_on_the_floor():
     b = lesson.example_batch(1, 2, seed=0)
-    fig = figs.gradient_check_figure(lesson.backward_check(b.x, b.gamma, b.beta, b.dy))
-    assert min(fig.data[0].y) == pytest.approx(figs.ZERO_FLOOR)
-    assert "0" in list(fig.data[0].text)
+    spec = checked(figs.gradient_check_figure(lesson.backward_check(b.x, b.gamma, b.beta, b.dy)))
+    assert values(spec["data"][0]).min() == pytest.approx(figs.ZERO_FLOOR)
+    assert "0" in list(spec["data"][0]["text"])
+    assert spec["layout"]["yaxis"]["ticktext"][-1] == "1"

@@ -9,6 +9,7 @@ from bn_core.lessons import santurkar
 from bn_core.config import NET_LABELS
 from bn_core.figures import ics as figs
 from bn_core.engine.training import NetView
+from figuretest import checked, values
 
 
 def net_view(name, cos, loss, acc=0.5, dist=None, scape=(0.1, 0.2, 3.0), status="finished",
@@ -123,27 +124,48 @@ def _nets():
 
 
 def test_ics_figures_carry_one_trace_per_net_with_the_right_values():
-    by_layer = figs.ics_by_layer_figure(_nets(), "cos")
-    assert [t.name for t in by_layer.data] == ["Plain", "BN", "Noisy BN"]
-    bn = by_layer.data[1]
-    np.testing.assert_allclose(np.asarray(bn.y), [1.0, 0.4, 0.4, 0.4], atol=1e-6)
-    assert by_layer.layout.yaxis.range[0] < 0.4  # the axis shows the data
-    over_time = figs.ics_over_time_figure(_nets(), "dist")
-    assert over_time.layout.yaxis.type == "log"
-    np.testing.assert_allclose(np.asarray(over_time.data[0].y), 0.1, atol=1e-6)
+    by_layer = checked(figs.ics_by_layer_figure(_nets(), "cos"))
+    assert [t["name"] for t in by_layer["data"]] == ["Plain", "BN", "Noisy BN"]
+    np.testing.assert_allclose(values(by_layer["data"][1]), [1.0, 0.4, 0.4, 0.4], atol=1e-6)
+    low, high = by_layer["layout"]["yaxis"]["range"]
+    assert low < 0.4 and 1.0 < high < 1.1  # the axis shows the data, and 1 (no shift)
+    over_time = checked(figs.ics_over_time_figure(_nets(), "dist"))
+    assert over_time["layout"]["yaxis"]["type"] == "log"
+    np.testing.assert_allclose(values(over_time["data"][0]), 0.1, atol=1e-6)
+
+
+def test_cosine_axis_follows_the_data():
+    """Cosines near 1 get a range near 1 (not squeezed into the top of 0.9-1); a spread is
+    shown whole; noise of 0.0001 is not blown up to fill the chart."""
+    near = {"plain": net_view("plain", cos=0.999, loss=0.3),
+            "bn": net_view("bn", cos=0.985, loss=0.05)}
+    low, high = checked(figs.ics_by_layer_figure(near, "cos"))["layout"]["yaxis"]["range"]
+    assert 0.975 < low < 0.985 and 1.0 < high < 1.002
+    flat = {"plain": net_view("plain", cos=0.9999, loss=0.3)}
+    low, _ = checked(figs.ics_by_layer_figure(flat, "cos"))["layout"]["yaxis"]["range"]
+    assert low == pytest.approx(0.99)  # the floor: at least 0.01 of range
+    spread = {"bn": net_view("bn", cos=-0.8, loss=0.3)}
+    low, _ = checked(figs.ics_over_time_figure(spread, "cos"))["layout"]["yaxis"]["range"]
+    assert -1.02 <= low < -0.8
 
 
 def test_loss_and_landscape_figures_have_data():
-    loss = figs.training_loss_figure(_nets(), regression=True)
-    assert len(loss.data) == 3 and loss.layout.yaxis.type == "log"
-    assert "mean squared error" in loss.layout.yaxis.title.text
-    scape = figs.landscape_figure(_nets())
-    assert len(scape.data) == 3 * 3
-    assert all(len(t.x) == 5 for t in scape.data)
-    assert scape.layout.title.text
+    loss = checked(figs.training_loss_figure(_nets(), regression=True))
+    assert len(loss["data"]) == 3 and loss["layout"]["yaxis"]["type"] == "log"
+    assert "mean squared error" in loss["layout"]["yaxis"]["title"]["text"]
+    np.testing.assert_allclose(values(loss["data"][1]), _nets()["bn"].probes["loss"], rtol=1e-6)
+    scape = checked(figs.landscape_figure(_nets()))
+    assert len(scape["data"]) == 3 * 3
+    assert all(values(t, "x").size == 5 for t in scape["data"])
+    assert scape["layout"]["title"]["text"]
+    assert all(scape["layout"][k]["type"] == "log" for k in ("yaxis", "yaxis2", "yaxis3"))
 
 
 def test_figures_skip_nets_without_records():
     nets = _nets()
     nets["bn"] = NetView(**{**nets["bn"].__dict__, "ics": {}})
-    assert len(figs.ics_by_layer_figure(nets).data) == 2
+    assert len(checked(figs.ics_by_layer_figure(nets))["data"]) == 2
+    none = {n: NetView(**{**v.__dict__, "ics": {}, "probes": {}}) for n, v in _nets().items()}
+    for fig in (figs.ics_by_layer_figure(none), figs.ics_over_time_figure(none, "dist"),
+                figs.training_loss_figure(none, False), figs.landscape_figure(none)):
+        assert checked(fig)["data"] == []
