@@ -74,6 +74,9 @@ def _start_engine_early() -> None:
 _start_engine_early()
 
 REFRESH_SECONDS = 1.0
+# Served by this server (a Material icon as page icon is fetched from a font host: no internet
+# in a classroom, no icon)
+PAGE_ICON = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "assets" / "bnlab-icon.png")
 FIRST_RECORD_WAIT = 0.5  # seconds a Start/Restart click waits for the run's first records
 STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
                 "loading": ":material/downloading:", "running": ":material/play_circle:",
@@ -105,7 +108,7 @@ def _session_id() -> str:
 
 def page_header(title: str, teaches: str, intro: str, icon: str = ":material/science:") -> None:
     """Page config, title, the teaching points covered, and a short introduction."""
-    st.set_page_config(page_title=f"{title} - BN Lab", page_icon=icon, layout="wide")
+    st.set_page_config(page_title=f"{title} - BN Lab", page_icon=PAGE_ICON, layout="wide")
     st.session_state["_page_title"] = title
     st.title(title)
     st.caption(f"Teaching points: {teaches}")

@@ -75,7 +75,7 @@ class Lesson:
         self.page = page or core.script_path()
         self.sections: list[Section] = []
         self.present = presenting()
-        st.set_page_config(page_title=f"{title} - BN Lab", page_icon=icon, layout="wide",
+        st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
                            initial_sidebar_state="collapsed" if self.present else "auto")
         st.session_state["_page_title"] = title
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
