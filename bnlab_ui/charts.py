@@ -28,6 +28,9 @@ The page around the charts keeps Streamlit's own theme (.streamlit/config.toml).
 from __future__ import annotations
 
 import base64
+import threading
+from collections import OrderedDict
+from typing import Callable
 
 import numpy as np
 import plotly.io
@@ -35,6 +38,7 @@ import streamlit as st
 from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 from plotly.basedatatypes import BaseFigure
 
+from bn_core.engine.records import RunSnapshot
 from bn_core.figures.style import LIVE_CONFIG, THEMES, apply_theme
 
 THEME_STATE = "bnlab:chart_theme"
@@ -143,3 +147,33 @@ def show_figure(fig, key: str, config: dict | None = None, theme: str | None = N
     prepared = fig if isinstance(fig, PreparedFigure) else prepare(fig, theme or chart_theme())
     return st.plotly_chart(prepared, key=key, width="stretch",
                            config=LIVE_CONFIG if config is None else config)
+
+
+# ---------------------------------------------------------------------------- the live charts
+
+_FIGURES: OrderedDict = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_FIGURES_MAX = 256
+
+
+def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> None:
+    """Build a figure from the snapshot (once per run, step, arguments and chart theme for all
+    viewers, encoded once for the wire) and show it with the live chart config (no zoom; PNG
+    download): see bnlab_ui."""
+    code = getattr(builder, "__code__", None)
+    where = (code.co_filename, code.co_firstlineno) if code else (builder.__module__,)
+    theme = chart_theme()
+    cache_key = (where, builder.__qualname__, snap.key, snap.step, snap.status,
+                 tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())),
+                 theme)
+    with _FIGURES_LOCK:
+        fig = _FIGURES.get(cache_key)
+        if fig is not None:
+            _FIGURES.move_to_end(cache_key)
+    if fig is None:
+        fig = prepare(builder(snap, *args, **kwargs), theme)
+        with _FIGURES_LOCK:
+            _FIGURES[cache_key] = fig
+            while len(_FIGURES) > _FIGURES_MAX:
+                _FIGURES.popitem(last=False)
+    show_figure(fig, key=key, config=LIVE_CONFIG)

@@ -1,34 +1,17 @@
-"""The pieces every BN Lab page is made of.
-
-A page: `page_header`, then `config_controls` (widgets for the run settings it exposes, read from
-and written to the URL), `run_controls` (the shared run, Start/Pause/Stop/Restart), then
-`live_view(run, render)` whose `render(snapshot)` draws the charts; it refreshes about once a
-second while the run is live and stops refreshing when it ends.
-"""
+"""What every part of the UI leans on: server logging, the engine's registry (started with the
+first page), the viewer's id, the error boundary, text escaping, and refresh-time statistics."""
 from __future__ import annotations
 
-import dataclasses
 import contextlib
 import logging
-import math
-import os
 import threading
-import time
-from collections import OrderedDict
-from typing import Callable, Iterable
+from pathlib import Path
 
 import streamlit as st
 
-from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for
-from bn_core.export import series_csv, settings_json, thinning_note
-from bn_core.figures.style import LIVE_CONFIG, net_label
 from bn_core import engine
-from bn_core.engine.registry import RegistryFull, RunRegistry
-from bn_core.engine.run import Run
-from bn_core.engine.records import RunSnapshot
-from bn_core.engine.training import check_config
+from bn_core.engine.registry import RunRegistry
 from bn_core.markdown import literal
-from bnlab_ui import charts
 
 log = logging.getLogger("bnlab_ui")
 
@@ -76,12 +59,7 @@ _start_engine_early()
 REFRESH_SECONDS = 1.0
 # Served by this server (a Material icon as page icon is fetched from a font host: no internet
 # in a classroom, no icon)
-PAGE_ICON = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "assets" / "bnlab-icon.png")
-FIRST_RECORD_WAIT = 0.5  # seconds a Start/Restart click waits for the run's first records
-STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
-                "loading": ":material/downloading:", "running": ":material/play_circle:",
-                "paused": ":material/pause_circle:", "finished": ":material/check_circle:",
-                "stopped": ":material/stop_circle:", "failed": ":material/error:"}
+PAGE_ICON = str(Path(__file__).resolve().parents[1] / "assets" / "bnlab-icon.png")
 
 
 def get_registry() -> RunRegistry:
@@ -136,323 +114,38 @@ def explain(text: str) -> None:
 
 # ---------------------------------------------------------------------------- settings
 
-def _widget(spec: Setting, key: str, container, label: str | None = None):
-    label = label or spec.label
-    if spec.kind in (int, float) and spec.choices is None and spec.lo == spec.hi:
-        # one value possible (a layer slider on a one-layer net): a slider would need min < max
-        container.caption(f"{label}: **{spec.format(spec.kind(spec.lo))}**, the only value "
-                          "with these settings.")
-        return spec.kind(spec.lo)
-    if spec.kind is bool:
-        return container.toggle(label, key=key, help=spec.help or None)
-    names = CHOICE_LABELS.get(spec.name, {})
-    if spec.choices is not None and spec.kind is tuple:
-        return tuple(container.multiselect(label, spec.choices, key=key, help=spec.help or None,
-                                           format_func=lambda c: str(names.get(c, c))))
-    if spec.choices is not None:
-        return container.selectbox(label, spec.choices, key=key, help=spec.help or None,
-                                   format_func=lambda c: str(names.get(c, c)))
-    if spec.kind is tuple:
-        text = container.text_input(label, key=key, help=spec.help or None)
-        return text
-    if spec.kind is int:
-        span = spec.hi - spec.lo
-        if span <= 1000:
-            return container.slider(label, int(spec.lo), int(spec.hi), key=key,
-                                    help=spec.help or None)
-        return container.number_input(label, int(spec.lo), int(spec.hi), step=1, key=key,
-                                      help=spec.help or None)
-    if spec.log:
-        return container.select_slider(label, options=_log_options(spec), key=key,
-                                       help=spec.help or None, format_func=lambda v: f"{v:g}")
-    step = _float_step(spec)
-    return container.slider(label, float(spec.lo), float(spec.hi), step=step, key=key,
-                            help=spec.help or None)
 
 
-def _float_step(spec: Setting) -> float:
-    span = spec.hi - spec.lo
-    return 0.01 if span <= 2 else 0.05 if span <= 10 else 0.5 if span <= 50 else 1.0
 
 
-def _log_options(spec: Setting) -> list[float]:
-    """A 1-2-5 ladder between lo and hi, plus the default."""
-    out, decade = set(), math.floor(math.log10(spec.lo))
-    while 10 ** decade <= spec.hi * 10:
-        for m in (1, 2, 3, 5):
-            v = float(f"{m * 10 ** decade:.6g}")
-            if spec.lo <= v <= spec.hi:
-                out.add(v)
-        decade += 1
-    out.add(float(spec.default))
-    return sorted(out)
 
 
-def _snap_to_widget(spec: Setting, value):
-    """Put a valid value on the widget's grid (log ladders, slider steps)."""
-    if spec.kind is float and spec.log:
-        opts = _log_options(spec)
-        if value not in opts:
-            return min(opts, key=lambda o: abs(math.log(o) - math.log(max(value, 1e-12))))
-    if spec.kind is tuple and spec.choices is None:
-        return spec.format(value)
-    return value
 
 
-def _state_key(prefix: str, name: str) -> str:
-    """Widget keys are per page, so a setting never leaks from one lesson into another."""
-    return f"{_page_name()}|{prefix}:{name}"
 
 
-def set_setting(name: str, value) -> None:
-    """Set a run setting's widget from a page's own button (e.g. "paper length")."""
-    st.session_state[_state_key("cfg", name)] = value
 
 
-def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> None:
-    """Seed each widget that has no state yet (a session's first view of this page, or a page
-    just navigated to: Streamlit drops the state of widgets a page does not draw) from the URL,
-    clamping bad values; the notices are kept to show until the next seeding."""
-    notices, seeded = [], False
-    query = st.query_params
-    for spec in specs:
-        key = _state_key(prefix, spec.name)
-        if key in st.session_state:
-            continue
-        seeded = True
-        value = base[spec.name]
-        if spec.url in query:
-            value, notice = spec.coerce(query[spec.url])
-            if notice:
-                notices.append(notice)
-        st.session_state[key] = _snap_to_widget(spec, value)
-    if seeded:
-        st.session_state[_state_key(prefix, "_notices")] = notices
 
 
-def _write_url(specs: Iterable[Setting], values: dict, defaults: dict) -> None:
-    for spec in specs:
-        value = values[spec.name]
-        if value == defaults[spec.name]:
-            if spec.url in st.query_params:
-                del st.query_params[spec.url]
-        else:
-            text = spec.format(value)
-            if st.query_params.get(spec.url) != text:
-                st.query_params[spec.url] = text
 
 
-def config_controls(base: RunConfig, names: list[str], container=None,
-                    labels: dict[str, str] | None = None,
-                    limits: dict[str, dict] | None = None) -> RunConfig:
-    """Widgets for the named run settings over a page's base config, bound to the URL.
-
-    A URL value out of range or of the wrong type is clamped or reset, with a notice.
-    `limits` narrows a setting for this page, e.g. {"probe_unit": {"hi": 99}} or
-    {"dataset": {"choices": ("mnist-subset",)}}; its default becomes the page's base value."""
-    container = container or st.sidebar
-    specs = [dataclasses.replace(setting_for(n, base.nets), default=getattr(base, n),
-                                 **(limits or {}).get(n, {}))
-             for n in names]
-    base_values = base.to_dict()
-    base_values = {k: tuple(v) if isinstance(v, list) else v for k, v in base_values.items()}
-    _settings_with_url(specs, base_values, "cfg")
-    values = dict(base_values)
-    for spec in specs:
-        raw = _widget(spec, _state_key("cfg", spec.name), container, (labels or {}).get(spec.name))
-        if spec.kind is tuple and spec.choices is None:
-            raw, notice = spec.coerce(raw)
-            if notice:
-                container.warning(notice)
-        if spec.kind is tuple and spec.choices is not None and not raw:
-            container.warning(f"{spec.label}: choose at least one; using {spec.format(base_values[spec.name])}.")
-            raw = base_values[spec.name]
-        values[spec.name] = raw
-    if values["probe_unit"] >= values["width"]:
-        values["probe_unit"] = values["width"] - 1
-    try:
-        config = RunConfig.from_dict(values)
-    except ValueError as exc:  # a combination the table alone cannot rule out
-        st.warning(f"{literal(exc)}. Using the page's defaults instead.")
-        config = base
-    _write_url(specs, config.to_dict() | {k: tuple(v) for k, v in config.to_dict().items()
-                                            if isinstance(v, list)}, base_values)
-    for notice in st.session_state.get(_state_key("cfg", "_notices"), []):
-        st.warning(notice, icon=":material/link_off:")
-    return config
 
 
-def view_controls(specs: list[Setting], container=None) -> dict:
-    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL."""
-    container = container or st.sidebar
-    defaults = {s.name: s.default for s in specs}
-    _settings_with_url(specs, defaults, "view")
-    values = {}
-    for spec in specs:
-        raw = _widget(spec, _state_key("view", spec.name), container)
-        value, notice = (spec.coerce(raw) if spec.kind is tuple and spec.choices is None
-                         else (raw, None))
-        if notice:
-            container.warning(notice)
-        values[spec.name] = value
-    _write_url(specs, values, defaults)
-    for notice in st.session_state.get(_state_key("view", "_notices"), []):
-        st.warning(notice, icon=":material/link_off:")
-    return values
 
 
 # ---------------------------------------------------------------------------- runs
 
-def _check_run(config: RunConfig) -> str | None:
-    try:
-        check_config(config)
-    except ValueError as exc:
-        return str(exc)
-    return None
 
 
-def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
-                 container=None, scope: str = "", buttons: bool = True
-                 ) -> Run | list[Run] | None:
-    """The shared run of this config (or the runs of several configs, compared side by side),
-    or this viewer's own copies (`scope`); starts them on first view. With `buttons`, the old
-    Start/Pause/Stop/Restart row (lessons draw a live control bar instead)."""
-    container = container or st
-    configs = config if isinstance(config, list) else [config]
-    for c in configs:
-        problem = _check_run(c)
-        if problem:
-            container.error(f"These settings cannot be trained: {literal(problem)}",
-                            icon=":material/block:")
-            return None
-    registry, viewer = get_registry(), viewer_id()
-    try:
-        runs = [registry.get(c, scope) for c in configs]
-    except RegistryFull as exc:
-        container.error(f"No room for another run: {literal(str(exc))}.", icon=":material/block:")
-        return None
-    _follow(registry, runs, viewer)
-    for run in runs:
-        started_key = f"_autostarted:{run.key}"
-        if autostart and run.status == "ready" and not st.session_state.get(started_key):
-            run.start()
-        st.session_state[started_key] = True
-        registry.watch(run, viewer)
-    if not buttons:
-        return runs if isinstance(config, list) else runs[0]
-
-    def every(action):
-        return lambda: [action(r) for r in runs]
-
-    def start_all():
-        for r in runs:
-            r.start()
-        for r in runs:  # the rerun that follows then draws the new run's first records
-            r.wait_first_record(FIRST_RECORD_WAIT)
-
-    def stop_all():
-        for r in runs:
-            r.stop("stopped by a viewer")
-
-    def restart_all():
-        stop_all()
-        start_all()
-
-    # Callbacks run before the script, so the buttons below are drawn in the new state.
-    cols = container.columns(4)
-    live = any(r.status in ("queued", "loading", "running", "paused") for r in runs)
-    cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="run:start",
-                   type="primary", width="stretch", on_click=start_all)
-    if any(r.status == "paused" for r in runs):
-        cols[1].button("Resume", icon=":material/play_arrow:", key="run:resume",
-                       width="stretch", on_click=every(Run.resume))
-    else:
-        cols[1].button("Pause", icon=":material/pause:", key="run:pause", width="stretch",
-                       disabled=not any(r.status == "running" for r in runs),
-                       on_click=every(Run.pause))
-    cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="run:stop",
-                   width="stretch", on_click=stop_all)
-    cols[3].button("Restart", icon=":material/replay:", key="run:restart", width="stretch",
-                   on_click=restart_all)
-    return runs if isinstance(config, list) else runs[0]
 
 
-def _follow(registry: RunRegistry, runs: list[Run], viewer: str) -> None:
-    """Remember which runs this session's page shows; leave the ones it showed before (a run
-    whose only viewer moved a slider pauses at once)."""
-    slot = f"{_page_name()}|_runs"
-    keys = [r.key for r in runs]
-    for key in st.session_state.get(slot, []):
-        if key not in keys:
-            old = registry.peek(key)
-            if old is not None:
-                registry.leave(old, viewer)
-    st.session_state[slot] = keys
 
 
-def status_line(snap: RunSnapshot) -> None:
-    """Status, progress (step of total, steps/s), each net's state, viewers, queue place."""
-    icon = STATUS_ICONS.get(snap.status, "")
-    parts = [f"{icon} **{snap.status}**", f"step {snap.step:,} of {snap.total_steps:,}"]
-    if snap.steps_per_sec:
-        parts.append(f"{snap.steps_per_sec:,.0f} steps/s")
-    if snap.viewers > 1:
-        parts.append(f"{snap.viewers} viewers")
-    nets = ", ".join(f"{net_label(n)}: {v.status_text}" for n, v in snap.nets.items())
-    if nets:
-        parts.append(nets)
-    st.progress(snap.progress, text=" · ".join(parts))
-    run_notices(snap)
 
 
-def run_notices(snap: RunSnapshot) -> None:
-    """What a run's state asks the page to say: its queue place and wait, starting, paused
-    for want of viewers, failed (with why), stopped, a net that diverged."""
-    if snap.status == "queued":
-        wait = (f" (about {snap.queue_wait:.0f} s)" if snap.queue_wait is not None else "")
-        st.info(f"The server's cores are full: this run is number {snap.queue_position or 1} "
-                f"in the queue and starts as soon as there is room{wait}.",
-                icon=":material/schedule:")
-    if snap.status == "loading" and not snap.nets:
-        backend = get_registry().backend
-        starting = not getattr(backend, "ready", lambda: True)()
-        st.caption("Starting this server's training processes (they load PyTorch once, a few "
-                   "seconds after the server starts)..." if starting else
-                   "Loading the data and building the nets...")
-    if snap.status == "paused" and snap.paused_by == "idle":
-        st.caption("Paused while nobody was watching; it goes on from here now.")
-    if snap.status == "failed":
-        st.error(f"Training failed: {literal(snap.message)}", icon=":material/error:")
-    elif snap.message and snap.status == "stopped":
-        st.caption(snap.message)
-    for name, view in snap.nets.items():
-        if view.status == "diverged":
-            st.warning(f"{net_label(name)} net **diverged at step {view.diverged_at}**: its loss "
-                       "or weights stopped being finite numbers. Its twin goes on.",
-                       icon=":material/trending_up:")
 
 
-def live_view(run: Run, render: Callable[[RunSnapshot], None],
-              refresh: float = REFRESH_SECONDS) -> None:
-    """Draw `render(snapshot)` now and about every `refresh` seconds while the run is live."""
-    interval = refresh if run.snapshot().live else None
-    session = _session_id()
-
-    @st.fragment(run_every=interval)
-    def fragment():
-        started = time.perf_counter()
-        get_registry().watch(run, session)
-        snap = run.snapshot()
-        with guard("the live charts"):
-            status_line(snap)
-            render(snap)
-        REFRESH_TIMES.add(_page_name(), time.perf_counter() - started)
-        if interval is not None and not snap.live:
-            st.rerun()  # one full rerun turns the timer off
-        elif interval is None and snap.live:
-            st.rerun()  # the run was (re)started: turn the timer on
-
-    fragment()
 
 
 class RefreshTimes:
@@ -508,9 +201,6 @@ def escape_markdown(text) -> str:
     return literal(text)
 
 
-def set_chart_theme(name: str) -> None:
-    """The chart theme this session's charts use (light, dark, contrast)."""
-    charts.set_chart_theme(name)
 
 
 def _page_name() -> str:
@@ -518,55 +208,3 @@ def _page_name() -> str:
 
 
 # ---------------------------------------------------------------------------- output
-
-_FIGURES: OrderedDict = OrderedDict()
-_FIGURES_LOCK = threading.Lock()
-_FIGURES_MAX = 256
-
-
-def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> None:
-    """Build a figure from the snapshot (once per run, step, arguments and chart theme for all
-    viewers, encoded once for the wire) and show it with the live chart config (no zoom; PNG
-    download): see bnlab_ui.charts."""
-    code = getattr(builder, "__code__", None)
-    where = (code.co_filename, code.co_firstlineno) if code else (builder.__module__,)
-    theme = charts.chart_theme()
-    cache_key = (where, builder.__qualname__, snap.key, snap.step, snap.status,
-                 tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())),
-                 theme)
-    with _FIGURES_LOCK:
-        fig = _FIGURES.get(cache_key)
-        if fig is not None:
-            _FIGURES.move_to_end(cache_key)
-    if fig is None:
-        fig = charts.prepare(builder(snap, *args, **kwargs), theme)
-        with _FIGURES_LOCK:
-            _FIGURES[cache_key] = fig
-            while len(_FIGURES) > _FIGURES_MAX:
-                _FIGURES.popitem(last=False)
-    charts.show_figure(fig, key=key, config=LIVE_CONFIG)
-
-
-def export_controls(snap: RunSnapshot, name: str, container=None) -> None:
-    """Download the recorded series (CSV) and the settings (JSON); charts have a PNG button."""
-    container = container or st
-    note = thinning_note(snap)
-    if note:
-        container.caption(note)
-    cols = container.columns(2)
-    cols[0].download_button("Series (CSV)", lambda: series_csv(snap), file_name=f"bnlab-{name}.csv",
-                            mime="text/csv", icon=":material/download:", key=f"dl:csv:{name}",
-                            on_click="ignore")
-    cols[1].download_button("Settings (JSON)", lambda: settings_json(snap),
-                            file_name=f"bnlab-{name}.json", mime="application/json",
-                            icon=":material/download:", key=f"dl:json:{name}", on_click="ignore")
-
-
-def share_link(container=None) -> None:
-    """The page's permalink (all settings are in the URL) with a copy button."""
-    container = container or st.sidebar
-    base = st.context.url or ""
-    query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
-    container.caption("Link to these exact settings (copy with the button):")
-    container.code(base + (f"?{query}" if query else ""), language=None)
-

@@ -24,7 +24,7 @@ from typing import Callable
 import streamlit as st
 
 from bn_core.engine.records import recorded_steps, snapshot_at
-from bnlab_ui import classroom, controls, core, roles
+from bnlab_ui import charts, classroom, controls, core, roles, runs as run_ui, settings
 
 PRESENT_KEY = "present"
 
@@ -80,7 +80,7 @@ class Lesson:
         st.session_state["_page_title"] = title
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
         if self.present:
-            core.set_chart_theme("contrast")
+            charts.set_chart_theme("contrast")
         classroom.sync(self.page)
         st.title(title)
         st.markdown(intro)
@@ -94,10 +94,10 @@ class Lesson:
 
     # -- settings
     def settings(self, base, names, **kwargs):
-        return core.config_controls(base, names, **kwargs)
+        return settings.config_controls(base, names, **kwargs)
 
     def views(self, specs, **kwargs) -> dict:
-        return core.view_controls(specs, **kwargs)
+        return settings.view_controls(specs, **kwargs)
 
     # -- runs
     def run(self, config, autostart: bool = True):
@@ -105,7 +105,7 @@ class Lesson:
         explore (or left a shared run); None, with the reason shown, if it cannot train."""
         scope = classroom.run_scope(self.page)
         held = classroom.round_holds_run(self.page)
-        return core.run_controls(config, autostart=autostart and not held, scope=scope,
+        return run_ui.run_controls(config, autostart=autostart and not held, scope=scope,
                                  buttons=False)
 
     # -- layout
@@ -131,7 +131,7 @@ class Lesson:
             with core.guard("the controls"):
                 controls.control_bar(runs, snaps, viewer, self.page,
                                      default_pace=runs[0].config.pace, key=key)
-                core.run_notices(snaps[0])
+                run_ui.run_notices(snaps[0])
             if classroom.question_blocks(self.page, snaps[0]):
                 return
             shown = self._scrub(snaps, key) if scrubber else snaps

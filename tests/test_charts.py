@@ -145,7 +145,7 @@ def _live_chart(snap, theme):
 
     charts.set_chart_theme(theme)
     ui.chart(lambda s: accuracy_figure(s.nets), snap, key="acc")
-    st.session_state["cached"] = len(__import__("bnlab_ui.core").core._FIGURES)
+    st.session_state["cached"] = len(__import__("bnlab_ui.charts").charts._FIGURES)
 
 
 def test_ui_chart_builds_once_per_step_and_theme():

@@ -88,19 +88,19 @@ def _failed_run(text):
 
 
 def _refused_run(text):
-    import bnlab_ui.core as core
+    import bnlab_ui.runs as runs
     from bn_core.config import RunConfig
 
-    original = core.check_config
+    original = runs.check_config
 
     def refuse(config):
         raise ValueError(text)
 
-    core.check_config = refuse
+    runs.check_config = refuse
     try:
-        core.run_controls(RunConfig())
+        runs.run_controls(RunConfig())
     finally:
-        core.check_config = original
+        runs.check_config = original
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS), ids=list(PAYLOADS))

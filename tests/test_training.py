@@ -15,7 +15,7 @@ from bn_core.nets.models import build_twins
 from bn_core.engine.run import Run
 from bn_core.engine.training import SGD, BatchSchedule, train_to_end
 
-from conftest import bnlab_threads, endless_config, toy_config, wait_until
+from conftest import endless_config, toy_config, wait_until
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
