@@ -26,7 +26,7 @@ from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_data
 from bn_core.engine.budget import budget_problem
 from bn_core.engine.history import DEFAULT_CAPACITY
 from bn_core.engine.records import NetView, RunRecord, RunSnapshot  # noqa: F401 (re-exported)
-from bn_core.nets.models import MLP, build_twins
+from bn_core.nets.models import MLP, build_twins, flat_parameters
 
 log = logging.getLogger("bn_core")
 
@@ -332,9 +332,7 @@ class Trainer:
         return sum(p.numel() for p in self.net.parameters()) <= MAX_CHECKPOINT_PARAMS
 
     def flat_params(self) -> np.ndarray:
-        with torch.no_grad():
-            return torch.cat([t.reshape(-1) for t in self.net.state_dict().values()
-                              if t.dtype.is_floating_point]).numpy().astype(np.float32)
+        return flat_parameters(self.net)
 
     def drain(self) -> dict | None:
         """This net's records since the last drain, as an update for its NetRecord."""

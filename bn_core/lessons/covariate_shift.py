@@ -8,6 +8,7 @@ initialised first-layer boundaries lie relative to the data (`first_layer_lines`
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -141,3 +142,70 @@ def units_cutting_data(lines: UnitLines, x, margin: float = CUT_MARGIN) -> np.nd
 def distance_from_origin(x) -> float:
     """How far the data's mean lies from the origin (data units)."""
     return float(np.linalg.norm(np.asarray(x, dtype=np.float64).mean(axis=0)))
+
+
+# ---------------------------------------------------------------------------- instant re-scoring
+
+TEST_ONLY = ("shift_x", "shift_y", "rotate_deg", "scale")  # settings that only move test data
+
+
+def training_config(config: RunConfig) -> RunConfig:
+    """The config a run trains: the test-only settings at their defaults, so that moving them
+    never retrains (the page re-scores the recorded nets instead)."""
+    return config.replace(shift_x=0.0, shift_y=0.0, rotate_deg=0.0, scale=1.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scored(run_key: str, net: str, step: int, test_key: tuple, params_bytes: bytes,
+            config: RunConfig) -> tuple[float, float]:
+    """(accuracy, loss) of one recorded net on one shifted test set (cached: a recorded
+    step's score never changes)."""
+    import torch
+
+    from bn_core.engine.training import load_data
+    from bn_core.nets import probes
+    from bn_core.nets.models import build_net, initial_weights, load_flat_parameters
+
+    shifted = config.replace(**dict(zip(TEST_ONLY, test_key)))
+    data = load_data(shifted)
+    x = torch.from_numpy(data.model_input(data.x_test[:config.heldout_size]))
+    y = torch.from_numpy(np.asarray(data.y_test[:config.heldout_size], np.int64))
+    model = build_net(net, config, x.shape[1], data.n_classes,
+                      initial_weights(config, x.shape[1], data.n_classes))
+    load_flat_parameters(model, np.frombuffer(params_bytes, np.float32))
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    return probes.accuracy(logits, y), float(probes.loss_of(logits, y, False))
+
+
+def rescore(snap, shift_x: float, shift_y: float, rotate_deg: float, scale: float):
+    """The snapshot of a run trained without a test shift, as if its test data had been
+    shifted: the config and data carry the shift, and each net's test accuracy and loss are
+    computed from its parameters recorded at each probe step (then read at the eval steps).
+    Nothing retrains, so a student moving the shift sliders sees the result at once."""
+    from dataclasses import replace
+
+    from bn_core.engine.records import NetView
+    from bn_core.engine.training import load_data
+
+    test_key = (float(shift_x), float(shift_y), float(rotate_deg), float(scale))
+    config = snap.config.replace(**dict(zip(TEST_ONLY, test_key)))
+    if not snap.nets:
+        return replace(snap, config=config)
+    data = load_data(config)
+    nets = {}
+    for name, view in snap.nets.items():
+        cps = view.checkpoints
+        if not len(cps.get("step", ())):
+            nets[name] = view
+            continue
+        scores = np.array([_scored(snap.key, name, int(s), test_key, p.tobytes(), snap.config)
+                           for s, p in zip(cps["step"], cps["params"])], np.float64)
+        evals = dict(view.evals)
+        steps = evals.get("step", np.array([], np.int64))
+        for j, metric in enumerate(("test_acc", "test_loss")):
+            if len(steps):
+                evals[metric] = np.interp(steps, cps["step"], scores[:, j]).astype(np.float32)
+        nets[name] = NetView(**{**view.__dict__, "evals": evals})
+    return replace(snap, config=config, data=data, nets=nets)

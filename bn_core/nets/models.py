@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -170,3 +172,30 @@ def build_twins(config: RunConfig, input_dim: int, n_outputs: int) -> dict[str, 
     """The run's nets, all starting from identical linear weights."""
     weights = initial_weights(config, input_dim, n_outputs)
     return {kind: build_net(kind, config, input_dim, n_outputs, weights) for kind in config.nets}
+
+
+def flat_parameters(net) -> "np.ndarray":
+    """Every floating-point tensor of a net's state (weights, biases, gamma, beta, running
+    statistics) in one float32 vector, in state_dict order: what a run records at its probe
+    steps for toy nets (time scrubber, re-scoring on other test data)."""
+    import numpy as np
+
+    with torch.no_grad():
+        return torch.cat([t.reshape(-1) for t in net.state_dict().values()
+                          if t.dtype.is_floating_point]).numpy().astype(np.float32)
+
+
+def load_flat_parameters(net, flat) -> None:
+    """The inverse of `flat_parameters`: put a recorded vector back into a net of the same
+    shape (raises ValueError if the sizes differ)."""
+    flat = torch.tensor(np.asarray(flat, dtype=np.float32))
+    tensors = [t for t in net.state_dict().values() if t.dtype.is_floating_point]
+    total = sum(t.numel() for t in tensors)
+    if flat.numel() != total:
+        raise ValueError(f"recorded parameters: got {flat.numel()} values; this net has {total}")
+    offset = 0
+    with torch.no_grad():
+        for t in tensors:
+            n = t.numel()
+            t.copy_(flat[offset:offset + n].reshape(t.shape))
+            offset += n
