@@ -12,7 +12,7 @@ import streamlit as st
 
 from bn_core.engine.records import RunSnapshot
 from bn_core.engine.run import Run
-from bnlab_ui import roles
+from bnlab_ui import core, roles
 
 SPEEDS = (10.0, 30.0, 100.0, 300.0, 1000.0, 0.0)   # steps per second; 0 = as fast as it goes
 STATUS_WORDS = {"ready": "not started", "queued": "waiting for room", "loading": "starting",
@@ -37,7 +37,7 @@ def may_control(run: Run, viewer: str) -> bool:
     """The teacher, a viewer of their own copy, or a run's only viewer may drive it."""
     if roles.is_teacher() or run.key.endswith(f"|explore:{viewer}"):
         return True
-    others = [v for v in run.viewer_ids() if v != viewer]
+    others = [v for v in run.viewer_ids() if v != viewer and core.session_active(v)]
     return not others
 
 

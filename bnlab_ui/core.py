@@ -75,6 +75,19 @@ def viewer_id() -> str:
     return _session_id()
 
 
+def session_active(session_id: str) -> bool:
+    """Whether a browser session is still connected (a closed tab stops counting as a viewer
+    at once, not after the viewer timeout). True outside a server (AppTest)."""
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return True
+        return Runtime.instance().is_active_session(session_id)
+    except Exception:
+        return True
+
+
 def _session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
