@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from bn_core.config import RunConfig
+from bn_core.presets import PRESETS
 from bn_core.lessons.distributions import value_at_step
 
 SWEEP_BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)
@@ -36,10 +37,7 @@ NOISE_PERCENTILES = (5, 50, 95)
 DEGRADED = 0.02              # an accuracy this much below the reference batch's is "lower"
 TRAIN_SET_SIZE = 4000        # the bundled MNIST subset's training digits
 
-SWEEP_BASE = RunConfig(dataset="mnist-subset", nets=SWEEP_NETS, depth=3, width=100,
-                       activation="relu", init_scale=math.sqrt(2.0), groups=4,
-                       batch_size=REFERENCE_BATCH, lr=LR_AT_REFERENCE, steps=250,
-                       heldout_size=1000)
+SWEEP_BASE = PRESETS["small-batches"].config  # the batch-32 run; the others derive from it
 
 
 def scaled_lr(lr_at_reference: float, batch_size: int,

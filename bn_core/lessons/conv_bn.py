@@ -1,0 +1,196 @@
+"""A live convolutional net (T12, live): BatchNorm2d per channel beside its plain twin on MNIST.
+
+Convolutional BN keeps one gamma/beta pair per channel and takes its statistics over N, H and W
+of each channel: an effective batch of m * H * W values. The CNN of `bn_core.nets.models`
+records its conv layers reshaped to (N*H*W, C) (T12's reshape), so every probe of the MLP reads
+channels as units; this module adds what only a conv net has: per-channel statistics over
+N, H, W of the whole layer, the feature maps of one fixed digit, the check that BN2d is ordinary
+BN on the reshape, and the sentences a page shows, all from a snapshot, a trace or a net.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bn_core.config import RunConfig
+from bn_core.presets import PRESETS
+from bn_core.lessons.distributions import moment_drift, value_at_step
+from bn_core.nets.batchnorm import batchnorm_forward
+
+EARLY_STEP = 100
+CHANNEL_KEYS = ("channel_mean", "channel_var", "pre_channel_mean", "pre_channel_var")
+CNN_TWINS = PRESETS["cnn-twins"].config
+
+
+def values_per_channel(config: RunConfig, layer: int) -> int:
+    """How many values BN averages over per channel in conv layer `layer` (0-based): the batch
+    times the layer's height times its width (28x28 halved at each layer below)."""
+    side = 28 // (2 ** layer)
+    return config.batch_size * side * side
+
+
+def probe_extras(trace: list) -> tuple[dict, dict]:
+    """From a probe's trace, what a page needs beyond the MLP's records: a history row
+    {key: (layers, C) array} of per-channel means and variances over N, H, W (of the conv
+    output and of the nonlinearity's input), and {"maps": [(C, H, W) per layer]} of the batch's
+    first image for the latest record. Empty for an MLP's trace."""
+    if not trace or "maps" not in trace[0]:
+        return {}, {}
+    row = {k: np.stack([t[k].detach().numpy().astype(np.float32) for t in trace])
+           for k in CHANNEL_KEYS}
+    latest = {"maps": [t["maps"].detach().numpy().astype(np.float32) for t in trace]}
+    return row, latest
+
+
+def feature_maps(net, image) -> list[np.ndarray]:
+    """The nonlinearity's output (C, H, W) of each conv layer for one image (784,) in eval mode
+    (BN with its running statistics, as the net would classify that digit)."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(image, np.float32).reshape(1, -1))
+    was_training = net.training
+    net.eval()
+    trace: list = []
+    with torch.no_grad():
+        net(x, trace)
+    net.train(was_training)
+    return [t["maps"].numpy() for t in trace]
+
+
+@dataclass(frozen=True)
+class ReshapeCheck:
+    """Convolutional BN against ordinary BN of the (N*H*W, C) reshape, per conv layer."""
+
+    max_abs_diff: list           # float per layer: the net's BN2d output vs NumPy BN on the reshape
+    values_per_channel: list     # int per layer: N*H*W
+
+    @property
+    def agrees(self) -> bool:
+        return all(d < 1e-4 for d in self.max_abs_diff)
+
+
+def reshape_check(net, x) -> ReshapeCheck:
+    """Run the BN net on x in training mode (without changing it) and compare each layer's BN2d
+    output with the from-scratch float64 BN of `batchnorm.py` on the (N*H*W, C) reshape."""
+    import torch
+
+    from bn_core.nets.probes import restoring
+
+    if net.norms is None:
+        raise ValueError("the net has no BN layers to check")
+    trace: list = []
+    was_training = net.training
+    net.train()  # batch statistics, as in training
+    with restoring(net), torch.no_grad():
+        net(torch.as_tensor(x), trace)
+    net.train(was_training)
+    diffs, counts = [], []
+    for t, norm in zip(trace, net.norms):
+        flat = t["bn_in"].double().numpy()
+        y, _ = batchnorm_forward(flat, norm.weight.detach().double().numpy(),
+                                 norm.bias.detach().double().numpy(), norm.eps)
+        diffs.append(float(np.max(np.abs(y - t["pre"].double().numpy()))))
+        counts.append(flat.shape[0])
+    return ReshapeCheck(max_abs_diff=diffs, values_per_channel=counts)
+
+
+def channel_rows(view, layer: int) -> list[dict]:
+    """Per channel of one conv layer of a BN net, at its latest probe: the last training
+    batch's statistics over N, H, W, the running statistics, gamma and beta."""
+    layers = view.latest.get("bn")
+    if not layers or not 0 <= layer < len(layers):
+        return []
+    rec = layers[layer]
+    n = len(rec["gamma"])
+    return [{"channel": c,
+             "batch_mean": None if rec["batch_mean"] is None else float(rec["batch_mean"][c]),
+             "batch_var": None if rec["batch_var"] is None else float(rec["batch_var"][c]),
+             "running_mean": float(rec["running_mean"][c]),
+             "running_var": float(rec["running_var"][c]),
+             "gamma": float(rec["gamma"][c]), "beta": float(rec["beta"][c])} for c in range(n)]
+
+
+def findings(snapshot, layer: int = 0) -> list[str]:
+    """The sentences the page prints, from the run: accuracy early and now, and how the probed
+    channel's input moved over training in each net (mean and variance over N, H, W)."""
+    nets, cfg = snapshot.nets, snapshot.config
+    if "plain" not in nets or "bn" not in nets:
+        return []
+    out = []
+    per = values_per_channel(cfg, layer)
+    out.append(f"Each BN statistic of conv layer {layer + 1} is taken over N x H x W = "
+               f"{per:,} values per channel (a batch of {cfg.batch_size} images), one "
+               f"gamma and one beta per channel: {cfg.width} of each.")
+    accs = {}
+    for name in ("plain", "bn"):
+        ev = nets[name].evals
+        if len(ev.get("step", ())):
+            accs[name] = (value_at_step(ev["step"], ev["heldout_acc"], EARLY_STEP),
+                          float(ev["heldout_acc"][-1]), int(ev["step"][-1]))
+    if len(accs) == 2:
+        (pe, pn, ps), (be, bn_, bs) = accs["plain"], accs["bn"]
+        early = "" if not (math.isfinite(pe) and math.isfinite(be)) else \
+            f" At step {EARLY_STEP}: BN {be:.0%}, plain {pe:.0%}."
+        lead = bn_ - pn
+        out.append(f"Held-out accuracy at step {min(ps, bs):,}: BN {bn_:.1%}, plain {pn:.1%} "
+                   + (f"(BN ahead by {lead:.1%})." if lead > 0.005 else
+                      f"(plain ahead by {-lead:.1%})." if lead < -0.005 else "(level).")
+                   + early)
+    drifts = {}
+    for name in ("plain", "bn"):
+        pr = nets[name].probes
+        if "unit_mean" in pr and len(pr["unit_mean"]) >= 2:
+            d = moment_drift(pr["unit_mean"], pr["unit_var"])
+            if layer < len(d):
+                drifts[name] = d[layer]
+    if len(drifts) == 2:
+        unit = cfg.probe_unit
+        p, b = drifts["plain"], drifts["bn"]
+        out.append(f"Channel {unit}'s input to the nonlinearity (over N, H, W of the held-out "
+                   f"digits): in the plain net its mean moved over a range of {p.mean_range:.2f} "
+                   f"and its variance went from {p.var_start:.3g} to {p.var_now:.3g}; in the BN "
+                   f"net over {b.mean_range:.2f}, variance {b.var_start:.3g} to {b.var_now:.3g} "
+                   "(BN's gamma and beta set it)." + (
+                       " **BN kept this channel's statistics stiller.**"
+                       if b.mean_range < p.mean_range else
+                       " Here BN's channel moved no less than the plain one's."))
+    return out
+
+
+def claims(seeds=(0, 1, 2), quick: bool = False) -> list[dict]:
+    """The CNN lesson's claims, measured by training the default twins on each seed.
+
+    quick: 300 steps (not 1,500)."""
+    from bn_core.engine.training import prepare, train_to_end
+    from bn_core.nets.models import build_twins
+
+    steps = 300 if quick else CNN_TWINS.steps
+    values, checks = {}, {}
+    for seed in seeds:
+        cfg = CNN_TWINS.replace(seed=seed, steps=steps)
+        snap = train_to_end(cfg)
+        acc = {n: v.evals["heldout_acc"] for n, v in snap.nets.items()}
+        steps_ = snap.nets["bn"].evals["step"]
+        values[seed] = {f"{n}_at_{EARLY_STEP}": round(value_at_step(steps_, acc[n], EARLY_STEP), 3)
+                        for n in acc} | {f"{n}_final": round(float(acc[n][-1]), 3) for n in acc}
+        setup = prepare(cfg)
+        net = build_twins(cfg, 784, 10)["bn"]
+        check = reshape_check(net, setup.x_train[:cfg.batch_size])
+        checks[seed] = {"max_abs_diff": max(check.max_abs_diff),
+                        "values_per_channel": check.values_per_channel}
+    return [
+        {"claim": f"The CNN with BatchNorm2d (2 conv layers of 8 channels, ReLU, batch 32, lr 0.1) "
+                  f"is ahead of its plain twin at step {EARLY_STEP} and level or ahead after "
+                  f"{steps:,} steps (held-out accuracy, 500 test digits).",
+         "values": values,
+         "holds": all(v[f"bn_at_{EARLY_STEP}"] > v[f"plain_at_{EARLY_STEP}"]
+                      and v["bn_final"] >= v["plain_final"] - 0.01 for v in values.values())},
+        {"claim": "T12: the net's BatchNorm2d output equals the from-scratch float64 BN of the "
+                  "(N*H*W, C) reshape (max abs difference below 1e-4), over 32*28*28 = 25,088 and "
+                  "32*14*14 = 6,272 values per channel.",
+         "values": checks,
+         "holds": all(c["max_abs_diff"] < 1e-4 and c["values_per_channel"] == [25088, 6272]
+                      for c in checks.values())},
+    ]
