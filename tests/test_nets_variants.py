@@ -44,8 +44,12 @@ def points(n=32, seed=0) -> torch.Tensor:
     return torch.randn(n, 2, generator=torch.Generator().manual_seed(seed)) * 2 + 0.5
 
 
-def test_every_kind_has_a_label_and_a_stable_noise_seed_slot():
-    assert set(NET_KINDS) == set(NET_LABELS) == set(SEED_ORDER)
+def test_every_kind_has_a_label_a_colour_and_a_stable_noise_seed_slot():
+    from bn_core.figures.style import NET_COLORS, NET_DASH
+
+    assert set(NET_KINDS) == set(NET_LABELS) == set(SEED_ORDER) == set(NET_COLORS) == \
+        set(NET_DASH)
+    assert len(set(NET_COLORS.values())) == len(NET_COLORS)
     # the kinds that existed first keep their slots, so their runs (noise included) are unchanged
     assert SEED_ORDER[:4] == ("plain", "bn", "noisy_bn", "noisy_plain")
 

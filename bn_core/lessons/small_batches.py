@@ -31,7 +31,7 @@ SWEEP_NETS = ("bn", "layernorm", "groupnorm")
 REFERENCE_BATCH = 32         # the batch size LR_AT_REFERENCE is set for
 LR_AT_REFERENCE = 0.1        # ReLU MLP, SGD: BN Lab's choice (see the module docstring)
 SWEEP_EPOCHS = 2             # examples seen = SWEEP_EPOCHS * 4,000 at every batch size
-RECORDS_PER_RUN = 10         # evaluations (and probes) per run, whatever its length
+RECORDS_PER_RUN = 20         # evaluations (and probes) per run, whatever its length
 NOISE_BATCHES = 2000         # batches drawn per size for the batch-statistics noise
 NOISE_PERCENTILES = (5, 50, 95)
 DEGRADED = 0.02              # an accuracy this much below the reference batch's is "lower"
@@ -77,7 +77,8 @@ class NetResult:
     status: str
     heldout_acc: float       # eval mode: BN uses its running statistics
     train_eval_loss: float   # eval mode, on 500 training digits
-    train_mode_loss: float   # training mode, the run's own batches (mean over the last records)
+    train_mode_loss: float   # training mode, the run's own batches: mean over the last record's
+    #                          window (the last 1/RECORDS_PER_RUN of the run)
     step: int
 
     @property
@@ -105,7 +106,7 @@ def _last_finite(values) -> float:
     return float(v[-1]) if v.size else math.nan
 
 
-def _recent_mean(values, last: int = 2) -> float:
+def _recent_mean(values, last: int = 1) -> float:
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)][-last:]
     return float(v.mean()) if v.size else math.nan
