@@ -109,7 +109,7 @@ def test_findings_say_bn_degrades_when_it_does_and_not_for_layernorm():
     assert "**LayerNorm**: held-out accuracy 90.2% at batch 32, 91.8% at batch 2" in text
     assert "about the same at batch 2 (+1.6%)" in text
     assert "GroupNorm" in text and "about the same at batch 2 (-1.6%)" in text
-    assert "eval mode did better" in text and "0.270 for BN and 0.080 for LayerNorm" in text
+    assert "eval mode did better" in text and "0.270 for BN and only 0.080 for LayerNorm" in text
     assert "LayerNorm 81.7% (batch 128) to 91.8% (batch 2)" in text
     table = sb.accuracy_table(points)
     np.testing.assert_allclose(table["bn"], [0.40, 0.947, 0.937], rtol=1e-6)
@@ -127,6 +127,8 @@ def test_findings_wait_for_the_reference_and_ignore_unfinished_runs():
     text = " ".join(sb.findings([two, point(32, {"bn": 0.905, "layernorm": 0.9,
                                                  "groupnorm": 0.9})]))
     assert "lower" not in text and "about the same at batch 2" in text
+    # a mode gap no larger than LayerNorm's is not read as one
+    assert "do not separate a mode gap from the noise" in text
 
 
 def test_a_real_tiny_sweep_runs_through_the_trainer(no_leaked_threads):
@@ -139,3 +141,40 @@ def test_a_real_tiny_sweep_runs_through_the_trainer(no_leaked_threads):
             assert 0.0 <= r.heldout_acc <= 1.0 and math.isfinite(r.train_mode_loss)
             assert math.isfinite(r.mode_gap) and r.step == p.steps
     assert len(sb.findings(points)) >= 3
+
+
+def test_measure_modes_trains_exactly_as_the_run_does(no_leaked_threads):
+    config = sb.sweep_config(4, sb.SWEEP_BASE.replace(depth=1, width=16, heldout_size=200),
+                             epochs=0.05)
+    snap = train_to_end(config)
+    modes = sb.measure_modes(config)
+    for name in ("bn", "layernorm"):
+        # the same weights after the same steps: the run's own eval-mode accuracy
+        assert modes[name]["eval_acc"] == pytest.approx(
+            float(snap.nets[name].evals["heldout_acc"][-1]), abs=1e-6)
+    assert modes["layernorm"]["train_mode_acc"] == modes["layernorm"]["eval_acc"]
+    assert modes["bn"]["train_mode_acc"] != modes["bn"]["eval_acc"]
+
+
+def test_train_mode_accuracy_leaves_the_net_unchanged_and_uses_batch_statistics():
+    import torch
+    from bn_core.nets.models import build_twins
+
+    config = sb.SWEEP_BASE.replace(depth=1, width=8)
+    net = build_twins(config.replace(nets=("bn",)), 784, 10)["bn"]
+    x = torch.rand(40, 784, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(40) % 10
+    before = [t.clone() for t in net.state_dict().values()]
+    net.eval()
+    acc = sb.train_mode_accuracy(net, x, y, 4)
+    assert not net.training  # mode restored
+    assert all(torch.equal(a, b) for a, b in zip(before, net.state_dict().values()))
+    # by hand: the same batches in training mode
+    order = torch.from_numpy(np.random.default_rng([0, 29]).permutation(40))
+    net.train()
+    with torch.no_grad():
+        hits = sum(int((net(x[order[i:i + 4]]).argmax(1) == y[order[i:i + 4]]).sum())
+                   for i in range(0, 40, 4))
+    assert acc == hits / 40
+    with pytest.raises(ValueError, match="at least 2"):
+        sb.train_mode_accuracy(net, x, y, 1)
