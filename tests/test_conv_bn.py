@@ -32,13 +32,13 @@ def test_values_per_channel_is_the_batch_times_the_maps_area(layer, expected):
     assert cb.values_per_channel(cb.CNN_TWINS, layer) == expected
 
 
-def test_probe_extras_give_per_channel_rows_and_the_first_images_maps():
+def test_channel_records_give_per_channel_rows_and_the_first_images_maps():
     _, net = cnn()
     x = digits()
     trace: list = []
     with torch.no_grad():
         net(x, trace)
-    row, latest = cb.probe_extras(trace)
+    row, latest = cb.channel_records(trace)
     assert set(row) == set(cb.CHANNEL_KEYS)
     assert all(v.shape == (2, 8) and v.dtype == np.float32 for v in row.values())
     conv = torch.nn.functional.conv2d(x.reshape(-1, 1, 28, 28), net.linears[0].weight, None,
@@ -49,7 +49,7 @@ def test_probe_extras_give_per_channel_rows_and_the_first_images_maps():
     assert [m.shape for m in latest["maps"]] == [(8, 28, 28), (8, 14, 14)]
     mlp_trace: list = []
     build_twins(cb.CNN_TWINS.replace(arch="mlp", width=8), 784, 10)["bn"](x, mlp_trace)
-    assert cb.probe_extras(mlp_trace) == ({}, {})
+    assert cb.channel_records(mlp_trace) == ({}, {})
 
 
 def test_feature_maps_use_eval_mode_and_leave_the_net_as_it_was():

@@ -10,6 +10,7 @@ import pytest
 from bn_core.config import NET_LABELS
 from bn_core.engine.training import NetView, RunSnapshot, train_to_end
 from bn_core.lessons import small_batches as sb
+from bn_core.nets import probes
 
 
 def test_every_run_of_the_sweep_sees_the_same_examples_at_a_linearly_scaled_rate():
@@ -166,7 +167,7 @@ def test_train_mode_accuracy_leaves_the_net_unchanged_and_uses_batch_statistics(
     y = torch.arange(40) % 10
     before = [t.clone() for t in net.state_dict().values()]
     net.eval()
-    acc = sb.train_mode_accuracy(net, x, y, 4)
+    acc = probes.train_mode_accuracy(net, x, y, 4)
     assert not net.training  # mode restored
     assert all(torch.equal(a, b) for a, b in zip(before, net.state_dict().values()))
     # by hand: the same batches in training mode
@@ -177,4 +178,4 @@ def test_train_mode_accuracy_leaves_the_net_unchanged_and_uses_batch_statistics(
                    for i in range(0, 40, 4))
     assert acc == hits / 40
     with pytest.raises(ValueError, match="at least 2"):
-        sb.train_mode_accuracy(net, x, y, 1)
+        probes.train_mode_accuracy(net, x, y, 1)

@@ -3,8 +3,8 @@
 Convolutional BN keeps one gamma/beta pair per channel and takes its statistics over N, H and W
 of each channel: an effective batch of m * H * W values. The CNN of `bn_core.nets.models`
 records its conv layers reshaped to (N*H*W, C) (T12's reshape), so every probe of the MLP reads
-channels as units; this module adds what only a conv net has: per-channel statistics over
-N, H, W of the whole layer, the feature maps of one fixed digit, the check that BN2d is ordinary
+channels as units; this module adds what only a conv net has (its per-probe records are
+`probes.channel_records`): per-channel statistics over N, H, W, the feature maps of one digit, the check that BN2d is ordinary
 BN on the reshape, and the sentences a page shows, all from a snapshot, a trace or a net.
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ from bn_core.config import RunConfig
 from bn_core.presets import PRESETS
 from bn_core.lessons.distributions import moment_drift, value_at_step
 from bn_core.nets.batchnorm import batchnorm_forward
+from bn_core.nets.probes import CHANNEL_KEYS, channel_records  # noqa: F401  (re-exported)
 
 EARLY_STEP = 100
-CHANNEL_KEYS = ("channel_mean", "channel_var", "pre_channel_mean", "pre_channel_var")
 CNN_TWINS = PRESETS["cnn-twins"].config
 
 
@@ -29,19 +29,6 @@ def values_per_channel(config: RunConfig, layer: int) -> int:
     times the layer's height times its width (28x28 halved at each layer below)."""
     side = 28 // (2 ** layer)
     return config.batch_size * side * side
-
-
-def probe_extras(trace: list) -> tuple[dict, dict]:
-    """From a probe's trace, what a page needs beyond the MLP's records: a history row
-    {key: (layers, C) array} of per-channel means and variances over N, H, W (of the conv
-    output and of the nonlinearity's input), and {"maps": [(C, H, W) per layer]} of the batch's
-    first image for the latest record. Empty for an MLP's trace."""
-    if not trace or "maps" not in trace[0]:
-        return {}, {}
-    row = {k: np.stack([t[k].detach().numpy().astype(np.float32) for t in trace])
-           for k in CHANNEL_KEYS}
-    latest = {"maps": [t["maps"].detach().numpy().astype(np.float32) for t in trace]}
-    return row, latest
 
 
 def feature_maps(net, image) -> list[np.ndarray]:

@@ -25,6 +25,7 @@ import torch
 from bn_core.config import RunConfig
 from bn_core.presets import PRESETS
 from bn_core.lessons.distributions import value_at_step
+from bn_core.nets import probes
 
 SWEEP_BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)
 SWEEP_NETS = ("bn", "layernorm", "groupnorm")
@@ -299,31 +300,6 @@ def noise_sentence(noise: StatisticsNoise) -> str:
 # ---------------------------------------------------------------------------- train vs eval mode
 
 
-def train_mode_accuracy(net, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                        seed: int = 0) -> float:
-    """Accuracy on (x, y) with the net in training mode: the examples in batches of
-    `batch_size` (a fixed random order; a partial last batch dropped), each normalised with its
-    own batch's statistics, as the net saw its data while it trained. The net is left exactly
-    as it was (running statistics included): eval-mode accuracy compares with this one."""
-    from bn_core.nets.probes import restoring
-
-    if batch_size < 2:
-        raise ValueError(f"batch_size: got {batch_size}; training-mode BN needs at least 2")
-    order = torch.from_numpy(np.random.default_rng([seed, 29]).permutation(len(x)))
-    n = len(x) // batch_size * batch_size
-    if n == 0:
-        raise ValueError(f"batch_size: got {batch_size}; only {len(x)} examples")
-    correct = 0
-    was_training = net.training
-    net.train()
-    with restoring(net), torch.no_grad():
-        for i in range(0, n, batch_size):
-            idx = order[i:i + batch_size]
-            correct += int((net(x[idx]).argmax(1) == y[idx]).sum())
-    net.train(was_training)
-    return correct / n
-
-
 def measure_modes(config: RunConfig, nets=("bn", "layernorm")) -> dict[str, dict]:
     """Train the config's `nets` exactly as its run does (same weights, same batches, the same
     SGD), then measure held-out accuracy in eval mode and in training mode at the run's batch
@@ -332,7 +308,6 @@ def measure_modes(config: RunConfig, nets=("bn", "layernorm")) -> dict[str, dict
     For the claim check and the command line: a page reads the run's own records instead."""
     from bn_core.engine.training import SGD, BatchSchedule, prepare
     from bn_core.nets.models import build_twins
-    from bn_core.nets.probes import loss_of
 
     config = config.replace(nets=tuple(n for n in config.nets if n in nets))
     setup = prepare(config)
@@ -344,7 +319,7 @@ def measure_modes(config: RunConfig, nets=("bn", "layernorm")) -> dict[str, dict
         idx = schedule.indices(step)
         xb, yb = setup.x_train.index_select(0, idx), setup.y_train.index_select(0, idx)
         for k, model in models.items():
-            grads = torch.autograd.grad(loss_of(model(xb), yb, False), params[k])
+            grads = torch.autograd.grad(probes.loss_of(model(xb), yb, False), params[k])
             optimizers[k].step(grads)
     x, y = setup.eval_sets["heldout"]
     out = {}
@@ -354,8 +329,8 @@ def measure_modes(config: RunConfig, nets=("bn", "layernorm")) -> dict[str, dict
             eval_acc = int((model(x).argmax(1) == y).sum()) / len(y)  # exact, as below
         model.train()
         out[k] = {"eval_acc": eval_acc,
-                  "train_mode_acc": train_mode_accuracy(model, x, y, config.batch_size,
-                                                        config.seed)}
+                  "train_mode_acc": probes.train_mode_accuracy(model, x, y, config.batch_size,
+                                                               config.seed)}
     return out
 
 
