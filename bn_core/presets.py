@@ -110,11 +110,19 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "training digits at every batch size. bn_core.lessons.small_batches builds the sweep."),
     Preset("cnn-twins", "A convolutional net with BatchNorm2d beside its plain twin", "T12",
            RunConfig(dataset="mnist-subset", arch="cnn", nets=("plain", "bn"), depth=2, width=8,
-                     activation="relu", init_scale=2 ** 0.5, batch_size=32, lr=0.1, steps=1500,
+                     activation="sigmoid", batch_size=32, lr=0.5, steps=1500,
                      probe_every=100, eval_every=50, heldout_size=500),
-           "2 conv layers of 8 channels (3x3, padding 1), BN per channel before the ReLU, 2x2 "
-           "max pooling, a linear head on 8x7x7; He init, SGD lr 0.1, batch 32 (BN Lab's "
-           "choices). 500 held-out digits: the probe of a conv layer reads N*H*W values."),
+           "2 conv layers of 8 channels (3x3, padding 1), BN per channel before the sigmoid "
+           "(as in Figure 1), 2x2 max pooling, a linear head on 8x7x7; W ~ N(0, 1/fan_in), SGD "
+           "lr 0.5, batch 32 (BN Lab's choices). 500 held-out digits: a probe of a conv layer "
+           "reads N*H*W values per channel. Measured: the plain twin sits at chance for "
+           "hundreds of steps, the BN twin does not."),
+    Preset("cnn-twins-relu", "The same CNN with ReLU and He init", "T12",
+           RunConfig(dataset="mnist-subset", arch="cnn", nets=("plain", "bn"), depth=2, width=8,
+                     activation="relu", init_scale=2 ** 0.5, batch_size=32, lr=0.1,
+                     steps=1500, probe_every=100, eval_every=50, heldout_size=500),
+           "As cnn-twins with ReLU, He init (scale sqrt 2) and lr 0.1. Measured: the twins end "
+           "level, BN gives this small CNN no accuracy edge."),
 )}
 
 

@@ -22,9 +22,10 @@ def digits(n=4, seed=0):
     return torch.rand(n, 784, generator=torch.Generator().manual_seed(seed))
 
 
-def test_the_preset_is_the_lessons_cnn():
-    c = cb.CNN_TWINS
-    assert (c.arch, c.depth, c.width, c.batch_size, c.nets) == ("cnn", 2, 8, 32, ("plain", "bn"))
+def test_the_presets_are_the_lessons_cnns():
+    for c, act in ((cb.CNN_TWINS, "sigmoid"), (cb.CNN_TWINS_RELU, "relu")):
+        assert (c.arch, c.depth, c.width, c.batch_size, c.nets, c.activation) == \
+            ("cnn", 2, 8, 32, ("plain", "bn"), act)
 
 
 @pytest.mark.parametrize("layer,expected", [(0, 32 * 28 * 28), (1, 32 * 14 * 14)])
@@ -53,7 +54,9 @@ def test_channel_records_give_per_channel_rows_and_the_first_images_maps():
 
 
 def test_feature_maps_use_eval_mode_and_leave_the_net_as_it_was():
-    _, net = cnn()
+    sigmoid_maps = cb.feature_maps(cnn()[1], digits(1)[0].numpy())
+    assert all(((m > 0) & (m < 1)).all() for m in sigmoid_maps)
+    _, net = cnn(activation="relu")
     net.train()
     image = digits(1)[0].numpy()
     maps = cb.feature_maps(net, image)
@@ -95,3 +98,24 @@ def test_a_real_cnn_run_gives_channel_rows_and_findings(no_leaked_threads):
                               "12,544 values per channel")
     assert any(t.startswith("Held-out accuracy at step 120: BN") for t in text)
     assert any(t.startswith("Channel 0's input to the nonlinearity") for t in text)
+    check = cb.channel_affine(snap.nets["bn"], 0)
+    assert check.probes == 4 and check.holds and check.batch_mean_range > 0
+    assert any(t.startswith("**T12 in the live run**: in the BN net, channel 0's conv output")
+               for t in text)
+    assert cb.channel_affine(snap.nets["plain"], 0) is None
+
+
+def test_channel_affine_reports_a_mismatch():
+    from bn_core.engine.training import NetView
+
+    ones = np.ones((3, 2), np.float32)
+    probes = {"step": np.array([0, 10, 20]), "beta": ones * 0.5, "gamma": ones * 2.0,
+              "unit_mean": ones * 0.5, "unit_var": ones * 4.0,
+              "bn_batch_mean": np.array([[np.nan, 0], [1.0, 0], [3.0, 0]], np.float32)}
+    view = NetView(name="bn", label="BN", status="finished", step=20, diverged_at=None,
+                   probes=probes, evals={}, ics={}, latest={}, initial_grid=None)
+    good = cb.channel_affine(view, 0)
+    assert good.holds and good.batch_mean_range == pytest.approx(2.0) and good.probes == 3
+    probes["unit_var"] = ones * 4.4
+    bad = cb.channel_affine(view, 0)
+    assert not bad.holds and bad.max_var_error == pytest.approx(0.1, rel=1e-5)
