@@ -119,3 +119,12 @@ def test_channel_affine_reports_a_mismatch():
     probes["unit_var"] = ones * 4.4
     bad = cb.channel_affine(view, 0)
     assert not bad.holds and bad.max_var_error == pytest.approx(0.1, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_the_lessons_claims_hold_in_quick_mode_on_seed_0(no_leaked_threads):
+    results = cb.claims(seeds=(0,), quick=True)
+    assert results and all(set(r) == {"claim", "values", "holds"} for r in results)
+    for r in results:
+        assert list(r["values"]) == [0], r["claim"]
+        assert r["holds"] is True, (r["claim"], r["values"])

@@ -179,3 +179,12 @@ def test_train_mode_accuracy_leaves_the_net_unchanged_and_uses_batch_statistics(
     assert acc == hits / 40
     with pytest.raises(ValueError, match="at least 2"):
         probes.train_mode_accuracy(net, x, y, 1)
+
+
+@pytest.mark.slow
+def test_the_lessons_claims_hold_in_quick_mode_on_seed_0(no_leaked_threads):
+    results = sb.claims(seeds=(0,), quick=True)
+    assert results and all(set(r) == {"claim", "values", "holds"} for r in results)
+    for r in results:
+        assert list(r["values"]) == [0], r["claim"]
+        assert r["holds"] is True, (r["claim"], r["values"])

@@ -144,3 +144,12 @@ def test_a_real_four_net_run_gives_findings(no_leaked_threads):
     names = {t.name for t in heldout_accuracy_chart(snap).data if t.name}
     assert {"Plain", "Normalise only", "Scale and shift only", "BN"} <= names
     assert len(percentile_bands_chart(snap, 2, False).data) >= 4
+
+
+@pytest.mark.slow
+def test_the_lessons_claims_hold_in_quick_mode_on_seed_0(no_leaked_threads):
+    results = wp.claims(seeds=(0,), quick=True)
+    assert results and all(set(r) == {"claim", "values", "holds"} for r in results)
+    for r in results:
+        assert list(r["values"]) == [0], r["claim"]
+        assert r["holds"] is True, (r["claim"], r["values"])
