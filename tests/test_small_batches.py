@@ -81,19 +81,22 @@ def test_unit_inputs_are_the_first_layers_linear_outputs_at_the_initial_weights(
 
 # ---------------------------------------------------------------------------- sentences
 
-def view(name, acc, train_mode_loss, eval_loss, status="finished"):
+def view(name, acc, train_mode_loss, eval_loss, status="finished", train_mode_acc=None):
     evals = {"step": np.array([0, 100]), "heldout_acc": np.array([0.1, acc], np.float32),
              "train_loss": np.array([2.3, eval_loss], np.float32)}
+    if train_mode_acc is not None:
+        evals[sb.TRAIN_MODE_KEY] = np.array([0.1, train_mode_acc], np.float32)
     probes = {"step": np.array([0, 50, 100]),
               "loss": np.array([math.nan, train_mode_loss, train_mode_loss], np.float32)}
     return NetView(name=name, label=NET_LABELS[name], status=status, step=100, diverged_at=None,
                    probes=probes, evals=evals, ics={}, latest={}, initial_grid=None)
 
 
-def point(m, accs, modes=None, status="finished"):
+def point(m, accs, modes=None, status="finished", train_mode=None):
     modes = modes or {n: (0.3, 0.2) for n in accs}
     config = sb.sweep_config(m)
-    nets = {n: view(n, a, *modes[n]) for n, a in accs.items()}
+    nets = {n: view(n, a, *modes[n], train_mode_acc=(train_mode or {}).get(n))
+            for n, a in accs.items()}
     snap = RunSnapshot(key=config.key(), config=config, status=status, message="", step=100,
                        total_steps=config.steps, steps_per_sec=0.0, elapsed=0.0, nets=nets,
                        edges=None, bn_edges=None, viewport=None, data=None, viewers=0)
@@ -112,8 +115,21 @@ def test_findings_say_bn_degrades_when_it_does_and_not_for_layernorm():
     assert "GroupNorm" in text and "about the same at batch 2 (-1.6%)" in text
     assert "eval mode did better" in text and "0.270 for BN and only 0.080 for LayerNorm" in text
     assert "LayerNorm 81.7% (batch 128) to 91.8% (batch 2)" in text
+    assert "At batch 128 each net took only 62 steps" in text
     table = sb.accuracy_table(points)
     np.testing.assert_allclose(table["bn"], [0.40, 0.947, 0.937], rtol=1e-6)
+
+
+def test_findings_use_training_mode_accuracy_when_the_run_records_it():
+    accs = {"bn": 0.40, "layernorm": 0.918, "groupnorm": 0.90}
+    points = [point(2, accs, train_mode={"bn": 0.27, "layernorm": 0.918}),
+              point(32, {"bn": 0.947, "layernorm": 0.902, "groupnorm": 0.916})]
+    text = " ".join(sb.findings(points))
+    assert ("**BN's two modes at batch 2**: held-out accuracy 40.0% in eval mode (running "
+            "statistics), 27.0% in training mode") in text
+    assert "eval mode is 13.0% better." in text
+    assert "LayerNorm, which has no batch statistics: 91.8% and 91.8%." in text
+    assert "loss on training digits" not in text  # the direct measure replaces the loss gap
 
 
 def test_findings_wait_for_the_reference_and_ignore_unfinished_runs():

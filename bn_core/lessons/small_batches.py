@@ -38,6 +38,8 @@ NOISE_PERCENTILES = (5, 50, 95)
 DEGRADED = 0.02              # an accuracy this much below the reference batch's is "lower"
 MODE_GAP_FACTOR = 2.0        # BN's mode gap must exceed LayerNorm's (the control) this much
 TRAIN_SET_SIZE = 4000        # the bundled MNIST subset's training digits
+TRAIN_MODE_KEY = "heldout_acc_train_mode"  # the eval column a trainer may add (probes.
+#                                            train_mode_accuracy at the run's batch size)
 
 SWEEP_BASE = PRESETS["small-batches"].config  # the batch-32 run; the others derive from it
 
@@ -82,6 +84,8 @@ class NetResult:
     train_mode_loss: float   # training mode, the run's own batches: mean over the last record's
     #                          window (the last 1/RECORDS_PER_RUN of the run)
     step: int
+    train_mode_acc: float = math.nan  # held-out accuracy in training mode at the run's batch
+    #                                   size, if the run records it (TRAIN_MODE_KEY)
 
     @property
     def mode_gap(self) -> float:
@@ -121,7 +125,8 @@ def net_result(view) -> NetResult:
                      heldout_acc=_last_finite(ev.get("heldout_acc", [])),
                      train_eval_loss=_last_finite(ev.get("train_loss", [])),
                      train_mode_loss=_recent_mean(pr.get("loss", [])),
-                     step=int(ev["step"][-1]) if len(ev.get("step", ())) else 0)
+                     step=int(ev["step"][-1]) if len(ev.get("step", ())) else 0,
+                     train_mode_acc=_last_finite(ev.get(TRAIN_MODE_KEY, [])))
 
 
 def sweep_point(snapshot) -> SweepPoint:
@@ -182,7 +187,19 @@ def findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list
                    f"{a_small:.1%} at batch {m}: {verdict}.")
     bn_small = smallest.nets.get("bn")
     ln_small = smallest.nets.get("layernorm")
-    if bn_small and ln_small and math.isfinite(bn_small.mode_gap) \
+    direct = bn_small is not None and math.isfinite(bn_small.train_mode_acc)
+    if direct:
+        gap = bn_small.heldout_acc - bn_small.train_mode_acc
+        control = "" if ln_small is None or not math.isfinite(ln_small.train_mode_acc) else (
+            f" LayerNorm, which has no batch statistics: {ln_small.heldout_acc:.1%} and "
+            f"{ln_small.train_mode_acc:.1%}.")
+        out.append(f"**BN's two modes at batch {m}**: held-out accuracy {bn_small.heldout_acc:.1%} "
+                   f"in eval mode (running statistics), {bn_small.train_mode_acc:.1%} in training "
+                   f"mode (each batch of {m} normalised with its own statistics): "
+                   + (f"eval mode is {gap:.1%} better." if gap > DEGRADED else
+                      f"training mode is {-gap:.1%} better." if gap < -DEGRADED else
+                      "about the same.") + control)
+    if not direct and bn_small and ln_small and math.isfinite(bn_small.mode_gap) \
             and math.isfinite(ln_small.mode_gap):
         gap, control = abs(bn_small.mode_gap), abs(ln_small.mode_gap)
         losses = (f"loss on training digits {bn_small.train_eval_loss:.3f} in eval mode (running "
@@ -211,9 +228,12 @@ def findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list
                 label = done[0].nets[name].label
                 parts.append(f"{label} {lo[0]:.1%} (batch {lo[1]}) to {hi[0]:.1%} "
                              f"(batch {hi[1]})")
+        largest = done[-1]
         out.append("Across the batch sizes finished so far, held-out accuracy ranged: "
-                   + "; ".join(parts) + ". At the largest batches every net takes few steps "
-                   "(the same examples seen), so a drop there is about steps, not statistics.")
+                   + "; ".join(parts) + f". At batch {largest.batch_size} each net took only "
+                   f"{largest.steps:,} steps for the same examples seen; LayerNorm and GroupNorm "
+                   "have no batch statistics, so a drop of theirs there is not about batch "
+                   "statistics.")
     return out
 
 
