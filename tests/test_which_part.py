@@ -139,11 +139,14 @@ def test_a_real_four_net_run_gives_findings(no_leaked_threads):
     assert text[0].startswith("**Held-out accuracy at step 100**")
     assert any(t.startswith("**Percentile band of layer 3's input (unit 0)**") for t in text)
     # the Figure 1 page's charts draw the four nets
+    import plotly.graph_objects as go
+
     from bn_core.figures.figure1_page import heldout_accuracy_chart, percentile_bands_chart
 
-    names = {t.name for t in heldout_accuracy_chart(snap).data if t.name}
+    # go.Figure(...) reads a figure or its plain-dict form alike
+    names = {t.name for t in go.Figure(heldout_accuracy_chart(snap)).data if t.name}
     assert {"Plain", "Normalise only", "Scale and shift only", "BN"} <= names
-    assert len(percentile_bands_chart(snap, 2, False).data) >= 4
+    assert len(go.Figure(percentile_bands_chart(snap, 2, False)).data) >= 4
 
 
 @pytest.mark.slow
