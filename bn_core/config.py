@@ -20,14 +20,18 @@ REGRESSION_DATASETS = ("deep-linear",)
 DATASETS = TOY_DATASETS + IMAGE_DATASETS + REGRESSION_DATASETS
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
-NET_KINDS = ("plain", "bn", "noisy_bn", "noisy_plain")
+NET_KINDS = ("plain", "bn", "noisy_bn", "noisy_plain", "norm_only", "affine_only", "layernorm",
+             "groupnorm")
+ARCHITECTURES = ("mlp", "cnn")
+CNN_MAX_DEPTH = 4       # each conv layer halves the 28x28 image: 28, 14, 7, 3 -> 1 after 4
+CNN_MAX_CHANNELS = 32   # wider conv layers are too slow to train live on 2 cores
 PLACEMENTS = ("before", "after")
 AFFINE_MODES = ("learnable", "frozen", "undo")
 WHITENING = ("none", "standardize", "pca", "zca")
 PERCENTILES = (15, 50, 85)
 MAX_PERCENTILES = 9  # percentile lines one chart can still tell apart
 
-BN_NETS = ("bn", "noisy_bn")  # the nets with a BN layer, which needs batch statistics
+BN_NETS = ("bn", "noisy_bn", "norm_only")  # the nets with a BN layer, which needs batch statistics
 MIN_BN_BATCH = 2
 BN_BATCH_REASON = ("BN in training mode needs at least 2 examples per batch: the variance of a "
                    "single value is 0, so BN would output beta whatever the input")
@@ -37,6 +41,10 @@ NET_LABELS = {
     "bn": "BN",
     "noisy_bn": "Noisy BN",
     "noisy_plain": "Plain + noise",
+    "norm_only": "Normalise only",
+    "affine_only": "Scale and shift only",
+    "layernorm": "LayerNorm",
+    "groupnorm": "GroupNorm",
 }
 
 # How choices are shown to students (the URL keeps the short names).
@@ -51,7 +59,12 @@ CHOICE_LABELS = {
     "placement": {"before": "before the nonlinearity", "after": "after the nonlinearity"},
     "affine": {"learnable": "learnable", "frozen": "frozen at set values",
                "undo": "set to undo BN"},
+    "arch": {"mlp": "fully connected (MLP)", "cnn": "convolutional (CNN)"},
 }
+
+# Settings added after run keys were first shared: left out of `RunConfig.key()` while at
+# their defaults, so every run key (and every link) made before they existed stays the same.
+KEY_OMITS_AT_DEFAULT = ("arch", "groups")
 
 
 @dataclass(frozen=True)
@@ -255,6 +268,9 @@ class RunConfig:
     shuffle: float = setting(1.0, "Shuffling", "shuffle", lo=0.0, hi=1.0,
                              help="0 = batches in class order, 1 = fully shuffled.")
     # model
+    arch: str = setting("mlp", "Architecture", "arch", choices=ARCHITECTURES,
+                        help="Fully connected layers, or 3x3 convolutions with 2x2 max pooling "
+                             "(image data only; hidden layers = conv layers, units = channels).")
     nets: tuple = setting(("plain", "bn"), "Nets trained side by side", "nets", choices=NET_KINDS,
                           item_kind=str)
     depth: int = setting(3, "Hidden layers", "depth", lo=1, hi=30)
@@ -268,6 +284,10 @@ class RunConfig:
     beta_value: float = setting(0.0, "Frozen beta", "beta", lo=-5.0, hi=5.0)
     init_scale: float = setting(1.0, "Init scale", "init", lo=0.01, hi=20.0, log=True,
                                 help="Weights ~ N(0, (scale^2)/fan_in).")
+    groups: int = setting(4, "GroupNorm groups", "groups", lo=1, hi=512,
+                          help="GroupNorm normalises each group of units (channels) together: "
+                               "1 group = LayerNorm. Uses the largest divisor of the width "
+                               "that is not above this number.")
     dropout: float = setting(0.0, "Dropout", "drop", lo=0.0, hi=0.9)
     # optimisation
     lr: float = setting(0.5, "Learning rate", "lr", lo=1e-4, hi=10.0, log=True)
@@ -297,6 +317,16 @@ class RunConfig:
             raise ValueError(f"probe_unit: got {self.probe_unit}; allowed: between 0 and "
                              f"{self.width - 1} (the layer has {self.width} units)")
         setting_for("batch_size", self.nets).check(self.batch_size)
+        if self.arch == "cnn":
+            if self.dataset not in IMAGE_DATASETS:
+                raise ValueError(f"arch: got 'cnn' with dataset {self.dataset!r}; allowed: a "
+                                 f"convolutional net needs images ({', '.join(IMAGE_DATASETS)})")
+            if self.depth > CNN_MAX_DEPTH:
+                raise ValueError(f"depth: got {self.depth}; allowed: between 1 and "
+                                 f"{CNN_MAX_DEPTH} conv layers (each halves the 28x28 image)")
+            if self.width > CNN_MAX_CHANNELS:
+                raise ValueError(f"width: got {self.width}; allowed: between 1 and "
+                                 f"{CNN_MAX_CHANNELS} channels per conv layer")
 
     @property
     def effective_lr(self) -> float:
@@ -311,8 +341,14 @@ class RunConfig:
         return self.dataset in REGRESSION_DATASETS
 
     def key(self) -> str:
-        """Canonical identity of the run: sorted JSON of every field."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Canonical identity of the run: sorted JSON of every field (but the later settings
+        of KEY_OMITS_AT_DEFAULT while at their defaults, so older keys stay valid)."""
+        values = self.to_dict()
+        del values["pace"]  # a run's speed is a control of it, not what it trains
+        for name in KEY_OMITS_AT_DEFAULT:
+            if values[name] == SETTINGS[name].default:
+                del values[name]
+        return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
@@ -359,6 +395,20 @@ class RunConfig:
             notices.append(f"{literal(f'batch={batch}')} cannot train a BN net: "
                            f"{BN_BATCH_REASON}; using {smallest}.")
             values["batch_size"] = smallest
+        if values["arch"] == "cnn":
+            if values["dataset"] not in IMAGE_DATASETS:
+                notices.append(f"`arch=cnn` needs image data (the data set is "
+                               f"{values['dataset']}); using the fully connected net.")
+                values["arch"] = "mlp"
+            else:
+                for name, hi, what in (("depth", CNN_MAX_DEPTH, "conv layers"),
+                                       ("width", CNN_MAX_CHANNELS, "channels per conv layer")):
+                    if values[name] > hi:
+                        notices.append(f"`{SETTINGS[name].url}={values[name]}` is more than a "
+                                       f"convolutional net allows ({hi} {what}); using {hi}.")
+                        values[name] = hi
+                if values["probe_unit"] >= values["width"]:
+                    values["probe_unit"] = values["width"] - 1
         return cls(**values), notices
 
 

@@ -37,7 +37,7 @@ def run_key(at: AppTest) -> dict:
 
     runs = core.get_registry().runs()
     assert runs, "the page created no run"
-    return json.loads(max(runs, key=lambda r: r.last_seen).key)
+    return max(runs, key=lambda r: r.last_seen).config.to_dict()
 
 
 def poll(at: AppTest, seconds: float = 3.0, until=None) -> AppTest:

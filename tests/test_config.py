@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bn_core.engine import training
-from bn_core.config import NET_KINDS, SETTINGS, RunConfig, smallest_batch
+from bn_core.config import (CNN_MAX_CHANNELS, CNN_MAX_DEPTH, IMAGE_DATASETS,
+                            KEY_OMITS_AT_DEFAULT, NET_KINDS, SETTINGS, RunConfig, smallest_batch)
 from hostile import split_code_spans
 
 URL_KEYS = [spec.url for spec in SETTINGS.values()]
@@ -139,9 +140,15 @@ def test_key_differs_when_any_field_differs(name):
     changes = {name: value}
     if name == "probe_unit":
         changes["probe_unit"] = 5
+    if name == "arch":  # a convolutional net needs images and at most 32 channels
+        base = base.replace(dataset="mnist-subset", width=8)
+        changes["arch"] = "cnn"
     other = base.replace(**changes)
     assert other != base
-    assert other.key() != base.key()
+    if name == "pace":  # a run's speed is a control: viewers at other speeds share the run
+        assert other.key() == base.key()
+    else:
+        assert other.key() != base.key()
 
 
 # ---------------------------------------------------------------------------- URL
@@ -164,6 +171,10 @@ def valid_value(spec):
 @st.composite
 def configs(draw):
     values = {name: draw(valid_value(spec)) for name, spec in SETTINGS.items()}
+    if values["arch"] == "cnn":
+        values["dataset"] = draw(st.sampled_from(IMAGE_DATASETS))
+        values["depth"] = min(values["depth"], CNN_MAX_DEPTH)
+        values["width"] = min(values["width"], CNN_MAX_CHANNELS)
     values["probe_unit"] = draw(st.integers(0, values["width"] - 1))
     values["batch_size"] = max(values["batch_size"], smallest_batch(values["nets"]))
     return RunConfig(**values)
@@ -202,8 +213,10 @@ def test_from_query_never_raises_on_junk(query):
     for url, raw in query.items():
         name = next(n for n, s in SETTINGS.items() if s.url == url)
         value, notice = SETTINGS[name].coerce(raw)
-        if name not in ("probe_unit", "batch_size"):  # these may be moved afterwards: the
-            assert getattr(config, name) == value    # unit inside the layer, the batch to 2 for BN
+        # these may be moved afterwards: the unit inside the layer, the batch to 2 for BN,
+        # a CNN's settings adjusted
+        if name not in ("probe_unit", "batch_size", "arch", "depth", "width"):
+            assert getattr(config, name) == value
         if notice is not None:  # every clamp or reset is reported, naming the URL key in code
             assert notice in notices
             assert any(span == url or span.startswith(f"{url}=")
@@ -318,3 +331,50 @@ def test_batch_one_in_the_url_becomes_two_with_the_reason_when_a_net_has_bn():
     assert len(notices) == 1 and "`batch" in notices[0] and "variance" in notices[0]
     config, notices = RunConfig.from_query({"batch": "1", "nets": "plain"})
     assert (config.batch_size, notices) == (1, [])
+# ---------------------------------------------------------------------------- later settings
+
+# The key of RunConfig() as it was before `arch` and `groups` existed (from main at 86fb1cd),
+# less the pace, which is a control of a run (its speed), not part of what it trains.
+OLD_DEFAULT_KEY = (
+    '{"activation":"sigmoid","affine":"learnable","batch_size":60,"beta_value":0.0,'
+    '"binarize":false,"dataset":"moons","depth":3,"dropout":0.0,"eval_every":100,'
+    '"far_offset":0.0,"gamma_value":1.0,"grid_resolution":60,"heldout_size":1000,'
+    '"ics_every":0,"init_scale":1.0,"lr":0.5,"lr_multiplier":1.0,"momentum":0.0,'
+    '"n_samples":400,"nets":["plain","bn"],"noise":0.15,"percentiles":[15.0,'
+    '50.0,85.0],"placement":"before","probe_every":100,"probe_unit":0,"rotate_deg":0.0,'
+    '"scale":1.0,"seed":0,"shift_x":0.0,"shift_y":0.0,"shuffle":1.0,"steps":3000,'
+    '"whitening":"none","width":100}')
+
+
+def test_settings_added_later_leave_old_keys_and_urls_unchanged():
+    assert set(KEY_OMITS_AT_DEFAULT) == {"arch", "groups"}
+    key = RunConfig().key()
+    assert key == OLD_DEFAULT_KEY
+    assert '"arch"' not in key and '"groups"' not in key
+    assert set(RunConfig().to_dict()) - set(__import__("json").loads(key)) == {"arch", "groups",
+                                                                             "pace"}
+    assert RunConfig().to_query() == {}
+    # at any other value they are part of the run's identity
+    assert '"groups":8' in RunConfig(groups=8).key()
+    assert '"arch":"cnn"' in RunConfig(arch="cnn", dataset="mnist-subset", width=8).key()
+
+
+@pytest.mark.parametrize("changes,field,words", [
+    (dict(arch="cnn"), "arch", "needs images"),
+    (dict(arch="cnn", dataset="mnist-subset", depth=5, width=8), "depth", "conv layers"),
+    (dict(arch="cnn", dataset="mnist-subset", width=64), "width", "channels"),
+])
+def test_a_convolutional_net_refuses_settings_it_cannot_train(changes, field, words):
+    with pytest.raises(ValueError) as info:
+        RunConfig(**changes)
+    assert str(info.value).startswith(f"{field}:") and words in str(info.value)
+
+
+def test_from_query_adjusts_a_convolutional_net_with_notices():
+    config, notices = RunConfig.from_query({"arch": "cnn"})  # the default data are 2-D points
+    assert config.arch == "mlp" and len(notices) == 1 and "`arch=cnn`" in notices[0]
+    config, notices = RunConfig.from_query({"arch": "cnn", "data": "mnist-subset",
+                                            "depth": "9", "unit": "50"})
+    assert (config.arch, config.depth, config.width) == ("cnn", 4, 32)
+    assert config.probe_unit == 31
+    assert any("`depth=9`" in n for n in notices) and any("`width=100`" in n for n in notices)

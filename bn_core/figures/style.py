@@ -29,8 +29,14 @@ NET_COLORS = {
     "bn": "#0072B2",           # blue
     "noisy_bn": "#009E73",     # bluish green
     "noisy_plain": "#D55E00",  # vermillion
+    "norm_only": "#56B4E9",    # sky blue
+    "affine_only": "#CC79A7",  # reddish purple
+    "layernorm": "#000000",    # black
+    "groupnorm": "#D5A600",    # a darker Okabe-Ito yellow (#F0E442 is unreadable on white)
 }
-NET_DASH = {"plain": "solid", "bn": "solid", "noisy_bn": "dash", "noisy_plain": "dot"}
+NET_DASH = {"plain": "solid", "bn": "solid", "noisy_bn": "dash", "noisy_plain": "dot",
+            "norm_only": "dash", "affine_only": "dot", "layernorm": "solid",
+            "groupnorm": "dashdot"}
 SATURATED_FILL = "rgba(213, 94, 0, 0.10)"
 LINEAR_FILL = "rgba(0, 158, 115, 0.08)"
 FONT_SIZE = 15

@@ -2,8 +2,9 @@
 
 Algorithm 1 (training-mode forward), its backward pass in the compact form and node by node
 through the staged computational graph, the convolutional (per-channel) variant, a layer with
-running statistics that mirrors ``torch.nn.BatchNorm1d``, Algorithm 2 (inference), and the
-tools to check all of it numerically. No UI and no torch here: pages and tests build on it.
+running statistics that mirrors ``torch.nn.BatchNorm1d``, Algorithm 2 (inference), LayerNorm
+and GroupNorm (statistics per example, not per batch), and the tools to check all of it
+numerically. No UI and no torch here: pages and tests build on it.
 """
 
 from __future__ import annotations
@@ -361,6 +362,89 @@ class BatchNorm1d:
         if self.affine:
             self.dgamma, self.dbeta = dgamma, dbeta
         return dx
+
+
+# --------------------------------------------------------------------------- LayerNorm, GroupNorm
+
+
+@dataclass(frozen=True, eq=False)
+class GroupNormCache:
+    """What the GroupNorm (and LayerNorm) backward needs: the input, gamma, the per-example,
+    per-group statistics and the normalised input."""
+
+    x: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    eps: float
+    groups: int
+    mu: np.ndarray       # (N, G): each example's mean over the values of each group
+    var: np.ndarray      # (N, G): biased
+    invstd: np.ndarray   # (N, G)
+    xhat: np.ndarray     # shape of x
+
+    @property
+    def values_per_group(self) -> int:
+        """How many values each statistic is taken over: (C / G) * H * W."""
+        return self.x[0].size // self.groups
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, C, ...) -> (N, G, C/G * ...): each row of the last axis is one example's group."""
+    return a.reshape(a.shape[0], groups, -1)
+
+
+def groupnorm_forward(x, gamma, beta, groups: int, eps: float = DEFAULT_EPS):
+    """GroupNorm (Wu and He 2018) of x (N, C) or (N, C, H, W): each example's channels split
+    into `groups` groups of C/G, each group normalised over its own C/G * H * W values (biased
+    variance), then y = gamma * xhat + beta per channel. No batch statistics: every example is
+    normalised on its own, so the batch size does not matter, 1 included."""
+    x = _as_array("x", x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must be 2-D (N, C) or 4-D (N, C, H, W); got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one example; got an empty batch")
+    c = x.shape[1]
+    if isinstance(groups, bool) or int(groups) != groups or groups < 1 or c % int(groups):
+        raise ValueError(f"groups must be a positive divisor of the {c} channels; got {groups}")
+    groups = int(groups)
+    gamma, beta = _check_affine(gamma, beta, c)
+    eps = _check_eps(eps)
+    g = _grouped(x, groups)
+    mu = g.mean(axis=2)
+    var = ((g - mu[..., None]) ** 2).mean(axis=2)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = ((g - mu[..., None]) * invstd[..., None]).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    y = gamma.reshape(shape) * xhat + beta.reshape(shape)
+    return y, GroupNormCache(x, gamma, beta, eps, groups, mu, var, invstd, xhat)
+
+
+def groupnorm_backward(dy, cache: GroupNormCache):
+    """Gradients (dx, dgamma, dbeta) of GroupNorm, BN's compact form applied within each
+    example's group: dx = (M g - sum g - xhat sum(g xhat)) / (M sqrt(var + eps)), g = gamma dy,
+    sums over the M values of the group (not over the batch)."""
+    dy = _as_array("dy", dy, shape=cache.x.shape)
+    c = cache.x.shape[1]
+    shape = (1, c) + (1,) * (dy.ndim - 2)
+    g = _grouped(cache.gamma.reshape(shape) * dy, cache.groups)
+    xhat = _grouped(cache.xhat, cache.groups)
+    m = xhat.shape[2]
+    dx = (m * g - g.sum(axis=2, keepdims=True)
+          - xhat * (g * xhat).sum(axis=2, keepdims=True)) * (cache.invstd[..., None] / m)
+    axes = (0,) + tuple(range(2, dy.ndim))
+    return dx.reshape(dy.shape), (dy * cache.xhat).sum(axis=axes), dy.sum(axis=axes)
+
+
+def layernorm_forward(x, gamma, beta, eps: float = DEFAULT_EPS):
+    """LayerNorm (Ba et al. 2016) of x (N, D): each example normalised over its own D features,
+    then gamma and beta per feature. It is GroupNorm with one group."""
+    x = _as_array("x", x, ndim=2)
+    return groupnorm_forward(x, gamma, beta, 1, eps)
+
+
+def layernorm_backward(dy, cache: GroupNormCache):
+    """Gradients (dx, dgamma, dbeta) of LayerNorm: sums run over each example's features."""
+    return groupnorm_backward(dy, cache)
 
 
 # --------------------------------------------------------------------------- checking

@@ -197,3 +197,44 @@ def loss_landscape(net, x: torch.Tensor, y: torch.Tensor, step_sizes, regression
         "grad_change": max(gdiffs) if gdiffs else math.nan,
         "beta_smoothness": max(betas) if betas else math.nan,
     }
+
+
+# ---------------------------------------------------------------------------- newer lessons
+
+CHANNEL_KEYS = ("channel_mean", "channel_var", "pre_channel_mean", "pre_channel_var")
+
+
+def channel_records(trace: list) -> tuple[dict, dict]:
+    """From a probe's trace, what a page needs beyond the MLP's records: a history row
+    {key: (layers, C) array} of per-channel means and variances over N, H, W (of the conv
+    output and of the nonlinearity's input), and {"maps": [(C, H, W) per layer]} of the batch's
+    first image for the latest record. Empty for an MLP's trace."""
+    if not trace or "maps" not in trace[0]:
+        return {}, {}
+    row = {k: np.stack([t[k].detach().numpy().astype(np.float32) for t in trace])
+           for k in CHANNEL_KEYS}
+    latest = {"maps": [t["maps"].detach().numpy().astype(np.float32) for t in trace]}
+    return row, latest
+
+
+def train_mode_accuracy(net, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                        seed: int = 0) -> float:
+    """Accuracy on (x, y) with the net in training mode: the examples in batches of
+    `batch_size` (a fixed random order; a partial last batch dropped), each normalised with its
+    own batch's statistics, as the net saw its data while it trained. The net is left exactly
+    as it was (running statistics included): eval-mode accuracy compares with this one."""
+    if batch_size < 2:
+        raise ValueError(f"batch_size: got {batch_size}; training-mode BN needs at least 2")
+    order = torch.from_numpy(np.random.default_rng([seed, 29]).permutation(len(x)))
+    n = len(x) // batch_size * batch_size
+    if n == 0:
+        raise ValueError(f"batch_size: got {batch_size}; only {len(x)} examples")
+    correct = 0
+    was_training = net.training
+    net.train()
+    with restoring(net), torch.no_grad():
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            correct += int((net(x[idx]).argmax(1) == y[idx]).sum())
+    net.train(was_training)
+    return correct / n
