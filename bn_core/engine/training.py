@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from bn_core.nets import probes
-from bn_core.config import NET_LABELS, TOY_DATASETS, RunConfig
+from bn_core.config import BN_NETS, NET_LABELS, TOY_DATASETS, RunConfig
 from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_dataset
 from bn_core.engine.budget import budget_problem
 from bn_core.engine.history import DEFAULT_CAPACITY
@@ -34,7 +34,8 @@ TRAIN_EVAL_SIZE = 500       # training examples used for the training-accuracy e
 MNIST_TRAIN_SIZES = {"mnist-subset": 4000, "mnist": 60000, "fashion-mnist": 60000}
 DEEP_LINEAR_DIM = 10
 MAX_FOREGROUND_CAPACITY = 8192  # rows per history for train_to_end
-MAX_CHECKPOINT_PARAMS = 6_000  # nets up to this size record their parameters
+MAX_CHECKPOINT_PARAMS = 6_000
+TRAIN_MODE_EVAL_MAX_BATCH = 16  # below this, BN nets are also scored in training mode  # nets up to this size record their parameters
 LANDSCAPE_STEP_SIZES = (0.05, 0.1, 0.2, 0.4)  # multiples of the run's learning rate
 
 
@@ -258,6 +259,9 @@ class Trainer:
                      "dead_units", "zero_outputs"):
             row[name] = np.array([s[name] for s in summaries], np.float32)
         latest = {"hist": row["hist"], "bn_hist": row["bn_hist"], "step": step}
+        channel_row, channel_latest = probes.channel_records(trace)  # convolutional nets
+        row.update(channel_row)
+        latest.update(channel_latest)
         if net.norms is not None:
             batch_stats = ([(t["bn_in"].mean(0), t["bn_in"].var(0, unbiased=False))
                             for t in train_trace] if train_trace
@@ -311,6 +315,11 @@ class Trainer:
                 row[f"{name}_loss"] = float(probes.loss_of(logits, y, regression))
                 row[f"{name}_acc"] = math.nan if regression else probes.accuracy(logits, y)
         net.train()
+        if (self.name in BN_NETS and not regression
+                and self.config.batch_size <= TRAIN_MODE_EVAL_MAX_BATCH):
+            x, y = self.setup.eval_sets["heldout"]  # BN's train/eval gap at tiny batches
+            row["heldout_acc_train_mode"] = probes.train_mode_accuracy(
+                net, x, y, self.config.batch_size, self.config.seed)
         if "test" not in self.setup.eval_sets:
             row["test_loss"], row["test_acc"] = row["heldout_loss"], row["heldout_acc"]
         self.rows["evals"].append((step, row))
