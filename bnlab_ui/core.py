@@ -50,11 +50,13 @@ def _start_engine_early() -> None:
     PyTorch by the time that page's run needs them."""
     try:
         engine.get_registry()
+        from bn_core.engine.run import Run
+
+        Run.viewer_alive = staticmethod(session_active)  # a closed tab stops counting at once
     except Exception:  # the page reports it when it asks for a run
         log.exception("could not start the training engine")
 
 
-_start_engine_early()
 
 REFRESH_SECONDS = 1.0
 # Served by this server (a Material icon as page icon is fetched from a font host: no internet
@@ -221,3 +223,6 @@ def _page_name() -> str:
 
 
 # ---------------------------------------------------------------------------- output
+
+
+_start_engine_early()

@@ -89,7 +89,7 @@ def ensure_training(page, past_step: int = 0) -> bool:
                 button(page, "Play").click()
             else:
                 button(page, "Restart").click()
-        return training(page) and step_of(page) > past_step
+        return training(page) and step_of(page) > past_step and "watching" not in text
     return wait_until(ok, timeout=120, interval=0.5)
 
 
@@ -138,8 +138,9 @@ def test_stop_freezes_every_chart_at_once(browser, server, capsys):
         assert ensure_training(page, 40)
         button(page, "Stop").click()
         clicked = time.monotonic()
-        assert wait_until(lambda: "· stopped" in page.inner_text("[data-testid='stMain']"),
-                          timeout=20, interval=0.05)
+        stopped = wait_until(lambda: "· stopped" in page.inner_text("[data-testid='stMain']"),
+                             timeout=20, interval=0.05)
+        assert stopped, page.inner_text("[data-testid='stMain']")[:600]
         wait_idle(page)
         frozen_after = time.monotonic() - clicked
         state, step = chart_state(page), step_of(page)
@@ -161,11 +162,19 @@ def test_the_scrubber_shows_an_earlier_steps_boundary(browser, server):
     try:
         assert ensure_training(page, 200)
         button(page, "Pause").click()
-        slider = page.get_by_role("slider").last
-        slider.focus()
-        page.keyboard.press("Home")  # back to step 0
-        assert wait_until(lambda: "Plain at step 0" in page.inner_text("[data-testid='stMain']")
-                          or "at step 0" in " ".join(chart_titles(page)), timeout=20, interval=0.2)
+        settled_step(page)
+        wait_idle(page)
+
+        def back_to_zero():
+            slider = page.get_by_role("slider").last
+            slider.focus()
+            page.keyboard.press("Home")  # back to step 0
+            return wait_until(lambda: "at step 0" in " ".join(chart_titles(page)), timeout=3,
+                              interval=0.2)
+
+        shown = wait_until(back_to_zero, timeout=30, interval=0.5)
+        page.screenshot(path=str(ARTIFACTS / "scrubber.png"))
+        assert shown, chart_titles(page)
         assert "(run at" in page.inner_text("[data-testid='stMain']")
     finally:
         ctx.close()

@@ -96,6 +96,7 @@ class Run:
         self._done.set()
         self._viewers: dict[str, float] = {}
         self._frozen = False                  # stopped here: later records are not shown
+        self.had_viewers = False
         self.last_seen = time.monotonic()
         self.created = time.monotonic()
 
@@ -271,15 +272,19 @@ class Run:
         now = time.monotonic()
         self.last_seen = now
         self._viewers[viewer] = now
+        self.had_viewers = True
 
     def release(self, viewer: str) -> None:
         self._viewers.pop(viewer, None)
 
+    viewer_alive = None  # set by the web layer: whether a viewer's session is still connected
+
     def viewer_ids(self, within: float = VIEWER_TIMEOUT) -> list[str]:
         now = time.monotonic()
+        alive = Run.viewer_alive
         for v, t in list(self._viewers.items()):
-            if now - t > 6 * within:
-                self._viewers.pop(v, None)  # pruned: long gone
+            if now - t > 6 * within or (alive is not None and not alive(v)):
+                self._viewers.pop(v, None)  # pruned: gone (closed the tab) or long gone
         return [v for v, t in list(self._viewers.items()) if now - t <= within]
 
     @property

@@ -210,7 +210,10 @@ class HostPool:
                 runs = list(self._runs.values())
             for run in runs:
                 timeout = run.idle_timeout
-                if timeout is None or not run.alive or now - run.last_seen <= timeout:
+                if timeout is None or not run.alive:
+                    continue
+                deserted = run.had_viewers and not run.viewer_ids()  # every viewer left
+                if not deserted and now - run.last_seen <= timeout:
                     continue
                 if run.status == "queued":
                     run.stop("stopped: nobody was watching")
