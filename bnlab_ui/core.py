@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 import streamlit as st
 
-from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting
+from bn_core.config import CHOICE_LABELS, SETTINGS, RunConfig, Setting, upgrade_query
 from bn_core.export import series_csv, settings_json
 from bn_core.figures.style import LIVE_CONFIG, net_label
 from bn_core.engine.registry import IDLE_TIMEOUT, MAX_RUNS, MAX_TRAINING, RunRegistry
@@ -207,7 +207,7 @@ def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> Non
     just navigated to: Streamlit drops the state of widgets a page does not draw) from the URL,
     clamping bad values; the notices are kept to show until the next seeding."""
     notices, seeded = [], False
-    query = st.query_params
+    query = upgrade_query(st.query_params)  # older links give the run they gave then
     for spec in specs:
         key = _state_key(prefix, spec.name)
         if key in st.session_state:

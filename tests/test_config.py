@@ -133,7 +133,7 @@ def another_valid_value(spec, current):
 
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_key_differs_when_any_field_differs(name):
-    base = RunConfig(width=100, probe_unit=0)
+    base = RunConfig(width=100, probe_unit=0, init="scaled" if name == "init_scale" else "default")
     value = another_valid_value(SETTINGS[name], getattr(base, name))
     changes = {name: value}
     if name == "probe_unit":
@@ -264,3 +264,29 @@ def test_a_batch_larger_than_the_data_raises_naming_batch_size():
     with pytest.raises(ValueError, match="^batch_size:"):
         training.Run(config)
     training.check_config(config.replace(batch_size=100))  # the whole set in one batch is fine
+
+
+# ---------------------------------------------------------------------------- initial weights
+
+def test_the_init_scale_counts_only_for_the_scaled_init():
+    assert RunConfig(init="he", init_scale=3.0).init_scale == 1.0
+    assert RunConfig(init="he", init_scale=3.0) == RunConfig(init="he")
+    assert RunConfig(init="scaled", init_scale=3.0).init_scale == 3.0
+
+
+def test_an_old_link_with_only_the_init_scale_gives_the_same_net():
+    """Before `init` existed, ?init=2 meant W ~ N(0, 4/fan_in): it still does."""
+    config, notices = RunConfig.from_query({"init": "2"})
+    assert notices == []
+    assert (config.init, config.init_scale) == ("scaled", 2.0)
+    assert RunConfig.from_query({"init": "2", "winit": "he"})[0].init == "he"
+    assert RunConfig.from_query(config.to_query())[0] == config
+    assert config.to_query() == {"init": "2", "winit": "scaled"}
+
+
+def test_an_old_export_with_only_the_init_scale_gives_the_same_net():
+    old = RunConfig().to_dict()
+    del old["init"]
+    old["init_scale"] = 0.5
+    assert RunConfig.from_dict(old).init == "scaled"
+    assert RunConfig.from_dict(old).init_scale == 0.5

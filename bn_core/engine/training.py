@@ -32,7 +32,6 @@ TRAIN_EVAL_SIZE = 500       # training examples used for the training-accuracy e
 MNIST_TRAIN_SIZES = {"mnist-subset": 4000, "mnist": 60000, "fashion-mnist": 60000}
 DEEP_LINEAR_DIM = 10
 MAX_FOREGROUND_CAPACITY = 8192  # rows per history for train_to_end
-LANDSCAPE_STEP_SIZES = (0.05, 0.1, 0.2, 0.4)  # multiples of the run's learning rate
 
 
 # ---------------------------------------------------------------------------- data
@@ -364,7 +363,7 @@ class Trainer:
         dist, cos = probes.internal_covariate_shift(self.net, xb, yb, cfg.effective_lr,
                                                     cfg.is_regression)
         scape = probes.loss_landscape(self.net, xb, yb,
-                                      [s * cfg.effective_lr for s in LANDSCAPE_STEP_SIZES],
+                                      [s * cfg.effective_lr for s in probes.LANDSCAPE_STEP_SIZES],
                                       cfg.is_regression)
         self.ics_hist.append(step, dist=dist, cos=cos, **scape)
 

@@ -26,6 +26,7 @@ NOISE_MEAN_RANGE = (-0.5, 0.5)   # mu_t ~ U, per layer and step
 NOISE_SCALE_RANGE = (1.0, 1.25)  # sigma_t ~ U, per layer and step
 NOISE_SHIFT_SPREAD = 0.1         # m ~ U(mu_t - 0.1, mu_t + 0.1), per element
 NOISE_SCALE_SPREAD = 0.1         # s ~ N(sigma_t, 0.1), per element
+SMALL_INIT_STD = 0.01            # the "small" init: W ~ N(0, 0.01^2)
 
 
 class TimeVaryingNoise(nn.Module):
@@ -139,11 +140,28 @@ class MLP(nn.Module):
         return [lin.weight for lin in self.linears] + [self.output.weight]
 
 
+def init_std(init: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float:
+    """The standard deviation of a layer's initial weights, by the rule's name."""
+    if init == "default":
+        return 1.0 / math.sqrt(fan_in)                # LeCun: N(0, 1/fan_in)
+    if init == "he":
+        return math.sqrt(2.0 / fan_in)                # He et al. 2015: N(0, 2/fan_in), for ReLU
+    if init == "xavier":
+        return math.sqrt(2.0 / (fan_in + fan_out))    # Glorot & Bengio 2010 (normal form)
+    if init == "small":
+        return SMALL_INIT_STD                          # "small random Gaussian values"
+    if init == "scaled":
+        return scale / math.sqrt(fan_in)              # N(0, scale^2/fan_in)
+    raise ValueError(f"init: got {init!r}; allowed: one of default, he, xavier, small, scaled")
+
+
 def initial_weights(config: RunConfig, input_dim: int, n_outputs: int) -> list[torch.Tensor]:
-    """Linear weights W ~ N(0, init_scale^2 / fan_in), from the run's seed."""
+    """Linear weights W ~ N(0, std^2), std from the config's `init` rule, from the run's seed
+    (the same standard normal draws for every rule, so rules differ only in scale)."""
     g = torch.Generator().manual_seed(config.seed)
     dims = [input_dim] + [config.width] * config.depth + [n_outputs]
-    return [torch.randn(dims[i + 1], dims[i], generator=g) * (config.init_scale / math.sqrt(dims[i]))
+    return [torch.randn(dims[i + 1], dims[i], generator=g)
+            * init_std(config.init, dims[i], dims[i + 1], config.init_scale)
             for i in range(len(dims) - 1)]
 
 
