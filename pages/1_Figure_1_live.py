@@ -10,13 +10,13 @@ from bn_core.config import Setting
 from bn_core.lessons.distributions import band_drift, value_at_step
 from bn_core.figures.figure1_page import MARK_STEP, heldout_accuracy_chart, percentile_bands_chart
 from bn_core.data.mnist import available_sources, source_folder
-from bn_core.presets import PRESETS
+from bn_core.presets import PRESETS, lesson_setup
 from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 
 PAPER = PRESETS["figure1"]
 # The paper's net and batch; a few thousand steps (not 50,000) so a run takes seconds, probed
 # often enough to show the first few hundred steps, where the nets differ most.
-BASE = PAPER.config.replace(steps=3000, probe_every=25, eval_every=50)
+BASE = lesson_setup("figure1")
 PAPER_STEPS = PAPER.config.steps
 DATA_NAMES = {"mnist-subset": "MNIST: bundled 5,000-digit subset",
               "mnist": "MNIST: full 60,000 digits",

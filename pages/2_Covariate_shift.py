@@ -6,7 +6,7 @@ from collections import OrderedDict
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig, Setting
+from bn_core.config import Setting
 from bn_core.lessons.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
                                      steps_to_accuracy, units_cutting_data)
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
@@ -14,14 +14,12 @@ from bn_core.figures.shift import (current_boundaries_chart, decision_regions_ch
                                    train_test_accuracy_chart, whitening_accuracy_chart,
                                    whitening_name)
 from bn_core.figures.style import LIVE_CONFIG
+from bn_core.presets import lesson_setup
 
 # A small sigmoid net on 300 points: both nets learn the moons in about a thousand steps, paced
 # so that a run lasts 12-15 s and the boundaries can be watched moving.
-MODEL = dict(n_samples=300, noise=0.15, depth=2, width=16, activation="sigmoid", lr=0.5,
-             batch_size=30, steps=1500, probe_every=20, eval_every=20, grid_resolution=60,
-             heldout_size=300)
-SHIFT_BASE = RunConfig(dataset="moons", shift_x=1.0, rotate_deg=30.0, pace=120.0, **MODEL)
-WHITE_BASE = RunConfig(dataset="moons", far_offset=8.0, whitening="zca", pace=100.0, **MODEL)
+SHIFT_BASE = lesson_setup("covariate-shift")
+WHITE_BASE = lesson_setup("whitening")
 SHIFT_SETTINGS = ["dataset", "n_samples", "noise", "shift_x", "shift_y", "rotate_deg", "scale"]
 WHITE_SETTINGS = ["dataset", "n_samples", "noise", "far_offset", "whitening"]
 PARTS = {"shift": "Shift the test data (T1)", "whitening": "Whitening (T2)"}

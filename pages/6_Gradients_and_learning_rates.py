@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import TOY_DATASETS, RunConfig
+from bn_core.config import TOY_DATASETS
 from bn_core.figures.gradients import (
     gradient_heatmap_figure,
     gradient_profile_figure,
@@ -16,12 +16,10 @@ from bn_core.figures.gradients import (
     training_curves_figure,
     vanishing_ratio_figure,
 )
-from bn_core.presets import preset
+from bn_core.presets import lesson_setup, preset
 
 # The default: a 10-layer sigmoid net on the MNIST subset (the BN-x5-Sigmoid analogue).
-BASE = RunConfig(dataset="mnist-subset", depth=10, width=64, activation="sigmoid",
-                 init_scale=1.0, lr=0.1, lr_multiplier=1.0, batch_size=60, steps=2000,
-                 probe_every=20, eval_every=50, heldout_size=1000, grid_resolution=0)
+BASE = lesson_setup("gradients")
 DATASETS_OFFERED = ("mnist-subset",) + TOY_DATASETS
 SETTINGS_SHOWN = ["lr_multiplier", "activation", "depth", "width", "init_scale", "lr",
                   "dataset", "steps", "seed"]

@@ -122,3 +122,46 @@ def landscape_figure(nets: dict, height: int = 340) -> go.Figure:
     fig.update_layout(hovermode="closest", height=height + 50, margin={"b": 110},
                       legend={"y": -0.3, "yanchor": "top", "x": 0, "xanchor": "left"})
     return fig
+
+
+def _fill_colour(name: str, alpha: float = 0.25) -> str:
+    hexa = NET_COLORS[name].lstrip("#")
+    r, g, b = (int(hexa[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def landscape_reproduction_figure(nets: dict, title: str = "", height: int = 420) -> go.Figure:
+    """Santurkar et al.'s Fig. 4 for a run: over training, the range (shaded, min to max over
+    the step sizes along the gradient) of the loss (a) and of the gradient change (b), and the
+    effective beta-smoothness (c), one colour per net."""
+    panels = ("(a) loss along the gradient", "(b) gradient change along it",
+              "(c) effective beta-smoothness")
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07, subplot_titles=panels)
+    for name, view in nets.items():
+        ics = view.ics
+        if len(ics.get("step", ())) == 0 or "scape_loss" not in ics:
+            continue
+        steps = np.asarray(ics["step"])
+        for col, key in ((1, "scape_loss"), (2, "scape_grad_change")):
+            values = np.asarray(ics[key], np.float64)
+            with np.errstate(all="ignore"):
+                lo, hi = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+            fig.add_trace(go.Scatter(x=steps, y=f32(hi), mode="lines", line={"width": 0},
+                                     legendgroup=name, showlegend=False, hoverinfo="skip"),
+                          row=1, col=col)
+            fig.add_trace(go.Scatter(x=steps, y=f32(lo), mode="lines", fill="tonexty",
+                                     fillcolor=_fill_colour(name), name=net_label(name),
+                                     line={"color": NET_COLORS[name], "width": 1},
+                                     legendgroup=name, showlegend=col == 1), row=1, col=col)
+        fig.add_trace(_line(name, steps, ics["beta_smoothness"], legendgroup=name,
+                            showlegend=False), row=1, col=3)
+    base_layout(fig, title or "Loss landscape along the gradient (Santurkar et al. 2018, "
+                "Fig. 4)", "training step", "", height)
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_yaxes(title_text="training loss", row=1, col=1)
+    fig.update_yaxes(title_text="||grad L(w) - grad L(w - eta g)||", row=1, col=2)
+    fig.update_yaxes(title_text="max ||delta grad|| / ||eta g||", row=1, col=3)
+    fig.update_layout(hovermode="closest", margin={"b": 110},
+                      legend={"y": -0.25, "yanchor": "top", "x": 0, "xanchor": "left"})
+    return fig
