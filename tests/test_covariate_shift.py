@@ -163,3 +163,23 @@ def test_segments_pass_through_the_anchor():
 
 def test_distance_from_origin():
     assert distance_from_origin(np.array([[3.0, 4.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+# ---------------------------------------------------------------------------- T2: page text
+
+def test_whitening_text_is_written_from_the_two_runs():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons.covariate_shift import first_reached, speedup_sentence, whitening_look_for
+    from bn_core.presets import lesson_setup
+
+    cfg = lesson_setup("whitening").replace(pace=0.0, steps=400)
+    snaps = [train_to_end(cfg.replace(whitening=w)) for w in ("none", "zca")]
+    before = first_reached(snaps[0].nets["plain"], 0.9)
+    after = first_reached(snaps[1].nets["plain"], 0.9)
+    assert after is not None and (before is None or after < before)  # seed 0: T2 holds
+    look = whitening_look_for(snaps, 0.9)
+    assert "the whitened plain net got there first" in look
+    assert "few dozen" not in look
+    speed = speedup_sentence(snaps, "plain", 0.9, "ZCA whitening")
+    assert f"{after:,} steps" in speed or f"{after:,} instead of" in speed
+    assert "Choose a whitening method" in whitening_look_for(snaps[:1], 0.9)

@@ -438,4 +438,7 @@ def landscape_explainer() -> str:
             "reach of Santurkar et al.'s Fig. 4) and records how much the loss varies over "
             "those steps (left), how much the gradient changes (middle), and that change per "
             "unit of distance moved (right). Santurkar et al. found all three lower with BN. "
-            "The conclusions below compare each one's median over the run.")
+            "On this page's MNIST default, on every seed tried (0-2), BN's loss range and "
+            "gradient change were lower but its effective beta-smoothness was higher "
+            "(docs/claims.md, T13b-c). The conclusions below compare each one's median over "
+            "this run.")
