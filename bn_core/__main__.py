@@ -82,8 +82,9 @@ def _check_claims(args) -> int:
     reports = check_claims(seeds, quick=args.quick, jobs=max(1, args.jobs), only=only)
     print(format_table(reports, markdown=args.markdown))
     failed = [r.claim.code for r in reports if not r.holds]
-    print(f"\n{len(reports) - len(failed)} of {len(reports)} claims hold on seeds "
-          f"{', '.join(map(str, seeds))}{' (quick)' if args.quick else ''}"
+    print(f"\n{len(reports) - len(failed)} of {len(reports)} claims hold on "
+          f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+          f"{' (quick)' if args.quick else ''}"
           + (f"; not: {', '.join(failed)}" if failed else "")
           + f" ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return 1 if failed else 0

@@ -94,7 +94,7 @@ def t1_shift(seed: int, quick: bool) -> Measured:
         nums[name] = (train, test)
         ok &= train >= 0.9 and test <= train - 0.1
         parts.append(f"{v.label} train {_pct(train)} / shifted test {_pct(test)}")
-    return Measured("; ".join(parts), ok, nums)
+    return Measured("; ".join(parts) + f" ({cfg.steps:,} steps)", ok, nums)
 
 
 def t2_whitening(seed: int, quick: bool) -> Measured:
@@ -156,7 +156,7 @@ def t5_vanishing(seed: int, quick: bool) -> Measured:
         drop[name] = float(np.median(rows)) if rows else math.nan
     ok = drop["plain"] >= 2.0 and drop["bn"] <= drop["plain"] - 1.0
     return Measured(f"output/layer-1 gradient, median over probes: plain 10^{drop['plain']:.1f}, "
-                    f"BN 10^{drop['bn']:.1f}", ok, drop)
+                    f"BN 10^{drop['bn']:.1f} ({cfg.steps:,} steps)", ok, drop)
 
 
 def t6_placement(seed: int, quick: bool) -> Measured:
@@ -173,8 +173,8 @@ def t6_placement(seed: int, quick: bool) -> Measured:
         out[place] = (float(np.max(np.abs(skews))), float(np.min(skews)), float(np.min(zeros)))
     ok = out["before"][0] < 0.5 and out["after"][1] > 1.0 and out["after"][2] >= 0.3
     return Measured(f"BN before the ReLU: |skew| <= {out['before'][0]:.2f}; after it: skew >= "
-                    f"{out['after'][1]:.2f}, >= {_pct(out['after'][2])} of values in the bin at 0",
-                    ok, out)
+                    f"{out['after'][1]:.2f}, >= {_pct(out['after'][2])} of values in the bin at 0 "
+                    f"({base.steps:,} steps)", ok, out)
 
 
 def t7_gamma_beta(seed: int, quick: bool) -> Measured:
@@ -227,9 +227,10 @@ def _lr_scenario(name: str, seed: int, quick: bool, quick_steps: int = 600) -> d
     cfg = _steps(preset(name).config, quick, quick_steps)
     snap = _train(cfg, seed)
     level = chance(snap)
-    return {n: (outcome(v, level), v.diverged_at, _last(v.evals["heldout_acc"]),
-                float(np.nanmax(v.evals["heldout_acc"])))
-            for n, v in snap.nets.items()}
+    out = {n: (outcome(v, level), v.diverged_at, _last(v.evals["heldout_acc"]),
+               float(np.nanmax(v.evals["heldout_acc"])))
+           for n, v in snap.nets.items()}
+    return out | {"steps": cfg.steps}
 
 
 def _lr_words(result: dict) -> str:
@@ -240,7 +241,8 @@ def _lr_words(result: dict) -> str:
         if kind in ("collapsed", "stuck"):
             return f"{name} {kind} at {_pct(acc)} (best {_pct(best)})"
         return f"{name} {_pct(acc)}"
-    return "; ".join(one(n, r) for n, r in result.items())
+    return "; ".join(one(n, r) for n, r in result.items() if n != "steps") + \
+        f" ({result['steps']:,} steps)"
 
 
 def _plain_fails_bn_trains(result: dict) -> bool:
@@ -249,8 +251,8 @@ def _plain_fails_bn_trains(result: dict) -> bool:
 
 
 def t9_x1(seed: int, quick: bool) -> Measured:
-    result = _lr_scenario("lr-x1", seed, quick)
-    ok = all(r[0] == "trained" and r[2] >= 0.9 for r in result.values())
+    result = _lr_scenario("lr-x1", seed, quick, quick_steps=2000)  # 600 steps: not yet 90%
+    ok = all(result[n][0] == "trained" and result[n][2] >= 0.9 for n in ("plain", "bn"))
     return Measured(_lr_words(result), ok, result)
 
 
@@ -321,7 +323,9 @@ def _santurkar_mnist(seed: int, quick: bool):
     """One run shared by the T13 claims on the MNIST setup (they are measured in one task)."""
     from bn_core.lessons import santurkar
 
-    cfg = _steps(lesson_setup("santurkar-mnist"), quick, 600)
+    # the landscape verdicts need the whole run: at 600 steps the plain net is still leaving
+    # its plateau at a third of the measurements
+    cfg = lesson_setup("santurkar-mnist")
     snap = _train(cfg, seed)
     return {n: santurkar.shift_summary(v) for n, v in snap.nets.items()}, cfg
 
@@ -458,7 +462,7 @@ CLAIMS: tuple[Claim, ...] = (
 # ---------------------------------------------------------------------------- running
 
 # Rough relative cost of each claim's runs (to start the longest first).
-_COST = {"T13e": 20, "T13": 8, "T9": 4, "T9b": 4, "T9c": 4, "T7": 3, "T4": 3, "T3": 3,
+_COST = {"T13e": 20, "T13": 10, "T9b": 5, "T9": 5, "T9c": 3, "T7": 3, "T4": 3, "T3": 3,
          "T6": 3, "T5": 3, "T2": 2, "T8": 2, "T7b": 1, "T1": 1}
 
 def _measure(codes: tuple, seed: int, quick: bool) -> list[Measured]:

@@ -136,7 +136,7 @@ def landscape_reproduction_figure(nets: dict, title: str = "", height: int = 420
     effective beta-smoothness (c), one colour per net."""
     panels = ("(a) loss along the gradient", "(b) gradient change along it",
               "(c) effective beta-smoothness")
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07, subplot_titles=panels)
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.09, subplot_titles=panels)
     for name, view in nets.items():
         ics = view.ics
         if len(ics.get("step", ())) == 0 or "scape_loss" not in ics:
@@ -160,8 +160,8 @@ def landscape_reproduction_figure(nets: dict, title: str = "", height: int = 420
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_yaxes(title_text="training loss", row=1, col=1)
-    fig.update_yaxes(title_text="||grad L(w) - grad L(w - eta g)||", row=1, col=2)
-    fig.update_yaxes(title_text="max ||delta grad|| / ||eta g||", row=1, col=3)
+    fig.update_yaxes(title_text="||delta grad||", row=1, col=2)
+    fig.update_yaxes(title_text="||delta grad|| / ||eta g||", row=1, col=3)
     fig.update_layout(hovermode="closest", margin={"b": 110},
                       legend={"y": -0.25, "yanchor": "top", "x": 0, "xanchor": "left"})
     return fig

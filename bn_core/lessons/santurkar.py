@@ -285,9 +285,10 @@ def noisy_bn_sentences(nb: ShiftSummary, bn: ShiftSummary, plain: ShiftSummary,
             f"**{'less' if more else 'more'} stable** distributions. That number is mostly the "
             f"injected noise itself: the noise's shift mu_t ~ U({NOISE_MEAN_RANGE[0]:g}, "
             f"{NOISE_MEAN_RANGE[1]:g}) is drawn afresh, and alone moves a mean by "
-            f"{NOISE_MEAN_JUMP:.2f} on average between two probes. Santurkar et al. made the same "
-            "point this way: noisy BN's layer inputs are unstable by construction, and it "
-            + ("still trains." if vs_plain.startswith("better") else "trains anyway.")
+            f"{NOISE_MEAN_JUMP:.2f} on average between two probes. That is the point of "
+            "Santurkar et al.'s experiment: they made the layer inputs unstable on purpose, "
+            + ("and the net still trains." if vs_plain.startswith("better") else
+               "to see whether the net still trains.")
             if more else
             f"Its layer inputs' means moved by {nb.input_jitter:.3g} from one probe to the next "
             f"on average, vs {plain.input_jitter:.3g} for the plain net: in this run noisy BN's "
