@@ -28,6 +28,8 @@ CNN_MAX_CHANNELS = 32   # wider conv layers are too slow to train live on 2 core
 PLACEMENTS = ("before", "after")
 AFFINE_MODES = ("learnable", "frozen", "undo")
 WHITENING = ("none", "standardize", "pca", "zca")
+# Initial weights, named by what they are (fan_in, fan_out: a layer's inputs and outputs).
+INITS = ("default", "he", "xavier", "small", "scaled")
 PERCENTILES = (15, 50, 85)
 MAX_PERCENTILES = 9  # percentile lines one chart can still tell apart
 
@@ -60,11 +62,14 @@ CHOICE_LABELS = {
     "affine": {"learnable": "learnable", "frozen": "frozen at set values",
                "undo": "set to undo BN"},
     "arch": {"mlp": "fully connected (MLP)", "cnn": "convolutional (CNN)"},
+    "init": {"default": "N(0, 1/fan_in) (LeCun)", "he": "He: N(0, 2/fan_in)",
+             "xavier": "Xavier: N(0, 2/(fan_in + fan_out))", "small": "small: N(0, 0.01^2)",
+             "scaled": "N(0, scale^2/fan_in), scale below"},
 }
 
 # Settings added after run keys were first shared: left out of `RunConfig.key()` while at
 # their defaults, so every run key (and every link) made before they existed stays the same.
-KEY_OMITS_AT_DEFAULT = ("arch", "groups")
+KEY_OMITS_AT_DEFAULT = ("arch", "groups", "init")
 
 
 @dataclass(frozen=True)
@@ -282,8 +287,15 @@ class RunConfig:
                           help="Learnable, frozen at the values below, or set to undo BN.")
     gamma_value: float = setting(1.0, "Frozen gamma", "gamma", lo=0.0, hi=5.0)
     beta_value: float = setting(0.0, "Frozen beta", "beta", lo=-5.0, hi=5.0)
-    init_scale: float = setting(1.0, "Init scale", "init", lo=0.01, hi=20.0, log=True,
-                                help="Weights ~ N(0, (scale^2)/fan_in).")
+    init: str = setting("default", "Initial weights", "winit", choices=INITS,
+                        help="How the weights are drawn: N(0, 1/fan_in), He's N(0, 2/fan_in) "
+                             "for ReLU, Xavier's N(0, 2/(fan_in + fan_out)), a small "
+                             "N(0, 0.01^2), or N(0, scale^2/fan_in) with the scale below.")
+    init_scale: float = setting(1.0, "Init scale (scaled init only)", "init", lo=0.01,
+                                hi=20.0, log=True,
+                                help="Used when the initial weights are 'scaled': "
+                                     "W ~ N(0, scale^2/fan_in). Scale 1 is N(0, 1/fan_in); "
+                                     "He's init is scale sqrt(2) = 1.41, not 2.")
     groups: int = setting(4, "GroupNorm groups", "groups", lo=1, hi=512,
                           help="GroupNorm normalises each group of units (channels) together: "
                                "1 group = LayerNorm. Uses the largest divisor of the width "
@@ -313,6 +325,8 @@ class RunConfig:
     def __post_init__(self):
         for f in fields(self):
             object.__setattr__(self, f.name, SETTINGS[f.name].check(getattr(self, f.name)))
+        if self.init != "scaled":  # the scale then plays no part: equal nets, equal keys
+            object.__setattr__(self, "init_scale", 1.0)
         if self.probe_unit >= self.width:
             raise ValueError(f"probe_unit: got {self.probe_unit}; allowed: between 0 and "
                              f"{self.width - 1} (the layer has {self.width} units)")
@@ -359,6 +373,8 @@ class RunConfig:
         unknown = set(values) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        if "init_scale" in values and "init" not in values:
+            values = {**values, "init": "scaled"}  # saved before `init` existed: same net
         return cls(**values)
 
     def replace(self, **changes) -> "RunConfig":
@@ -378,6 +394,7 @@ class RunConfig:
                    ) -> tuple["RunConfig", list[str]]:
         """A config from URL parameters over `base`; never raises. Returns (config, notices)."""
         base = base or cls()
+        query = upgrade_query(query)
         values, notices = base.to_dict(), []
         for name, spec in SETTINGS.items():
             if spec.url in query:
@@ -410,6 +427,18 @@ class RunConfig:
                 if values["probe_unit"] >= values["width"]:
                     values["probe_unit"] = values["width"] - 1
         return cls(**values), notices
+
+
+def upgrade_query(query) -> dict[str, str]:
+    """URL parameters of older links in today's form, so an old link gives the same run.
+
+    Before the `init` setting existed, `init=<scale>` alone meant W ~ N(0, scale^2/fan_in):
+    such a link now also says `winit=scaled`."""
+    query = {k: query[k] for k in query}
+    scale_key, init_key = SETTINGS["init_scale"].url, SETTINGS["init"].url
+    if scale_key in query and init_key not in query:
+        query[init_key] = "scaled"
+    return query
 
 
 def _build_settings() -> dict[str, Setting]:

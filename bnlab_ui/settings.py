@@ -9,7 +9,7 @@ from typing import Iterable
 
 import streamlit as st
 
-from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for
+from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for, upgrade_query
 from bn_core.markdown import literal
 from bnlab_ui.core import _page_name
 
@@ -91,7 +91,7 @@ def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> Non
     just navigated to: Streamlit drops the state of widgets a page does not draw) from the URL,
     clamping bad values; the notices are kept to show until the next seeding."""
     notices, seeded = [], False
-    query = st.query_params
+    query = upgrade_query(st.query_params)  # older links give the run they gave then
     for spec in specs:
         key = _state_key(prefix, spec.name)
         if key in st.session_state:

@@ -135,7 +135,7 @@ def another_valid_value(spec, current):
 
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_key_differs_when_any_field_differs(name):
-    base = RunConfig(width=100, probe_unit=0)
+    base = RunConfig(width=100, probe_unit=0, init="scaled" if name == "init_scale" else "default")
     value = another_valid_value(SETTINGS[name], getattr(base, name))
     changes = {name: value}
     if name == "probe_unit":
@@ -347,12 +347,12 @@ OLD_DEFAULT_KEY = (
 
 
 def test_settings_added_later_leave_old_keys_and_urls_unchanged():
-    assert set(KEY_OMITS_AT_DEFAULT) == {"arch", "groups"}
+    assert set(KEY_OMITS_AT_DEFAULT) == {"arch", "groups", "init"}
     key = RunConfig().key()
     assert key == OLD_DEFAULT_KEY
     assert '"arch"' not in key and '"groups"' not in key
-    assert set(RunConfig().to_dict()) - set(__import__("json").loads(key)) == {"arch", "groups",
-                                                                             "pace"}
+    assert set(RunConfig().to_dict()) - set(__import__("json").loads(key)) == {
+        "arch", "groups", "init", "pace"}
     assert RunConfig().to_query() == {}
     # at any other value they are part of the run's identity
     assert '"groups":8' in RunConfig(groups=8).key()
@@ -378,3 +378,27 @@ def test_from_query_adjusts_a_convolutional_net_with_notices():
     assert (config.arch, config.depth, config.width) == ("cnn", 4, 32)
     assert config.probe_unit == 31
     assert any("`depth=9`" in n for n in notices) and any("`width=100`" in n for n in notices)
+# ---------------------------------------------------------------------------- initial weights
+
+def test_the_init_scale_counts_only_for_the_scaled_init():
+    assert RunConfig(init="he", init_scale=3.0).init_scale == 1.0
+    assert RunConfig(init="he", init_scale=3.0) == RunConfig(init="he")
+    assert RunConfig(init="scaled", init_scale=3.0).init_scale == 3.0
+
+
+def test_an_old_link_with_only_the_init_scale_gives_the_same_net():
+    """Before `init` existed, ?init=2 meant W ~ N(0, 4/fan_in): it still does."""
+    config, notices = RunConfig.from_query({"init": "2"})
+    assert notices == []
+    assert (config.init, config.init_scale) == ("scaled", 2.0)
+    assert RunConfig.from_query({"init": "2", "winit": "he"})[0].init == "he"
+    assert RunConfig.from_query(config.to_query())[0] == config
+    assert config.to_query() == {"init": "2", "winit": "scaled"}
+
+
+def test_an_old_export_with_only_the_init_scale_gives_the_same_net():
+    old = RunConfig().to_dict()
+    del old["init"]
+    old["init_scale"] = 0.5
+    assert RunConfig.from_dict(old).init == "scaled"
+    assert RunConfig.from_dict(old).init_scale == 0.5

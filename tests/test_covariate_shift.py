@@ -186,3 +186,23 @@ def test_rescoring_a_run_equals_training_it_with_the_shift():
         np.testing.assert_allclose(got["test_loss"], want["test_loss"], rtol=1e-4, atol=1e-5)
         # and the shift did cost accuracy: the re-scored numbers are not the unshifted ones
         assert got["test_acc"][-1] < plain.nets[name].evals["test_acc"][-1] - 0.05
+
+
+# ---------------------------------------------------------------------------- T2: page text
+
+def test_whitening_text_is_written_from_the_two_runs():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons.covariate_shift import first_reached, speedup_sentence, whitening_look_for
+    from bn_core.presets import lesson_setup
+
+    cfg = lesson_setup("whitening").replace(pace=0.0, steps=400)
+    snaps = [train_to_end(cfg.replace(whitening=w)) for w in ("none", "zca")]
+    before = first_reached(snaps[0].nets["plain"], 0.9)
+    after = first_reached(snaps[1].nets["plain"], 0.9)
+    assert after is not None and (before is None or after < before)  # seed 0: T2 holds
+    look = whitening_look_for(snaps, 0.9)
+    assert "the whitened plain net got there first" in look
+    assert "few dozen" not in look
+    speed = speedup_sentence(snaps, "plain", 0.9, "ZCA whitening")
+    assert f"{after:,} steps" in speed or f"{after:,} instead of" in speed
+    assert "Choose a whitening method" in whitening_look_for(snaps[:1], 0.9)

@@ -77,6 +77,77 @@ def test_nearly_constant_feature_still_checks_within_tolerance():
     assert max(r.rel_error for r in check.nodes + check.params) < lesson.GRADCHECK_TOLERANCE
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_pages_own_suggestions_do_not_raise_false_alarms(seed):
+    """One x set to 1000 (the page's "Try") and N = 2 (near-zero true gradients) used to give
+    2e-6 to 3e-4 against a 1e-6 threshold: steps scaled to the values and a floor at what
+    float64 rounding can resolve keep correct gradients agreeing."""
+    b = lesson.example_batch(4, 3, seed)
+    x = b.x.copy()
+    x[0, 0] = 1000.0
+    assert lesson.worst_error(lesson.backward_check(x, b.gamma, b.beta, b.dy)) < 1e-8
+    two = lesson.example_batch(2, 3, seed)
+    check = lesson.backward_check(two.x, two.gamma, two.beta, two.dy)
+    assert lesson.worst_error(check) < 1e-7
+    assert np.max(np.abs(check.dx)) < 1e-3  # the true dx is near zero: N = 2 pins xhat at +-1
+
+
+@pytest.mark.parametrize("case", ["classic", "x=1000", "N=2", "nearly constant"])
+def test_a_one_percent_error_in_any_node_is_still_caught(case):
+    """The floor must not make the check vacuous."""
+    import dataclasses
+
+    from bn_core.nets.batchnorm import difference_noise, relative_error
+
+    b = lesson.example_batch(2 if case == "N=2" else 4, 3, 0)
+    x, eps = b.x.copy(), 1e-5
+    if case == "x=1000":
+        x[0, 0] = 1000.0
+    if case == "nearly constant":
+        x[:, 0] = [12.0, 12.0001, 12.0, 12.0]
+        eps = 1e-8
+    check = lesson.backward_check(x, b.gamma, b.beta, b.dy, eps)
+    _, cache = batchnorm_forward(x, b.gamma, b.beta, eps)
+    magnitude = lesson.loss_magnitude(cache, b.dy)
+    for row in check.nodes + check.params:
+        floor = difference_noise(magnitude, row.step) / lesson.GRADCHECK_TOLERANCE
+        wrong = relative_error(row.grad * 1.01, row.numeric, floor)
+        assert wrong > lesson.GRADCHECK_TOLERANCE, row.name
+        assert dataclasses.replace(row, rel_error=wrong).agrees is False
+
+
+def test_steps_scale_with_the_value_and_the_spread():
+    from bn_core.nets.batchnorm import difference_step
+
+    eps = np.finfo(float).eps
+    assert difference_step(1.0, 1.0) == pytest.approx(np.cbrt(eps))
+    assert difference_step(1000.0, 400.0) == pytest.approx(np.cbrt(eps * 1000 * 400 ** 2))
+    assert difference_step(1000.0, 5.0) / difference_step(12.0, 5.0) == \
+        pytest.approx(np.cbrt(1000 / 12))  # a larger value: a larger step
+    assert difference_step(12.0, 3e-3) < difference_step(12.0, 5.0) / 100  # a tiny spread
+    np.testing.assert_array_equal(difference_step([0.0, -2.0], [0.0, 2.0]),
+                                  [np.cbrt(eps), np.cbrt(eps * 8)])
+
+
+def test_verdict_tells_a_coarse_step_from_rounding_and_from_a_genuine_disagreement():
+    import dataclasses
+
+    b = lesson.example_batch(4, 3, 0)
+    check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
+    assert "agree" in lesson.gradient_check_verdict(check)
+
+    def failing(error, finer):
+        node = dataclasses.replace(check.nodes[3], rel_error=error, finer_error=finer)
+        return dataclasses.replace(check, nodes=check.nodes[:3] + [node] + check.nodes[4:])
+
+    coarse = lesson.gradient_check_verdict(failing(3e-4, 2e-6))
+    assert "**3.0e-04** (at var)" in coarse and "falls to 2.0e-06" in coarse
+    assert "too coarse" in coarse and "not a wrong backward rule" in coarse
+    assert "rounding error dominates" in lesson.gradient_check_verdict(failing(3e-4, 5e-2))
+    genuine = lesson.gradient_check_verdict(failing(3e-2, 3e-2))
+    assert "genuinely disagree at this node" in genuine
+
+
 def test_per_feature_steps_equal_one_step_when_they_are_uniform():
     from bn_core.nets.batchnorm import numerical_gradient
 

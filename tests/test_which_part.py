@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bn_core.config import NET_LABELS, RunConfig
+from bn_core.config import NET_LABELS
 from bn_core.engine.training import NetView, RunSnapshot, train_to_end
 from bn_core.lessons import which_part as wp
 

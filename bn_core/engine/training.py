@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 
 from bn_core.nets import probes
-from bn_core.config import BN_NETS, NET_LABELS, TOY_DATASETS, RunConfig
+from bn_core.config import BN_NETS, TOY_DATASETS, RunConfig
 from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_dataset
 from bn_core.engine.budget import budget_problem
 from bn_core.engine.history import DEFAULT_CAPACITY
@@ -34,9 +33,8 @@ TRAIN_EVAL_SIZE = 500       # training examples used for the training-accuracy e
 MNIST_TRAIN_SIZES = {"mnist-subset": 4000, "mnist": 60000, "fashion-mnist": 60000}
 DEEP_LINEAR_DIM = 10
 MAX_FOREGROUND_CAPACITY = 8192  # rows per history for train_to_end
-MAX_CHECKPOINT_PARAMS = 6_000
-TRAIN_MODE_EVAL_MAX_BATCH = 16  # below this, BN nets are also scored in training mode  # nets up to this size record their parameters
-LANDSCAPE_STEP_SIZES = (0.05, 0.1, 0.2, 0.4)  # multiples of the run's learning rate
+MAX_CHECKPOINT_PARAMS = 6_000  # nets up to this size record their parameters
+TRAIN_MODE_EVAL_MAX_BATCH = 16  # below this, BN nets are also scored in training mode
 
 
 # ---------------------------------------------------------------------------- data
@@ -330,7 +328,7 @@ class Trainer:
         dist, cos = probes.internal_covariate_shift(self.net, xb, yb, cfg.effective_lr,
                                                     cfg.is_regression)
         scape = probes.loss_landscape(self.net, xb, yb,
-                                      [s * cfg.effective_lr for s in LANDSCAPE_STEP_SIZES],
+                                      [s * cfg.effective_lr for s in probes.LANDSCAPE_STEP_SIZES],
                                       cfg.is_regression)
         self.rows["ics"].append((step, dict(dist=dist, cos=cos, **scape)))
         self.changed = True

@@ -131,3 +131,48 @@ def landscape_figure(nets: dict, height: int = 340) -> dict:
         layout[layout_key(cell["y"])].update(log_axis(values))
         layout[layout_key(cell["x"])].update(step_ticks())
     return figure(data, layout)
+
+
+def _fill_colour(name: str, alpha: float = 0.25) -> str:
+    hexa = NET_COLORS[name].lstrip("#")
+    r, g, b = (int(hexa[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def landscape_reproduction_figure(nets: dict, title: str = "", height: int = 420) -> dict:
+    """Santurkar et al.'s Fig. 4 for a run: over training, the range (shaded, min to max over
+    the step sizes along the gradient) of the loss (a) and of the gradient change (b), and the
+    effective beta-smoothness (c), one colour per net."""
+    panels = ["(a) loss along the gradient", "(b) gradient change along it",
+              "(c) effective beta-smoothness"]
+    layout = base_layout(title or "Loss landscape along the gradient (Santurkar et al. 2018, "
+                         "Fig. 4)", height=height, hovermode="closest")
+    cells = subplot_grid(layout, 1, 3, h_spacing=0.09, titles=panels,
+                         x_title="training step")[0]
+    data, shown = [], [[], [], []]
+    for name, view in nets.items():
+        ics = view.ics
+        if len(ics.get("step", ())) == 0 or "scape_loss" not in ics:
+            continue
+        steps = steps32(ics["step"])
+        for col, key in ((0, "scape_loss"), (1, "scape_grad_change")):
+            values = np.asarray(ics[key], np.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-nan rows: no probe yet
+                lo, hi = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+            data.append(on({"type": "scatter", "x": steps, "y": f32(hi), "mode": "lines",
+                            "line": {"width": 0}, "legendgroup": name, "showlegend": False,
+                            "hoverinfo": "skip"}, cells[col]))
+            data.append(on({"type": "scatter", "x": steps, "y": f32(lo), "mode": "lines",
+                            "fill": "tonexty", "fillcolor": _fill_colour(name),
+                            "name": net_label(name),
+                            "line": {"color": NET_COLORS[name], "width": 1},
+                            "legendgroup": name, "showlegend": col == 0}, cells[col]))
+            shown[col] += [lo, hi]
+        data.append(on(_line(name, steps, ics["beta_smoothness"], legendgroup=name,
+                             showlegend=False), cells[2]))
+        shown[2].append(np.asarray(ics["beta_smoothness"], np.float64))
+    for cell, values in zip(cells, shown):
+        layout[layout_key(cell["y"])].update(log_axis(np.concatenate(values) if values else []))
+        layout[layout_key(cell["x"])].update(step_ticks())
+    return figure(data, layout)

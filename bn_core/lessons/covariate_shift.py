@@ -209,3 +209,69 @@ def rescore(snap, shift_x: float, shift_y: float, rotate_deg: float, scale: floa
                 evals[metric] = np.interp(steps, cps["step"], scores[:, j]).astype(np.float32)
         nets[name] = NetView(**{**view.__dict__, "evals": evals})
     return replace(snap, config=config, data=data, nets=nets)
+
+
+# ---------------------------------------------------------------------------- T2: page text
+
+def first_reached(view, target: float) -> int | None:
+    """The first evaluated step at which the net's training accuracy reached `target`."""
+    return steps_to_accuracy(view.evals.get("step", []), view.evals.get("train_acc", []), target)
+
+
+def reached_text(view, target: float) -> str:
+    """When a net reached the target, or where it is if it has not."""
+    hit = first_reached(view, target)
+    if hit is not None:
+        return f"**step {hit:,}**"
+    acc = view.evals.get("train_acc")
+    now = float(acc[-1]) if acc is not None and len(acc) else math.nan
+    done = view.status != "training"
+    shown = "n/a" if not math.isfinite(now) else f"{now:.0%}"
+    return f"{'not reached' if done else 'not yet'} ({shown} at step {view.step:,})"
+
+
+def speedup_sentence(snaps: list, net: str, target: float, method: str) -> str:
+    """What whitening did for one net, in numbers from the two runs (unwhitened first)."""
+    plain_view, white_view = snaps[0].nets[net], snaps[1].nets[net]
+    label = plain_view.label
+    before, after = first_reached(plain_view, target), first_reached(white_view, target)
+    if after is None:
+        return f"The {method} {label} net has not reached {target:.0%} yet."
+    if before is None:
+        return (f"**{label} net:** {method}, {target:.0%} after **{after:,} steps**; not "
+                f"whitened, not reached in {plain_view.step:,} steps.")
+    if before > after:
+        return (f"**{label} net:** whitening reached {target:.0%} **{before / after:.1f} times "
+                f"sooner** ({after:,} instead of {before:,} steps).")
+    return (f"**{label} net:** here whitening did not speed it up ({after:,} vs {before:,} "
+            "steps); try a larger distance from the origin.")
+
+
+def whitening_look_for(snaps: list, target: float) -> str:
+    """The "Look for" text beside the steps-to-target chart, from the runs on screen
+    (unwhitened run first): who got there, and whether BN coped better unwhitened."""
+    text = "**Look for** the diamonds, where each net first reached the target. "
+    if len(snaps) < 2:
+        return text + "Choose a whitening method to compare it with none."
+    plain0, bn0 = snaps[0].nets.get("plain"), snaps[0].nets.get("bn")
+    plain1 = snaps[1].nets.get("plain")
+    if plain0 is None or plain1 is None:
+        return text
+    before, after = first_reached(plain0, target), first_reached(plain1, target)
+    if after is not None and (before is None or after < before):
+        text += ("Here the whitened plain net got there first: without whitening, its first "
+                 "steps go into dragging the boundaries out to the data. ")
+    elif after is None and before is None:
+        text += "Neither plain net has got there yet. "
+    else:
+        text += "Here whitening did not get the plain net there sooner. "
+    if bn0 is not None:
+        bn_before = first_reached(bn0, target)
+        if bn_before is not None and (before is None or bn_before < before):
+            text += (f"Unwhitened, the BN net got there sooner than the plain net (step "
+                     f"{bn_before:,} vs " + (f"{before:,}" if before is not None else "not yet")
+                     + "): BN subtracts each unit's batch mean, a per-unit centring done inside "
+                       "the net.")
+        elif bn_before is not None or before is not None:
+            text += "Unwhitened, the BN net did not get there sooner than the plain net here."
+    return text

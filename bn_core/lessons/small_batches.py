@@ -24,7 +24,6 @@ import torch
 
 from bn_core.config import RunConfig
 from bn_core.presets import PRESETS
-from bn_core.lessons.distributions import value_at_step
 from bn_core.nets import probes
 
 SWEEP_BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)

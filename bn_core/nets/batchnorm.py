@@ -479,19 +479,23 @@ def staged_forward(x, gamma, beta, eps: float, override: dict | None = None) -> 
 
 
 def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x, df, h=1e-5) -> np.ndarray:
-    """Centred-difference gradient of sum(f(x) * df) with respect to x.
+    """Centred-difference gradient of sum(f(x) * df) with respect to x, in float64.
 
     f maps an array to an array; it is called with perturbed copies, x is not modified.
-    h is one step for every element, or one step per feature (indexed by the last axis), so
-    features of very different spreads can each get a step that suits them.
+    h is one step for every element, one step per feature (indexed by the last axis), or one
+    step per element (an array of x's shape, e.g. from `difference_step`).
     """
     x = np.array(x, dtype=np.float64, copy=True)
     df = np.asarray(df, dtype=np.float64)
     steps = np.asarray(h, dtype=np.float64)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
-        step = float(steps) if steps.ndim == 0 else (
-            float(steps[ix[-1]]) if x.ndim else float(steps.min()))
+        if steps.ndim == 0:
+            step = float(steps)
+        elif steps.shape == x.shape:
+            step = float(steps[ix])
+        else:
+            step = float(steps[ix[-1]]) if x.ndim else float(steps.min())
         old = x[ix]
         x[ix] = old + step
         pos = np.array(f(x.copy()), dtype=np.float64)
@@ -502,8 +506,38 @@ def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x, df, h=1e-5) -> 
     return grad
 
 
-def relative_error(a, b) -> float:
-    """max over elements of |a - b| / max(1e-8, |a| + |b|) (the cs231n gradient-check form)."""
+MACHINE_EPS = float(np.finfo(np.float64).eps)
+ROUNDING_OPS = 64.0  # generous count of roundings between a node and the loss
+
+
+def difference_step(value, scale) -> np.ndarray:
+    """The centred-difference step for each element of `value`, for a function that bends on
+    the length `scale` (broadcast against value).
+
+    Truncation error grows like (h / scale)^2 and rounding error like eps * |value| / h, so
+    the step that balances them is h = (eps * max(|value|, scale) * scale^2)^(1/3): about
+    6e-6 * scale for a value of the order of its scale, larger for a value far from 0 (a 1000
+    among numbers near 12), smaller for a nearly constant feature (a spread far below the
+    values)."""
+    value = np.abs(np.asarray(value, dtype=np.float64))
+    scale = np.abs(np.broadcast_to(np.asarray(scale, dtype=np.float64), value.shape))
+    scale = np.where(scale > 0, scale, 1.0)
+    return np.cbrt(MACHINE_EPS * np.maximum(value, scale) * scale ** 2)
+
+
+def difference_noise(loss_terms: float, h) -> np.ndarray:
+    """How small a gradient centred differences can resolve with steps h: the loss, whose terms
+    sum to `loss_terms` in magnitude, is rounded to about ROUNDING_OPS * eps of that, and the
+    difference quotient divides its rounding by 2h."""
+    return ROUNDING_OPS * MACHINE_EPS * float(loss_terms) / (2.0 * np.asarray(h, np.float64))
+
+
+def relative_error(a, b, floor=1e-8) -> float:
+    """max over elements of |a - b| / max(floor, |a| + |b|) (the cs231n gradient-check form).
+
+    `floor` (a number, or one per element) is where a gradient counts as zero: below it the
+    difference is measured against the floor, so a near-zero true gradient that centred
+    differences cannot resolve is not a disagreement."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b))))

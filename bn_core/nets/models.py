@@ -31,6 +31,7 @@ NOISE_MEAN_RANGE = (-0.5, 0.5)   # mu_t ~ U, per layer and step
 NOISE_SCALE_RANGE = (1.0, 1.25)  # sigma_t ~ U, per layer and step
 NOISE_SHIFT_SPREAD = 0.1         # m ~ U(mu_t - 0.1, mu_t + 0.1), per element
 NOISE_SCALE_SPREAD = 0.1         # s ~ N(sigma_t, 0.1), per element
+SMALL_INIT_STD = 0.01            # the "small" init: W ~ N(0, 0.01^2)
 
 
 class TimeVaryingNoise(nn.Module):
@@ -378,9 +379,25 @@ def _image_side(input_dim: int) -> int:
     return side
 
 
+def init_std(init: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float:
+    """The standard deviation of a layer's initial weights, by the rule's name."""
+    if init == "default":
+        return 1.0 / math.sqrt(fan_in)                # LeCun: N(0, 1/fan_in)
+    if init == "he":
+        return math.sqrt(2.0 / fan_in)                # He et al. 2015: N(0, 2/fan_in), for ReLU
+    if init == "xavier":
+        return math.sqrt(2.0 / (fan_in + fan_out))    # Glorot & Bengio 2010 (normal form)
+    if init == "small":
+        return SMALL_INIT_STD                          # "small random Gaussian values"
+    if init == "scaled":
+        return scale / math.sqrt(fan_in)              # N(0, scale^2/fan_in)
+    raise ValueError(f"init: got {init!r}; allowed: one of default, he, xavier, small, scaled")
+
+
 def initial_weights(config: RunConfig, input_dim: int, n_outputs: int) -> list[torch.Tensor]:
-    """Weights W ~ N(0, init_scale^2 / fan_in), from the run's seed: linear matrices for the
-    MLP; 3x3 kernels (fan_in = in channels * 9) and the output matrix for the CNN."""
+    """Weights W ~ N(0, std^2), std from the config's `init` rule, from the run's seed (the
+    same standard normal draws for every rule, so rules differ only in scale): linear matrices
+    for the MLP; 3x3 kernels (fan_in = in channels * 9) and the output matrix for the CNN."""
     g = torch.Generator().manual_seed(config.seed)
     if config.arch == "cnn":
         side = _image_side(input_dim)
@@ -390,9 +407,11 @@ def initial_weights(config: RunConfig, input_dim: int, n_outputs: int) -> list[t
         last = cnn_sides(side, config.depth)[-1]
         shapes.append((n_outputs, config.width * last * last))
         return [torch.randn(*shape, generator=g)
-                * (config.init_scale / math.sqrt(math.prod(shape[1:]))) for shape in shapes]
+                * init_std(config.init, math.prod(shape[1:]), shape[0] * math.prod(shape[2:]),
+                           config.init_scale) for shape in shapes]
     dims = [input_dim] + [config.width] * config.depth + [n_outputs]
-    return [torch.randn(dims[i + 1], dims[i], generator=g) * (config.init_scale / math.sqrt(dims[i]))
+    return [torch.randn(dims[i + 1], dims[i], generator=g)
+            * init_std(config.init, dims[i], dims[i + 1], config.init_scale)
             for i in range(len(dims) - 1)]
 
 
