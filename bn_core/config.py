@@ -325,6 +325,10 @@ class RunConfig:
     def __post_init__(self):
         for f in fields(self):
             object.__setattr__(self, f.name, SETTINGS[f.name].check(getattr(self, f.name)))
+        if self.init == "default" and self.init_scale != 1.0:
+            # a scale with the default rule is the scaled rule (as links and code meant it
+            # before `init` existed): N(0, scale^2/fan_in)
+            object.__setattr__(self, "init", "scaled")
         if self.init != "scaled":  # the scale then plays no part: equal nets, equal keys
             object.__setattr__(self, "init_scale", 1.0)
         if self.probe_unit >= self.width:

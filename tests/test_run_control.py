@@ -26,6 +26,7 @@ class RunControl(RuleBasedStateMachine):
         self.run = self.registry.get(toy_config(seed=7, steps=200_000, pace=300.0,
                                                 probe_every=25, eval_every=25))
         self.expected = "ready"
+        self.idle = False  # paused because its last viewer left (a look resumes it)
         self.watchers: set[str] = set()
 
     # -- the model: what the page must show right after each command
@@ -33,26 +34,28 @@ class RunControl(RuleBasedStateMachine):
     def start(self):
         self.run.start()
         if self.expected not in LIVE:
-            self.expected = "running"
+            self.expected, self.idle = "running", False
 
     @rule()
     def pause(self):
         self.run.pause()
         if self.expected == "running":
             self.expected = "paused"
+        self.idle = False
 
     @rule()
     def resume(self):
         self.run.resume()
         if self.expected == "paused":
             self.expected = "running"
+        self.idle = False
 
     @rule(n=st.sampled_from([1, 10]))
     def step(self, n):
         before = self.run.snapshot().step
         self.run.step(n)
         if self.expected in ("running", "paused"):
-            self.expected = "paused"
+            self.expected, self.idle = "paused", False
             # exactly n more steps (or more if it was running until the command arrived)
             assert wait_until(lambda: self.run.snapshot().step >= before + n, timeout=20)
 
@@ -61,16 +64,19 @@ class RunControl(RuleBasedStateMachine):
         self.run.stop("stopped by a viewer")
         if self.expected in LIVE:
             self.expected = "stopped"
+        self.idle = False
 
     @rule()
     def restart(self):
         self.run.restart()
-        self.expected = "running"
+        self.expected, self.idle = "running", False
 
     @rule(viewer=VIEWERS)
     def watch(self, viewer):
         self.registry.watch(self.run, viewer)
         self.watchers.add(viewer)
+        if self.expected == "paused" and self.idle:  # a look wakes a run nobody was watching
+            self.expected, self.idle = "running", False
 
     @precondition(lambda self: self.watchers)
     @rule(data=st.data())
@@ -79,7 +85,7 @@ class RunControl(RuleBasedStateMachine):
         self.registry.leave(self.run, viewer)
         self.watchers.discard(viewer)
         if not self.watchers and self.expected == "running":
-            self.expected = "paused"
+            self.expected, self.idle = "paused", True
 
     # -- invariants
     def _shown(self) -> str:
