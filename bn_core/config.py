@@ -266,7 +266,12 @@ class RunConfig:
     def __post_init__(self):
         for f in fields(self):
             object.__setattr__(self, f.name, SETTINGS[f.name].check(getattr(self, f.name)))
-        if self.init != "scaled":  # the scale then plays no part: equal nets, equal keys
+        # N(0, 1/fan_in) is the scaled init at scale 1: a scale set with the default init (code
+        # and links from before `init` existed) means the scaled init; with He's, Xavier's or
+        # the small init the scale plays no part (equal nets, equal keys).
+        if self.init == "default" and self.init_scale != 1.0:
+            object.__setattr__(self, "init", "scaled")
+        elif self.init not in ("default", "scaled"):
             object.__setattr__(self, "init_scale", 1.0)
         if self.probe_unit >= self.width:
             raise ValueError(f"probe_unit: got {self.probe_unit}; allowed: between 0 and "
