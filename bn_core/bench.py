@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from bn_core.config import RunConfig
-from bn_core.engine.history import DEFAULT_CAPACITY
 from bn_core.nets.models import initial_weights
-from bn_core.engine.training import BatchSchedule, Run, Trainer, prepare
+from bn_core.engine.run import Run
+from bn_core.engine.training import BatchSchedule, Trainer, prepare
 from bn_core.nets.models import build_twins
 
 BENCH_STEPS = 3000
@@ -68,13 +68,13 @@ def probe_costs(config: RunConfig) -> dict:
     nets = build_twins(config, setup.x_train.shape[1], setup.n_outputs)
     out = {}
     for name, net in nets.items():
-        t = Trainer(name, net, setup, config, DEFAULT_CAPACITY)
+        t = Trainer(name, net, setup, config)
         xb, yb = setup.x_train[:config.batch_size], setup.y_train[:config.batch_size]
         out[name] = {
             "probe_ms": round(1000 * _time(lambda: t.probe(1, None), 10), 3),
             "evaluate_ms": round(1000 * _time(lambda: t.evaluate(1), 10), 3),
             "ics_and_landscape_ms": round(1000 * _time(lambda: t.measure_ics(1, xb, yb), 3), 3),
-            "publish_ms": round(1000 * _time(t.publish, 100), 4),
+            "drain_ms": round(1000 * _time(t.drain, 100), 4),
         }
     return out
 
@@ -98,8 +98,7 @@ def run_bench(steps: int = BENCH_STEPS, data: str = "mnist-subset") -> dict:
         snap_ms.append(1000 * (time.perf_counter() - t0))
     twin_s = time.perf_counter() - started
     snap = run.snapshot()
-    history_bytes = sum(t.probe_hist.nbytes + t.eval_hist.nbytes + t.ics_hist.nbytes
-                        for t in run._trainers.values())
+    history_bytes = run.record.nbytes
     twin_rate = snap.steps_per_sec  # steps over the run's active training time
     sequential_rate = steps / (plain_s + bn_s)
     toy = RunConfig(dataset="moons", steps=steps, width=100, depth=3)

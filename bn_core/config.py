@@ -12,23 +12,41 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bn_core.markdown import literal, url_value
+
 TOY_DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
 IMAGE_DATASETS = ("mnist-subset", "mnist", "fashion-mnist")
 REGRESSION_DATASETS = ("deep-linear",)
 DATASETS = TOY_DATASETS + IMAGE_DATASETS + REGRESSION_DATASETS
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
-NET_KINDS = ("plain", "bn", "noisy_bn", "noisy_plain")
+NET_KINDS = ("plain", "bn", "noisy_bn", "noisy_plain", "norm_only", "affine_only", "layernorm",
+             "groupnorm")
+ARCHITECTURES = ("mlp", "cnn")
+CNN_MAX_DEPTH = 4       # each conv layer halves the 28x28 image: 28, 14, 7, 3 -> 1 after 4
+CNN_MAX_CHANNELS = 32   # wider conv layers are too slow to train live on 2 cores
 PLACEMENTS = ("before", "after")
 AFFINE_MODES = ("learnable", "frozen", "undo")
 WHITENING = ("none", "standardize", "pca", "zca")
+# Initial weights, named by what they are (fan_in, fan_out: a layer's inputs and outputs).
+INITS = ("default", "he", "xavier", "small", "scaled")
 PERCENTILES = (15, 50, 85)
+MAX_PERCENTILES = 9  # percentile lines one chart can still tell apart
+
+BN_NETS = ("bn", "noisy_bn", "norm_only")  # the nets with a BN layer, which needs batch statistics
+MIN_BN_BATCH = 2
+BN_BATCH_REASON = ("BN in training mode needs at least 2 examples per batch: the variance of a "
+                   "single value is 0, so BN would output beta whatever the input")
 
 NET_LABELS = {
     "plain": "Plain",
     "bn": "BN",
     "noisy_bn": "Noisy BN",
     "noisy_plain": "Plain + noise",
+    "norm_only": "Normalise only",
+    "affine_only": "Scale and shift only",
+    "layernorm": "LayerNorm",
+    "groupnorm": "GroupNorm",
 }
 
 # How choices are shown to students (the URL keeps the short names).
@@ -43,7 +61,15 @@ CHOICE_LABELS = {
     "placement": {"before": "before the nonlinearity", "after": "after the nonlinearity"},
     "affine": {"learnable": "learnable", "frozen": "frozen at set values",
                "undo": "set to undo BN"},
+    "arch": {"mlp": "fully connected (MLP)", "cnn": "convolutional (CNN)"},
+    "init": {"default": "N(0, 1/fan_in) (LeCun)", "he": "He: N(0, 2/fan_in)",
+             "xavier": "Xavier: N(0, 2/(fan_in + fan_out))", "small": "small: N(0, 0.01^2)",
+             "scaled": "N(0, scale^2/fan_in), scale below"},
 }
+
+# Settings added after run keys were first shared: left out of `RunConfig.key()` while at
+# their defaults, so every run key (and every link) made before they existed stays the same.
+KEY_OMITS_AT_DEFAULT = ("arch", "groups", "init")
 
 
 @dataclass(frozen=True)
@@ -61,9 +87,14 @@ class Setting:
     url: str = ""
     log: bool = False  # shown on a log scale
     item_kind: type | None = None  # for tuple settings
+    max_items: int | None = None  # for tuple settings: the longest list allowed
+    note: str = ""  # why the range is what it is, told whenever a value is refused or clamped
 
     def allowed(self) -> str:
         """The allowed range or choices, in words, for error messages."""
+        return self._range_words() + (f"; {self.note}" if self.note else "")
+
+    def _range_words(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(str(c) for c in self.choices)
         if self.kind is bool:
@@ -72,7 +103,9 @@ class Setting:
             parts = [f"a list of {self.item_kind.__name__}"]
             if self.lo is not None:
                 parts.append(f"each between {self.lo:g} and {self.hi:g}")
-            return " ".join(parts)
+            if self.max_items is not None:
+                parts.append(f"at most {self.max_items} values")
+            return " ".join(parts[:2]) + "".join(f", {p}" for p in parts[2:])
         return f"between {self.lo:g} and {self.hi:g}"
 
     def check(self, value: Any) -> Any:
@@ -99,6 +132,9 @@ class Setting:
                     raise bad
                 if self.lo is not None and not (self.lo <= i <= self.hi):
                     raise bad
+            items = tuple(sorted(set(items)))  # a set of numbers: one canonical order, one run key
+            if self.max_items is not None and len(items) > self.max_items:
+                raise bad
             return items
         if self.kind is bool:
             if not isinstance(value, bool):
@@ -126,15 +162,13 @@ class Setting:
     def coerce(self, raw: str) -> tuple[Any, str | None]:
         """Parse a URL string into a valid value; clamp or reset with a notice if needed.
 
-        Never raises: returns (value, notice) where notice is None if `raw` was valid.
+        Never raises: returns (value, notice) where notice is None if `raw` was valid. Notices
+        are Markdown; the user's text is quoted with `literal`, so nothing in it renders.
         """
         text = str(raw)[:200]
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        # Notices are shown as Markdown: quote the user's text as code so that nothing in it
-        # (links, emphasis, HTML) is ever rendered.
-        shown = shown.replace("`", "'").replace("\n", " ")
-        reset = (self.default, f"`{self.url or self.name}={shown}` is not valid "
-                 f"({self.allowed()}); using the default {self.format(self.default)}.")
+        key = self.url or self.name
+        reset = (self.default, f"{url_value(key, text)} is not valid ({self.allowed()}); "
+                 f"using the default {self.format(self.default)}.")
         try:
             if self.kind is bool:
                 low = text.strip().lower()
@@ -146,13 +180,7 @@ class Setting:
             if self.kind is tuple:
                 items = [t for t in text.split(",") if t.strip()]
                 if self.choices is None:
-                    vals = [self.item_kind(float(t)) for t in items]
-                    clamped = tuple(min(max(v, self.lo), self.hi) for v in vals)
-                    value = self.check(clamped)
-                    if clamped != tuple(vals):
-                        return value, (f"`{self.url or self.name}` had values outside "
-                                       f"{self.lo:g}-{self.hi:g}; clamped to {self.format(value)}.")
-                    return value, None
+                    return self._coerce_numbers(items, reset)
                 return self.check(tuple(t.strip() for t in items)), None
             if self.choices is not None:
                 return self.check(self.kind(text.strip())), None
@@ -164,11 +192,38 @@ class Setting:
             clamped = min(max(number, self.lo), self.hi)
             value = self.check(self.kind(clamped))
             if clamped != number or (self.kind is int and float(text.strip()) != number):
-                return value, (f"`{self.url or self.name}={shown}` is outside the allowed range "
+                return value, (f"{url_value(key, text)} is outside the allowed range "
                                f"({self.allowed()}); using {self.format(value)}.")
             return value, None
         except (ValueError, TypeError, OverflowError):
             return reset
+
+    def _coerce_numbers(self, items: list[str], reset) -> tuple[Any, str | None]:
+        """A list of numbers from the URL: clamped, sorted, de-duplicated and cut to
+        `max_items` values spread over the list (its ends kept), saying what was changed."""
+        vals = [self.item_kind(float(t)) for t in items]
+        if not vals or not all(math.isfinite(v) for v in vals):
+            return reset
+        clamped = [min(max(v, self.lo), self.hi) for v in vals]
+        distinct = sorted(set(v + 0.0 if isinstance(v, float) else v for v in clamped))
+        changes = []
+        if clamped != vals:
+            changes.append(f"values outside {self.lo:g}-{self.hi:g} clamped")
+        if sorted(clamped) != clamped:
+            changes.append("sorted")
+        if len(distinct) < len(clamped):
+            changes.append("duplicates removed")
+        if self.max_items is not None and len(distinct) > self.max_items:
+            last = len(distinct) - 1
+            picks = sorted({round(i * last / (self.max_items - 1)) for i in range(self.max_items)})
+            changes.append(f"cut from {len(distinct)} different values to {self.max_items} "
+                           "spread from the smallest to the largest")
+            distinct = [distinct[i] for i in picks]
+        value = self.check(tuple(distinct))
+        if not changes:
+            return value, None
+        return value, (f"{literal(self.url or self.name)}: " + ", ".join(changes)
+                       + f"; using {self.format(value)}.")
 
     def format(self, value: Any) -> str:
         """The value as it appears in a URL."""
@@ -218,6 +273,9 @@ class RunConfig:
     shuffle: float = setting(1.0, "Shuffling", "shuffle", lo=0.0, hi=1.0,
                              help="0 = batches in class order, 1 = fully shuffled.")
     # model
+    arch: str = setting("mlp", "Architecture", "arch", choices=ARCHITECTURES,
+                        help="Fully connected layers, or 3x3 convolutions with 2x2 max pooling "
+                             "(image data only; hidden layers = conv layers, units = channels).")
     nets: tuple = setting(("plain", "bn"), "Nets trained side by side", "nets", choices=NET_KINDS,
                           item_kind=str)
     depth: int = setting(3, "Hidden layers", "depth", lo=1, hi=30)
@@ -229,8 +287,19 @@ class RunConfig:
                           help="Learnable, frozen at the values below, or set to undo BN.")
     gamma_value: float = setting(1.0, "Frozen gamma", "gamma", lo=0.0, hi=5.0)
     beta_value: float = setting(0.0, "Frozen beta", "beta", lo=-5.0, hi=5.0)
-    init_scale: float = setting(1.0, "Init scale", "init", lo=0.01, hi=20.0, log=True,
-                                help="Weights ~ N(0, (scale^2)/fan_in).")
+    init: str = setting("default", "Initial weights", "winit", choices=INITS,
+                        help="How the weights are drawn: N(0, 1/fan_in), He's N(0, 2/fan_in) "
+                             "for ReLU, Xavier's N(0, 2/(fan_in + fan_out)), a small "
+                             "N(0, 0.01^2), or N(0, scale^2/fan_in) with the scale below.")
+    init_scale: float = setting(1.0, "Init scale (scaled init only)", "init", lo=0.01,
+                                hi=20.0, log=True,
+                                help="Used when the initial weights are 'scaled': "
+                                     "W ~ N(0, scale^2/fan_in). Scale 1 is N(0, 1/fan_in); "
+                                     "He's init is scale sqrt(2) = 1.41, not 2.")
+    groups: int = setting(4, "GroupNorm groups", "groups", lo=1, hi=512,
+                          help="GroupNorm normalises each group of units (channels) together: "
+                               "1 group = LayerNorm. Uses the largest divisor of the width "
+                               "that is not above this number.")
     dropout: float = setting(0.0, "Dropout", "drop", lo=0.0, hi=0.9)
     # optimisation
     lr: float = setting(0.5, "Learning rate", "lr", lo=1e-4, hi=10.0, log=True)
@@ -244,7 +313,9 @@ class RunConfig:
     probe_every: int = setting(100, "Probe every (steps)", "pe", lo=1, hi=10_000)
     eval_every: int = setting(100, "Evaluate every (steps)", "ee", lo=1, hi=10_000)
     percentiles: tuple = setting(PERCENTILES, "Percentiles", "pct", lo=0.0, hi=100.0,
-                                 item_kind=float)
+                                 item_kind=float, max_items=MAX_PERCENTILES,
+                                 help=f"Up to {MAX_PERCENTILES} values between 0 and 100, "
+                                      "e.g. 15,50,85.")
     probe_unit: int = setting(0, "Probed unit", "unit", lo=0, hi=511)
     ics_every: int = setting(0, "Measure ICS every (steps, 0 = off)", "ics", lo=0, hi=10_000)
     grid_resolution: int = setting(60, "Decision grid resolution", "grid", lo=0, hi=200)
@@ -254,9 +325,28 @@ class RunConfig:
     def __post_init__(self):
         for f in fields(self):
             object.__setattr__(self, f.name, SETTINGS[f.name].check(getattr(self, f.name)))
+        if self.init == "default" and self.init_scale != 1.0:
+            # a scale with the default rule is the scaled rule (as links and code meant it
+            # before `init` existed): N(0, scale^2/fan_in)
+            object.__setattr__(self, "init", "scaled")
+        if self.init != "scaled":  # the scale then plays no part: equal nets, equal keys
+            object.__setattr__(self, "init_scale", 1.0)
+        elif self.init_scale == 1.0:  # N(0, 1/fan_in) is the default rule: one net, one key
+            object.__setattr__(self, "init", "default")
         if self.probe_unit >= self.width:
             raise ValueError(f"probe_unit: got {self.probe_unit}; allowed: between 0 and "
                              f"{self.width - 1} (the layer has {self.width} units)")
+        setting_for("batch_size", self.nets).check(self.batch_size)
+        if self.arch == "cnn":
+            if self.dataset not in IMAGE_DATASETS:
+                raise ValueError(f"arch: got 'cnn' with dataset {self.dataset!r}; allowed: a "
+                                 f"convolutional net needs images ({', '.join(IMAGE_DATASETS)})")
+            if self.depth > CNN_MAX_DEPTH:
+                raise ValueError(f"depth: got {self.depth}; allowed: between 1 and "
+                                 f"{CNN_MAX_DEPTH} conv layers (each halves the 28x28 image)")
+            if self.width > CNN_MAX_CHANNELS:
+                raise ValueError(f"width: got {self.width}; allowed: between 1 and "
+                                 f"{CNN_MAX_CHANNELS} channels per conv layer")
 
     @property
     def effective_lr(self) -> float:
@@ -271,8 +361,14 @@ class RunConfig:
         return self.dataset in REGRESSION_DATASETS
 
     def key(self) -> str:
-        """Canonical identity of the run: sorted JSON of every field."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Canonical identity of the run: sorted JSON of every field (but the later settings
+        of KEY_OMITS_AT_DEFAULT while at their defaults, so older keys stay valid)."""
+        values = self.to_dict()
+        del values["pace"]  # a run's speed is a control of it, not what it trains
+        for name in KEY_OMITS_AT_DEFAULT:
+            if values[name] == SETTINGS[name].default:
+                del values[name]
+        return json.dumps(values, sort_keys=True, separators=(",", ":"))
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
@@ -283,6 +379,8 @@ class RunConfig:
         unknown = set(values) - set(SETTINGS)
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        if "init_scale" in values and "init" not in values:
+            values = {**values, "init": "scaled"}  # saved before `init` existed: same net
         return cls(**values)
 
     def replace(self, **changes) -> "RunConfig":
@@ -302,6 +400,7 @@ class RunConfig:
                    ) -> tuple["RunConfig", list[str]]:
         """A config from URL parameters over `base`; never raises. Returns (config, notices)."""
         base = base or cls()
+        query = upgrade_query(query)
         values, notices = base.to_dict(), []
         for name, spec in SETTINGS.items():
             if spec.url in query:
@@ -309,12 +408,43 @@ class RunConfig:
                 values[name] = value
                 if notice:
                     notices.append(notice)
-        width = values["width"]
-        if values["probe_unit"] >= width:
-            notices.append(f"`unit={values['probe_unit']}` is beyond the layer's {width} units; "
+        width, unit = values["width"], values["probe_unit"]
+        if unit >= width:
+            notices.append(f"{literal(f'unit={unit}')} is beyond the layer's {width} units; "
                            f"using unit {width - 1}.")
             values["probe_unit"] = width - 1
+        batch, smallest = values["batch_size"], smallest_batch(values["nets"])
+        if batch < smallest:
+            notices.append(f"{literal(f'batch={batch}')} cannot train a BN net: "
+                           f"{BN_BATCH_REASON}; using {smallest}.")
+            values["batch_size"] = smallest
+        if values["arch"] == "cnn":
+            if values["dataset"] not in IMAGE_DATASETS:
+                notices.append(f"`arch=cnn` needs image data (the data set is "
+                               f"{values['dataset']}); using the fully connected net.")
+                values["arch"] = "mlp"
+            else:
+                for name, hi, what in (("depth", CNN_MAX_DEPTH, "conv layers"),
+                                       ("width", CNN_MAX_CHANNELS, "channels per conv layer")):
+                    if values[name] > hi:
+                        notices.append(f"`{SETTINGS[name].url}={values[name]}` is more than a "
+                                       f"convolutional net allows ({hi} {what}); using {hi}.")
+                        values[name] = hi
+                if values["probe_unit"] >= values["width"]:
+                    values["probe_unit"] = values["width"] - 1
         return cls(**values), notices
+
+
+def upgrade_query(query) -> dict[str, str]:
+    """URL parameters of older links in today's form, so an old link gives the same run.
+
+    Before the `init` setting existed, `init=<scale>` alone meant W ~ N(0, scale^2/fan_in):
+    such a link now also says `winit=scaled`."""
+    query = {k: query[k] for k in query}
+    scale_key, init_key = SETTINGS["init_scale"].url, SETTINGS["init"].url
+    if scale_key in query and init_key not in query:
+        query[init_key] = "scaled"
+    return query
 
 
 def _build_settings() -> dict[str, Setting]:
@@ -327,3 +457,20 @@ def _build_settings() -> dict[str, Setting]:
 
 
 SETTINGS: dict[str, Setting] = _build_settings()
+
+
+def smallest_batch(nets) -> int:
+    """The smallest batch the nets can train on: 2 when one has BN (see BN_BATCH_REASON)."""
+    return MIN_BN_BATCH if any(n in BN_NETS for n in nets) else 1
+
+
+def setting_for(name: str, nets) -> Setting:
+    """The table's spec of `name` for a run of these nets: with a BN net the batch size starts
+    at 2, and the reason is told wherever a smaller one is refused or clamped."""
+    spec = SETTINGS[name]
+    if name == "batch_size" and smallest_batch(nets) > spec.lo:
+        return dataclasses.replace(
+            spec, lo=smallest_batch(nets), note=BN_BATCH_REASON,
+            help=f"At least {smallest_batch(nets)}: {BN_BATCH_REASON} (the Inside the BN layer "
+                 "page shows batch size 1).")
+    return spec

@@ -1,14 +1,22 @@
-"""Exports of a run: its recorded series as CSV (one row per net and step), its settings as JSON."""
+"""Exports of a run: its recorded series as CSV (one row per net and step), its settings as JSON.
+
+Numbers are written exactly as recorded (float32 records in their shortest exact form), so a
+value read back equals the run's own record. A long run's histories are thinned (see
+bn_core/engine/history.py: every stride-th record and the last); the exports say so: a
+`<series>_kept_every` column in the CSV, a "records" entry in the JSON, `thinning_note` in words.
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
-import math
 
 import numpy as np
 
-from bn_core.engine.training import RunSnapshot
+from bn_core.engine.records import RunSnapshot
+
+SERIES = (("evals", "", "evaluations"), ("probes", "", "probes"),
+          ("ics", "ics_", "ICS measurements"))
 
 
 def _columns(prefix: str, series: dict, i: int) -> dict:
@@ -18,25 +26,56 @@ def _columns(prefix: str, series: dict, i: int) -> dict:
             continue
         value = col[i]
         if np.ndim(value) == 0:
-            row[f"{prefix}{name}"] = float(value)
+            row[f"{prefix}{name}"] = value
         elif np.ndim(value) == 1:
             for j, v in enumerate(value):
-                row[f"{prefix}{name}[{j + 1}]"] = float(v)
+                row[f"{prefix}{name}[{j + 1}]"] = v
         elif name not in ("hist", "bn_hist"):  # histograms are too wide for a CSV
             for j, layer in enumerate(value):
                 for k, v in enumerate(layer):
-                    row[f"{prefix}{name}[layer{j + 1}][{k}]"] = float(v)
+                    row[f"{prefix}{name}[layer{j + 1}][{k}]"] = v
     return row
 
 
+def _cell(value) -> str:
+    """A recorded number as text that reads back to exactly the same number ("" if not finite)."""
+    if isinstance(value, (np.floating, float)):
+        if not np.isfinite(value):
+            return ""
+        return str(value) if isinstance(value, np.floating) else repr(value)
+    if isinstance(value, (np.integer, np.bool_)):
+        return str(int(value))
+    return str(value)
+
+
+def records(series: dict) -> dict:
+    """How one recorded series was kept: records offered, rows kept, every how many, last step."""
+    steps = series.get("step", ())
+    kept = len(steps)
+    return {"offered": int(getattr(series, "offered", kept)), "kept": kept,
+            "every": int(getattr(series, "stride", 1)),
+            "last_step": int(steps[-1]) if kept else None}
+
+
+def _thinned(snapshot: RunSnapshot) -> list[str]:
+    """The series (evals, probes, ics) that some net kept only part of."""
+    return [kind for kind, _, _ in SERIES
+            if any(records(getattr(v, kind))["kept"] < records(getattr(v, kind))["offered"]
+                   for v in snapshot.nets.values())]
+
+
 def series_csv(snapshot: RunSnapshot) -> str:
-    """Every recorded scalar series of every net, joined on (net, step)."""
-    rows, fields = [], ["net", "step"]
+    """Every recorded scalar series of every net, joined on (net, step); when a series was
+    thinned, a `<series>_kept_every` column gives its stride."""
+    thinned = _thinned(snapshot)
+    rows, fields = [], ["net", "step"] + [f"{kind}_kept_every" for kind in thinned]
     for name, view in snapshot.nets.items():
+        every = {f"{kind}_kept_every": records(getattr(view, kind))["every"] for kind in thinned}
         by_step: dict[int, dict] = {}
-        for prefix, series in (("", view.evals), ("", view.probes), ("ics_", view.ics)):
+        for kind, prefix, _ in SERIES:
+            series = getattr(view, kind)
             for i, step in enumerate(series.get("step", np.array([])).tolist()):
-                by_step.setdefault(step, {"net": name, "step": step}).update(
+                by_step.setdefault(step, {"net": name, "step": step, **every}).update(
                     _columns(prefix, series, i))
         for step in sorted(by_step):
             rows.append(by_step[step])
@@ -48,16 +87,39 @@ def series_csv(snapshot: RunSnapshot) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, restval="")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) and math.isfinite(v) else
-                             ("" if isinstance(v, float) else v)) for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()
 
 
 def settings_json(snapshot: RunSnapshot) -> str:
-    """The run's settings and outcome, enough to reproduce it."""
+    """The run's settings and outcome, enough to reproduce it, and how its records were kept."""
     return json.dumps({
         "config": snapshot.config.to_dict(),
         "status": snapshot.status,
         "step": snapshot.step,
         "nets": {name: view.status_text for name, view in snapshot.nets.items()},
+        "records": {name: {kind: records(getattr(view, kind)) for kind, _, _ in SERIES}
+                    for name, view in snapshot.nets.items()},
     }, indent=2, sort_keys=True)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def thinning_note(snapshot: RunSnapshot) -> str | None:
+    """In words, which records a long run kept (None when it kept them all)."""
+    thinned = _thinned(snapshot)
+    if not thinned or not snapshot.nets:
+        return None
+    parts = []
+    for kind, _, words in SERIES:
+        if kind not in thinned:
+            continue
+        r = max((records(getattr(v, kind)) for v in snapshot.nets.values()),
+                key=lambda r: r["offered"])
+        parts.append(f"{r['kept']:,} of its {r['offered']:,} {words} (every "
+                     f"{_ordinal(r['every'])} and the last, at step {r['last_step']:,})")
+    return ("A long run: to stay within memory, each net's charts and CSV keep "
+            + " and ".join(parts) + ".")

@@ -1,4 +1,5 @@
-"""Reproductions from the command line: the BN paper's Figure 1 and Santurkar's ICS measurement.
+"""Reproductions from the command line: the BN paper's Figure 1, Santurkar's ICS measurement and
+Santurkar's loss-landscape probes (their Fig. 4) on the BN paper's MNIST net.
 
 Figure 1 can train its two nets in two processes at once (`jobs=2`): each process trains one
 net of the same config, from the same initial weights on the same batch sequence, so the result
@@ -17,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from bn_core.config import RunConfig
-from bn_core.presets import preset
-from bn_core.engine.training import NetView, train_to_end
+from bn_core.presets import lesson_setup, preset
+from bn_core.engine.records import NetView
+from bn_core.engine.training import train_to_end
 
 FIG1_COLUMNS = ("step", "net", "test_acc", "train_loss", "p15", "p50", "p85")
+LANDSCAPE_COLUMNS = ("step", "net", "eta_over_lr", "loss", "grad_change")
 
 
 def _train_one_net(config: RunConfig) -> NetView:
@@ -62,7 +65,10 @@ def figure1_rows(nets: dict[str, NetView], layer: int = -1) -> list[dict]:
 
 
 def write_figure1(nets: dict[str, NetView], config: RunConfig, out: Path) -> tuple[Path, Path]:
-    from bn_core.figures.figure1 import figure1  # plotly only when writing the figure
+    import plotly.io  # plotly only when writing the figure
+
+    from bn_core.figures.figure1 import figure1
+    from bn_core.figures.figure1_page import dataset_name
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out / "fig1.csv", out / "fig1.html"
@@ -74,9 +80,10 @@ def write_figure1(nets: dict[str, NetView], config: RunConfig, out: Path) -> tup
                              for k, v in row.items()})
     fig = figure1(nets, layer=config.depth - 1, activation=config.activation,
                   percentiles=config.percentiles, unit=config.probe_unit,
-                  title=f"Figure 1 reproduced on {config.dataset}: {config.steps} steps, "
-                        f"seed {config.seed}, last hidden layer, unit {config.probe_unit}")
-    fig.write_html(html_path, include_plotlyjs=True, full_html=True)
+                  title=f"Figure 1 reproduced on {dataset_name(config.dataset)}: "
+                        f"{config.steps:,} steps, seed {config.seed}, last hidden layer, unit "
+                        f"{config.probe_unit}")
+    plotly.io.write_html(fig, html_path, include_plotlyjs=True, full_html=True)
     return csv_path, html_path
 
 
@@ -128,6 +135,74 @@ def reproduce_ics(out: Path, steps: int | None = None, seed: int = 0) -> tuple[P
                 "status": view.status_text,
             }
     return path, summary
+
+
+def landscape_config(activation: str = "sigmoid", lr: float | None = None,
+                     steps: int | None = None, seed: int = 0) -> RunConfig:
+    """The "Does BN reduce ICS?" page's MNIST setup (3 x 100 sigmoid, lr 0.5), plain vs BN; with
+    ReLU a 6 x 100 net with He's init (a ReLU net needs depth to be hard to train)."""
+    cfg = lesson_setup("santurkar-mnist").replace(nets=("plain", "bn"), seed=seed)
+    if activation == "relu":
+        cfg = cfg.replace(activation="relu", depth=6, init="he")
+    elif activation != "sigmoid":
+        raise ValueError(f"activation: got {activation!r}; allowed: one of sigmoid, relu")
+    if lr is not None:
+        cfg = cfg.replace(lr=lr)
+    if steps is not None:
+        cfg = cfg.replace(steps=steps, ics_every=min(cfg.ics_every, steps))
+    return cfg
+
+
+def landscape_rows(nets: dict[str, NetView], lr: float) -> list[dict]:
+    """CSV rows: one per measurement step, net and step size (eta as a multiple of lr): the loss
+    at w - eta g and the gradient change ||g(w) - g(w - eta g)|| there."""
+    from bn_core.nets.probes import LANDSCAPE_STEP_SIZES
+
+    rows = []
+    for name, view in nets.items():
+        ics = view.ics
+        for i, step in enumerate(np.asarray(ics.get("step", []), np.int64).tolist()):
+            for j, eta in enumerate(LANDSCAPE_STEP_SIZES):
+                rows.append({"step": step, "net": name, "eta_over_lr": eta,
+                             "loss": float(ics["scape_loss"][i, j]),
+                             "grad_change": float(ics["scape_grad_change"][i, j])})
+    rows.sort(key=lambda r: (r["step"], r["net"], r["eta_over_lr"]))
+    return rows
+
+
+def reproduce_landscape(out: Path, activation: str = "sigmoid", lr: float | None = None,
+                        steps: int | None = None, seed: int = 0) -> tuple[Path, Path, dict]:
+    """Train plain and BN twins with landscape probes; write landscape.csv and landscape.html
+    and return the per-net medians the page's conclusions use."""
+    import plotly.io
+
+    from bn_core.figures.ics import landscape_reproduction_figure
+    from bn_core.lessons import santurkar
+
+    cfg = landscape_config(activation, lr, steps, seed)
+    nets = train_to_end(cfg).nets
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = out / "landscape.csv", out / "landscape.html"
+    with csv_path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LANDSCAPE_COLUMNS)
+        writer.writeheader()
+        for row in landscape_rows(nets, cfg.effective_lr):
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v)
+                             for k, v in row.items()})
+    fig = landscape_reproduction_figure(
+        nets, title=f"Loss landscape along the gradient: {cfg.depth} x {cfg.width} "
+                    f"{cfg.activation}, {cfg.dataset}, lr {cfg.effective_lr:g}, seed {seed}")
+    plotly.io.write_html(fig, str(html_path), include_plotlyjs=True, full_html=True)
+    summary = {"config": {"activation": cfg.activation, "depth": cfg.depth, "init": cfg.init,
+                          "lr": cfg.effective_lr, "steps": cfg.steps, "seed": seed}}
+    for name, view in nets.items():
+        s = santurkar.shift_summary(view)
+        summary[name] = {**{f"median_{k}": round(v, 4) for k, v in s.landscape.items()},
+                         "measurements": s.ics_records,
+                         "on_plateau": s.plateau_records,
+                         "first_loss": round(s.first_loss, 4), "last_loss": round(s.last_loss, 4),
+                         "status": view.status_text}
+    return csv_path, html_path, summary
 
 
 def progress_printer(total: int):

@@ -1,26 +1,18 @@
-"""Streamlit glue shared by every page: settings from the URL, run controls, live refresh,
-exports, and an error boundary. The engine (bn_core) never imports this; pages stay thin."""
-from .core import (
-    REFRESH_SECONDS,
-    REFRESH_TIMES,
-    chart,
-    config_controls,
-    explain,
-    export_controls,
-    get_registry,
-    guard,
-    live_view,
-    page_header,
-    run_controls,
-    set_setting,
-    share_link,
-    status_line,
-    view_controls,
-    viewer_id,
-)
+"""Streamlit glue shared by every page, one job per module: core (the engine's registry, the
+viewer, the error boundary), settings (widgets bound to the URL), runs (a page's runs and their
+notices), controls (the live control bar), lesson (the frame of a lesson page), charts (figures
+to the browser), exports, roles (teacher sign-in), classroom (following the teacher and
+predictions). The engine (bn_core) never imports this; pages stay thin."""
+from .charts import chart
+from .core import (REFRESH_SECONDS, REFRESH_TIMES, explain, get_registry, guard, page_header,
+                   viewer_id)
+from .exports import export_controls
+from .lesson import Lesson
+from .runs import live_view, run_controls, run_notices, status_line
+from .settings import config_controls, set_setting, share_link, view_controls
 
 __all__ = [
-    "REFRESH_SECONDS", "REFRESH_TIMES", "chart", "config_controls", "explain", "export_controls", "get_registry",
-    "guard", "live_view", "page_header", "run_controls", "set_setting", "share_link", "status_line",
-    "view_controls", "viewer_id",
+    "REFRESH_SECONDS", "REFRESH_TIMES", "Lesson", "chart", "config_controls", "explain",
+    "export_controls", "get_registry", "guard", "live_view", "page_header", "run_controls",
+    "run_notices", "set_setting", "share_link", "status_line", "view_controls", "viewer_id",
 ]

@@ -6,22 +6,23 @@ from collections import OrderedDict
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig, Setting
+from bn_core.config import Setting
+from bn_core.markdown import url_value
 from bn_core.lessons.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
-                                     steps_to_accuracy, units_cutting_data)
+                                     units_cutting_data)
+from bn_core.lessons.covariate_shift import (reached_text,
+                                             speedup_sentence, whitening_look_for)
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
                                    initial_boundaries_chart, shift_sweep_chart,
                                    train_test_accuracy_chart, whitening_accuracy_chart,
                                    whitening_name)
 from bn_core.figures.style import LIVE_CONFIG
+from bn_core.presets import lesson_setup
 
 # A small sigmoid net on 300 points: both nets learn the moons in about a thousand steps, paced
 # so that a run lasts 12-15 s and the boundaries can be watched moving.
-MODEL = dict(n_samples=300, noise=0.15, depth=2, width=16, activation="sigmoid", lr=0.5,
-             batch_size=30, steps=1500, probe_every=20, eval_every=20, grid_resolution=60,
-             heldout_size=300)
-SHIFT_BASE = RunConfig(dataset="moons", shift_x=1.0, rotate_deg=30.0, pace=120.0, **MODEL)
-WHITE_BASE = RunConfig(dataset="moons", far_offset=8.0, whitening="zca", pace=100.0, **MODEL)
+SHIFT_BASE = lesson_setup("covariate-shift")
+WHITE_BASE = lesson_setup("whitening")
 SHIFT_SETTINGS = ["dataset", "n_samples", "noise", "shift_x", "shift_y", "rotate_deg", "scale"]
 WHITE_SETTINGS = ["dataset", "n_samples", "noise", "far_offset", "whitening"]
 PARTS = {"shift": "Shift the test data (T1)", "whitening": "Whitening (T2)"}
@@ -154,37 +155,6 @@ def initial_chart(snaps: list, key: str) -> None:
     st.plotly_chart(fig, key=key, width="stretch", config=LIVE_CONFIG)
 
 
-def first_reached(view, target: float) -> int | None:
-    """The first evaluated step at which the net's training accuracy reached `target`."""
-    return steps_to_accuracy(view.evals.get("step", []), view.evals.get("train_acc", []), target)
-
-
-def reached_text(view, target: float) -> str:
-    hit = first_reached(view, target)
-    if hit is not None:
-        return f"**step {hit:,}**"
-    now = last(view, "train_acc")
-    done = view.status != "training"
-    return f"{'not reached' if done else 'not yet'} ({pct(now)} at step {view.step:,})"
-
-
-def speedup_sentence(snaps: list, net: str, target: float) -> str:
-    """What whitening did for one net, in numbers from the two runs on screen."""
-    plain_view, white_view = snaps[0].nets[net], snaps[1].nets[net]
-    label, method = plain_view.label, whitening_name(snaps[1].config.whitening)
-    before, after = first_reached(plain_view, target), first_reached(white_view, target)
-    if after is None:
-        return f"The {method} {label} net has not reached {target:.0%} yet."
-    if before is None:
-        return (f"**{label} net:** {method}, {target:.0%} after **{after:,} steps**; not "
-                f"whitened, not reached in {plain_view.step:,} steps.")
-    if before > after:
-        return (f"**{label} net:** whitening reached {target:.0%} **{before / after:.1f} times "
-                f"sooner** ({after:,} instead of {before:,} steps).")
-    return (f"**{label} net:** here whitening did not speed it up ({after:,} vs {before:,} "
-            "steps); try a larger distance from the origin.")
-
-
 def whitening_part() -> None:
     st.sidebar.header("Data far from the origin")
     config = ui.config_controls(WHITE_BASE, WHITE_SETTINGS,
@@ -253,15 +223,10 @@ def whitening_part() -> None:
             st.markdown(f"**Steps to reach {target:.0%} training accuracy**\n\n"
                         + "\n".join([head, rule] + body))
             if len(snaps) == 2:
-                st.markdown(speedup_sentence(snaps, "plain", target))
-            ui.explain(
-                "**Look for** the diamonds, where each net first reached the target. On the "
-                "default settings the dotted lines (not whitened) get there late or never and "
-                "jump about, while the solid ones (whitened) get there within a few dozen "
-                "steps: without whitening, the first steps go into dragging the boundaries out "
-                "to the data. The BN net copes better unwhitened: BN subtracts each unit's "
-                "batch mean, a per-unit centring done inside the net.\n\n"
-                "**Try** the target slider, *standardize* or *pca*, or a larger distance.")
+                st.markdown(speedup_sentence(snaps, "plain", target,
+                                             whitening_name(snaps[1].config.whitening)))
+            ui.explain(whitening_look_for(snaps, target) + "\n\n"
+                       "**Try** the target slider, *standardize* or *pca*, or a larger distance.")
         c1, c2 = st.columns([3, 2])
         with c1:
             pair_chart(current_boundaries_chart, snaps, key="white:now")
@@ -284,16 +249,22 @@ def whitening_part() -> None:
 
 def lesson_part() -> str:
     """The part of the lesson shown, bound to the URL as part=shift|whitening."""
-    key = "covshift:part"
+    key, notice_key = "covshift:part", "covshift:part_notice"
     if key not in st.session_state:
         raw = st.query_params.get(PART_URL, DEFAULT_PART)
-        if raw not in PARTS:
-            st.warning(f"'{PART_URL}={raw[:40]}' is not valid (one of {', '.join(PARTS)}); "
-                       f"showing {PARTS[DEFAULT_PART]}.", icon=":material/link_off:")
+        st.session_state[notice_key] = None
+        if raw not in PARTS:  # kept, like the settings' notices, until the page is left
+            st.session_state[notice_key] = (
+                f"{url_value(PART_URL, raw)} is not valid (one of {', '.join(PARTS)}); "
+                f"showing {PARTS[DEFAULT_PART]}.")
             raw = DEFAULT_PART
         st.session_state[key] = raw
+    if st.session_state.get(notice_key):
+        st.warning(st.session_state[notice_key], icon=":material/link_off:")
     part = st.segmented_control("Part of the lesson", list(PARTS), format_func=PARTS.get,
-                                required=True, key=key) or DEFAULT_PART
+                                required=True, key=key,
+                                on_change=lambda: st.session_state.update({notice_key: None})
+                                ) or DEFAULT_PART
     if part == DEFAULT_PART:
         if PART_URL in st.query_params:
             del st.query_params[PART_URL]

@@ -5,20 +5,19 @@ import math
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig
+from bn_core.config import TOY_DATASETS
 from bn_core.lessons.data_order import (STRIP_BATCHES, batches_per_epoch, label_strip, mix_summary,
                                 recent_range)
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
 from bn_core.figures.shift import decision_regions_chart
 from bn_core.figures.style import LIVE_CONFIG
 from bn_core.engine.training import load_data
+from bn_core.presets import lesson_setup
 
 # Two rings, batches of 10, sorted by class: every batch holds one class, and both nets stay at
 # chance (50 %); fully shuffled, both pass 90 % within about a thousand steps. Paced so that a
 # run lasts about 20 s.
-BASE = RunConfig(dataset="circles", n_samples=300, noise=0.15, depth=2, width=32,
-                 activation="sigmoid", lr=1.0, batch_size=10, steps=2000, shuffle=0.0,
-                 probe_every=20, eval_every=20, grid_resolution=50, heldout_size=300, pace=100.0)
+BASE = lesson_setup("shuffling")
 SETTINGS = ["shuffle", "dataset", "batch_size", "n_samples", "noise", "lr"]
 
 
@@ -45,7 +44,8 @@ ui.page_header(
 
 with ui.guard("the shuffling page"):
     st.sidebar.header("Data order")
-    config = ui.config_controls(BASE, SETTINGS)
+    # 2-D data only: the page draws the decision regions and sorts batches by class label
+    config = ui.config_controls(BASE, SETTINGS, limits={"dataset": {"choices": TOY_DATASETS}})
     ui.share_link()
     run = ui.run_controls(config)
 

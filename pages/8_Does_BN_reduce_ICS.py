@@ -1,12 +1,11 @@
 """Does BN really reduce internal covariate shift? (T13): Santurkar et al. 2018's gradient
 measure of ICS for a plain, a BN and a noisy-BN net trained side by side, the loss-landscape
 probes, and conclusions written from what the run measured."""
-import numpy as np
 import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.lessons import santurkar
-from bn_core.config import SETTINGS, RunConfig, Setting
+from bn_core.config import SETTINGS, Setting
 from bn_core.figures.figure1 import accuracy_figure
 from bn_core.figures.ics import (
     ics_by_layer_figure,
@@ -14,20 +13,17 @@ from bn_core.figures.ics import (
     landscape_figure,
     training_loss_figure,
 )
-from bn_core.presets import preset
+from bn_core.nets.probes import LANDSCAPE_STEP_SIZES
+from bn_core.presets import lesson_setup
 
-# Page-level setups. MNIST: the BN paper's 3 x 100 sigmoid net on the bundled subset, learning
-# rate 0.1 (as the "noisy-bn" preset), short enough to finish in seconds.
-MNIST_SETUP = RunConfig(
-    dataset="mnist-subset", nets=("plain", "bn", "noisy_bn"), depth=3, width=100,
-    activation="sigmoid", batch_size=60, lr=0.1, steps=1500, probe_every=25, eval_every=50,
-    ics_every=50, heldout_size=1000, grid_resolution=0)
-# Santurkar's 25-layer deep linear network (24 hidden + output), full-batch GD. The preset's
-# learning rate 1e-3 for 400 steps shows BN's larger ICS but no training advantage (both nets
-# end near loss 3.4); at 3e-3 for 600 steps BN's loss ends well below the plain net's.
-DEEP_LINEAR_PRESET = preset("deep-linear-ics").config
-DEEP_LINEAR_SETUP = DEEP_LINEAR_PRESET.replace(lr=0.003, steps=600, ics_every=20,
-                                               probe_every=10, eval_every=20)
+# Page-level setups. MNIST: the BN paper's 3 x 100 sigmoid net on the bundled subset at learning
+# rate 0.5, where both nets train (at 0.1 the plain net sits on its starting plateau for most
+# of the run, and a plateau looks smooth to the landscape probes); short enough to finish in
+# seconds. Measured with `python -m bn_core check-claims` (T13): docs/claims.md.
+MNIST_SETUP = lesson_setup("santurkar-mnist")
+# Santurkar's 25-layer deep linear network (24 hidden + output), full-batch GD, at the preset's
+# learning rate and length, probed more often.
+DEEP_LINEAR_SETUP = lesson_setup("santurkar-deep-linear")
 SETUPS = {"mnist-sigmoid": MNIST_SETUP, "deep-linear": DEEP_LINEAR_SETUP}
 SETUP_TITLES = {"mnist-sigmoid": "MNIST, 3 x 100 sigmoid (BN paper's net)",
                 "deep-linear": "25-layer deep linear network (Santurkar)"}
@@ -111,12 +107,11 @@ with ui.guard("the ICS page"):
             f"**Setup: Santurkar's deep linear network.** {config.depth + 1} linear layers of "
             f"width {config.width} (no nonlinearity) learn y = A x for a random 10 x 10 matrix A, "
             f"with mean squared error and full-batch gradient descent ({config.batch_size} "
-            f"examples). Each ICS measurement costs {config.depth + 7} extra forward and backward "
-            "passes per net, so this run is slower: watch it fill in. BN Lab's preset for "
-            f"this setup uses learning rate {DEEP_LINEAR_PRESET.lr:g} for "
-            f"{DEEP_LINEAR_PRESET.steps} steps; this page starts at {DEEP_LINEAR_SETUP.lr:g} "
-            f"for {DEEP_LINEAR_SETUP.steps}. Set the preset's values in the sidebar and compare "
-            "what the conclusions say.", icon=":material/linear_scale:")
+            f"examples). Each ICS measurement costs {config.depth + 3 + len(LANDSCAPE_STEP_SIZES)} "
+            "extra forward and backward passes per net, so this run is slower: watch it fill "
+            f"in. The default, learning rate {DEEP_LINEAR_SETUP.lr:g} for "
+            f"{DEEP_LINEAR_SETUP.steps} steps, is BN Lab's choice (at 0.001 the nets barely "
+            "separate in 400 steps).", icon=":material/linear_scale:")
     else:
         st.info(
             f"**Setup: MNIST, the BN paper's net.** {config.depth} hidden layers of "
@@ -138,23 +133,16 @@ with ui.guard("the ICS page"):
             st.warning("ICS measurement is off ('Measure ICS every' = 0): set it to 10-100 steps "
                        "to see the ICS charts.", icon=":material/visibility_off:")
         summaries = {n: santurkar.shift_summary(v) for n, v in snap.nets.items()}
-        measured = [s for s in summaries.values() if s.ics_records]
         st.subheader("Internal covariate shift, measured by gradients")
         c1, c2 = st.columns(2)
         with c1:
             ui.chart(ics_page_by_layer, snap, metric, key="ics:layer")
         with c2:
             ui.chart(ics_page_over_time, snap, metric, key="ics:time")
-        if measured:
-            line = ", ".join(f"**{s.label}** {s.mean_cos:.2f}" for s in measured)
-            ui.explain(
-                f"**What to look for.** Mean cos(G, G') over layers 2 and up, from "
-                f"{max(s.ics_records for s in measured)} measurements so far: {line}. The "
-                "closer to 1, the less the updates of the lower layers changed this layer's "
-                "gradient (layer 1 has nothing below it: always 1). If BN reduced internal "
-                "covariate shift, its line would sit *above* the plain net's. **Try:** a "
-                f"larger learning rate (bigger updates, more shift), or show {other_metric} "
-                "in the sidebar.")
+        look_for = santurkar.ics_look_for(summaries)
+        if look_for:
+            ui.explain(look_for + f" **Try:** a larger learning rate (bigger updates, more "
+                       f"shift), or show {other_metric} in the sidebar.")
         else:
             st.caption(f"The first {metric_name} measurement comes at step {cfg.ics_every}.")
 
@@ -172,35 +160,18 @@ with ui.guard("the ICS page"):
                 ui.chart(ics_page_accuracy, snap, key="ics:acc")
             text_col = st.container()
         with text_col:
-            parts = []
-            for s in summaries.values():
-                if s.diverged:
-                    parts.append(f"**{s.label}** diverged at step {s.diverged_at}")
-                elif np.isfinite(s.last_loss):
-                    acc = ("" if cfg.is_regression or not np.isfinite(s.last_acc)
-                           else f", training accuracy {s.last_acc:.2f}")
-                    parts.append(f"**{s.label}** loss {s.last_loss:.3g}{acc}")
-            ui.explain(
-                "**What to look for.** Whether the net with *more* internal covariate shift "
-                "trains *faster*. Latest: " + ("; ".join(parts) or "no probe yet") + ". The "
-                "loss is the training-mode loss each net descends (noise on for the noisy "
-                "nets), averaged since the previous probe.")
+            ui.explain(santurkar.training_look_for(summaries, cfg.is_regression))
 
         st.subheader("Loss-landscape probes")
         c1, c2 = st.columns([3, 1])
         with c1:
             ui.chart(ics_page_landscape, snap, key="ics:scape")
         with c2:
-            ui.explain(
-                "At each ICS measurement BN Lab steps from the current weights along the "
-                "gradient by 0.05 to 0.4 times the learning rate and records how much the loss "
-                "varies (left), how much the gradient changes (middle), and that change per "
-                "unit of distance moved (right). Santurkar et al. found all three much lower "
-                "with BN (a smoother landscape, so larger steps are safe). Compare the lines "
-                "and check whether this run agrees.")
+            ui.explain(santurkar.landscape_explainer())
 
         st.subheader("What should you conclude?")
-        sentences = santurkar.conclusions(snap.nets, classification=not cfg.is_regression)
+        sentences = santurkar.conclusions(snap.nets, classification=not cfg.is_regression,
+                                          depth=cfg.depth)
         if sentences:
             st.markdown("\n".join(f"- {s}" for s in sentences))
             if snap.live:

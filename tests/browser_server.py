@@ -96,7 +96,8 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
                            timeout=timeout_ms)
 
 
-CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(p => {
+CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .filter(p => p.getBoundingClientRect().height > 0).map(p => {
     const parts = (p.data || []).map(t => {
         const pick = v => v === undefined ? '' : (ArrayBuffer.isView(v) ? Array.from(v).join(',')
                                                    : JSON.stringify(v));
@@ -107,7 +108,8 @@ CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'
 
 
 def chart_state(page) -> list[str]:
-    """A fingerprint of every Plotly chart's data on the page."""
+    """A fingerprint of the data of every Plotly chart shown on the page (an element Streamlit
+    keeps hidden while it redraws is left out)."""
     return page.evaluate(CHART_STATE_JS)
 
 

@@ -1,8 +1,10 @@
 """Shared fixtures for the engine tests: small configs, run tracking and a thread-leak check.
 
-Runs and registries start daemon threads named 'bnlab-*'. Every `Run` created while a test
-that uses `no_leaked_threads` is running (directly or through a `RunRegistry`) is recorded, stopped
-in teardown, and the test fails if any 'bnlab-' thread is still alive afterwards.
+Backends start daemon threads named 'bnlab-*' (and worker processes). Every `Run` created while
+a test that uses `no_leaked_threads` is running (directly or through a `RunRegistry`) is
+recorded, stopped in teardown, and the test fails if any 'bnlab-' thread it started is still
+alive afterwards. The shared in-process backend that runs made without one use is started once
+for the session, before any test.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import time
 
 import pytest
 
-from bn_core.engine import training
+from bn_core import engine
+from bn_core.engine import run as run_module
 from bn_core.config import RunConfig
 
 THREAD_PREFIX = "bnlab-"
@@ -49,14 +52,14 @@ def endless_config(**changes) -> RunConfig:
 @pytest.fixture
 def created_runs(monkeypatch):
     """Every Run constructed during the test (also those a registry makes)."""
-    runs: list[training.Run] = []
-    original = training.Run.__init__
+    runs: list[run_module.Run] = []
+    original = run_module.Run.__init__
 
     def tracking_init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         runs.append(self)
 
-    monkeypatch.setattr(training.Run, "__init__", tracking_init)
+    monkeypatch.setattr(run_module.Run, "__init__", tracking_init)
     return runs
 
 
@@ -66,8 +69,15 @@ def no_leaked_threads(created_runs):
     before = set(bnlab_threads())
     yield created_runs
     for run in created_runs:
-        run.stop("test teardown", wait=None)
+        run.stop("test teardown")
     for run in created_runs:
         run.wait(JOIN_TIMEOUT)
+    wait_until(lambda: not [t for t in bnlab_threads() if t not in before], JOIN_TIMEOUT)
     leaked = [t.name for t in bnlab_threads() if t not in before]
     assert not leaked, f"threads still alive after the test: {leaked}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_backend():
+    """The in-process backend of runs made without one, started before any test."""
+    return engine.default_backend()

@@ -14,13 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def fresh_registry() -> None:
-    """Stop every run of the process-wide registry and forget it (call between tests)."""
-    import bnlab_ui.core as core
+    """Stop and forget every run of the app's registry (call between tests); its worker
+    processes stay up for the next test."""
+    from bn_core import engine
 
-    try:
-        core.get_registry().shutdown(wait=5.0)
-    finally:
-        st.cache_resource.clear()
+    engine.get_registry().clear("test teardown")
+    st.cache_resource.clear()
 
 
 def open_page(page: str, query: dict | None = None, timeout: float = 60) -> AppTest:
@@ -38,7 +37,7 @@ def run_key(at: AppTest) -> dict:
 
     runs = core.get_registry().runs()
     assert runs, "the page created no run"
-    return json.loads(runs[-1].key)
+    return max(runs, key=lambda r: r.last_seen).config.to_dict()
 
 
 def poll(at: AppTest, seconds: float = 3.0, until=None) -> AppTest:

@@ -1,6 +1,7 @@
 """Tests for bn_core/config.py: the settings table, validation, run keys and URL parameters."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -8,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bn_core.engine import training
-from bn_core.config import NET_KINDS, SETTINGS, RunConfig
+from bn_core.config import (CNN_MAX_CHANNELS, CNN_MAX_DEPTH, IMAGE_DATASETS,
+                            KEY_OMITS_AT_DEFAULT, NET_KINDS, SETTINGS, RunConfig, smallest_batch)
+from hostile import split_code_spans
 
 URL_KEYS = [spec.url for spec in SETTINGS.values()]
 
@@ -133,14 +136,20 @@ def another_valid_value(spec, current):
 
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_key_differs_when_any_field_differs(name):
-    base = RunConfig(width=100, probe_unit=0)
+    base = RunConfig(width=100, probe_unit=0, init="scaled" if name == "init_scale" else "default")
     value = another_valid_value(SETTINGS[name], getattr(base, name))
     changes = {name: value}
     if name == "probe_unit":
         changes["probe_unit"] = 5
+    if name == "arch":  # a convolutional net needs images and at most 32 channels
+        base = base.replace(dataset="mnist-subset", width=8)
+        changes["arch"] = "cnn"
     other = base.replace(**changes)
     assert other != base
-    assert other.key() != base.key()
+    if name == "pace":  # a run's speed is a control: viewers at other speeds share the run
+        assert other.key() == base.key()
+    else:
+        assert other.key() != base.key()
 
 
 # ---------------------------------------------------------------------------- URL
@@ -163,7 +172,12 @@ def valid_value(spec):
 @st.composite
 def configs(draw):
     values = {name: draw(valid_value(spec)) for name, spec in SETTINGS.items()}
+    if values["arch"] == "cnn":
+        values["dataset"] = draw(st.sampled_from(IMAGE_DATASETS))
+        values["depth"] = min(values["depth"], CNN_MAX_DEPTH)
+        values["width"] = min(values["width"], CNN_MAX_CHANNELS)
     values["probe_unit"] = draw(st.integers(0, values["width"] - 1))
+    values["batch_size"] = max(values["batch_size"], smallest_batch(values["nets"]))
     return RunConfig(**values)
 
 
@@ -200,10 +214,14 @@ def test_from_query_never_raises_on_junk(query):
     for url, raw in query.items():
         name = next(n for n, s in SETTINGS.items() if s.url == url)
         value, notice = SETTINGS[name].coerce(raw)
-        if name != "probe_unit":  # the unit may also be moved inside the layer afterwards
+        # these may be moved afterwards: the unit inside the layer, the batch to 2 for BN,
+        # a CNN's settings adjusted
+        if name not in ("probe_unit", "batch_size", "arch", "depth", "width"):
             assert getattr(config, name) == value
-        if notice is not None:  # every clamp or reset is reported, naming the URL key
-            assert notice in notices and f"`{url}" in notice
+        if notice is not None:  # every clamp or reset is reported, naming the URL key in code
+            assert notice in notices
+            assert any(span == url or span.startswith(f"{url}=")
+                       for span in split_code_spans(notice)[1])
 
 
 @settings(max_examples=200, deadline=None)
@@ -264,3 +282,137 @@ def test_a_batch_larger_than_the_data_raises_naming_batch_size():
     with pytest.raises(ValueError, match="^batch_size:"):
         training.Run(config)
     training.check_config(config.replace(batch_size=100))  # the whole set in one batch is fine
+
+
+# ---------------------------------------------------------------------------- percentile lists
+
+def test_a_percentile_list_is_sorted_and_de_duplicated_so_equal_sets_share_a_run():
+    a, b = RunConfig(percentiles=(85, 15, 50, 15)), RunConfig(percentiles=(15, 50, 85))
+    assert a.percentiles == (15.0, 50.0, 85.0)
+    assert a.key() == b.key()
+
+
+def test_a_percentile_list_from_the_url_is_sorted_and_de_duplicated_with_a_notice():
+    config, notices = RunConfig.from_query({"pct": "85,15,50,50"})
+    assert config.percentiles == (15.0, 50.0, 85.0)
+    assert len(notices) == 1 and "pct" in notices[0]
+    assert "sorted" in notices[0] and "duplicate" in notices[0]
+
+
+def test_a_long_percentile_list_is_cut_to_at_most_nine_values_spread_over_it_with_a_notice():
+    raw = ",".join(str(p) for p in range(67, 0, -1))  # 67 values, unsorted
+    config, notices = RunConfig.from_query({"pct": raw})
+    assert len(config.percentiles) == SETTINGS["percentiles"].max_items == 9
+    assert list(config.percentiles) == sorted(set(config.percentiles))
+    assert (config.percentiles[0], config.percentiles[-1]) == (1.0, 67.0)  # the ends are kept
+    assert len(notices) == 1 and "67" in notices[0] and "9" in notices[0]
+
+
+def test_more_than_nine_percentiles_are_refused_naming_the_field():
+    with pytest.raises(ValueError, match="^percentiles:.*at most 9"):
+        RunConfig(percentiles=tuple(range(0, 100, 10)))  # 10 values
+    assert len(RunConfig(percentiles=tuple(range(10, 100, 10))).percentiles) == 9
+
+
+# ---------------------------------------------------------------------------- batch of one
+
+def test_batch_size_one_with_a_bn_net_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="^batch_size:") as info:
+        RunConfig(batch_size=1)  # the default nets are plain and BN
+    assert "variance" in str(info.value) and "BN" in str(info.value)
+    with pytest.raises(ValueError, match="^batch_size:"):
+        RunConfig(batch_size=1, nets=("plain", "noisy_bn"))
+    assert RunConfig(batch_size=1, nets=("plain",)).batch_size == 1  # no BN: SGD on one example
+    assert RunConfig(batch_size=1, nets=("plain", "noisy_plain")).batch_size == 1
+
+
+def test_batch_one_in_the_url_becomes_two_with_the_reason_when_a_net_has_bn():
+    config, notices = RunConfig.from_query({"batch": "1"})
+    assert config.batch_size == 2
+    assert len(notices) == 1 and "`batch" in notices[0] and "variance" in notices[0]
+    config, notices = RunConfig.from_query({"batch": "1", "nets": "plain"})
+    assert (config.batch_size, notices) == (1, [])
+# ---------------------------------------------------------------------------- later settings
+
+# The key of RunConfig() as it was before `arch` and `groups` existed (from main at 86fb1cd),
+# less the pace, which is a control of a run (its speed), not part of what it trains.
+OLD_DEFAULT_KEY = (
+    '{"activation":"sigmoid","affine":"learnable","batch_size":60,"beta_value":0.0,'
+    '"binarize":false,"dataset":"moons","depth":3,"dropout":0.0,"eval_every":100,'
+    '"far_offset":0.0,"gamma_value":1.0,"grid_resolution":60,"heldout_size":1000,'
+    '"ics_every":0,"init_scale":1.0,"lr":0.5,"lr_multiplier":1.0,"momentum":0.0,'
+    '"n_samples":400,"nets":["plain","bn"],"noise":0.15,"percentiles":[15.0,'
+    '50.0,85.0],"placement":"before","probe_every":100,"probe_unit":0,"rotate_deg":0.0,'
+    '"scale":1.0,"seed":0,"shift_x":0.0,"shift_y":0.0,"shuffle":1.0,"steps":3000,'
+    '"whitening":"none","width":100}')
+
+
+def test_settings_added_later_leave_old_keys_and_urls_unchanged():
+    assert set(KEY_OMITS_AT_DEFAULT) == {"arch", "groups", "init"}
+    key = RunConfig().key()
+    assert key == OLD_DEFAULT_KEY
+    assert '"arch"' not in key and '"groups"' not in key
+    assert set(RunConfig().to_dict()) - set(__import__("json").loads(key)) == {
+        "arch", "groups", "init", "pace"}
+    assert RunConfig().to_query() == {}
+    # at any other value they are part of the run's identity
+    assert '"groups":8' in RunConfig(groups=8).key()
+    assert '"arch":"cnn"' in RunConfig(arch="cnn", dataset="mnist-subset", width=8).key()
+
+
+@pytest.mark.parametrize("changes,field,words", [
+    (dict(arch="cnn"), "arch", "needs images"),
+    (dict(arch="cnn", dataset="mnist-subset", depth=5, width=8), "depth", "conv layers"),
+    (dict(arch="cnn", dataset="mnist-subset", width=64), "width", "channels"),
+])
+def test_a_convolutional_net_refuses_settings_it_cannot_train(changes, field, words):
+    with pytest.raises(ValueError) as info:
+        RunConfig(**changes)
+    assert str(info.value).startswith(f"{field}:") and words in str(info.value)
+
+
+def test_from_query_adjusts_a_convolutional_net_with_notices():
+    config, notices = RunConfig.from_query({"arch": "cnn"})  # the default data are 2-D points
+    assert config.arch == "mlp" and len(notices) == 1 and "`arch=cnn`" in notices[0]
+    config, notices = RunConfig.from_query({"arch": "cnn", "data": "mnist-subset",
+                                            "depth": "9", "unit": "50"})
+    assert (config.arch, config.depth, config.width) == ("cnn", 4, 32)
+    assert config.probe_unit == 31
+    assert any("`depth=9`" in n for n in notices) and any("`width=100`" in n for n in notices)
+# ---------------------------------------------------------------------------- initial weights
+
+def test_the_init_scale_counts_only_for_the_scaled_init():
+    assert RunConfig(init="he", init_scale=3.0).init_scale == 1.0
+    assert RunConfig(init="he", init_scale=3.0) == RunConfig(init="he")
+    assert RunConfig(init="scaled", init_scale=3.0).init_scale == 3.0
+    # a scale with the default init (code from before `init` existed) is the scaled init
+    assert (RunConfig(init_scale=3.0).init, RunConfig(init_scale=3.0).init_scale) == \
+        ("scaled", 3.0)
+
+
+def test_an_old_link_with_only_the_init_scale_gives_the_same_net():
+    """Before `init` existed, ?init=2 meant W ~ N(0, 4/fan_in): it still does."""
+    config, notices = RunConfig.from_query({"init": "2"})
+    assert notices == []
+    assert (config.init, config.init_scale) == ("scaled", 2.0)
+    assert RunConfig.from_query({"init": "2", "winit": "he"})[0].init == "he"
+    assert RunConfig.from_query(config.to_query())[0] == config
+    assert config.to_query() == {"init": "2", "winit": "scaled"}
+
+
+def test_an_old_export_with_only_the_init_scale_gives_the_same_net():
+    old = RunConfig().to_dict()
+    del old["init"]
+    old["init_scale"] = 0.5
+    assert RunConfig.from_dict(old).init == "scaled"
+    assert RunConfig.from_dict(old).init_scale == 0.5
+
+
+def test_a_key_read_back_is_the_same_key():
+    """Another server rebuilds a run's config from its key: the key must come back unchanged
+    (the scaled rule at scale 1 is the default rule, one net, one key)."""
+    for config in (RunConfig(), RunConfig(init="scaled", init_scale=1.0),
+                   RunConfig(init_scale=2.0), RunConfig(init="he"), RunConfig(init="small")):
+        again = RunConfig.from_dict(json.loads(config.key()))
+        assert again.key() == config.key()
+    assert RunConfig(init="scaled", init_scale=1.0).key() == RunConfig().key()

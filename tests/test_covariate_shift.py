@@ -163,3 +163,46 @@ def test_segments_pass_through_the_anchor():
 
 def test_distance_from_origin():
     assert distance_from_origin(np.array([[3.0, 4.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_rescoring_a_run_equals_training_it_with_the_shift():
+    """Moving the test-only sliders re-scores the recorded nets: the same test accuracy as a
+    run trained with that shift (which trains the very same nets), without retraining."""
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons.covariate_shift import rescore, training_config
+
+    shifted = RunConfig(dataset="moons", n_samples=200, noise=0.15, depth=2, width=8,
+                        batch_size=20, steps=200, probe_every=20, eval_every=20,
+                        grid_resolution=20, heldout_size=150, shift_x=1.2, rotate_deg=40.0,
+                        scale=1.5)
+    trained = train_to_end(shifted)
+    plain = train_to_end(training_config(shifted))
+    again = rescore(plain, shifted.shift_x, shifted.shift_y, shifted.rotate_deg, shifted.scale)
+    assert again.config == shifted
+    for name in shifted.nets:
+        want, got = trained.nets[name].evals, again.nets[name].evals
+        np.testing.assert_array_equal(want["step"], got["step"])
+        np.testing.assert_allclose(got["test_acc"], want["test_acc"], atol=1e-6)
+        np.testing.assert_allclose(got["test_loss"], want["test_loss"], rtol=1e-4, atol=1e-5)
+        # and the shift did cost accuracy: the re-scored numbers are not the unshifted ones
+        assert got["test_acc"][-1] < plain.nets[name].evals["test_acc"][-1] - 0.05
+
+
+# ---------------------------------------------------------------------------- T2: page text
+
+def test_whitening_text_is_written_from_the_two_runs():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons.covariate_shift import first_reached, speedup_sentence, whitening_look_for
+    from bn_core.presets import lesson_setup
+
+    cfg = lesson_setup("whitening").replace(pace=0.0, steps=400)
+    snaps = [train_to_end(cfg.replace(whitening=w)) for w in ("none", "zca")]
+    before = first_reached(snaps[0].nets["plain"], 0.9)
+    after = first_reached(snaps[1].nets["plain"], 0.9)
+    assert after is not None and (before is None or after < before)  # seed 0: T2 holds
+    look = whitening_look_for(snaps, 0.9)
+    assert "the whitened plain net got there first" in look
+    assert "few dozen" not in look
+    speed = speedup_sentence(snaps, "plain", 0.9, "ZCA whitening")
+    assert f"{after:,} steps" in speed or f"{after:,} instead of" in speed
+    assert "Choose a whitening method" in whitening_look_for(snaps[:1], 0.9)

@@ -90,3 +90,37 @@ def test_evenly_spaced_and_layers_to_show():
     assert layers_to_show(4) == [0, 1, 2, 3]
     shown = layers_to_show(20, 6)
     assert len(shown) == 6 and shown[0] == 0 and shown[-1] == 19
+
+
+# ---------------------------------------------------------------------------- page text (T3, T6)
+
+def _short_run(**changes):
+    from bn_core.engine.training import train_to_end
+    from bn_core.presets import lesson_setup
+
+    return train_to_end(lesson_setup("internal-covariate-shift").replace(
+        steps=100, probe_every=25, eval_every=50, **changes))
+
+
+def test_page_texts_quote_the_runs_own_moments():
+    from bn_core.lessons import distributions as d
+
+    snap = _short_run()
+    plain = d.moment_drift(snap.nets["plain"].probes["mean"], snap.nets["plain"].probes["var"])
+    text = d.layer_moments_text(snap, 3)
+    assert text.startswith("**Layer 4's relu input, step 0 → 100**")
+    assert f"variance {plain[3].var_start:.3g} → {plain[3].var_now:.3g}" in text
+    growth = d.largest_drift_text(snap)
+    best = max(plain, key=lambda m: m.var_ratio_max)
+    assert f"**{best.var_ratio_max:.3g}×** its start" in growth
+    seen = d.bn_input_text(snap, [0, 3])
+    assert "layer 1:" in seen and "layer 4:" in seen and "skewness" in seen
+
+
+def test_start_variances_say_whether_the_init_is_lopsided():
+    from bn_core.lessons import distributions as d
+
+    he = d.start_variance_text(_short_run())
+    assert "He's N(0, 2/fan_in)" in he and "within a factor of 4" in he
+    lecun = d.start_variance_text(_short_run(init="default"))
+    assert "N(0, 1/fan_in)" in lecun and "part of the growth below is the initialisation" in lecun

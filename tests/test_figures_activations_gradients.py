@@ -1,8 +1,8 @@
 """Tests for bn_core/figures/activations.py and gradients.py: the pure helpers on known values,
-and every figure builder on a real small run and on a hand-made snapshot with a diverged net."""
+and every figure builder (valid Plotly data without a template, checked once) on a real small
+run and on a hand-made snapshot with a diverged net."""
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -14,6 +14,7 @@ from bn_core.figures import activations as act
 from bn_core.figures import gradients as grad
 from bn_core.nets.probes import histogram_edges
 from bn_core.engine.training import NetView, RunSnapshot, train_to_end
+from figuretest import annotations, checked, shapes, title, trace, values
 
 
 def engine_records_gradients() -> bool:
@@ -25,22 +26,14 @@ def engine_records_gradients() -> bool:
     return bool(np.isfinite(g[1:]).all())
 
 
-def values(fig, i=0, axis="y"):
-    """A trace's array, decoded from the figure's JSON (typed arrays included)."""
-    trace = json.loads(fig.to_json())["data"][i]
-    v = trace[axis]
-    if isinstance(v, dict) and "bdata" in v:
-        import base64
-
-        dt = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i2": np.int16,
-              "i4": np.int32, "i8": np.int64, "u1": np.uint8}[v["dtype"]]
-        return np.frombuffer(base64.b64decode(v["bdata"]), dt)
-    return np.asarray(v)
+def ys(spec, i=0, axis="y"):
+    """Trace i's array from the figure's wire JSON (typed arrays decoded)."""
+    return values(spec["data"][i], axis)
 
 
-def points(fig) -> int:
-    return sum(len(values(fig, i, "z" if t.type == "heatmap" else "y"))
-               for i, t in enumerate(fig.data))
+def points(spec) -> int:
+    return sum(ys(spec, i, "z" if t["type"] == "heatmap" else "y").size
+               for i, t in enumerate(spec["data"]) if t.get("y") is not None)
 
 
 # ---------------------------------------------------------------------------- pure helpers
@@ -96,8 +89,10 @@ def test_gradient_helpers():
     assert grad.orders_of_magnitude(g[1]) == pytest.approx(6.0)
     assert grad.orders_of_magnitude(g[2]) == pytest.approx(0.0)
     assert grad.orders_of_magnitude([0.0, 1.0]) != grad.orders_of_magnitude([0.0, 1.0])  # nan
-    assert grad.log_ticks([1e-6, 1.0]) == {"dtick": 1}
-    assert grad.log_ticks([np.nan]) == {"dtick": 1}
+    wide = grad.log_ticks([1e-6, 1.0])  # seven decades: powers of ten only
+    assert wide["tickvals"] == pytest.approx([10.0 ** e for e in range(-6, 1)])
+    assert wide["ticktext"][:3] == ["10\u207b\u2076", "10\u207b\u2075", "10\u207b\u2074"]
+    assert grad.log_ticks([np.nan])["ticktext"][:4] == ["1", "2", "5", "10"]  # no data yet
     narrow = grad.log_ticks([0.2, 2.3])
     assert narrow["ticktext"] == ["0.1", "0.2", "0.5", "1", "2", "5"]
 
@@ -142,32 +137,33 @@ def fake_snapshot(**config):
 
 def test_figures_mark_a_diverged_net_and_skip_its_missing_gradients():
     snap = fake_snapshot()
-    prof = grad.gradient_profile_figure(snap)
-    assert [t.name for t in prof.data] == ["BN at step 10", "BN at step 30"]
-    assert np.allclose(values(prof, 1), [1e-5, 1e-3, 1e-1])
-    heat = grad.gradient_heatmap_figure(snap)
-    shapes = heat.layout.shapes
-    assert any(s.x0 == 25 for s in shapes)  # the plain net's divergence step
-    assert "diverged at step 25" in heat.layout.annotations[0].text
-    curves = grad.training_curves_figure(snap)
-    assert any("diverged at step 25" in (t.name or "") for t in curves.data)
-    assert any(s.x0 == 25 for s in curves.layout.shapes)
-    ratio = grad.vanishing_ratio_figure(snap)
-    assert np.allclose(values(ratio, 0), 1e-4)
+    prof = checked(grad.gradient_profile_figure(snap))
+    assert [t["name"] for t in prof["data"]] == ["BN at step 10", "BN at step 30"]
+    assert np.allclose(ys(prof, 1), [1e-5, 1e-3, 1e-1])
+    heat = checked(grad.gradient_heatmap_figure(snap))
+    assert any(s["x0"] == 25 for s in shapes(heat))  # the plain net's divergence step
+    assert "diverged at step 25" in annotations(heat)[0].replace("<br>", " ")
+    assert any("no gradients recorded" in a for a in annotations(heat))
+    curves = checked(grad.training_curves_figure(snap))
+    assert any("diverged at step 25" in (t.get("name") or "") for t in curves["data"])
+    assert any(s["x0"] == 25 for s in shapes(curves))
+    ratio = checked(grad.vanishing_ratio_figure(snap))
+    assert np.allclose(ys(ratio, 0), 1e-4)
+    assert "diverged at step 25" in " ".join(annotations(ratio))
     assert grad.latest_profile(snap.nets["plain"]) is None
     assert grad.latest_profile(snap.nets["bn"])[0] == 30
 
 
 def test_affine_figure_shows_parameters_or_the_undo_values():
-    snap = fake_snapshot(affine="frozen")
-    fig = act.affine_figure(snap, 1)
-    assert np.allclose(values(fig, 0), 1.0) and np.allclose(values(fig, 1), 0.0)
-    undo = act.affine_figure(fake_snapshot(affine="undo"), 0)
-    assert np.allclose(values(undo, 0), math.sqrt(4.0 + act.EPS))  # sqrt(var_B + eps)
-    assert np.allclose(values(undo, 1), 0.5)                      # mu_B
-    scatter = undo.data[-1]
-    assert np.allclose(values(undo, len(undo.data) - 1, "x"), 0.5)
-    assert scatter.mode == "markers"
+    spec = checked(act.affine_figure(fake_snapshot(affine="frozen"), 1))
+    assert np.allclose(ys(spec, 0), 1.0) and np.allclose(ys(spec, 1), 0.0)
+    assert "frozen at set values" in title(spec)  # the mode's label, not its key
+    undo = checked(act.affine_figure(fake_snapshot(affine="undo"), 0))
+    assert np.allclose(ys(undo, 0), math.sqrt(4.0 + act.EPS))  # sqrt(var_B + eps)
+    assert np.allclose(ys(undo, 1), 0.5)                      # mu_B
+    scatter = undo["data"][-1]
+    assert np.allclose(values(scatter, "x"), 0.5) and scatter["mode"] == "markers"
+    assert scatter["xaxis"] == "x3"
 
 
 # ---------------------------------------------------------------------------- a real run
@@ -194,30 +190,76 @@ def small_runs():
     return runs
 
 
-def test_every_builder_returns_a_figure_with_data(small_runs):
+def test_every_builder_returns_valid_data(small_runs):
     snap = small_runs["sigmoid"]
     builders = [lambda s: act.activation_input_figure(s, 2),
                 lambda s: act.zone_fraction_figure(s, 2), lambda s: act.affine_figure(s, 2),
+                act.heldout_accuracy_chart,
                 grad.gradient_profile_figure, grad.gradient_heatmap_figure,
                 grad.vanishing_ratio_figure, grad.training_curves_figure]
     for build in builders:
-        fig = build(snap)
-        assert fig.layout.title.text and points(fig) > 0
-        json.loads(fig.to_json())
+        spec = checked(build(snap))
+        assert title(spec) and points(spec) > 0
+
+
+def test_builders_on_an_unstarted_run(small_runs):
+    empty = small_runs["sigmoid"].__class__(**{**small_runs["sigmoid"].__dict__, "nets": {},
+                                               "edges": None})
+    for build in (lambda s: act.activation_input_figure(s, 0),
+                  lambda s: act.zone_fraction_figure(s, 0), lambda s: act.affine_figure(s, 0),
+                  act.heldout_accuracy_chart, grad.gradient_profile_figure,
+                  grad.gradient_heatmap_figure, grad.vanishing_ratio_figure,
+                  grad.training_curves_figure):
+        assert title(checked(build(empty)))
 
 
 def test_real_run_values(small_runs):
     snap = small_runs["sigmoid"]
-    fig = act.activation_input_figure(snap, 1)
-    bars = [i for i, t in enumerate(fig.data) if t.type == "bar"]
-    for i in bars:  # the bars are shares of the layer's inputs: they sum to 100%
-        assert values(fig, i).sum() == pytest.approx(100.0, abs=0.1)
-    zones = act.zone_fraction_figure(snap, 1)
-    bn_linear = values(zones, [t.name for t in zones.data].index("BN: near-linear"))
+    fig = checked(act.activation_input_figure(snap, 1))
+    bars = [t for t in fig["data"] if t["type"] == "bar"]
+    for bar, name in zip(bars, ("plain", "bn")):  # shares of the layer's inputs: sum to 100%
+        hist = snap.nets[name].latest["hist"][1]
+        np.testing.assert_allclose(values(bar), hist / hist.sum() * 100, rtol=1e-5)
+    curve = trace(fig, name="sigmoid(input)", xaxis="x")
+    np.testing.assert_allclose(values(curve), 1 / (1 + np.exp(-values(curve, "x"))), atol=1e-6)
+    zones = checked(act.zone_fraction_figure(snap, 1))
+    bn_linear = values(trace(zones, name="BN: near-linear"))
+    np.testing.assert_allclose(bn_linear, snap.nets["bn"].probes["linear_zone"][:, 1], rtol=1e-6)
     assert np.all((bn_linear > 0.4) & (bn_linear < 0.9))  # gamma = 1, beta = 0: the middle
-    prof = grad.gradient_profile_figure(snap)
-    assert all(np.all(values(prof, i) > 0) for i in range(len(prof.data)))
+    prof = checked(grad.gradient_profile_figure(snap))
+    assert all(np.all(ys(prof, i) > 0) for i in range(len(prof["data"])))
+    g = snap.nets["plain"].probes["grad_norm"]
+    np.testing.assert_allclose(values(trace(prof, name=f"Plain at step {snap.nets['plain'].probes['step'][-1]:,}")),
+                               g[-1], rtol=1e-6)
+    heat = checked(grad.gradient_heatmap_figure(snap))
+    z = values([t for t in heat["data"] if t["type"] == "heatmap"][1], "z")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_allclose(z[:, 1:], np.log10(snap.nets["bn"].probes["grad_norm"][1:]).T,
+                                   rtol=1e-5)
+    assert heat["layout"]["xaxis"]["tickformat"] == ",d"
+    curves = checked(grad.training_curves_figure(snap))
+    bn_loss, bn_acc = [t for t in curves["data"] if t.get("legendgroup") == "bn"][:2]
+    np.testing.assert_allclose(values(bn_loss), snap.nets["bn"].probes["loss"], rtol=1e-6)
+    np.testing.assert_allclose(values(bn_acc), snap.nets["bn"].evals["heldout_acc"], rtol=1e-6)
+    acc = checked(act.heldout_accuracy_chart(snap))
+    np.testing.assert_allclose(values(trace(acc, name="Plain")),
+                               snap.nets["plain"].evals["heldout_acc"], rtol=1e-6)
+    assert acc["layout"]["xaxis"]["range"] == [0, snap.total_steps]
     relu = small_runs["relu"]
-    zero = act.zone_fraction_figure(relu, 1)
-    bn_zero = values(zero, [t.name for t in zero.data].index("BN: output 0 (input <= 0)"))
+    zero = checked(act.zone_fraction_figure(relu, 1))
+    bn_zero = values(trace(zero, name="BN: output 0 (input <= 0)"))
     assert np.all(np.abs(bn_zero - 0.5) < 0.15)  # beta frozen at 0: about half are 0
+
+
+def test_log_axes_are_labelled_in_full(small_runs):
+    """No tick of a log axis reads as a bare mantissa ("5" for 0.5)."""
+    snap = small_runs["sigmoid"]
+    for build in (grad.gradient_profile_figure, grad.vanishing_ratio_figure,
+                  grad.training_curves_figure):
+        layout = checked(build(snap))["layout"]
+        logs = [a for k, a in layout.items() if k.startswith("yaxis") and a.get("type") == "log"]
+        assert logs
+        for ax in logs:
+            for value, text in zip(ax["tickvals"], ax["ticktext"]):
+                if "\u00d7" not in text and "10" not in text:
+                    assert float(text.replace(",", "")) == pytest.approx(value)

@@ -1,14 +1,18 @@
-"""Smoke and content tests for bn_core/figures/shift.py: each builder returns a figure whose
-traces carry the run's data."""
+"""Tests of bn_core/figures/shift.py (and boundaries.py): each builder, on real short runs,
+returns valid Plotly data without a template whose traces are the run's own grids, points and
+accuracies."""
 import numpy as np
 import pytest
 
 from bn_core.config import RunConfig
+from bn_core.engine.training import train_to_end
+from bn_core.figures.boundaries import boundary_figure
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
                                    initial_boundaries_chart, shift_sweep_chart,
                                    train_test_accuracy_chart, whitening_accuracy_chart)
 from bn_core.figures.style import NET_COLORS
-from bn_core.engine.training import train_to_end
+from bn_core.lessons.covariate_shift import shift_sweep, steps_to_accuracy
+from figuretest import annotations, checked, title, trace, traces, values
 
 SMALL = dict(dataset="moons", n_samples=120, depth=2, width=8, batch_size=20, steps=40,
              probe_every=10, eval_every=10, grid_resolution=20, heldout_size=100)
@@ -24,64 +28,115 @@ def pair():
     return [train_to_end(RunConfig(far_offset=8.0, whitening=w, **SMALL)) for w in ("none", "zca")]
 
 
-def test_decision_regions_chart_has_grids_and_points(shifted):
-    fig = decision_regions_chart(shifted)
-    heatmaps = [t for t in fig.data if t.type == "heatmap"]
-    assert len(heatmaps) == 2 and np.asarray(heatmaps[0].z).shape == (20, 20)
-    names = {t.name for t in fig.data if t.type == "scatter"}
-    assert "test (shifted): class 0" in names
-    assert not any("test" in (t.name or "") for t in decision_regions_chart(shifted, False).data)
+def test_decision_regions_chart_carries_the_grids_and_points(shifted):
+    spec = checked(decision_regions_chart(shifted))
+    maps = traces(spec, type="contour")
+    assert len(maps) == 2 and not traces(spec, type="heatmap")  # each grid is sent once
+    xmin, xmax, ymin, ymax = shifted.viewport
+    for m, name in zip(maps, ("plain", "bn")):
+        assert m["z"]["dtype"] == "u1" and m["contours"]["coloring"] == "heatmap"
+        grid = shifted.nets[name].latest["grid"][..., 0]
+        np.testing.assert_array_equal(values(m, "z"), grid)
+        assert m["x0"] == pytest.approx(xmin) and m["y0"] == pytest.approx(ymin)
+        assert m["x0"] + m["dx"] * (grid.shape[1] - 1) == pytest.approx(xmax, rel=1e-6)
+        assert m["y0"] + m["dy"] * (grid.shape[0] - 1) == pytest.approx(ymax, rel=1e-6)
+    data = shifted.data
+    train0 = trace(spec, name="train: class 0", xaxis="x")
+    np.testing.assert_allclose(values(train0, "x"), data.x_train[data.y_train == 0][:, 0],
+                               rtol=1e-6)
+    assert trace(spec, name="test (shifted): class 0", xaxis="x")
+    assert not any("test" in (t.get("name") or "")
+                   for t in checked(decision_regions_chart(shifted, False))["data"])
+    assert spec["layout"]["xaxis2"]["range"] == pytest.approx([xmin, xmax])
 
 
-def test_train_test_accuracy_chart_lines_per_net_and_set(shifted):
-    fig = train_test_accuracy_chart(shifted)
-    lines = [t for t in fig.data if t.type == "scatter"]
+def test_train_test_accuracy_lines_are_the_evaluations(shifted):
+    spec = checked(train_test_accuracy_chart(shifted))
+    lines = traces(spec, type="scatter")
     assert len(lines) == 4
-    assert {t.line.color for t in lines} == {NET_COLORS["plain"], NET_COLORS["bn"]}
-    for t in lines:
-        y = np.asarray(t.y)
-        assert len(y) == 5 and ((y >= 0) & (y <= 1)).all()
-    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert {t["line"]["color"] for t in lines} == {NET_COLORS["plain"], NET_COLORS["bn"]}
+    ev = shifted.nets["bn"].evals
+    np.testing.assert_allclose(values(trace(spec, name="BN: shifted test data")), ev["test_acc"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(values(trace(spec, name="BN: training data")), ev["train_acc"],
+                               rtol=1e-6)
+    assert "chance" in annotations(spec)
+    assert spec["layout"]["xaxis"]["tickformat"] == ",d"
 
 
-def test_shift_sweep_chart_one_line_per_net(shifted):
-    fig = shift_sweep_chart(shifted)
-    assert [t.name for t in fig.data] == ["Plain", "BN"]
-    assert len(fig.data[0].x) == 11 and np.asarray(fig.data[0].x)[-1] == 100
+def test_shift_sweep_chart_is_the_sweep_of_the_current_boundary(shifted):
+    spec = checked(shift_sweep_chart(shifted))
+    assert [t["name"] for t in spec["data"]] == ["Plain", "BN"]
+    x = values(spec["data"][0], "x")
+    assert len(x) == 11 and x[-1] == 100
+    expected = shift_sweep(shifted.data, shifted.config, shifted.nets["bn"].latest["grid"],
+                           shifted.viewport)
+    np.testing.assert_allclose(values(spec["data"][1]), expected, rtol=1e-6)
 
 
 def test_initial_boundaries_chart_lines_through_origin_or_data_mean(pair):
-    fig = initial_boundaries_chart(pair)
-    lines = [t for t in fig.data if t.name == "first-layer unit lines at init"]
+    spec = checked(initial_boundaries_chart(pair))
+    lines = traces(spec, name="first-layer unit lines at init")
     assert len(lines) == 2
-    assert "lines cut the data" in fig.layout.annotations[0].text
+    titles = annotations(spec)
+    assert any("lines cut the data" in t.replace("<br>", " ") for t in titles)
     # unwhitened lines meet at the origin: the midpoint of each segment is (0, 0)
-    x, y = np.asarray(lines[0].x, float), np.asarray(lines[0].y, float)
+    x, y = values(lines[0], "x").astype(float), values(lines[0], "y").astype(float)
     np.testing.assert_allclose((x[0] + x[1]) / 2, 0.0, atol=1e-3)
     np.testing.assert_allclose((y[0] + y[1]) / 2, 0.0, atol=1e-3)
-    x, y = np.asarray(lines[1].x, float), np.asarray(lines[1].y, float)
+    x, y = values(lines[1], "x").astype(float), values(lines[1], "y").astype(float)
     assert (x[0] + x[1]) / 2 > 5 and (y[0] + y[1]) / 2 > 5  # whitened: at the data's mean
-    assert any(t.type == "heatmap" for t in fig.data)
+    heat = traces(spec, type="contour")[0]
+    np.testing.assert_array_equal(values(heat, "z"), pair[0].nets["plain"].initial_grid[..., 0])
+    # each panel's own range includes the origin; only the first panel has a y title
+    layout = spec["layout"]
+    assert layout["xaxis"]["range"][0] < 0 < layout["xaxis"]["range"][1]
+    assert layout["yaxis"]["title"]["text"] and "title" not in layout["yaxis2"]
 
 
-def test_whitening_accuracy_chart_marks_target(pair):
-    fig = whitening_accuracy_chart(pair, 0.6)
-    dotted = [t for t in fig.data if t.type == "scatter" and t.line.dash == "dot"]
-    solid = [t for t in fig.data if t.type == "scatter" and t.line.dash == "solid"]
+def test_whitening_accuracy_chart_marks_where_the_target_was_reached(pair):
+    spec = checked(whitening_accuracy_chart(pair, 0.6))
+    dotted = [t for t in traces(spec, type="scatter", mode="lines") if t["line"]["dash"] == "dot"]
+    solid = [t for t in traces(spec, type="scatter", mode="lines")
+             if t["line"]["dash"] == "solid"]
     assert len(dotted) == 2 and len(solid) == 2
-    assert any(t.name.startswith("target 60%") for t in fig.data)
+    assert any(t["name"].startswith("target 60%") for t in spec["data"])
+    ev = pair[1].nets["bn"].evals
+    np.testing.assert_allclose(values(trace(spec, name="BN, ZCA-whitened", mode="lines")),
+                               ev["train_acc"], rtol=1e-6)
+    hit = steps_to_accuracy(ev["step"], ev["train_acc"], 0.6)
+    diamonds = traces(spec, name="BN, ZCA-whitened", mode="markers")
+    assert (hit is None and not diamonds) or values(diamonds[0], "x")[0] == hit
 
 
 def test_current_boundaries_chart_grid_of_runs_and_nets(pair):
-    fig = current_boundaries_chart(pair)
-    assert sum(t.type == "heatmap" for t in fig.data) == 4
+    spec = checked(current_boundaries_chart(pair))
+    maps = traces(spec, type="contour")
+    assert len(maps) == 4
+    np.testing.assert_array_equal(values(maps[3], "z"), pair[1].nets["bn"].latest["grid"][..., 0])
+    assert maps[3]["xaxis"] == "x4"
+    # panel titles sit in their own row of space: top row above y = 1, bottom row below the
+    # top row's panels
+    tops = sorted({a["y"] for a in spec["layout"]["annotations"]})
+    assert tops[-1] == 1.0 and tops[0] < spec["layout"]["yaxis"]["domain"][0]
+
+
+def test_boundary_figure_initial_and_now(shifted):
+    now = checked(boundary_figure(shifted, show_test=False))
+    assert "step 40" in " ".join(annotations(now))
+    init = checked(boundary_figure(shifted, initial=True))
+    np.testing.assert_array_equal(values(traces(init, type="contour")[1], "z"),
+                                  shifted.nets["bn"].initial_grid[..., 0])
 
 
 def test_builders_draw_an_unstarted_run_without_failing():
-    from bn_core.engine.training import Run
+    from bn_core.engine.run import Run
 
-    snap = Run(RunConfig(**SMALL)).snapshot()  # no thread: no data, no nets yet
+    snap = Run(RunConfig(**SMALL)).snapshot()  # not started: no data, no nets yet
     for fig in (decision_regions_chart(snap), train_test_accuracy_chart(snap),
                 shift_sweep_chart(snap), whitening_accuracy_chart([snap], 0.9),
-                current_boundaries_chart([snap]), initial_boundaries_chart([snap])):
-        assert fig.layout.title.text
+                current_boundaries_chart([snap]), initial_boundaries_chart([snap]),
+                boundary_figure(snap)):
+        spec = checked(fig)
+        assert title(spec)
+        assert not traces(spec, type="contour")

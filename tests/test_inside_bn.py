@@ -6,6 +6,7 @@ import pytest
 from bn_core.lessons import inside_bn as lesson
 from bn_core.nets.batchnorm import GRAPH_NODE_NAMES, batchnorm_forward
 from bn_core.figures import inside_bn as figs
+from figuretest import checked, values
 
 
 def test_example_batch_shapes_and_per_feature_affine():
@@ -76,6 +77,77 @@ def test_nearly_constant_feature_still_checks_within_tolerance():
     assert max(r.rel_error for r in check.nodes + check.params) < lesson.GRADCHECK_TOLERANCE
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_pages_own_suggestions_do_not_raise_false_alarms(seed):
+    """One x set to 1000 (the page's "Try") and N = 2 (near-zero true gradients) used to give
+    2e-6 to 3e-4 against a 1e-6 threshold: steps scaled to the values and a floor at what
+    float64 rounding can resolve keep correct gradients agreeing."""
+    b = lesson.example_batch(4, 3, seed)
+    x = b.x.copy()
+    x[0, 0] = 1000.0
+    assert lesson.worst_error(lesson.backward_check(x, b.gamma, b.beta, b.dy)) < 1e-8
+    two = lesson.example_batch(2, 3, seed)
+    check = lesson.backward_check(two.x, two.gamma, two.beta, two.dy)
+    assert lesson.worst_error(check) < 1e-7
+    assert np.max(np.abs(check.dx)) < 1e-3  # the true dx is near zero: N = 2 pins xhat at +-1
+
+
+@pytest.mark.parametrize("case", ["classic", "x=1000", "N=2", "nearly constant"])
+def test_a_one_percent_error_in_any_node_is_still_caught(case):
+    """The floor must not make the check vacuous."""
+    import dataclasses
+
+    from bn_core.nets.batchnorm import difference_noise, relative_error
+
+    b = lesson.example_batch(2 if case == "N=2" else 4, 3, 0)
+    x, eps = b.x.copy(), 1e-5
+    if case == "x=1000":
+        x[0, 0] = 1000.0
+    if case == "nearly constant":
+        x[:, 0] = [12.0, 12.0001, 12.0, 12.0]
+        eps = 1e-8
+    check = lesson.backward_check(x, b.gamma, b.beta, b.dy, eps)
+    _, cache = batchnorm_forward(x, b.gamma, b.beta, eps)
+    magnitude = lesson.loss_magnitude(cache, b.dy)
+    for row in check.nodes + check.params:
+        floor = difference_noise(magnitude, row.step) / lesson.GRADCHECK_TOLERANCE
+        wrong = relative_error(row.grad * 1.01, row.numeric, floor)
+        assert wrong > lesson.GRADCHECK_TOLERANCE, row.name
+        assert dataclasses.replace(row, rel_error=wrong).agrees is False
+
+
+def test_steps_scale_with_the_value_and_the_spread():
+    from bn_core.nets.batchnorm import difference_step
+
+    eps = np.finfo(float).eps
+    assert difference_step(1.0, 1.0) == pytest.approx(np.cbrt(eps))
+    assert difference_step(1000.0, 400.0) == pytest.approx(np.cbrt(eps * 1000 * 400 ** 2))
+    assert difference_step(1000.0, 5.0) / difference_step(12.0, 5.0) == \
+        pytest.approx(np.cbrt(1000 / 12))  # a larger value: a larger step
+    assert difference_step(12.0, 3e-3) < difference_step(12.0, 5.0) / 100  # a tiny spread
+    np.testing.assert_array_equal(difference_step([0.0, -2.0], [0.0, 2.0]),
+                                  [np.cbrt(eps), np.cbrt(eps * 8)])
+
+
+def test_verdict_tells_a_coarse_step_from_rounding_and_from_a_genuine_disagreement():
+    import dataclasses
+
+    b = lesson.example_batch(4, 3, 0)
+    check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
+    assert "agree" in lesson.gradient_check_verdict(check)
+
+    def failing(error, finer):
+        node = dataclasses.replace(check.nodes[3], rel_error=error, finer_error=finer)
+        return dataclasses.replace(check, nodes=check.nodes[:3] + [node] + check.nodes[4:])
+
+    coarse = lesson.gradient_check_verdict(failing(3e-4, 2e-6))
+    assert "**3.0e-04** (at var)" in coarse and "falls to 2.0e-06" in coarse
+    assert "too coarse" in coarse and "not a wrong backward rule" in coarse
+    assert "rounding error dominates" in lesson.gradient_check_verdict(failing(3e-4, 5e-2))
+    genuine = lesson.gradient_check_verdict(failing(3e-2, 3e-2))
+    assert "genuinely disagree at this node" in genuine
+
+
 def test_per_feature_steps_equal_one_step_when_they_are_uniform():
     from bn_core.nets.batchnorm import numerical_gradient
 
@@ -143,47 +215,58 @@ def test_channel_check_reshape_route_and_naive_reshape():
 # --------------------------------------------------------------------------- figures
 
 
-def _points(fig) -> int:
-    return sum(len(np.atleast_1d(t.x if t.x is not None else t.z)) for t in fig.data)
+def _points(spec) -> int:
+    return sum(values(t, "x" if t.get("x") is not None else "z").size for t in spec["data"])
 
 
-def test_figure_builders_return_figures_with_data():
+def test_figure_builders_return_valid_data():
     b = lesson.example_batch(4, 3, seed=0)
     y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
     check = lesson.backward_check(b.x, b.gamma, b.beta, b.dy)
     rs = lesson.running_statistics(3.0, 2.0, 4, 0.1, 50)
     noise = lesson.batch_noise(3.0, 2.0, n_batches=100)
     x = lesson.example_tensor(2, 3, 4, 4)
-    figures = [
+    specs = [checked(fig) for fig in (
         figs.algorithm1_figure(b.x, cache.xhat, y),
         figs.gradient_check_figure(check),
         figs.running_statistics_figure(rs),
         figs.train_eval_figure(rs),
         figs.batch_noise_figure(noise),
         figs.channel_slab_figure(x, channel=1),
-    ]
-    for fig in figures:
-        assert fig.layout.title.text
-        assert _points(fig) > 0
-    slab = figures[-1]
-    assert len(slab.data) == 2 * 3 and len(slab.layout.shapes) == 1
-    assert [t.y[0] for t in figures[1].data][0] > 0
+    )]
+    for spec in specs:
+        assert spec["layout"]["title"]["text"]
+        assert _points(spec) > 0
+    slab = specs[-1]
+    assert len(slab["data"]) == 2 * 3 and len(slab["layout"]["shapes"]) == 1
+    np.testing.assert_allclose(values(slab["data"][4], "z"), x[1, 1], rtol=1e-6)
+    # one title per column (channel), none per cell: they cannot collide
+    assert [a["text"] for a in slab["layout"]["annotations"]] == [
+        "channel 1", "<b>channel 2</b>", "channel 3"]
+    assert values(specs[1]["data"][0])[0] > 0
+    running = specs[2]
+    np.testing.assert_allclose(values(running["data"][1]), rs.running_mean, rtol=1e-6)
+    medians = [t for t in specs[4]["data"] if t.get("name") == "median batch"]
+    np.testing.assert_allclose(values(medians[1]), noise.var_pct[:, 1], rtol=1e-6)
+    assert list(values(medians[1], "x")) == [str(int(m)) for m in noise.sizes]
 
 
 def test_algorithm1_figure_marks_each_panel_mean_and_spread():
     b = lesson.example_batch(4, 2, seed=0)
     y, cache = batchnorm_forward(b.x, b.gamma, b.beta, 1e-5)
-    fig = figs.algorithm1_figure(b.x, cache.xhat, y)
-    centres = [t for t in fig.data if t.name == "batch mean +- batch std"]
+    spec = checked(figs.algorithm1_figure(b.x, cache.xhat, y))
+    centres = [t for t in spec["data"] if t["name"] == "batch mean +- batch std"]
     assert len(centres) == 3
-    np.testing.assert_allclose(centres[0].x, b.x.mean(0), rtol=1e-6)
-    np.testing.assert_allclose(centres[1].error_x.array, 1.0, atol=1e-5)
-    np.testing.assert_allclose(centres[2].x, b.beta, atol=1e-5)
-    np.testing.assert_allclose(centres[2].error_x.array, np.abs(b.gamma), rtol=1e-5)
+    np.testing.assert_allclose(values(centres[0], "x"), b.x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(values(centres[1]["error_x"], "array"), 1.0, atol=1e-5)
+    np.testing.assert_allclose(values(centres[2], "x"), b.beta, atol=1e-5)
+    np.testing.assert_allclose(values(centres[2]["error_x"], "array"), np.abs(b.gamma),
+                               rtol=1e-5)
 
 
 def test_gradient_check_figure_draws_zero_errors_on_the_floor():
     b = lesson.example_batch(1, 2, seed=0)
-    fig = figs.gradient_check_figure(lesson.backward_check(b.x, b.gamma, b.beta, b.dy))
-    assert min(fig.data[0].y) == pytest.approx(figs.ZERO_FLOOR)
-    assert "0" in list(fig.data[0].text)
+    spec = checked(figs.gradient_check_figure(lesson.backward_check(b.x, b.gamma, b.beta, b.dy)))
+    assert values(spec["data"][0]).min() == pytest.approx(figs.ZERO_FLOOR)
+    assert "0" in list(spec["data"][0]["text"])
+    assert spec["layout"]["yaxis"]["ticktext"][-1] == "1"

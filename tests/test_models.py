@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from bn_core.config import RunConfig
-from bn_core.nets.models import BatchNorm, build_net, build_twins, initial_weights
+from bn_core.nets.models import BatchNorm, build_net, build_twins, init_std, initial_weights
 
 ALL_NETS = ("plain", "bn", "noisy_bn", "noisy_plain")
 EPS = 1e-5  # BatchNorm1d's default eps
@@ -181,7 +181,7 @@ def test_the_noise_sequence_is_reproducible_from_the_seed():
 
 @pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])
 def test_init_scale_sets_the_weight_std(scale):
-    cfg = config(width=256, depth=2, init_scale=scale)
+    cfg = config(width=256, depth=2, init="scaled", init_scale=scale)
     weights = initial_weights(cfg, input_dim=2, n_outputs=10)
     assert [tuple(w.shape) for w in weights] == [(256, 2), (256, 256), (10, 256)]
     expected = [scale / math.sqrt(fan_in) for fan_in in (2, 256, 256)]
@@ -238,3 +238,27 @@ def test_the_nets_bn_layers_update_their_running_statistics_like_torch():
     for norm, ref in zip(net.norms, refs):
         torch.testing.assert_close(norm.running_mean, ref.running_mean)
         torch.testing.assert_close(norm.running_var, ref.running_var)
+
+
+@pytest.mark.parametrize("init, variance", [
+    ("default", lambda fi, fo: 1 / fi), ("he", lambda fi, fo: 2 / fi),
+    ("xavier", lambda fi, fo: 2 / (fi + fo)), ("small", lambda fi, fo: 1e-4)])
+def test_named_inits_draw_the_variance_their_name_says(init, variance):
+    weights = initial_weights(config(width=256, depth=2, init=init), input_dim=2, n_outputs=10)
+    for w, tol in zip(weights, (0.1, 0.02, 0.08)):
+        fan_out, fan_in = w.shape
+        assert abs(float(w.var()) / variance(fan_in, fan_out) - 1) < 2 * tol
+
+
+def test_he_is_scale_sqrt2_not_2():
+    """The old presets called scale 2 "He": its variance is 4/fan_in, twice He's."""
+    assert init_std("he", 100, 100) == pytest.approx(init_std("scaled", 100, 100, math.sqrt(2)))
+    assert init_std("scaled", 100, 100, 2.0) ** 2 == pytest.approx(4 / 100)
+    with pytest.raises(ValueError, match="init"):
+        init_std("glorot", 100, 100)
+
+
+def test_default_and_scale_1_are_the_same_net_as_before():
+    a = initial_weights(config(init="default"), 2, 2)
+    b = initial_weights(config(init="scaled", init_scale=1.0), 2, 2)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))

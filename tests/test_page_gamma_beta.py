@@ -1,6 +1,7 @@
 """The gamma and beta page (T7): it loads, its controls change what is trained, and its charts
-carry the run's data: frozen gamma = 1, beta = 0 keeps the BN net's sigmoid inputs in the
-near-linear middle, ReLU with beta 0 zeroes about half the outputs, undo equals plain."""
+carry the run's data: frozen gamma = 0.5, beta = 0 keeps the BN net's sigmoid inputs in the
+near-linear zone, gamma = 1 in the near-linear middle, ReLU with beta 0 zeroes about half the
+outputs, undo equals plain; circles with beta 0 get the symmetry explained."""
 
 import numpy as np
 import pytest
@@ -33,12 +34,12 @@ def series(spec, name):
     return decoded(trace["y"])
 
 
-def test_defaults_freeze_gamma_one_beta_zero_on_circles():
+def test_defaults_freeze_gamma_half_beta_zero_on_the_moons():
     at = open_page(PAGE)
     no_exceptions(at)
     key = run_key(at)
-    assert (key["affine"], key["gamma_value"], key["beta_value"]) == ("frozen", 1.0, 0.0)
-    assert (key["dataset"], key["activation"], key["nets"]) == ("circles", "sigmoid",
+    assert (key["affine"], key["gamma_value"], key["beta_value"]) == ("frozen", 0.5, 0.0)
+    assert (key["dataset"], key["activation"], key["nets"]) == ("moons", "sigmoid",
                                                                 ["plain", "bn"])
     assert key["steps"] / key["pace"] <= 30  # the default run lasts at most ~30 s
 
@@ -66,16 +67,32 @@ def test_frozen_sigmoid_charts_carry_the_run():
     assert len(specs) == 5 and all(trace_points(s) > 0 for s in specs)
     zones = chart(at, "Layer 3: share of sigmoid inputs")
     bn_linear = series(zones, "BN: near-linear")
-    assert np.all((bn_linear > 0.45) & (bn_linear < 0.85))  # the near-linear middle, throughout
+    assert np.all(bn_linear > 0.9)  # gamma 0.5: the near-linear zone, throughout
     acc = chart(at, "Held-out accuracy")
     for trace in acc["data"]:
         y = decoded(trace["y"])
         assert np.all((y >= 0) & (y <= 1))
     affine = chart(at, "BN net: scale gamma")
     gammas = [decoded(t["y"]) for t in affine["data"] if t.get("xaxis", "x") == "x"]
-    assert gammas and all(np.allclose(g, 1.0) for g in gammas)  # frozen: flat at 1
+    assert gammas and all(np.allclose(g, 0.5) for g in gammas)  # frozen: flat at 0.5
     text = " ".join(m.value for m in at.markdown)
     assert "near-linear" in text and "95% of outputs in [" in text
+
+
+def test_normalising_alone_keeps_the_inputs_in_the_middle():
+    at = open_page(PAGE, {**SHORT, "gamma": "1"})
+    poll(at, 30, until=finished)
+    no_exceptions(at)
+    bn_linear = series(chart(at, "Layer 3: share of sigmoid inputs"), "BN: near-linear")
+    assert np.all((bn_linear > 0.35) & (bn_linear < 0.85))  # N(0, 1): the middle, not all of it
+
+
+def test_circles_with_beta_zero_explain_the_symmetry_not_the_nonlinearity():
+    at = open_page(PAGE, {**SHORT, "data": "circles", "gamma": "1"})
+    poll(at, 30, until=finished)
+    no_exceptions(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "A symmetry, not the nonlinearity" in text and "f(-x) = c - f(x)" in text
 
 
 def test_relu_with_beta_frozen_at_zero_zeroes_about_half():

@@ -52,17 +52,18 @@ def test_url_widgets_and_scenarios_change_the_run_key():
     assert (key["lr_multiplier"], key["activation"], key["depth"]) == (30.0, "relu", 4)
     widget(at, "lr_multiplier").set_value(5.0).run()
     assert run_key(at)["lr_multiplier"] == 5.0
+    widget(at, "init").set_value("scaled").run()
     widget(at, "init_scale").set_value(3.0).run()
-    assert run_key(at)["init_scale"] == 3.0
+    assert (run_key(at)["init"], run_key(at)["init_scale"]) == ("scaled", 3.0)
     at.button(key="scenario:Deep sigmoid (vanishing gradients)").click().run()
     key = run_key(at)
-    assert (key["activation"], key["depth"], key["lr_multiplier"], key["init_scale"]) == \
-        ("sigmoid", 10, 1.0, 1.0)
+    assert (key["activation"], key["depth"], key["lr_multiplier"], key["init"]) == \
+        ("sigmoid", 10, 1.0, "default")
     assert key["steps"] == 100  # a scenario keeps the run length
     at.button(key="scenario:ReLU, x30 (BN-x30)").click().run()
     key = run_key(at)
-    assert (key["activation"], key["lr_multiplier"], key["init_scale"], key["lr"]) == \
-        ("relu", 30.0, 2.0, 0.05)
+    assert (key["activation"], key["depth"], key["lr_multiplier"], key["init"], key["lr"]) == \
+        ("relu", 10, 30.0, "he", 0.1)
     assert at.query_params["lrx"] == ["30"] or at.query_params["lrx"] == "30"
     no_exceptions(at)
 
@@ -89,8 +90,10 @@ def test_deep_sigmoid_gradient_vanishes_without_bn():
 
 
 def test_x30_relu_plain_net_diverges_and_bn_trains():
+    """An old link (init=2 meant N(0, 4/fan_in) before `init` existed) still gives that net."""
     at = open_page(PAGE, {"steps": "60", "act": "relu", "depth": "6", "width": "100",
                           "init": "2", "lr": "0.05", "lrx": "30"})
+    assert (run_key(at)["init"], run_key(at)["init_scale"]) == ("scaled", 2.0)
     poll(at, 45, until=finished)
     no_exceptions(at)
     warnings = " ".join(w.value for w in at.warning)

@@ -199,9 +199,14 @@ def test_loss_landscape_is_finite_and_leaves_the_net_unchanged(kind):
     x, y = make_batch()
     before = state_of(net)
     out = probes.loss_landscape(net, x, y, step_sizes=[0.05, 0.1, 0.2, 0.4])
-    assert set(out) == {"loss_range", "grad_change", "beta_smoothness"}
-    assert all(math.isfinite(v) and v >= 0 for v in out.values())
+    assert set(out) == {"loss_range", "grad_change", "beta_smoothness", "scape_loss",
+                        "scape_grad_change"}
+    summaries = [out[k] for k in ("loss_range", "grad_change", "beta_smoothness")]
+    assert all(math.isfinite(v) and v >= 0 for v in summaries)
     assert out["grad_change"] > 0
+    assert out["scape_loss"].shape == out["scape_grad_change"].shape == (4,)
+    assert out["grad_change"] == pytest.approx(float(out["scape_grad_change"].max()), rel=1e-6)
+    assert out["loss_range"] == pytest.approx(float(np.ptp(out["scape_loss"])), rel=1e-5)
     assert_same_state(before, state_of(net))
 
 
@@ -223,7 +228,16 @@ def test_loss_landscape_range_on_a_linear_model():
     assert out["loss_range"] == pytest.approx(5.76, rel=1e-5)
     assert out["grad_change"] == pytest.approx(6.0, rel=1e-5)
     assert out["beta_smoothness"] == pytest.approx(2.0, rel=1e-5)  # the curvature of L
+    assert out["scape_loss"].tolist() == pytest.approx([5.76, 0.0], abs=1e-5)
+    assert out["scape_grad_change"].tolist() == pytest.approx([1.2, 6.0], rel=1e-5)
     assert net.w.item() == 0.0
+
+
+def test_landscape_steps_reach_several_sgd_updates():
+    """Santurkar et al.'s Fig. 4 moves up to about four SGD steps along the gradient; a
+    fraction of one step only measures the gradient's size (the loss is locally quadratic)."""
+    sizes = probes.LANDSCAPE_STEP_SIZES
+    assert min(sizes) <= 0.25 and max(sizes) >= 4.0 and list(sizes) == sorted(sizes)
 
 
 # ---------------------------------------------------------------------------- grids

@@ -71,6 +71,41 @@ def test_ics_reproduction_writes_per_layer_rows(tmp_path, capsys):
     assert all(abs(float(r["ics_cos"]) - 1.0) < 1e-4 for r in first)  # nothing below layer 1
 
 
+def test_landscape_reproduction_writes_a_row_per_step_net_and_step_size(tmp_path, capsys):
+    from bn_core.nets.probes import LANDSCAPE_STEP_SIZES
+
+    assert main(["reproduce", "landscape", "--steps", "100", "--out", str(tmp_path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["config"] == {"activation": "sigmoid", "depth": 3, "init": "default",
+                                 "lr": 0.5, "steps": 100, "seed": 0}
+    with (tmp_path / "landscape.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["step", "net", "eta_over_lr", "loss", "grad_change"]
+    keys = {(int(r["step"]), r["net"], float(r["eta_over_lr"])) for r in rows}
+    assert keys == {(step, net, eta) for step in (50, 100) for net in ("plain", "bn")
+                    for eta in LANDSCAPE_STEP_SIZES}
+    assert len(rows) == len(keys)
+    assert all(np.isfinite(float(r["loss"])) and float(r["grad_change"]) > 0 for r in rows)
+    for net in ("plain", "bn"):  # the summary is the median over steps of each step's range
+        ranges = [np.ptp([float(r["loss"]) for r in rows if r["net"] == net and
+                          int(r["step"]) == step]) for step in (50, 100)]
+        assert summary[net]["median_loss_range"] == pytest.approx(np.median(ranges), abs=2e-4)
+        assert summary[net]["measurements"] == 2
+    html = (tmp_path / "landscape.html").read_text()
+    assert "plotly" in html.lower() and "beta-smoothness" in html  # a panel title (wrapped)
+
+
+def test_landscape_reproduction_of_a_relu_net(tmp_path, capsys):
+    argv = ["reproduce", "landscape", "--activation", "relu", "--lr", "0.1", "--steps", "50",
+            "--seed", "3", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["config"] == {"activation": "relu", "depth": 6, "init": "he", "lr": 0.1,
+                                 "steps": 50, "seed": 3}
+    with (tmp_path / "landscape.csv").open() as fh:
+        assert len(list(csv.DictReader(fh))) == 2 * 5  # one measurement, 2 nets, 5 step sizes
+
+
 def test_bench_prints_the_ratio(capsys):
     assert main(["bench", "--steps", "200"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -84,6 +119,8 @@ def test_bench_prints_the_ratio(capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["reproduce", "fig1", "--steps", "0"], "steps"),
     (["reproduce", "fig1", "--steps", "-3"], "steps"),
+    (["reproduce", "landscape", "--lr", "-1"], "lr"),
+    (["reproduce", "landscape", "--steps", "0"], "steps"),
 ])
 def test_bad_input_is_one_clear_line(argv, needle, tmp_path, capsys):
     assert main(argv + ["--out", str(tmp_path)]) == 2

@@ -12,11 +12,19 @@ import torch.nn.functional as F
 from bn_core.engine import training
 from bn_core.config import RunConfig
 from bn_core.nets.models import build_twins
-from bn_core.engine.training import SGD, BatchSchedule, Run, train_to_end
+from bn_core.engine.run import Run
+from bn_core.engine.training import SGD, BatchSchedule, train_to_end
 
-from conftest import bnlab_threads, endless_config, toy_config, wait_until
+from conftest import endless_config, toy_config, wait_until
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
+
+
+def hosted_keys() -> set:
+    """Keys of the runs the shared in-process backend's host is holding."""
+    from bn_core import engine
+
+    return {k for ch in engine.default_backend().channels for k in list(ch.host.jobs)}
 
 
 def assert_same_records(a: dict, b: dict) -> None:
@@ -342,20 +350,21 @@ def test_histories_stay_bounded_on_a_long_run(long_run_read_while_training):
     run, _ = long_run_read_while_training
     snap = run.snapshot()
     assert snap.status == "finished" and snap.step == LONG_STEPS
-    for name, trainer in run._trainers.items():
+    for name, record in run.record.nets.items():
         view = snap.nets[name]
-        for hist, part, offered in ((trainer.probe_hist, view.probes, LONG_STEPS + 1),
-                                    (trainer.eval_hist, view.evals, LONG_STEPS // 5 + 1)):
+        for hist, part, offered in ((record.parts["probes"], view.probes, LONG_STEPS + 1),
+                                    (record.parts["evals"], view.evals, LONG_STEPS // 5 + 1)):
             assert offered > 4 * MEMORY_CAPACITY  # far more records than rows
             assert MEMORY_CAPACITY // 2 <= len(hist) <= MEMORY_CAPACITY
             assert columns_consistent(part) and len(part["step"]) == len(hist)
-            # memory is the capacity's rows, whatever the run's length
-            assert hist.nbytes == MEMORY_CAPACITY * row_bytes(part)
+            # memory is the capacity's rows (and one latest record), whatever the run's length
+            row = row_bytes(part)
+            assert MEMORY_CAPACITY * row <= hist.nbytes <= (MEMORY_CAPACITY + 1) * row
             assert hist.nbytes < HISTORY_BYTES_BOUND
             steps = part["step"]
             spacing = steps[1] - steps[0]
-            assert steps[0] == 0 and (np.diff(steps) == spacing).all()  # evenly spaced
-            assert steps[-1] > LONG_STEPS - 2 * spacing  # and reaching the end of the run
+            assert steps[0] == 0 and (np.diff(steps[:-1]) == spacing).all()  # evenly spaced
+            assert steps[-1] == LONG_STEPS  # and ending with the run's last record
 
 
 def test_snapshots_are_consistent_and_cheap_while_training(long_run_read_while_training, capsys):
@@ -391,11 +400,11 @@ def test_pause_resume_and_stop():
     assert wait_until(lambda: run.snapshot().step > held + 5)
     run.stop("enough", wait=5.0)
     assert not run.alive
-    assert not bnlab_threads()
+    assert wait_until(lambda: {v.status for v in run.snapshot().nets.values()} == {"stopped"})
     snap = run.snapshot()
     assert snap.status == "stopped" and snap.message == "enough"
-    assert {v.status for v in snap.nets.values()} == {"stopped"}
     assert 0 < snap.step < 200_000
+    assert wait_until(lambda: run.key not in hosted_keys())  # its nets are freed
 
 
 def test_stop_while_paused_ends_the_threads():
@@ -404,7 +413,7 @@ def test_stop_while_paused_ends_the_threads():
     run.pause()
     run.stop(wait=5.0)
     assert not run.alive and run.status == "stopped"
-    assert not bnlab_threads()
+    assert wait_until(lambda: run.key not in hosted_keys())
 
 
 def test_a_stopped_run_can_start_again_from_scratch():
@@ -418,13 +427,16 @@ def test_a_stopped_run_can_start_again_from_scratch():
     assert_same_records(first, second.nets["plain"].evals)
 
 
-def test_a_paused_run_nobody_watches_stops_after_the_idle_timeout():
+def test_a_run_nobody_watches_pauses_after_the_idle_timeout_and_keeps_its_place():
     run = Run(endless_config(), idle_timeout=0.3).start()
     assert wait_until(lambda: run.status == "running")
-    run.pause()
-    stopped = wait_until(lambda: not run.alive, timeout=2.0)
-    assert stopped and run.status == "stopped"
-    assert "nobody" in run.snapshot().message
+    assert wait_until(lambda: run.status == "paused", timeout=5.0)
+    assert run.snapshot().paused_by == "idle"
+    held = run.snapshot().step
+    assert held > 0 and run.key in hosted_keys()  # paused where it was, nets kept
+    run.touch("someone")
+    run.resume()
+    assert wait_until(lambda: run.snapshot().step > held)
 
 
 def test_a_failing_run_reports_failed_and_other_runs_go_on(monkeypatch):

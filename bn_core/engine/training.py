@@ -1,18 +1,17 @@
-"""Live training of a run's nets, side by side on identical batches, with probes recorded.
+"""Training a run's nets side by side on identical batches, with probes recorded.
 
-A `Run` owns one thread that steps all its nets in lockstep: every step, each net takes one SGD
-step on the same batch (one deterministic schedule per seed), so what a snapshot shows for each
-net refers to the same step.
+A `TrainingJob` steps all of a run's nets in lockstep: every step, each net takes one SGD step
+on the same batch (one deterministic schedule per seed), so what is recorded for each net refers
+to the same step. A job is advanced in slices by a host (bn_core/engine/host.py), which is what
+lets one process train many runs; it hands its new records out as updates (`drain`) that a
+`RunRecord` (bn_core/engine/records.py) applies where the pages read them.
 A net whose loss or weights stop being finite stops as "diverged at step N"; its twins go on.
-Readers call `snapshot()` from any thread: it assembles references that the trainers publish
-whole, so it never sees half an update.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import math
-import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -21,10 +20,12 @@ import numpy as np
 import torch
 
 from bn_core.nets import probes
-from bn_core.config import NET_LABELS, TOY_DATASETS, RunConfig
+from bn_core.config import BN_NETS, TOY_DATASETS, RunConfig
 from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_dataset
-from bn_core.engine.history import DEFAULT_CAPACITY, History
-from bn_core.nets.models import MLP, build_twins
+from bn_core.engine.budget import budget_problem
+from bn_core.engine.history import DEFAULT_CAPACITY
+from bn_core.engine.records import NetView, RunRecord, RunSnapshot  # noqa: F401 (re-exported)
+from bn_core.nets.models import MLP, build_twins, flat_parameters
 
 log = logging.getLogger("bn_core")
 
@@ -32,7 +33,8 @@ TRAIN_EVAL_SIZE = 500       # training examples used for the training-accuracy e
 MNIST_TRAIN_SIZES = {"mnist-subset": 4000, "mnist": 60000, "fashion-mnist": 60000}
 DEEP_LINEAR_DIM = 10
 MAX_FOREGROUND_CAPACITY = 8192  # rows per history for train_to_end
-LANDSCAPE_STEP_SIZES = (0.05, 0.1, 0.2, 0.4)  # multiples of the run's learning rate
+MAX_CHECKPOINT_PARAMS = 6_000  # nets up to this size record their parameters
+TRAIN_MODE_EVAL_MAX_BATCH = 16  # below this, BN nets are also scored in training mode
 
 
 # ---------------------------------------------------------------------------- data
@@ -86,6 +88,9 @@ def check_config(config: RunConfig) -> None:
     if config.batch_size > n:
         raise ValueError(f"batch_size: got {config.batch_size}; allowed: between 1 and {n} "
                          f"(the {config.dataset} training set has {n} examples)")
+    problem = budget_problem(config)
+    if problem:
+        raise ValueError(f"steps: {problem}")
 
 
 class BatchSchedule:
@@ -166,59 +171,6 @@ def prepare(config: RunConfig) -> TrainingSetup:
                          n_outputs=y_train.shape[1] if config.is_regression else data.n_classes)
 
 
-# ---------------------------------------------------------------------------- snapshots
-
-@dataclass(frozen=True)
-class NetView:
-    """What one net has recorded so far; arrays are read-only views."""
-
-    name: str
-    label: str
-    status: str                 # training | finished | diverged | stopped | failed
-    step: int
-    diverged_at: int | None
-    probes: dict                # step, loss, per-layer series (see Trainer.probe)
-    evals: dict                 # step, {train,heldout,test}_{acc,loss}
-    ics: dict                   # step, dist (n, L+1), cos (n, L+1), landscape columns
-    latest: dict                # full per-layer vectors of the last probe, decision grid
-    initial_grid: np.ndarray | None
-
-    @property
-    def status_text(self) -> str:
-        if self.status == "diverged":
-            return f"diverged at step {self.diverged_at}"
-        return self.status
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    """A consistent, immutable view of a run for pages and exports."""
-
-    key: str
-    config: RunConfig
-    status: str                 # ready | queued | loading | running | paused | finished | stopped | failed
-    message: str
-    step: int
-    total_steps: int
-    steps_per_sec: float
-    elapsed: float
-    nets: dict                  # name -> NetView
-    edges: np.ndarray | None
-    bn_edges: np.ndarray | None
-    viewport: tuple | None
-    data: Dataset | None
-    viewers: int
-    queue_position: int | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.status in ("queued", "loading", "running", "paused")
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
-
-
 # ---------------------------------------------------------------------------- trainers
 
 class SGD:
@@ -240,10 +192,9 @@ class SGD:
 
 
 class Trainer:
-    """One net of a run: its optimiser, probes and records; publishes a NetView."""
+    """One net of a run: its optimiser and probes; its new records wait in `pending`."""
 
-    def __init__(self, name: str, net: MLP, setup: TrainingSetup, config: RunConfig,
-                 capacity: int):
+    def __init__(self, name: str, net: MLP, setup: TrainingSetup, config: RunConfig):
         self.name, self.net, self.setup, self.config = name, net, setup, config
         self.params = [p for p in net.parameters() if p.requires_grad]
         # where each weight matrix (bottom to top) sits among the trained parameters
@@ -251,14 +202,14 @@ class Trainer:
                            for w in net.weight_tensors()]
         self.last_grads: tuple | None = None  # this step's gradients, set at probe steps
         self.optimizer = SGD(self.params, config.effective_lr, config.momentum)
-        self.probe_hist = History(capacity)
-        self.eval_hist = History(capacity)
-        self.ics_hist = History(capacity)
         self.status, self.step, self.diverged_at = "training", 0, None
-        self.latest: dict = {}
+        self.latest: dict | None = None
         self.initial_grid = None
+        self._grid_sent = False
+        self.rows: dict[str, list] = {"probes": [], "evals": [], "ics": []}
+        self.checkpoints: list = []
         self._loss_sum, self._loss_n = 0.0, 0
-        self.view = self._make_view()
+        self.changed = True
 
     @property
     def active(self) -> bool:
@@ -278,7 +229,7 @@ class Trainer:
     def diverge(self, step: int) -> None:
         self.status, self.diverged_at, self.step = "diverged", step, step
         log.info("net %s diverged at step %d", self.name, step)
-        self.publish()
+        self.changed = True
 
     # -- probes
     def probe(self, step: int, train_trace: list | None) -> None:
@@ -306,6 +257,9 @@ class Trainer:
                      "dead_units", "zero_outputs"):
             row[name] = np.array([s[name] for s in summaries], np.float32)
         latest = {"hist": row["hist"], "bn_hist": row["bn_hist"], "step": step}
+        channel_row, channel_latest = probes.channel_records(trace)  # convolutional nets
+        row.update(channel_row)
+        latest.update(channel_latest)
         if net.norms is not None:
             batch_stats = ([(t["bn_in"].mean(0), t["bn_in"].var(0, unbiased=False))
                             for t in train_trace] if train_trace
@@ -337,7 +291,11 @@ class Trainer:
             if self.initial_grid is None:
                 self.initial_grid = grid
         self.latest = latest
-        self.probe_hist.append(step, **row)
+        self.rows["probes"].append((step, row))
+        if setup.grid is not None and self.params_small:
+            self.checkpoints.append((step, {"params": self.flat_params(),
+                                            "grid": latest["grid"]}))
+        self.changed = True
 
     def _gradient_norms(self) -> np.ndarray:
         """L2 norm of this step's gradient of each weight matrix (nan before the first step)."""
@@ -355,296 +313,296 @@ class Trainer:
                 row[f"{name}_loss"] = float(probes.loss_of(logits, y, regression))
                 row[f"{name}_acc"] = math.nan if regression else probes.accuracy(logits, y)
         net.train()
+        if (self.name in BN_NETS and not regression
+                and self.config.batch_size <= TRAIN_MODE_EVAL_MAX_BATCH):
+            x, y = self.setup.eval_sets["heldout"]  # BN's train/eval gap at tiny batches
+            row["heldout_acc_train_mode"] = probes.train_mode_accuracy(
+                net, x, y, self.config.batch_size, self.config.seed)
         if "test" not in self.setup.eval_sets:
             row["test_loss"], row["test_acc"] = row["heldout_loss"], row["heldout_acc"]
-        self.eval_hist.append(step, **row)
+        self.rows["evals"].append((step, row))
+        self.changed = True
 
     def measure_ics(self, step: int, xb, yb) -> None:
         cfg = self.config
         dist, cos = probes.internal_covariate_shift(self.net, xb, yb, cfg.effective_lr,
                                                     cfg.is_regression)
         scape = probes.loss_landscape(self.net, xb, yb,
-                                      [s * cfg.effective_lr for s in LANDSCAPE_STEP_SIZES],
+                                      [s * cfg.effective_lr for s in probes.LANDSCAPE_STEP_SIZES],
                                       cfg.is_regression)
-        self.ics_hist.append(step, dist=dist, cos=cos, **scape)
+        self.rows["ics"].append((step, dict(dist=dist, cos=cos, **scape)))
+        self.changed = True
 
-    def _make_view(self) -> NetView:
-        return NetView(name=self.name, label=NET_LABELS[self.name], status=self.status,
-                       step=self.step, diverged_at=self.diverged_at,
-                       probes=self.probe_hist.view(), evals=self.eval_hist.view(),
-                       ics=self.ics_hist.view(), latest=self.latest,
-                       initial_grid=self.initial_grid)
-
-    def publish(self) -> None:
-        self.view = self._make_view()
-
-
-# ---------------------------------------------------------------------------- runs
-
-class Run:
-    """A config being trained in the background: start, pause, resume, stop, restart."""
-
-    def __init__(self, config: RunConfig, capacity: int = DEFAULT_CAPACITY,
-                 slots: threading.Semaphore | None = None, idle_timeout: float | None = None,
-                 on_queue=None):
-        check_config(config)
-        self.config, self.key = config, config.key()
-        self.capacity, self.idle_timeout = capacity, idle_timeout
-        self._slots, self._on_queue = slots, on_queue
-        self._lock = threading.Lock()
-        self._status, self._message = "ready", ""
-        self._stop, self._go = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
-        self._trainers: dict[str, Trainer] = {}
-        self._setup: TrainingSetup | None = None
-        self._active_seconds, self._segment_start = 0.0, None
-        self._viewers: dict[str, float] = {}
-        self._last_seen = time.monotonic()
-        self.queue_position: int | None = None
-
-    # -- control
-    def start(self) -> "Run":
-        """Start training (from scratch if it ran before); no-op while it is live."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return self
-            self._stop.clear()
-            self._go.set()
-            self._status, self._message = "queued" if self._slots else "loading", ""
-            self._trainers = {}
-            self._active_seconds, self._segment_start = 0.0, None
-            self._last_seen = time.monotonic()
-            self._thread = threading.Thread(target=self._main, daemon=True,
-                                            name=f"bnlab-run-{id(self):x}")
-            self._thread.start()
-        return self
-
-    def pause(self) -> None:
-        with self._lock:
-            if self._status == "running":
-                self._go.clear()
-                self._status = "paused"
-                self._close_segment()
-
-    def resume(self) -> None:
-        with self._lock:
-            if self._status == "paused":
-                self._status = "running"
-                self._segment_start = time.perf_counter()
-                self._go.set()
-
-    def stop(self, reason: str = "stopped", wait: float | None = 5.0) -> None:
-        """Cancel training; the run's threads end within a step."""
-        self._stop.set()
-        self._go.set()
-        with self._lock:
-            if self._status in ("queued", "loading", "running", "paused"):
-                self._message = reason
-        if wait is not None:
-            self.wait(wait)
-
-    def restart(self) -> "Run":
-        self.stop()
-        return self.start()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the run's threads have ended; returns whether they have."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
-
-    def wait_first_record(self, timeout: float = 0.5) -> bool:
-        """Wait (briefly) until the nets have published their step-0 records, so a page
-        redrawn right after Start already shows the new run; returns whether they have."""
-        deadline = time.monotonic() + timeout
-        while not self._trainers and self.alive and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return bool(self._trainers)
-
-    def touch(self, viewer: str = "anonymous") -> None:
-        """A viewer looked at the run (pages call this at each refresh)."""
-        now = time.monotonic()
-        self._last_seen = now
-        self._viewers[viewer] = now
-
-    def release(self, viewer: str) -> None:
-        self._viewers.pop(viewer, None)
-
+    # -- recorded parameters (toy nets only: the time scrubber and re-scoring use them)
     @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def params_small(self) -> bool:
+        return sum(p.numel() for p in self.net.parameters()) <= MAX_CHECKPOINT_PARAMS
 
-    @property
-    def status(self) -> str:
-        return self._status
+    def flat_params(self) -> np.ndarray:
+        return flat_parameters(self.net)
 
-    # -- the coordinator thread
-    def _main(self) -> None:
-        have_slot = False
-        try:
-            if self._slots is not None:
-                if self._on_queue:
-                    self._on_queue(self, True)
-                while not self._stop.is_set():
-                    if self._slots.acquire(timeout=0.2):
-                        have_slot = True
-                        break
-                    self._check_idle()
-                if self._on_queue:
-                    self._on_queue(self, False)
-                if not have_slot:
-                    self._finish("stopped")
-                    return
-            self._status = "loading"
-            torch.set_num_threads(1)  # process-wide: the server keeps the other core
-            setup = self._setup or prepare(self.config)
-            self._setup = setup
-            nets = build_twins(self.config, setup.x_train.shape[1], setup.n_outputs)
-            trainers = {name: Trainer(name, net, setup, self.config, self.capacity)
-                        for name, net in nets.items()}
-            for t in trainers.values():  # pages see nets only once they hold a first record
-                t.probe(0, None)
-                t.evaluate(0)
-                t.publish()
-            self._trainers = trainers
-            with self._lock:
-                if self._status == "loading":
-                    self._status = "running"
-                    self._segment_start = time.perf_counter()
-            self._train(list(self._trainers.values()))
-            self._finish("stopped" if self._stop.is_set() else "finished")
-        except Exception as exc:  # reported on the page and in the log; other runs go on
-            log.error("run %s failed:\n%s", self.key, traceback.format_exc())
-            for trainer in self._trainers.values():
-                if trainer.active:
-                    trainer.status = "failed"
-                    trainer.publish()
-            self._finish("failed", f"{type(exc).__name__}: {exc}")
-        finally:
-            if have_slot:
-                self._slots.release()
+    def drain(self) -> dict | None:
+        """This net's records since the last drain, as an update for its NetRecord."""
+        if not self.changed:
+            return None
+        update = {"status": self.status, "step": self.step, "diverged_at": self.diverged_at,
+                  "rows": {k: v for k, v in self.rows.items() if v}}
+        if self.checkpoints:
+            update["checkpoints"] = self.checkpoints
+        if self.latest is not None:
+            update["latest"], self.latest = self.latest, None
+        if self.initial_grid is not None and not self._grid_sent:
+            update["initial_grid"], self._grid_sent = self.initial_grid, True
+        self.rows = {"probes": [], "evals": [], "ics": []}
+        self.checkpoints = []
+        self.changed = False
+        return update
 
-    def _train(self, trainers: list[Trainer]) -> None:
-        """The lockstep loop: every active net takes one SGD step on the same batch."""
-        cfg, setup = self.config, self._setup
-        schedule = BatchSchedule(setup.data.y_train, cfg.batch_size, cfg.shuffle, cfg.seed)
-        started, pace = time.perf_counter(), cfg.pace
-        active = list(trainers)
-        for step in range(1, cfg.steps + 1):
-            if not self._go.is_set():
-                while not self._go.wait(0.2):  # paused: a paused run nobody watches stops too
-                    self._check_idle()
-                started = time.perf_counter() - (step - 1) / pace if pace else started
-            if self._stop.is_set() or not active:
-                break
-            if step % 64 == 0:
-                self._check_idle()
-            idx = schedule.indices(step - 1)
-            xb = setup.x_train.index_select(0, idx)
-            yb = setup.y_train.index_select(0, idx)
-            probe_now = step % cfg.probe_every == 0 or step == cfg.steps
-            eval_now = step % cfg.eval_every == 0 or step == cfg.steps
-            if cfg.ics_every and step % cfg.ics_every == 0:
-                for t in active:
-                    t.measure_ics(step, xb, yb)
-            traces = [[] if probe_now else None for _ in active]
-            losses = [t.loss(xb, yb, trace) for t, trace in zip(active, traces)]
-            values = torch.stack([l.detach() for l in losses]).tolist()
-            finite = [math.isfinite(v) for v in values]
-            if not all(finite):
-                for t, ok in zip(active, finite):
-                    if not ok:
-                        t.diverge(step)
-                keep = [i for i, ok in enumerate(finite) if ok]
-                active, losses, traces = ([active[i] for i in keep], [losses[i] for i in keep],
-                                          [traces[i] for i in keep])
-                values = [values[i] for i in keep]
-                if not active:
-                    break
-            grads = torch.autograd.grad(sum(losses), [p for t in active for p in t.params])
-            offset = 0
-            for t, value in zip(active, values):
-                n = len(t.params)
-                t.optimizer.step(grads[offset:offset + n])
-                if probe_now:
-                    t.last_grads = grads[offset:offset + n]
-                offset += n
-                t.after_step(step, value)
-            if probe_now or eval_now:
-                for t, trace in zip(active, traces):
-                    if not t.weights_finite():
-                        t.diverge(step)
-                        continue
-                    if probe_now:
-                        t.probe(step, trace)
-                    if eval_now:
-                        t.evaluate(step)
-                    t.publish()
-                active = [t for t in active if t.active]
-            if pace:
-                delay = started + step / pace - time.perf_counter()
-                if delay > 0:
-                    time.sleep(min(delay, 1.0))
-        for t in trainers:
+
+# ---------------------------------------------------------------------------- jobs
+
+TERMINAL = ("finished", "stopped", "failed")
+
+
+class TrainingJob:
+    """One attempt of a run: its nets trained in lockstep, advanced a slice at a time.
+
+    A host calls `load()` once, then `advance(n)` as its scheduler decides, and `drain()` to
+    collect the records made since the last drain. Status: loading, running, paused, finished,
+    stopped or failed (with `message`)."""
+
+    def __init__(self, config: RunConfig, attempt: int = 1):
+        self.config, self.attempt = config, attempt
+        self.status, self.message = "loading", ""
+        self.step = 0
+        self.pace = config.pace
+        self.trainers: dict[str, Trainer] = {}
+        self.active: list[Trainer] = []
+        self.setup: TrainingSetup | None = None
+        self.schedule: BatchSchedule | None = None
+        self.cpu_seconds = 0.0       # thread CPU time spent on this job
+        self.step_cost = None        # CPU seconds per step, running estimate
+        self.active_seconds = 0.0    # wall time spent running (not paused)
+        self._rate_mark = (time.monotonic(), 0)
+        self.steps_per_sec = 0.0
+        self.pace_anchor: tuple[float, int] | None = None  # (time, step) the pace counts from
+        self.changed = True
+
+    # -- lifecycle
+    def load(self) -> None:
+        """Load the data, build the nets, record step 0 (raises on bad data or settings)."""
+        torch.set_num_threads(1)
+        started = time.thread_time()
+        setup = prepare(self.config)
+        nets = build_twins(self.config, setup.x_train.shape[1], setup.n_outputs)
+        trainers = {name: Trainer(name, net, setup, self.config) for name, net in nets.items()}
+        for t in trainers.values():
+            t.probe(0, None)
+            t.evaluate(0)
+        self.setup, self.trainers, self.active = setup, trainers, list(trainers.values())
+        self.schedule = BatchSchedule(setup.data.y_train, self.config.batch_size,
+                                      self.config.shuffle, self.config.seed)
+        self.cpu_seconds += time.thread_time() - started
+        self.status = "running"
+        self.changed = True
+
+    def fail(self, exc: BaseException) -> None:
+        log.error("run failed (%s):\n%s", self.config.dataset,
+                  "".join(traceback.format_exception(exc)))
+        for t in self.trainers.values():
             if t.active:
-                t.status = "stopped" if self._stop.is_set() else "finished"
-            t.publish()
+                t.status = "failed"
+                t.changed = True
+        self.status, self.message = "failed", f"{type(exc).__name__}: {exc}"
+        self.changed = True
+        self.release()
 
-    def _check_idle(self) -> None:
-        if self.idle_timeout is not None and not self._stop.is_set() \
-                and time.monotonic() - self._last_seen > self.idle_timeout:
-            log.info("run %s: no viewers for %.0f s, stopping", self.key, self.idle_timeout)
-            self._message = "stopped: nobody was watching"
-            self._stop.set()
-            self._go.set()
+    def stop(self, reason: str = "stopped") -> None:
+        if self.status in TERMINAL:
+            return
+        for t in self.trainers.values():
+            if t.active:
+                t.status = "stopped"
+                t.changed = True
+        self.status, self.message = "stopped", reason
+        self.changed = True
+        self.release()
 
-    def _close_segment(self) -> None:
-        if self._segment_start is not None:
-            self._active_seconds += time.perf_counter() - self._segment_start
-            self._segment_start = None
+    def release(self) -> None:
+        """Free the nets and tensors (records already drained or pending stay)."""
+        for t in self.trainers.values():
+            t.net = None
+            t.params = []
+            t.optimizer = None
+        self.active = []
+        self.setup = None
 
-    def _finish(self, status: str, message: str = "") -> None:
-        with self._lock:
-            self._close_segment()
-            self._status = status
-            if message or not self._message:
-                self._message = message
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
 
-    # -- reading
-    def snapshot(self) -> RunSnapshot:
-        trainers = self._trainers
-        nets = {name: t.view for name, t in trainers.items()}
-        live = [v.step for v in nets.values() if v.status == "training"]
-        step = min(live) if live else max((v.step for v in nets.values()), default=0)
-        elapsed = self._active_seconds + (time.perf_counter() - self._segment_start
-                                          if self._segment_start is not None else 0.0)
-        setup = self._setup
+    @property
+    def remaining(self) -> int:
+        return max(0, self.config.steps - self.step)
+
+    # -- pacing
+    def due_steps(self, now: float) -> int:
+        """How many steps a paced job is behind its pace (all remaining if unpaced)."""
+        if not self.pace:
+            return self.remaining
+        if self.pace_anchor is None:
+            self.pace_anchor = (now, self.step)
+        t0, s0 = self.pace_anchor
+        return max(0, min(self.remaining, int((now - t0) * self.pace) + s0 - self.step))
+
+    def next_due(self, now: float) -> float:
+        """When a paced job owes its next step."""
+        if not self.pace or self.pace_anchor is None:
+            return now
+        t0, s0 = self.pace_anchor
+        return t0 + (self.step + 1 - s0) / self.pace
+
+    def set_pace(self, pace: float) -> None:
+        self.pace = float(pace)
+        self.pace_anchor = None
+        self.changed = True
+
+    # -- training
+    def advance(self, max_steps: int, deadline: float | None = None) -> int:
+        """Train up to `max_steps` lockstep steps (stopping early at `deadline`, a
+        time.monotonic() value); returns how many were taken."""
+        if self.status != "running" or max_steps <= 0:
+            return 0
+        wall0, cpu0 = time.monotonic(), time.thread_time()
+        done = 0
+        try:
+            while done < max_steps and self.step < self.config.steps and self.active:
+                self._one_step(self.step + 1)
+                done += 1
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        except Exception as exc:  # reported on the page and in the log; other runs go on
+            self.fail(exc)
+            return done
+        finally:
+            cpu = time.thread_time() - cpu0
+            self.cpu_seconds += cpu
+            self.active_seconds += time.monotonic() - wall0
+            if done:
+                per = cpu / done
+                self.step_cost = per if self.step_cost is None else 0.8 * self.step_cost + 0.2 * per
+        if self.status == "running" and (self.step >= self.config.steps or not self.active):
+            for t in self.trainers.values():
+                if t.active:
+                    t.status = "finished"
+                    t.changed = True
+            self.status = "finished"
+            self.changed = True
+            self.release()
+        return done
+
+    def _one_step(self, step: int) -> None:
+        cfg, setup = self.config, self.setup
+        active = self.active
+        idx = self.schedule.indices(step - 1)
+        xb = setup.x_train.index_select(0, idx)
+        yb = setup.y_train.index_select(0, idx)
+        probe_now = step % cfg.probe_every == 0 or step == cfg.steps
+        eval_now = step % cfg.eval_every == 0 or step == cfg.steps
+        if cfg.ics_every and step % cfg.ics_every == 0:
+            for t in active:
+                t.measure_ics(step, xb, yb)
+        traces = [[] if probe_now else None for _ in active]
+        losses = [t.loss(xb, yb, trace) for t, trace in zip(active, traces)]
+        values = torch.stack([l.detach() for l in losses]).tolist()
+        finite = [math.isfinite(v) for v in values]
+        self.step = step
+        if not all(finite):
+            for t, ok in zip(active, finite):
+                if not ok:
+                    t.diverge(step)
+            keep = [i for i, ok in enumerate(finite) if ok]
+            active, losses, traces = ([active[i] for i in keep], [losses[i] for i in keep],
+                                      [traces[i] for i in keep])
+            values = [values[i] for i in keep]
+            self.active = active
+            if not active:
+                return
+        grads = torch.autograd.grad(sum(losses), [p for t in active for p in t.params])
+        offset = 0
+        for t, value in zip(active, values):
+            n = len(t.params)
+            t.optimizer.step(grads[offset:offset + n])
+            if probe_now:
+                t.last_grads = grads[offset:offset + n]
+            offset += n
+            t.after_step(step, value)
+        if probe_now or eval_now:
+            for t, trace in zip(active, traces):
+                if not t.weights_finite():
+                    t.diverge(step)
+                    continue
+                if probe_now:
+                    t.probe(step, trace)
+                if eval_now:
+                    t.evaluate(step)
+            self.active = [t for t in active if t.active]
+        for t in self.active:
+            t.changed = True  # its step moved on
+
+    # -- output
+    def drain(self, final: bool = False) -> dict | None:
+        """The records and status changes since the last drain (None if nothing changed)."""
+        nets = {}
+        for name, t in self.trainers.items():
+            u = t.drain()
+            if u is not None:
+                nets[name] = u
+        if not nets and not self.changed:
+            return None
         now = time.monotonic()
-        viewers = sum(1 for t in list(self._viewers.values()) if now - t < 10.0)
-        status = self._status
-        return RunSnapshot(
-            key=self.key, config=self.config, status=status, message=self._message,
-            step=step, total_steps=self.config.steps,
-            steps_per_sec=step / elapsed if elapsed > 0 else 0.0, elapsed=elapsed, nets=nets,
-            edges=setup.edges if setup else None, bn_edges=setup.bn_edges if setup else None,
-            viewport=setup.viewport if setup else None, data=setup.data if setup else None,
-            viewers=viewers, queue_position=self.queue_position if status == "queued" else None)
+        t0, s0 = self._rate_mark
+        if now - t0 >= 0.5 or self.done:
+            self.steps_per_sec = (self.step - s0) / (now - t0) if now > t0 else 0.0
+            self._rate_mark = (now, self.step)
+        self.changed = False
+        return {"attempt": self.attempt, "nets": nets, "status": self.status,
+                "message": self.message, "step": self.step, "elapsed": self.active_seconds,
+                "steps_per_sec": (self.steps_per_sec if self.status == "running" else
+                                  self.step / self.active_seconds if self.active_seconds else 0.0),
+                "pace": self.pace}
 
 
 def train_to_end(config: RunConfig, capacity: int | None = None,
                  progress=None) -> RunSnapshot:
     """Train a config in the foreground (command line, tests) and return the final snapshot."""
+    from bn_core.engine.run import snapshot_of  # the run handle builds snapshots of records
+
     # Keep every record of a command-line run (Figure 1 wants a row per 100 steps), up to a
     # bound: past MAX_FOREGROUND_CAPACITY rows the history decimates as in the app.
     capacity = capacity or min(MAX_FOREGROUND_CAPACITY, max(
         DEFAULT_CAPACITY, config.steps // min(config.probe_every, config.eval_every) + 4))
-    run = Run(config, capacity=capacity).start()
-    while not run.wait(0.5):
-        if progress:
-            progress(run.snapshot())
-    snap = run.snapshot()
+    check_config(config)
+    job, record = TrainingJob(config), RunRecord(1, capacity)
+    try:
+        job.load()
+    except Exception as exc:
+        job.fail(exc)
+    last = time.monotonic()
+    while True:
+        job.advance(200)
+        update = job.drain()
+        if update is not None:
+            record.apply(update)
+        if job.done:
+            break
+        if progress and time.monotonic() - last > 0.5:
+            last = time.monotonic()
+            progress(snapshot_of(config, record))
+    snap = snapshot_of(config, record)
     if snap.status == "failed":
         raise RuntimeError(snap.message)
     return snap
+
+
+from bn_core.engine.run import Run  # noqa: E402,F401  (the run handle, re-exported for callers)

@@ -1,5 +1,8 @@
-"""Plotly figures built from run snapshots: one module per lesson, shared style in `style`.
+"""Figure builders: one module per lesson, the shared style, subplot domains, ticks and themes
+in `style`.
 
-Figures are built deterministically from a snapshot (same snapshot, same figure), with
-numpy arrays downcast to float32 so the websocket payload stays small.
+Every builder returns a figure as plain data, {"data": [...], "layout": {...}}, built
+deterministically from a snapshot (same snapshot, same figure) without plotly.graph_objects:
+no validation and no make_subplots on a refresh. Arrays stay numpy (float32, int32 steps,
+uint8 grids) and travel as base64 typed arrays (bnlab_ui.charts encodes them once).
 """

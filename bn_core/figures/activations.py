@@ -1,16 +1,18 @@
 """What the nonlinearity sees (T7): each net's latest input distribution drawn over the
 sigmoid (or ReLU) curve, the fractions of near-linear, saturated or switched-off inputs over
-training, and the BN net's gamma and beta."""
+training, and the BN net's gamma and beta (plain figure dicts)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
+from bn_core.config import CHOICE_LABELS
 from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
-from bn_core.figures.style import NET_COLORS, base_layout, f32, net_label, shade_sigmoid_zones
+from bn_core.figures.figure1 import accuracy_figure
+from bn_core.figures.style import (GUIDE, INK, NET_COLORS, axis, band, base_layout,
+                                   f32, figure, hline, layout_key, net_label, on,
+                                   sigmoid_zone_shapes, step_ticks, steps32, subplot_grid)
 
 CURVE_POINTS = 201
 OUTPUT_MASS = (2.5, 97.5)   # the central 95% of inputs, for the "outputs lie in [a, b]" sentence
@@ -93,9 +95,9 @@ def latest_value(view, series: str, layer: int) -> float:
     return float(col[-1, layer])
 
 
-def step_range(snap) -> list[float]:
+def step_range(snap) -> list[int]:
     """The x range of a live chart over training: the whole run, so the axis never jumps."""
-    return [0, max(1, snap.total_steps or snap.step)]
+    return [0, max(1, int(snap.total_steps or snap.step))]
 
 
 def _bar_fraction(counts) -> np.ndarray:
@@ -104,93 +106,107 @@ def _bar_fraction(counts) -> np.ndarray:
     return f32(counts / total * 100.0 if total > 0 else counts)
 
 
-def activation_input_figure(snap, layer: int, height: int = 380) -> go.Figure:
+def activation_input_figure(snap, layer: int, height: int = 380) -> dict:
     """One panel per net: the latest histogram of layer `layer`'s nonlinearity input (bars,
     left axis) under the nonlinearity's curve (right axis), zones shaded."""
     activation = snap.config.activation
     edges = snap.edges
     names = list(snap.nets)
-    fig = make_subplots(rows=1, cols=max(1, len(names)), horizontal_spacing=0.08,
-                        specs=[[{"secondary_y": True}] * max(1, len(names))],
-                        subplot_titles=[net_label(n) for n in names] or [""])
-    step, top = None, 1.0
-    for i, name in enumerate(names):
+    steps = [v.latest.get("step") for v in snap.nets.values() if v.latest.get("hist") is not None]
+    when = f" at step {steps[0]:,}" if steps and steps[0] is not None else ""
+    layout = base_layout(f"What the {activation} sees: layer {layer + 1}'s inputs{when}, drawn "
+                         f"under the {activation} curve", height=height + 30,
+                         hovermode="closest", bargap=0)
+    cells = subplot_grid(layout, 1, max(1, len(names)), h_spacing=0.1,
+                         titles=[f"<b>{net_label(n)}</b>" for n in names],
+                         x_title=f"input to the {activation} (layer {layer + 1})")[0]
+    for note_, name in zip(layout["annotations"][-len(names):] if names else [], names):
+        note_["font"]["color"] = NET_COLORS[name]  # panel titles in the net's colour
+    # each panel's right axis (the curve), numbered after the panels' own axes
+    curves = [dict(cell, y=f"y{len(cells) + 1 + i}") for i, cell in enumerate(cells)]
+    for cell, curve in zip(cells, curves):
+        x0, x1 = cell["xdomain"]
+        layout[layout_key(cell["x"])]["domain"] = [x0, round(x1 - 0.03, 4)]  # room for ticks
+        layout[layout_key(curve["y"])] = axis(anchor=cell["x"], overlaying=cell["y"],
+                                              side="right", showgrid=False)
+    data, shapes, top = [], [], 1.0
+    for i, (cell, curve, name) in enumerate(zip(cells, curves, names)):
         view = snap.nets[name]
         hist = view.latest.get("hist")
-        col = i + 1
         if edges is not None and hist is not None and layer < len(hist):
-            centres = f32((edges[:-1] + edges[1:]) / 2)
             shares = _bar_fraction(hist[layer])
             top = max(top, float(shares.max()))
-            fig.add_trace(go.Bar(x=centres, y=shares,
-                                 width=float(edges[1] - edges[0]), name=f"{net_label(name)}: "
-                                 f"inputs at step {view.latest.get('step', 0):,}",
-                                 marker={"color": NET_COLORS[name], "line": {"width": 0}},
-                                 opacity=0.65, hovertemplate="input %{x:.2f}: %{y:.1f}%"),
-                          row=1, col=col, secondary_y=False)
-            step = view.latest.get("step", step)
+            data.append(on({"type": "bar", "x": f32((edges[:-1] + edges[1:]) / 2), "y": shares,
+                            "width": float(edges[1] - edges[0]),
+                            "name": f"{net_label(name)}: inputs at step "
+                                    f"{view.latest.get('step', 0):,}",
+                            "marker": {"color": NET_COLORS[name], "line": {"width": 0}},
+                            "opacity": 0.65, "hovertemplate": "input %{x:.2f}: %{y:.1f}%"},
+                           cell))
         if edges is not None:
             xs = np.linspace(edges[0], edges[-1], CURVE_POINTS)
-            fig.add_trace(go.Scatter(x=f32(xs), y=activation_curve(activation, xs), mode="lines",
-                                     line={"color": "#222222", "width": 3},
-                                     name=f"{activation}(input)", legendgroup="curve",
-                                     showlegend=i == 0, hoverinfo="skip"),
-                          row=1, col=col, secondary_y=True)
-            shade_sigmoid_zones(fig, activation, axis="x", row=1, col=col,
-                                limit=float(max(abs(edges[0]), abs(edges[-1]))))
+            data.append(on({"type": "scatter", "x": f32(xs), "y": activation_curve(activation, xs),
+                            "mode": "lines", "line": {"color": INK, "width": 3},
+                            "name": f"{activation}(input)", "legendgroup": "curve",
+                            "showlegend": i == 0, "hoverinfo": "skip"}, curve))
+            shapes += sigmoid_zone_shapes(activation, "x", cell["x"], cell["y"],
+                                          limit=float(max(abs(edges[0]), abs(edges[-1]))))
             if activation == "relu":
-                fig.add_vrect(float(edges[0]), 0.0, fillcolor=ZERO_FILL, line_width=0,
-                              layer="below", row=1, col=col)
-    when = f" at step {step:,}" if step is not None else ""
-    base_layout(fig, f"What the {activation} sees: layer {layer + 1}'s inputs{when}, drawn "
-                     f"under the {activation} curve",
-                f"input to the {activation} (layer {layer + 1})", "", height)
+                shapes.append(band(float(edges[0]), 0.0, ZERO_FILL, "x", cell["x"], cell["y"]))
     curve_range = CURVE_RANGE.get(activation)
     if curve_range is None and edges is not None:
         hi = float(edges[-1]) * 1.05
         curve_range = (0.0, hi) if activation == "relu" else (float(edges[0]) * 1.05, hi)
-    for i in range(len(names)):
-        last = i == len(names) - 1
-        fig.update_yaxes(title_text="share of inputs (%)" if i == 0 else None,
-                         range=[0, top * 1.08], secondary_y=False, row=1, col=i + 1)
-        fig.update_yaxes(title_text=f"{activation} output" if last else None, range=curve_range,
-                         secondary_y=True, row=1, col=i + 1, showgrid=False,
-                         showticklabels=last, tickvals=CURVE_TICKS.get(activation))
-    for i, name in enumerate(names):  # panel titles in the net's colour
-        if i < len(fig.layout.annotations):
-            fig.layout.annotations[i].update(text=f"<b>{net_label(name)}</b>",
-                                             font={"color": NET_COLORS[name]})
-    fig.update_layout(hovermode="closest", bargap=0, margin={"b": 90},
-                      legend={"y": -0.22, "yanchor": "top", "x": 0.0, "xanchor": "left"})
-    if edges is not None:
-        fig.update_xaxes(range=[float(edges[0]), float(edges[-1])])
-    return fig
+    for i, (cell, curve) in enumerate(zip(cells, curves)):
+        last = i == len(cells) - 1
+        left, right = layout[layout_key(cell["y"])], layout[layout_key(curve["y"])]
+        left["range"] = [0, round(top * 1.08, 3)]
+        if i == 0:
+            left["title"] = {"text": "share of inputs (%)"}
+        right["showticklabels"] = last
+        if curve_range is not None:
+            right["range"] = [round(float(v), 4) for v in curve_range]
+        if activation in CURVE_TICKS:
+            right.update(tickmode="array", tickvals=CURVE_TICKS[activation])
+        if last:
+            right["title"] = {"text": f"{activation} output"}
+        if edges is not None:
+            layout[layout_key(cell["x"])]["range"] = [float(edges[0]), float(edges[-1])]
+    if shapes:
+        layout["shapes"] = shapes
+    return figure(data, layout)
 
 
-def zone_fraction_figure(snap, layer: int, height: int = 340) -> go.Figure:
+def zone_fraction_figure(snap, layer: int, height: int = 340) -> dict:
     """The fraction of layer `layer`'s nonlinearity inputs in each zone over training, per net
     (sigmoid/tanh: near-linear and saturated; ReLU: zero outputs and dead units)."""
     activation = snap.config.activation
     zones = zone_names(activation)
-    fig = go.Figure()
+    data = []
     for name, view in snap.nets.items():
         pr = view.probes
         steps = pr.get("step")
         if steps is None or len(steps) == 0:
             continue
         for k, (series, words) in enumerate(zones.items()):
-            values = pr[series][:, layer] if layer < pr[series].shape[1] else None
-            if values is None:
+            if layer >= pr[series].shape[1]:
                 continue
-            fig.add_trace(go.Scatter(
-                x=steps, y=f32(values), mode="lines", name=f"{net_label(name)}: {words}",
-                line={"color": NET_COLORS[name], "width": 3 if k == 0 else 2,
-                      "dash": "solid" if k == 0 else "dot"}))
+            data.append({"type": "scatter", "x": steps32(steps), "y": f32(pr[series][:, layer]),
+                         "mode": "lines", "name": f"{net_label(name)}: {words}",
+                         "line": {"color": NET_COLORS[name], "width": 3 if k == 0 else 2,
+                                  "dash": "solid" if k == 0 else "dot"}})
     title = (f"Layer {layer + 1}: share of {activation} inputs in each zone" if zones
              else "A linear activation has no saturated or near-linear zone")
-    base_layout(fig, title, "training step", "fraction of inputs", height)
-    fig.update_yaxes(range=[0, 1.02])
-    fig.update_xaxes(range=step_range(snap))
+    layout = base_layout(title, "training step", "fraction of inputs", height)
+    layout["yaxis"]["range"] = [0, 1.02]
+    layout["xaxis"].update(step_ticks(step_range(snap)[1]))
+    return figure(data, layout)
+
+
+def heldout_accuracy_chart(snap, height: int = 320) -> dict:
+    """Held-out accuracy of both nets over the whole run's steps (the gamma and beta page)."""
+    fig = accuracy_figure(snap.nets, "heldout_acc", "Held-out accuracy of both nets", height)
+    fig["layout"]["xaxis"].update(step_ticks(step_range(snap)[1]))
     return fig
 
 
@@ -209,7 +225,7 @@ def effective_affine(view, layer: int, mode: str) -> tuple[np.ndarray, np.ndarra
     return f32(entry["gamma"]), f32(entry["beta"])
 
 
-def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> go.Figure:
+def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> dict:
     """The BN net's gamma and beta: their mean over units per layer over training (one line
     per layer), and every unit of layer `layer` now (beta across, gamma up)."""
     mode = snap.config.affine
@@ -217,13 +233,17 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> go.Fi
     color = NET_COLORS.get(net, NET_COLORS["bn"])
     undo = mode == "undo"
     unit = snap.config.probe_unit
-    titles = ([f"gamma = sqrt(var_B + eps), unit {unit}", f"beta = mu_B, unit {unit}"] if undo
-              else ["mean |gamma| per layer", "mean beta per layer"])
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.34, 0.34, 0.32],
-                        horizontal_spacing=0.08,
-                        subplot_titles=titles + [f"each unit of layer {layer + 1} now"])
+    titles = ([f"gamma (scale) = sqrt(var_B + eps), unit {unit}",
+               f"beta (shift) = mu_B, unit {unit}"] if undo
+              else ["mean |gamma| (scale) per layer", "mean beta (shift) per layer"])
+    what = "set to undo the normalisation" if undo else CHOICE_LABELS["affine"].get(mode, mode)
+    layout = base_layout(f"{net_label(net)} net: scale gamma and shift beta ({what})",
+                         height=height + 40, hovermode="closest", legend={"font": {"size": 12}})
+    cells = subplot_grid(layout, 1, 3, h_spacing=0.1, column_widths=[0.34, 0.34, 0.32],
+                         titles=titles + [f"layer {layer + 1} now, per unit"])[0]
+    data = []
     if view is not None and len(view.probes.get("step", ())) > 0:
-        pr, steps = view.probes, view.probes["step"]
+        pr, steps = view.probes, steps32(view.probes["step"])
         if undo:
             gam = pr.get("bn_batch_var")
             gam = None if gam is None else np.sqrt(np.asarray(gam, np.float64) + EPS)
@@ -234,35 +254,32 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> go.Fi
             for j in range(gam.shape[1]):
                 line = {"color": color, "width": 3 if j == layer else 1.5,
                         "dash": LAYER_DASHES[j % len(LAYER_DASHES)]}
-                fig.add_trace(go.Scatter(x=steps, y=f32(gam[:, j]), mode="lines",
-                                         name=f"layer {j + 1}", legendgroup=f"l{j}",
-                                         line=line), row=1, col=1)
-                fig.add_trace(go.Scatter(x=steps, y=f32(np.asarray(bet)[:, j]), mode="lines",
-                                         name=f"layer {j + 1}", legendgroup=f"l{j}",
-                                         showlegend=False, line=line), row=1, col=2)
+                data.append(on({"type": "scatter", "x": steps, "y": f32(gam[:, j]),
+                                "mode": "lines", "name": f"layer {j + 1}",
+                                "legendgroup": f"l{j}", "line": line}, cells[0]))
+                data.append(on({"type": "scatter", "x": steps, "y": f32(np.asarray(bet)[:, j]),
+                                "mode": "lines", "name": f"layer {j + 1}",
+                                "legendgroup": f"l{j}", "showlegend": False, "line": dict(line)},
+                               cells[1]))
         current = effective_affine(view, layer, mode)
         if current is not None:
             gamma, beta = current
-            fig.add_trace(go.Scatter(x=beta, y=gamma, mode="markers",
-                                     name=f"units of layer {layer + 1}",
-                                     marker={"color": color, "size": 9, "opacity": 0.8,
-                                             "line": {"width": 1, "color": "#222222"}},
-                                     hovertemplate="beta %{x:.2f}, gamma %{y:.2f}"),
-                          row=1, col=3)
-    fig.add_hline(1.0, line={"color": "#888888", "width": 1, "dash": "dot"}, row=1, col=1)
-    fig.add_hline(0.0, line={"color": "#888888", "width": 1, "dash": "dot"}, row=1, col=2)
-    what = "set to undo the normalisation" if undo else mode
-    base_layout(fig, f"{net_label(net)} net: scale gamma and shift beta ({what})",
-                "training step", "gamma (scale)", height)
-    fig.update_yaxes(title_text="beta (shift)", row=1, col=2)
-    fig.update_xaxes(title_text="training step", range=step_range(snap), row=1, col=2)
-    fig.update_xaxes(range=step_range(snap), row=1, col=1)
-    fig.update_xaxes(title_text="beta (shift)", row=1, col=3)
-    fig.update_yaxes(title_text="gamma (scale)", row=1, col=3)
-    fig.update_layout(hovermode="closest", margin={"b": 100},
-                      legend={"font": {"size": 12}, "y": -0.25, "yanchor": "top", "x": 0.0,
-                              "xanchor": "left"})
-    return fig
+            data.append(on({"type": "scatter", "x": beta, "y": gamma, "mode": "markers",
+                            "name": f"units of layer {layer + 1}",
+                            "marker": {"color": color, "size": 9, "opacity": 0.8,
+                                       "line": {"width": 1, "color": INK}},
+                            "hovertemplate": "beta %{x:.2f}, gamma %{y:.2f}"}, cells[2]))
+    layout["shapes"] = [hline(1.0, {"color": GUIDE, "width": 1, "dash": "dot"}, "x", "y"),
+                        hline(0.0, {"color": GUIDE, "width": 1, "dash": "dot"}, "x2", "y2")]
+    last = step_range(snap)[1]
+    # y titles only on the left (the panel titles name the other panels' quantities): a
+    # title between two narrow panels lands on the neighbour's data
+    layout["yaxis"]["title"] = {"text": "gamma (scale)"}
+    for cell, x_title in zip(cells, ("training step", "training step", "beta (shift)")):
+        layout[layout_key(cell["x"])]["title"] = {"text": x_title}
+    for cell in cells[:2]:
+        layout[layout_key(cell["x"])].update(step_ticks(last))
+    return figure(data, layout)
 
 
 def first_disagreement(steps, a, b, tolerance: float) -> int | None:

@@ -1,46 +1,52 @@
 """Decision boundaries on 2-D data: each net's predicted class over a fixed viewport, with the
-training points and the (shifted) test points drawn over it."""
+training points and the (shifted) test points drawn over it (plain figure dicts)."""
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from bn_core.figures.style import base_layout, net_label
+from bn_core.figures.style import base_layout, figure, net_label, on, subplot_grid, update_axes
 
 CLASS_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#999999", "#000000")
+POINT_EDGE = "#333333"
+BOUNDARY_LINE = {"color": "#222222", "width": 2.5}
+
+
+REGION_ALPHA = 0.35  # how strongly the regions are shaded (the points and line stay opaque)
+
+
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
 
 
 def _class_scale(n_classes: int) -> list:
-    """A discrete colour scale for class indices 0..n-1."""
+    """A discrete, translucent colour scale for class indices 0..n-1."""
     scale = []
     for k in range(n_classes):
         lo, hi = k / n_classes, (k + 1) / n_classes
-        scale += [[lo, CLASS_COLORS[k]], [hi, CLASS_COLORS[k]]]
+        color = _rgba(CLASS_COLORS[k], REGION_ALPHA)
+        scale += [[round(lo, 4), color], [round(hi, 4), color]]
     return scale
 
 
-def boundary_traces(grid: np.ndarray, viewport, n_classes: int) -> list:
-    """Regions shaded by predicted class (stronger where the net is confident) and the
-    boundary lines between classes."""
+def boundary_traces(grid: np.ndarray, viewport, n_classes: int) -> list[dict]:
+    """One contour trace: the regions shaded by predicted class (its "heatmap" colouring: the
+    grid's cells, as a heatmap draws them) and the boundary lines between classes over them.
+    The predicted class per cell travels once, as a uint8 grid; the cell positions as x0/dx."""
     res = grid.shape[0]
-    xmin, xmax, ymin, ymax = viewport
-    xs = np.linspace(xmin, xmax, res, dtype=np.float32)
-    ys = np.linspace(ymin, ymax, res, dtype=np.float32)
-    cls = grid[..., 0].astype(np.uint8)
-    return [
-        go.Heatmap(x=xs, y=ys, z=cls, zmin=-0.5, zmax=n_classes - 0.5,
-                   colorscale=_class_scale(n_classes), showscale=False, opacity=0.35,
-                   hoverinfo="skip", showlegend=False),
-        go.Contour(x=xs, y=ys, z=cls, showscale=False, hoverinfo="skip", showlegend=False,
-                   contours={"coloring": "none", "start": 0.5, "end": n_classes - 1.5 + 1e-6,
-                             "size": 1.0},
-                   line={"color": "#222222", "width": 2.5}),
-    ]
+    xmin, xmax, ymin, ymax = (float(v) for v in viewport)
+    cls = np.ascontiguousarray(grid[..., 0]).astype(np.uint8)
+    return [{"type": "contour", "z": cls, "x0": xmin, "dx": (xmax - xmin) / max(res - 1, 1),
+             "y0": ymin, "dy": (ymax - ymin) / max(res - 1, 1), "zmin": -0.5,
+             "zmax": n_classes - 0.5, "colorscale": _class_scale(n_classes), "showscale": False,
+             "hoverinfo": "skip", "showlegend": False,
+             "contours": {"coloring": "heatmap", "start": 0.5, "end": n_classes - 1.5 + 1e-6,
+                          "size": 1.0, "showlines": True},
+             "line": dict(BOUNDARY_LINE)}]
 
 
 def point_traces(data, show_train: bool = True, show_test: bool = True,
-                 max_points: int = 600) -> list:
+                 max_points: int = 600) -> list[dict]:
     """Training points (filled circles) and test points (crosses), coloured by class."""
     traces = []
     sets = ((data.x_train, data.y_train, "train", "circle", show_train),
@@ -51,40 +57,50 @@ def point_traces(data, show_train: bool = True, show_test: bool = True,
         x, y = x[:max_points], y[:max_points]
         for k in range(data.n_classes):
             pts = x[y == k].astype(np.float32)
-            traces.append(go.Scatter(
-                x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"{label}: class {k}",
-                legendgroup=label,
-                marker={"color": CLASS_COLORS[k], "symbol": symbol, "size": 6 if symbol == "circle" else 7,
-                        "line": {"width": 1, "color": "#333333"}}))
+            traces.append({
+                "type": "scatter", "x": np.ascontiguousarray(pts[:, 0]),
+                "y": np.ascontiguousarray(pts[:, 1]), "mode": "markers",
+                "name": f"{label}: class {k}", "legendgroup": label,
+                "marker": {"color": CLASS_COLORS[k], "symbol": symbol,
+                           "size": 6 if symbol == "circle" else 7,
+                           "line": {"width": 1, "color": POINT_EDGE}}})
+    return traces
+
+
+def region_panels(layout: dict, panels: list[tuple], data, viewport, show_test: bool,
+                  max_points: int, h_spacing: float = 0.04, shared_y: bool = True,
+                  x_title: str = "x1", y_title: str = "x2") -> list[dict]:
+    """Side-by-side panels of decision regions: `panels` = [(title, grid or None), ...];
+    the data drawn in each, its legend entries once. Returns the traces."""
+    cells = subplot_grid(layout, 1, max(1, len(panels)), h_spacing=h_spacing,
+                         shared_y=shared_y, titles=[p[0] for p in panels],
+                         x_title=x_title, y_title=y_title)[0]
+    traces = []
+    for i, (cell, (_, grid)) in enumerate(zip(cells, panels)):
+        if grid is not None and viewport is not None and data is not None:
+            traces += [on(t, cell) for t in boundary_traces(grid, viewport, data.n_classes)]
+        if data is not None:
+            for t in point_traces(data, show_test=show_test, max_points=max_points):
+                t["showlegend"] = i == 0
+                traces.append(on(t, cell))
+    if viewport is not None:
+        xmin, xmax, ymin, ymax = (float(v) for v in viewport)
+        update_axes(layout, "x", range=[xmin, xmax])
+        update_axes(layout, "y", range=[ymin, ymax])
     return traces
 
 
 def boundary_figure(snap, nets: list[str] | None = None, initial: bool = False,
-                    show_test: bool = True, height: int = 420) -> go.Figure:
+                    show_test: bool = True, height: int = 420) -> dict:
     """One panel per net: its current (or initial) decision regions with the data."""
-    names = nets or list(snap.nets)
+    names = nets or list(snap.nets) or list(snap.config.nets)
     when = "at initialisation" if initial else f"at step {snap.step:,}"
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.03,
-                        subplot_titles=[f"{net_label(n)} {when}" for n in names])
-    data = snap.data
-    for i, name in enumerate(names):
+    panels = []
+    for name in names:
         view = snap.nets.get(name)
         grid = None if view is None else (view.initial_grid if initial else view.latest.get("grid"))
-        if grid is not None and snap.viewport is not None:
-            for tr in boundary_traces(grid, snap.viewport, data.n_classes):
-                fig.add_trace(tr, row=1, col=i + 1)
-        if data is not None:
-            for tr in point_traces(data, show_test=show_test):
-                tr.showlegend = i == 0
-                fig.add_trace(tr, row=1, col=i + 1)
-        fig.update_xaxes(title_text="x1", row=1, col=i + 1)
-    base_layout(fig, "Decision regions: shaded by predicted class, black line = boundary",
-                "x1", "x2", height)
-    fig.update_layout(hovermode="closest", margin={"b": 110},
-                      legend={"font": {"size": 12}, "orientation": "h", "yanchor": "top",
-                              "y": -0.18, "x": 0.0, "xanchor": "left"})
-    if snap.viewport is not None:
-        xmin, xmax, ymin, ymax = snap.viewport
-        fig.update_xaxes(range=[xmin, xmax])
-        fig.update_yaxes(range=[ymin, ymax])
-    return fig
+        panels.append((f"{net_label(name)} {when}", grid))
+    layout = base_layout("Decision regions: shaded by predicted class; the solid line is the "
+                         "boundary", height=height, hovermode="closest", legend={"font": {"size": 12}})
+    traces = region_panels(layout, panels, snap.data, snap.viewport, show_test, 600)
+    return figure(traces, layout)

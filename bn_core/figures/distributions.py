@@ -1,46 +1,28 @@
 """Internal covariate shift made visible (T3, T6): how each hidden layer's input distribution
 moves during training, and what BN normalises.
 
-Builders take a RunSnapshot first (so pages can cache them per step with `ui.chart`).
-Histograms are drawn from the counts the run recorded on fixed edges, never from samples;
-heatmaps carry uint8 levels (log10 of each bin's share, quantised) to keep payloads small.
+Builders take a RunSnapshot first (so pages can cache them per step with `ui.chart`) and return
+plain figure dicts. Histograms are drawn from the counts the run recorded on fixed edges, never
+from samples; heatmaps carry uint8 levels (log10 of each bin's share, quantised) to keep
+payloads small.
 """
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from bn_core.lessons.distributions import (LOG_DENSITY_FLOOR, bin_centres, evenly_spaced, fractions,
-                             log_density)
+from bn_core.lessons.distributions import (LOG_DENSITY_FLOOR, bin_centres, evenly_spaced,
+                                           fractions, log_density)
 from bn_core.nets.probes import SATURATION_THRESHOLD
-from bn_core.figures.style import NET_COLORS, base_layout, f32, net_label
+from bn_core.figures.style import (BAR_LINE, COLORBAR, NET_COLORS, base_layout, empty_note, f32,
+                                   figure, hline, layout_key, legend_line, log_axis, net_label,
+                                   on, step_ticks, steps32, subplot_grid, update_axes)
 
 MAX_HEATMAP_COLUMNS = 150   # probe steps drawn per heatmap (evenly thinned beyond that)
 LEVELS = 250                # uint8 levels of the heatmap colour
 DARK = "#1a1a1a"
+PERCENTILE_LINE = "#444444"
 SATURATION_LINE = {"color": "#D55E00", "dash": "dash", "width": 1.5}
-
-
-def first_y_title(fig: go.Figure, cols: int, title: str, row: int = 1) -> go.Figure:
-    """Shared y axes: the title on the first panel only."""
-    for c in range(2, cols + 1):
-        fig.update_yaxes(title_text="", row=row, col=c)
-    fig.update_yaxes(title_text=title, row=row, col=1)
-    return fig
-
-
-def legend_below(fig: go.Figure) -> go.Figure:
-    """Legend under the x axis titles, clear of the panel titles."""
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0,
-                              "xanchor": "left"},
-                      margin={"b": 90}, height=(fig.layout.height or 360) + 30)
-    return fig
-
-
-def _steps(steps) -> np.ndarray:
-    """Step numbers as int32 (half the payload of the recorded int64)."""
-    return np.asarray(steps, dtype=np.int32)
+START_LINE = "#555555"
 
 
 def _probed(nets: dict) -> list[str]:
@@ -60,102 +42,108 @@ def _levels(counts: np.ndarray) -> np.ndarray:
 
 def _colorbar(x: float) -> dict:
     ticks = np.arange(LOG_DENSITY_FLOOR, 0.5, 1.0)
-    return {"title": {"text": "share of<br>values", "side": "top"}, "x": x, "len": 0.9,
-            "thickness": 14,
-            "tickvals": ((ticks - LOG_DENSITY_FLOOR) / -LOG_DENSITY_FLOOR * LEVELS).tolist(),
+    return {**COLORBAR, "title": {"text": "share of<br>values", "side": "top"}, "x": x,
+            "len": 0.9,
+            "tickvals": [round(float(v), 3) for v in
+                         (ticks - LOG_DENSITY_FLOOR) / -LOG_DENSITY_FLOOR * LEVELS],
             "ticktext": [f"{10 ** t * 100:g}%" for t in ticks]}
 
 
-def _empty(fig: go.Figure, text: str) -> go.Figure:
-    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font={"size": 16, "color": "#555"})
-    return fig
+def _waiting(title: str, x_title: str, y_title: str, height: int, text: str) -> dict:
+    layout = base_layout(title, x_title, y_title, height, annotations=[empty_note(text)])
+    return figure([], layout)
 
 
-def input_histogram_heatmaps(snap, layer: int, height: int = 420) -> go.Figure:
+def input_histogram_heatmaps(snap, layer: int, height: int = 420) -> dict:
     """Per net, a step-by-value heatmap of the distribution of one hidden layer's
     nonlinearity input over training, with the pooled percentile lines drawn over it."""
     cfg = snap.config
     names = _probed(snap.nets)
     title = f"Layer {layer + 1}: distribution of the {cfg.activation} input over training"
     if not names or snap.edges is None:
-        fig = go.Figure()
-        base_layout(fig, title, "training step", "input to the nonlinearity", height)
-        return _empty(fig, "waiting for the first probe...")
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.05,
-                        subplot_titles=[net_label(n) for n in names])
+        return _waiting(title, "training step", "input to the nonlinearity", height,
+                        "waiting for the first probe...")
+    layout = base_layout(title, height=height + 30, hovermode="closest", margin={"r": 90})
+    cells = subplot_grid(layout, 1, len(names), h_spacing=0.06, shared_y=True,
+                         titles=[net_label(n) for n in names], x_title="training step",
+                         y_title="input to the nonlinearity")[0]
     centres = f32(bin_centres(snap.edges))
     qs = cfg.percentiles
-    for i, name in enumerate(names):
+    data = []
+    for i, (cell, name) in enumerate(zip(cells, names)):
         pr = snap.nets[name].probes
         keep = evenly_spaced(len(pr["step"]), MAX_HEATMAP_COLUMNS)
-        steps = _steps(pr["step"][keep])
-        z = _levels(pr["hist"][keep, layer, :]).T  # (bins, steps)
+        steps = steps32(pr["step"][keep])
+        z = np.ascontiguousarray(_levels(pr["hist"][keep, layer, :]).T)  # (bins, steps)
         last = i == len(names) - 1  # one colour bar: the levels mean the same in every panel
-        fig.add_trace(go.Heatmap(
-            x=steps, y=centres, z=z, zmin=0, zmax=LEVELS, colorscale=_net_scale(name),
-            showscale=last, colorbar=_colorbar(1.02) if last else None, name=net_label(name),
-            hovertemplate="step %{x}<br>input %{y:.2f}<extra>" + net_label(name) + "</extra>"),
-            row=1, col=i + 1)
+        heat = {"type": "heatmap", "x": steps, "y": centres, "z": z, "zmin": 0, "zmax": LEVELS,
+                "colorscale": _net_scale(name), "showscale": last, "name": net_label(name),
+                "hovertemplate": "step %{x}<br>input %{y:.2f}<extra>" + net_label(name)
+                                 + "</extra>"}
+        if last:
+            heat["colorbar"] = _colorbar(1.02)
+        data.append(on(heat, cell))
         pct = pr["pooled_pct"][keep, layer, :]
-        lines = ((0, "dot", 1.5, "#444", f"{qs[0]:g}th / {qs[-1]:g}th percentile (all units)"),
+        lines = ((0, "dot", 1.5, PERCENTILE_LINE,
+                  f"{qs[0]:g}th / {qs[-1]:g}th percentile (all units)"),
                  (len(qs) // 2, "solid", 2.5, DARK, "median (all units)"),
-                 (len(qs) - 1, "dot", 1.5, "#444", None))
+                 (len(qs) - 1, "dot", 1.5, PERCENTILE_LINE, None))
         for col, dash, width, color, legend in lines:
-            fig.add_trace(go.Scatter(
-                x=steps, y=f32(pct[:, col]), mode="lines",
-                line={"color": color, "dash": dash, "width": width},
-                name=legend or "", legendgroup=dash, showlegend=i == 0 and legend is not None,
-                hovertemplate=f"{qs[col]:g}th percentile %{{y:.2f}}<extra></extra>"),
-                row=1, col=i + 1)
-        fig.update_xaxes(title_text="training step", row=1, col=i + 1)
+            trace = {"type": "scatter", "x": steps, "y": f32(pct[:, col]), "mode": "lines",
+                     "line": {"color": color, "dash": dash, "width": width},
+                     "legendgroup": dash, "showlegend": i == 0 and legend is not None,
+                     "hovertemplate": f"{qs[col]:g}th percentile %{{y:.2f}}<extra></extra>"}
+            if legend:
+                trace["name"] = legend
+            data.append(on(trace, cell))
     sat = SATURATION_THRESHOLD.get(cfg.activation)
     if sat is not None:
-        for i in range(len(names)):
-            for y in (sat, -sat):
-                fig.add_hline(y=y, line=SATURATION_LINE, row=1, col=i + 1)
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=SATURATION_LINE,
-                                 name=f"|input| = {sat:g}: saturation begins"), row=1, col=1)
-    base_layout(fig, title, "training step", "input to the nonlinearity", height)
-    fig.update_layout(hovermode="closest", margin={"r": 90})
-    fig.update_yaxes(range=[float(snap.edges[0]), float(snap.edges[-1])])
-    return legend_below(first_y_title(fig, len(names), "input to the nonlinearity"))
+        layout["shapes"] = [hline(y, SATURATION_LINE, cell["x"], cell["y"])
+                            for cell in cells for y in (sat, -sat)]
+        data.append(on(legend_line(f"|input| = {sat:g}: saturation begins", SATURATION_LINE),
+                       cells[0]))
+    update_axes(layout, "y", range=[float(snap.edges[0]), float(snap.edges[-1])])
+    update_axes(layout, "x", **step_ticks())
+    return figure(data, layout)
 
 
-def moment_drift_figure(snap, layers: list[int], height: int = 440) -> go.Figure:
+def moment_drift_figure(snap, layers: list[int], height: int = 440) -> dict:
     """Mean (top) and variance (bottom, log scale) of each shown layer's nonlinearity input,
     pooled over units and probe examples, against training steps; one line per net."""
     names = _probed(snap.nets)
     title = "Mean and variance of each layer's nonlinearity input"
     if not names:
-        fig = go.Figure()
-        base_layout(fig, title, "training step", "mean", height)
-        return _empty(fig, "waiting for the first probe...")
-    fig = make_subplots(rows=2, cols=len(layers), shared_xaxes=True, shared_yaxes="rows",
-                        vertical_spacing=0.1, horizontal_spacing=0.03,
-                        subplot_titles=[f"layer {l + 1}" for l in layers])
+        return _waiting(title, "training step", "mean", height, "waiting for the first probe...")
+    layout = base_layout(title, height=height + 30, hovermode="closest")
+    grid = subplot_grid(layout, 2, len(layers), h_spacing=0.06, v_spacing=0.12, shared_x=True,
+                        shared_y="rows", titles=[f"layer {l + 1}" for l in layers],
+                        x_title="training step")
+    data, variances = [], []
     for name in names:
         pr, view = snap.nets[name].probes, snap.nets[name]
         label = net_label(name) + (f" ({view.status_text})" if view.status == "diverged" else "")
         for c, layer in enumerate(layers):
-            for r, what in ((1, "mean"), (2, "var")):
-                fig.add_trace(go.Scatter(
-                    x=_steps(pr["step"]), y=f32(pr[what][:, layer]), mode="lines", name=label,
-                    line={"color": NET_COLORS[name], "width": 2.5}, legendgroup=name,
-                    showlegend=c == 0 and r == 1,
-                    hovertemplate=f"{label}, layer {layer + 1}: {what} %{{y:.3g}}<extra></extra>"),
-                    row=r, col=c + 1)
-    base_layout(fig, title, "", "", height)
-    fig.update_yaxes(title_text="mean", row=1, col=1)
-    fig.update_yaxes(title_text="variance (log scale)", type="log", row=2, col=1)
-    for c in range(len(layers)):
-        fig.update_yaxes(type="log", row=2, col=c + 1)
-        fig.update_xaxes(title_text="training step", row=2, col=c + 1)
-    fig.update_layout(hovermode="closest")
-    return legend_below(fig)
+            for r, what in ((0, "mean"), (1, "var")):
+                values = f32(pr[what][:, layer])
+                if what == "var":
+                    variances.append(values)
+                data.append(on({
+                    "type": "scatter", "x": steps32(pr["step"]), "y": values, "mode": "lines",
+                    "name": label, "line": {"color": NET_COLORS[name], "width": 2.5},
+                    "legendgroup": name, "showlegend": c == 0 and r == 0,
+                    "hovertemplate": f"{label}, layer {layer + 1}: {what} %{{y:.3g}}"
+                                     "<extra></extra>"}, grid[r][c]))
+    layout["yaxis"]["title"] = {"text": "mean"}
+    bottom = [grid[1][c]["y"] for c in range(len(layers))]
+    ticks = log_axis(np.concatenate(variances) if variances else [])
+    for y in bottom:
+        layout[layout_key(y)].update(ticks)
+    layout[layout_key(bottom[0])]["title"] = {"text": "variance (log scale)"}
+    update_axes(layout, "x", **step_ticks())
+    return figure(data, layout)
 
 
-def bn_input_figure(snap, layers: list[int], height: int = 360) -> go.Figure:
+def bn_input_figure(snap, layers: list[int], height: int = 360) -> dict:
     """What BN normalises in each shown layer of the BN net(s): its input's histogram now
     (bars) and at step 0 (grey line). Before the activation it is the linear output; after a
     ReLU, every negative input became exactly 0."""
@@ -165,32 +153,31 @@ def bn_input_figure(snap, layers: list[int], height: int = 360) -> go.Figure:
     where = "linear output" if cfg.placement == "before" else f"{cfg.activation} output"
     title = f"What BN sees: the {where} it normalises (BN {cfg.placement} the {cfg.activation})"
     if not names or snap.bn_edges is None:
-        fig = go.Figure()
-        base_layout(fig, title, "value BN receives", "share of values (%)", height)
-        return _empty(fig, "waiting for the first probe of a BN net...")
-    fig = make_subplots(rows=1, cols=len(layers), shared_yaxes=True, horizontal_spacing=0.03,
-                        subplot_titles=[f"layer {l + 1}" for l in layers])
+        return _waiting(title, "value BN receives", "share of values (%)", height,
+                        "waiting for the first probe of a BN net...")
+    layout = base_layout(title, height=height + 30, hovermode="closest", bargap=0,
+                         barmode="overlay")
+    cells = subplot_grid(layout, 1, len(layers), h_spacing=0.04, shared_y=True,
+                         titles=[f"layer {l + 1}" for l in layers],
+                         x_title="value BN receives", y_title="share of values (%)")[0]
     centres = f32(bin_centres(snap.bn_edges))
     width = float(snap.bn_edges[1] - snap.bn_edges[0])
+    data = []
     for name in names:
         pr = snap.nets[name].probes
         step_now = int(pr["step"][-1])
-        for c, layer in enumerate(layers):
+        for c, (cell, layer) in enumerate(zip(cells, layers)):
             now = f32(fractions(pr["bn_hist"][-1, layer]) * 100)
-            start = f32(fractions(pr["bn_hist"][0, layer]) * 100)
-            fig.add_trace(go.Bar(x=centres, y=now, width=width, marker={"color": NET_COLORS[name]},
-                                 name=f"{net_label(name)}, step {step_now:,}", legendgroup=name,
-                                 showlegend=c == 0,
-                                 hovertemplate="value %{x:.2f}: %{y:.1f}%<extra></extra>"),
-                          row=1, col=c + 1)
+            data.append(on({"type": "bar", "x": centres, "y": now, "width": width,
+                            "marker": {"color": NET_COLORS[name], "line": dict(BAR_LINE)},
+                            "name": f"{net_label(name)}, step {step_now:,}", "legendgroup": name,
+                            "showlegend": c == 0,
+                            "hovertemplate": "value %{x:.2f}: %{y:.1f}%<extra></extra>"}, cell))
             if len(names) == 1:
-                fig.add_trace(go.Scatter(x=centres, y=start, mode="lines", line_shape="hvh",
-                                         line={"color": "#555", "width": 1.5},
-                                         name="step 0", legendgroup="start", showlegend=c == 0,
-                                         hovertemplate="step 0, value %{x:.2f}: %{y:.1f}%"
-                                                       "<extra></extra>"),
-                              row=1, col=c + 1)
-            fig.update_xaxes(title_text="value BN receives", row=1, col=c + 1)
-    base_layout(fig, title, "value BN receives", "share of values (%)", height)
-    fig.update_layout(hovermode="closest", bargap=0, barmode="overlay")
-    return legend_below(first_y_title(fig, len(layers), "share of values (%)"))
+                start = f32(fractions(pr["bn_hist"][0, layer]) * 100)
+                data.append(on({"type": "scatter", "x": centres, "y": start, "mode": "lines",
+                                "line": {"color": START_LINE, "width": 1.5, "shape": "hvh"},
+                                "name": "step 0", "legendgroup": "start", "showlegend": c == 0,
+                                "hovertemplate": "step 0, value %{x:.2f}: %{y:.1f}%"
+                                                 "<extra></extra>"}, cell))
+    return figure(data, layout)

@@ -1,17 +1,19 @@
 """Gradients and learning rates (T5, T9): how large each weight matrix's gradient is, layer by
-layer and over training, and what a larger learning rate does to each net (divergence marked)."""
+layer and over training, and what a larger learning rate does to each net (divergence marked).
+Plain figure dicts (see `style`)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from bn_core.figures.activations import step_range
-from bn_core.figures.style import NET_COLORS, NET_DASH, base_layout, f32, net_label
+from bn_core.figures.style import (COLORBAR, GUIDE, VIRIDIS, NET_COLORS, NET_DASH, SOFT_TEXT, base_layout,
+                                   f32, figure, hline, log_axis, net_label, note, on,
+                                   step_ticks, steps32, subplot_grid, update_axes, vline)
+from bn_core.figures.style import log_ticks  # noqa: F401 (the tick rule, once, in style)
 
-HEATMAP_SCALE = "Viridis"
+HEATMAP_SCALE = VIRIDIS
 DIVERGED_LINE = {"width": 2, "dash": "dash"}
 
 
@@ -57,39 +59,25 @@ def _log10(values) -> np.ndarray:
     return f32(out)
 
 
-def log_ticks(values) -> dict:
-    """Tick settings for a log axis: every power of ten over a wide range; over a narrow one,
-    the 1-2-5 values in range written out in full (0.5, not plotly's bare "5")."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size == 0 or np.log10(v.max() / v.min()) > 2:
-        return {"dtick": 1}
-    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
-    ladder = [m * 10.0 ** e for e in np.arange(lo, hi + 1) for m in (1, 2, 5)]
-    ticks = [t for t in ladder if v.min() / 2.5 <= t <= v.max() * 2.5]
-    return {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
-
-
-def _mark_divergence(fig: go.Figure, name: str, view, row=None, col=None,
-                     label: bool = True) -> None:
+def divergence_marks(name: str, view, x_ref: str = "x", y_ref: str = "y",
+                     label: bool = True) -> tuple[list, list]:
+    """(shapes, annotations) marking the step a net diverged at, in its colour."""
     if view.status != "diverged" or view.diverged_at is None:
-        return
-    kw = {"row": row, "col": col} if row is not None else {}
-    fig.add_vline(x=view.diverged_at, line={"color": NET_COLORS[name], **DIVERGED_LINE}, **kw)
+        return [], []
+    shapes = [vline(view.diverged_at, {"color": NET_COLORS[name], **DIVERGED_LINE}, x_ref, y_ref)]
+    notes = []
     if label:
-        fig.add_annotation(x=view.diverged_at, y=1.0, yref="y domain" if row is None else
-                           "paper", text=f"{net_label(name)} diverged at step "
-                           f"{view.diverged_at:,}", showarrow=False, xanchor="left",
-                           yanchor="top", font={"color": NET_COLORS[name], "size": 14},
-                           bgcolor="rgba(255,255,255,0.8)", **({} if row is None else
-                                                                {"row": row, "col": col}))
+        notes.append(note(f"{net_label(name)} diverged at step {view.diverged_at:,}",
+                          view.diverged_at, 1.0, x_ref, f"{y_ref} domain", xanchor="left",
+                          yanchor="top", font={"color": NET_COLORS[name], "size": 14},
+                          bgcolor="rgba(255,255,255,0.8)"))
+    return shapes, notes
 
 
-def gradient_profile_figure(snap, height: int = 360) -> go.Figure:
+def gradient_profile_figure(snap, height: int = 360) -> dict:
     """Gradient norm of each weight matrix, bottom to top, at each net's latest probe (solid)
     and at its first probe with gradients (faint): a vanishing gradient is a steep slope."""
-    fig = go.Figure()
-    labels, shown = None, []
+    data, labels, shown = [], None, []
     for name, view in snap.nets.items():
         g = view.probes.get("grad_norm")
         rows = finite_rows(g) if g is not None else np.zeros(0, np.int64)
@@ -100,33 +88,31 @@ def gradient_profile_figure(snap, height: int = 360) -> go.Figure:
         shown += [g[first], g[last]]
         steps = view.probes["step"]
         if first != last:
-            fig.add_trace(go.Scatter(x=labels, y=f32(g[first]), mode="lines+markers",
-                                     name=f"{net_label(name)} at step {int(steps[first]):,}",
-                                     line={"color": NET_COLORS[name], "width": 1.5, "dash": "dot"},
-                                     marker={"size": 6}, opacity=0.6))
-        note = (f" (last before diverging at {view.diverged_at:,})"
-                if view.status == "diverged" else "")
-        fig.add_trace(go.Scatter(x=labels, y=f32(g[last]), mode="lines+markers",
-                                 name=f"{net_label(name)} at step {int(steps[last]):,}{note}",
-                                 line={"color": NET_COLORS[name], "width": 3.5,
-                                       "dash": NET_DASH[name]},
-                                 marker={"size": 9}))
-    base_layout(fig, "Gradient size of each weight matrix, from the input (left) to the output",
-                "weight matrix (bottom to top)", "gradient norm ||dL/dW|| (log scale)", height)
-    fig.update_layout(showlegend=True)
-    fig.update_yaxes(type="log", exponentformat="power", **log_ticks(shown))
-    fig.update_layout(hovermode="closest")
+            data.append({"type": "scatter", "x": labels, "y": f32(g[first]),
+                         "mode": "lines+markers",
+                         "name": f"{net_label(name)} at step {int(steps[first]):,}",
+                         "line": {"color": NET_COLORS[name], "width": 1.5, "dash": "dot"},
+                         "marker": {"size": 6}, "opacity": 0.6})
+        note_ = (f" (last before diverging at {view.diverged_at:,})"
+                 if view.status == "diverged" else "")
+        data.append({"type": "scatter", "x": labels, "y": f32(g[last]), "mode": "lines+markers",
+                     "name": f"{net_label(name)} at step {int(steps[last]):,}{note_}",
+                     "line": {"color": NET_COLORS[name], "width": 3.5, "dash": NET_DASH[name]},
+                     "marker": {"size": 9}})
+    layout = base_layout("Gradient size of each weight matrix, from the input (left) to the "
+                         "output", "weight matrix (bottom to top)",
+                         "gradient norm ||dL/dW|| (log scale)", height, showlegend=True,
+                         hovermode="closest")
+    layout["yaxis"].update(log_axis(np.concatenate(shown) if shown else []))
     if labels is not None:
-        fig.update_xaxes(categoryorder="array", categoryarray=labels)
-    return fig
+        layout["xaxis"].update(categoryorder="array", categoryarray=labels)
+    return figure(data, layout)
 
 
-def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
+def gradient_heatmap_figure(snap, height: int = 380) -> dict:
     """One panel per net: log10 of each weight matrix's gradient norm (rows, bottom to top)
     over training (columns), on one shared colour scale; divergence marked."""
     names = list(snap.nets) or ["plain"]
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[net_label(n) for n in names])
     logs = {}
     for name in names:
         view = snap.nets.get(name)
@@ -138,47 +124,58 @@ def gradient_heatmap_figure(snap, height: int = 380) -> go.Figure:
     zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (-3.0, 0.0)
     if zmax - zmin < 1.0:
         zmin, zmax = zmin - 0.5, zmax + 0.5
-    for i, name in enumerate(names):
+    titles = []
+    for name in names:
+        view = snap.nets.get(name)
+        text = net_label(name)
+        if view is not None and view.status == "diverged":
+            text += f" (diverged at step {view.diverged_at:,}, dashed line)"
+        titles.append(f"<b>{text}</b>")
+    layout = base_layout("Gradient norm of every weight matrix over training (colour = power "
+                         "of ten)", height=height, hovermode="closest")
+    cells = subplot_grid(layout, 1, len(names), h_spacing=0.06, shared_y=True, titles=titles,
+                         x_title="training step", y_title="weight matrix (bottom to top)")[0]
+    for note_, name in zip(layout["annotations"][-len(names):], names):
+        note_["font"]["color"] = NET_COLORS.get(name, "#222222")  # titles in the net's colour
+    data, shapes, notes = [], [], []
+    for i, (cell, name) in enumerate(zip(cells, names)):
         view = snap.nets.get(name)
         if name not in logs or not np.isfinite(logs[name]).any():
             why = (f"no gradients recorded: diverged at step {view.diverged_at:,},<br>before "
                    "its first probe" if view is not None and view.status == "diverged"
                    else "no gradients recorded yet")
-            fig.add_annotation(x=0.5, y=0.5, xref=f"x{i + 1 if i else ''} domain",
-                               yref=f"y{i + 1 if i else ''} domain", text=why, showarrow=False,
-                               font={"size": 14, "color": "#555555"})
+            notes.append(note(why, 0.5, 0.5, f"{cell['x']} domain", f"{cell['y']} domain",
+                              font={"size": 14, "color": SOFT_TEXT}))
         if name in logs:
             z = logs[name]
-            fig.add_trace(go.Heatmap(
-                x=view.probes["step"], y=layer_labels(z.shape[1]), z=z.T, zmin=zmin, zmax=zmax,
-                colorscale=HEATMAP_SCALE, showscale=i == len(names) - 1, name=net_label(name),
-                colorbar={"title": {"text": "log10 ||dL/dW||", "side": "right"}},
-                hovertemplate="step %{x}, %{y}: 10^%{z:.1f}<extra>" + net_label(name) +
-                              "</extra>"), row=1, col=i + 1)
+            heat = {"type": "heatmap", "x": steps32(view.probes["step"]),
+                    "y": layer_labels(z.shape[1]), "z": np.ascontiguousarray(z.T),
+                    "zmin": round(zmin, 3), "zmax": round(zmax, 3), "colorscale": HEATMAP_SCALE,
+                    "showscale": i == len(names) - 1, "name": net_label(name),
+                    "hovertemplate": "step %{x}, %{y}: 10^%{z:.1f}<extra>" + net_label(name)
+                                     + "</extra>"}
+            if i == len(names) - 1:
+                heat["colorbar"] = {**COLORBAR, "title": {"text": "log10 ||dL/dW||",
+                                                          "side": "right"}}
+            data.append(on(heat, cell))
         if view is not None:
-            _mark_divergence(fig, name, view, row=1, col=i + 1, label=False)
-        fig.update_xaxes(title_text="training step", range=step_range(snap), row=1, col=i + 1)
-    for i, name in enumerate(names):  # the panel title in the net's colour
-        if i < len(fig.layout.annotations):
-            view = snap.nets.get(name)
-            text = net_label(name)
-            if view is not None and view.status == "diverged":
-                text += f" (diverged at step {view.diverged_at:,}, dashed line)"
-            fig.layout.annotations[i].update(text=f"<b>{text}</b>",
-                                             font={"color": NET_COLORS.get(name, "#222")})
-    base_layout(fig, "Gradient norm of every weight matrix over training (colour = power of ten)",
-                "training step", "", height)
-    fig.update_yaxes(title_text="weight matrix (bottom to top)", row=1, col=1)
-    fig.update_layout(hovermode="closest")
-    return fig
+            shapes += divergence_marks(name, view, cell["x"], cell["y"], label=False)[0]
+    layout["annotations"] += notes
+    if shapes:
+        layout["shapes"] = shapes
+    update_axes(layout, "x", **step_ticks(step_range(snap)[1]))
+    return figure(data, layout)
 
 
-def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
+def vanishing_ratio_figure(snap, height: int = 320) -> dict:
     """Per net over training: the first hidden layer's gradient norm divided by the output
     layer's (1 = the signal arrives undiminished; 1e-6 = it has all but vanished)."""
-    fig = go.Figure()
-    shown = [1.0]
+    data, notes, shown = [], [], [1.0]
+    shapes = [hline(1.0, {"color": GUIDE, "width": 1, "dash": "dot"})]
     for name, view in snap.nets.items():
+        marks = divergence_marks(name, view)  # also for a net that diverged before any probe
+        shapes += marks[0]
+        notes += marks[1]
         g = view.probes.get("grad_norm")
         rows = finite_rows(g) if g is not None else np.zeros(0, np.int64)
         if len(rows) == 0:
@@ -187,57 +184,57 @@ def vanishing_ratio_figure(snap, height: int = 320) -> go.Figure:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(g[:, -1] > 0, g[:, 0] / g[:, -1], np.nan)
         shown.append(ratio)
-        fig.add_trace(go.Scatter(x=view.probes["step"][rows], y=f32(ratio), mode="lines",
-                                 name=net_label(name) + (f" ({view.status_text})"
-                                                         if view.status == "diverged" else ""),
-                                 line={"color": NET_COLORS[name], "width": 3,
-                                       "dash": NET_DASH[name]}))
-        _mark_divergence(fig, name, view)
-    fig.add_hline(1.0, line={"color": "#888888", "width": 1, "dash": "dot"})
-    fig.update_layout(showlegend=True)
-    base_layout(fig, "Layer 1's gradient as a fraction of the output layer's",
-                "training step", "||dL/dW1|| / ||dL/dW_out|| (log scale)", height)
-    fig.update_yaxes(type="log", exponentformat="power",
-                     **log_ticks(np.concatenate([np.ravel(v) for v in shown])))
-    fig.update_xaxes(range=step_range(snap))
-    return fig
+        data.append({"type": "scatter", "x": steps32(view.probes["step"][rows]), "y": f32(ratio),
+                     "mode": "lines",
+                     "name": net_label(name) + (f" ({view.status_text})"
+                                                if view.status == "diverged" else ""),
+                     "line": {"color": NET_COLORS[name], "width": 3, "dash": NET_DASH[name]}})
+    layout = base_layout("Layer 1's gradient as a fraction of the output layer's",
+                         "training step", "||dL/dW1|| / ||dL/dW_out|| (log scale)", height,
+                         showlegend=True, shapes=shapes)
+    if notes:
+        layout["annotations"] = notes
+    layout["yaxis"].update(log_axis(np.concatenate([np.ravel(v) for v in shown])))
+    layout["xaxis"].update(step_ticks(step_range(snap)[1]))
+    return figure(data, layout)
 
 
-def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340) -> go.Figure:
+def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340) -> dict:
     """Loss (left, log scale) and accuracy (right) of each net over training; a net that
     diverged ends with a cross and a dashed line at the step it diverged."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=["training loss (mean over steps since last probe)",
-                                        "held-out accuracy"])
+    layout = base_layout("How each net learns", height=height + 20, hovermode="closest",
+                         showlegend=True)
+    cells = subplot_grid(layout, 1, 2, h_spacing=0.12,
+                         titles=["training loss (log scale; mean since the last probe)",
+                                 "held-out accuracy (fraction correct)"],
+                         x_title="training step")[0]
+    data, shapes = [], []
     for name, view in snap.nets.items():
         color, dash = NET_COLORS[name], NET_DASH[name]
         label = net_label(name) + (f" ({view.status_text})" if view.status == "diverged" else "")
         pr, ev = view.probes, view.evals
         if len(pr.get("step", ())) > 0:
-            fig.add_trace(go.Scatter(x=pr["step"], y=f32(pr["loss"]), mode="lines", name=label,
-                                     legendgroup=name, line={"color": color, "dash": dash,
-                                                             "width": 3}), row=1, col=1)
+            data.append(on({"type": "scatter", "x": steps32(pr["step"]), "y": f32(pr["loss"]),
+                            "mode": "lines", "name": label, "legendgroup": name,
+                            "line": {"color": color, "dash": dash, "width": 3}}, cells[0]))
         if metric in ev and len(ev[metric]):
-            fig.add_trace(go.Scatter(x=ev["step"], y=f32(ev[metric]), mode="lines", name=label,
-                                     legendgroup=name, showlegend=False,
-                                     line={"color": color, "dash": dash, "width": 3}),
-                          row=1, col=2)
+            data.append(on({"type": "scatter", "x": steps32(ev["step"]), "y": f32(ev[metric]),
+                            "mode": "lines", "name": label, "legendgroup": name,
+                            "showlegend": False,
+                            "line": {"color": color, "dash": dash, "width": 3}}, cells[1]))
             if view.status == "diverged":
-                fig.add_trace(go.Scatter(x=[view.diverged_at], y=[float(ev[metric][-1])],
-                                         mode="markers+text", text=["diverged"],
-                                         textposition="top right", showlegend=False,
-                                         marker={"symbol": "x", "size": 14, "color": color},
-                                         textfont={"color": color}, hoverinfo="skip"),
-                              row=1, col=2)
-        for col in (1, 2):
-            _mark_divergence(fig, name, view, row=1, col=col, label=False)
-    base_layout(fig, "How each net learns", "training step", "cross-entropy loss (log scale)",
-                height)
+                data.append(on({"type": "scatter", "x": [int(view.diverged_at)],
+                                "y": [float(ev[metric][-1])], "mode": "markers+text",
+                                "text": ["diverged"], "textposition": "top right",
+                                "showlegend": False,
+                                "marker": {"symbol": "x", "size": 14, "color": color},
+                                "textfont": {"color": color}, "hoverinfo": "skip"}, cells[1]))
+        for cell in cells:
+            shapes += divergence_marks(name, view, cell["x"], cell["y"], label=False)[0]
+    if shapes:
+        layout["shapes"] = shapes
     losses = [v.probes["loss"] for v in snap.nets.values() if len(v.probes.get("step", ()))]
-    fig.update_yaxes(type="log", row=1, col=1,
-                     **log_ticks(np.concatenate(losses) if losses else []))
-    fig.update_yaxes(title_text="accuracy (fraction correct)", range=[0, 1.02], row=1, col=2)
-    fig.update_xaxes(range=step_range(snap))
-    fig.update_layout(hovermode="closest", showlegend=True, margin={"b": 90},
-                      legend={"y": -0.25, "yanchor": "top", "x": 0.0, "xanchor": "left"})
-    return fig
+    layout["yaxis"].update(log_axis(np.concatenate(losses) if losses else []))
+    layout["yaxis2"]["range"] = [0, 1.02]
+    update_axes(layout, "x", **step_ticks(step_range(snap)[1]))
+    return figure(data, layout)

@@ -8,6 +8,7 @@ initialised first-layer boundaries lie relative to the data (`first_layer_lines`
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -141,3 +142,136 @@ def units_cutting_data(lines: UnitLines, x, margin: float = CUT_MARGIN) -> np.nd
 def distance_from_origin(x) -> float:
     """How far the data's mean lies from the origin (data units)."""
     return float(np.linalg.norm(np.asarray(x, dtype=np.float64).mean(axis=0)))
+
+
+# ---------------------------------------------------------------------------- instant re-scoring
+
+TEST_ONLY = ("shift_x", "shift_y", "rotate_deg", "scale")  # settings that only move test data
+
+
+def training_config(config: RunConfig) -> RunConfig:
+    """The config a run trains: the test-only settings at their defaults, so that moving them
+    never retrains (the page re-scores the recorded nets instead)."""
+    return config.replace(shift_x=0.0, shift_y=0.0, rotate_deg=0.0, scale=1.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scored(run_key: str, net: str, step: int, test_key: tuple, params_bytes: bytes,
+            config: RunConfig) -> tuple[float, float]:
+    """(accuracy, loss) of one recorded net on one shifted test set (cached: a recorded
+    step's score never changes)."""
+    import torch
+
+    from bn_core.engine.training import load_data
+    from bn_core.nets import probes
+    from bn_core.nets.models import build_net, initial_weights, load_flat_parameters
+
+    shifted = config.replace(**dict(zip(TEST_ONLY, test_key)))
+    data = load_data(shifted)
+    x = torch.from_numpy(data.model_input(data.x_test[:config.heldout_size]))
+    y = torch.from_numpy(np.asarray(data.y_test[:config.heldout_size], np.int64))
+    model = build_net(net, config, x.shape[1], data.n_classes,
+                      initial_weights(config, x.shape[1], data.n_classes))
+    load_flat_parameters(model, np.frombuffer(params_bytes, np.float32))
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    return probes.accuracy(logits, y), float(probes.loss_of(logits, y, False))
+
+
+def rescore(snap, shift_x: float, shift_y: float, rotate_deg: float, scale: float):
+    """The snapshot of a run trained without a test shift, as if its test data had been
+    shifted: the config and data carry the shift, and each net's test accuracy and loss are
+    computed from its parameters recorded at each probe step (then read at the eval steps).
+    Nothing retrains, so a student moving the shift sliders sees the result at once."""
+    from dataclasses import replace
+
+    from bn_core.engine.records import NetView
+    from bn_core.engine.training import load_data
+
+    test_key = (float(shift_x), float(shift_y), float(rotate_deg), float(scale))
+    config = snap.config.replace(**dict(zip(TEST_ONLY, test_key)))
+    if not snap.nets:
+        return replace(snap, config=config)
+    data = load_data(config)
+    nets = {}
+    for name, view in snap.nets.items():
+        cps = view.checkpoints
+        if not len(cps.get("step", ())):
+            nets[name] = view
+            continue
+        scores = np.array([_scored(snap.key, name, int(s), test_key, p.tobytes(), snap.config)
+                           for s, p in zip(cps["step"], cps["params"])], np.float64)
+        evals = dict(view.evals)
+        steps = evals.get("step", np.array([], np.int64))
+        for j, metric in enumerate(("test_acc", "test_loss")):
+            if len(steps):
+                evals[metric] = np.interp(steps, cps["step"], scores[:, j]).astype(np.float32)
+        nets[name] = NetView(**{**view.__dict__, "evals": evals})
+    return replace(snap, config=config, data=data, nets=nets)
+
+
+# ---------------------------------------------------------------------------- T2: page text
+
+def first_reached(view, target: float) -> int | None:
+    """The first evaluated step at which the net's training accuracy reached `target`."""
+    return steps_to_accuracy(view.evals.get("step", []), view.evals.get("train_acc", []), target)
+
+
+def reached_text(view, target: float) -> str:
+    """When a net reached the target, or where it is if it has not."""
+    hit = first_reached(view, target)
+    if hit is not None:
+        return f"**step {hit:,}**"
+    acc = view.evals.get("train_acc")
+    now = float(acc[-1]) if acc is not None and len(acc) else math.nan
+    done = view.status != "training"
+    shown = "n/a" if not math.isfinite(now) else f"{now:.0%}"
+    return f"{'not reached' if done else 'not yet'} ({shown} at step {view.step:,})"
+
+
+def speedup_sentence(snaps: list, net: str, target: float, method: str) -> str:
+    """What whitening did for one net, in numbers from the two runs (unwhitened first)."""
+    plain_view, white_view = snaps[0].nets[net], snaps[1].nets[net]
+    label = plain_view.label
+    before, after = first_reached(plain_view, target), first_reached(white_view, target)
+    if after is None:
+        return f"The {method} {label} net has not reached {target:.0%} yet."
+    if before is None:
+        return (f"**{label} net:** {method}, {target:.0%} after **{after:,} steps**; not "
+                f"whitened, not reached in {plain_view.step:,} steps.")
+    if before > after:
+        return (f"**{label} net:** whitening reached {target:.0%} **{before / after:.1f} times "
+                f"sooner** ({after:,} instead of {before:,} steps).")
+    return (f"**{label} net:** here whitening did not speed it up ({after:,} vs {before:,} "
+            "steps); try a larger distance from the origin.")
+
+
+def whitening_look_for(snaps: list, target: float) -> str:
+    """The "Look for" text beside the steps-to-target chart, from the runs on screen
+    (unwhitened run first): who got there, and whether BN coped better unwhitened."""
+    text = "**Look for** the diamonds, where each net first reached the target. "
+    if len(snaps) < 2:
+        return text + "Choose a whitening method to compare it with none."
+    plain0, bn0 = snaps[0].nets.get("plain"), snaps[0].nets.get("bn")
+    plain1 = snaps[1].nets.get("plain")
+    if plain0 is None or plain1 is None:
+        return text
+    before, after = first_reached(plain0, target), first_reached(plain1, target)
+    if after is not None and (before is None or after < before):
+        text += ("Here the whitened plain net got there first: without whitening, its first "
+                 "steps go into dragging the boundaries out to the data. ")
+    elif after is None and before is None:
+        text += "Neither plain net has got there yet. "
+    else:
+        text += "Here whitening did not get the plain net there sooner. "
+    if bn0 is not None:
+        bn_before = first_reached(bn0, target)
+        if bn_before is not None and (before is None or bn_before < before):
+            text += (f"Unwhitened, the BN net got there sooner than the plain net (step "
+                     f"{bn_before:,} vs " + (f"{before:,}" if before is not None else "not yet")
+                     + "): BN subtracts each unit's batch mean, a per-unit centring done inside "
+                       "the net.")
+        elif bn_before is not None or before is not None:
+            text += "Unwhitened, the BN net did not get there sooner than the plain net here."
+    return text

@@ -157,3 +157,88 @@ def layers_to_show(depth: int, limit: int = 6) -> list[int]:
     """Which hidden layers (0-based) small multiples show: all, or `limit` evenly spaced
     including the first and the last."""
     return [int(i) for i in evenly_spaced(depth, limit)]
+
+
+# ---------------------------------------------------------------------------- page text (T3, T6)
+
+def layer_moments_text(snap, layer: int) -> str:
+    """Each net's mean and variance of one layer's nonlinearity input, first probe -> now."""
+    rows, probed = [], 0
+    for v in snap.nets.values():
+        if len(v.probes.get("step", ())) == 0:
+            continue
+        drift = moment_drift(v.probes["mean"], v.probes["var"])
+        probed = max(probed, int(v.probes["step"][-1]))
+        if layer < len(drift):
+            d = drift[layer]
+            rows.append(f"- **{v.label}**: mean {d.mean_start:+.2f} → {d.mean_now:+.2f}, "
+                        f"variance {d.var_start:.3g} → {d.var_now:.3g}")
+    act = snap.config.activation
+    return f"**Layer {layer + 1}'s {act} input, step 0 → {probed:,}**\n" + "\n".join(rows)
+
+
+def largest_drift_text(snap) -> str:
+    """Per net, the layer whose input variance grew most (relative to its start), by how much,
+    and how far its mean wandered."""
+    rows = []
+    for v in snap.nets.values():
+        if len(v.probes.get("step", ())) == 0:
+            continue
+        layers = moment_drift(v.probes["mean"], v.probes["var"])
+        if not layers:
+            continue
+        top = max(range(len(layers)), key=lambda i: layers[i].var_ratio_max
+                  if math.isfinite(layers[i].var_ratio_max) else -1)
+        d = layers[top]
+        rows.append(f"- **{v.label}**: layer {top + 1}'s variance grew up to "
+                    f"**{d.var_ratio_max:.3g}×** its start ({d.var_start:.3g} → {d.var_now:.3g} "
+                    f"now); its mean wandered over {d.mean_range:.2f}")
+    return "**Largest drift, measured**\n" + "\n".join(rows)
+
+
+INIT_WORDS = {"default": "N(0, 1/fan_in)", "he": "He's N(0, 2/fan_in)",
+              "xavier": "Xavier's N(0, 2/(fan_in + fan_out))", "small": "a small N(0, 0.01^2)"}
+
+
+def init_words(config) -> str:
+    """The run's initial weights in words."""
+    if config.init == "scaled":
+        return f"N(0, {config.init_scale:g}^2/fan_in)"
+    return INIT_WORDS[config.init]
+
+
+def start_variance_text(snap) -> str | None:
+    """How the plain net's layers start, from its first probe: comparable variances (a
+    principled init), or shrinking/growing layer by layer, in which case part of the later
+    "growth" is the recovery from a bad start, not covariate shift."""
+    plain = snap.nets.get("plain")
+    if plain is None or len(plain.probes.get("step", ())) == 0:
+        return None
+    var0 = np.asarray(plain.probes["var"][0], np.float64)
+    if var0.size < 2 or not np.all(np.isfinite(var0)) or np.any(var0 <= 0):
+        return None
+    spread = float(var0.max() / var0.min())
+    head = (f"The weights start as {init_words(snap.config)}: the plain net's layers start with "
+            f"input variances from {var0.min():.3g} to {var0.max():.3g}")
+    if spread <= 4:
+        return head + (" (within a factor of 4 of each other), so the growth below is "
+                       "training moving them, not a recovery from a lopsided start.")
+    return head + (f", {spread:.0f}x apart: a layer that starts {spread:.0f}x too small "
+                   "\"grows\" that much just by recovering, so part of the growth below is the "
+                   "initialisation, not covariate shift. **Try** He's init for ReLU nets.")
+
+
+def bn_input_text(snap, layers) -> str | None:
+    """What BN normalises in the BN net at the last probe: the share in the bin at 0 and the
+    skewness, per shown layer (None without a BN net or records)."""
+    bn = snap.nets.get("bn")
+    if bn is None or len(bn.probes.get("step", ())) == 0 or snap.bn_edges is None:
+        return None
+    rows = []
+    for l in layers:
+        counts = bn.probes["bn_hist"][-1, l]
+        m = histogram_moments(counts, snap.bn_edges)
+        rows.append(f"- layer {l + 1}: **{mass_near(counts, snap.bn_edges):.0%}** of the values "
+                    f"in the bin at 0; skewness {m['skew']:+.2f}")
+    return (f"**BN's input in the BN net, step {int(bn.probes['step'][-1]):,}**\n"
+            + "\n".join(rows))

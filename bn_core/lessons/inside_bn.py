@@ -20,6 +20,8 @@ from bn_core.nets.batchnorm import (
     batchnorm_backward_graph,
     batchnorm_forward,
     channel_statistics,
+    difference_noise,
+    difference_step,
     numerical_gradient,
     population_statistics,
     relative_error,
@@ -27,7 +29,7 @@ from bn_core.nets.batchnorm import (
     staged_forward,
 )
 
-GRADCHECK_TOLERANCE = 1e-6    # backprop and centred differences "agree" below this
+GRADCHECK_TOLERANCE = 1e-6    # backprop and centred differences "agree" below this error
 FLOAT64_AGREEMENT = 1e-8      # where correct float64 gradient checks usually land (1e-13 to 1e-8)
 BATCH_SIZES = (1, 2, 3, 4, 8, 16, 32, 64, 128)  # the batch-size ladder of the noise study
 SPREAD_PERCENTILES = (5, 50, 95)
@@ -93,23 +95,40 @@ def checked_table(name: str, values, shape: tuple, column_names=None, row_names=
 # --------------------------------------------------------------------------- backward, node by node
 
 
-def difference_steps(name: str, std: np.ndarray, var: np.ndarray, eps: float,
-                     h: float = 1e-5) -> np.ndarray:
-    """The centred-difference step per feature for a node: h, but small against that
-    feature's spread.
-
-    BN bends on the scale of sqrt(var + eps): a step comparable to it (a nearly constant
-    feature, a batch of 1) would make the differences inaccurate, or step var + eps below 0."""
-    if name in ("sq", "var"):
-        return np.minimum(h, 1e-4 * (var + eps))
+def node_scale(name: str, cache, eps: float):
+    """The length on which the loss bends as a node moves (broadcast against its value): the
+    inputs and centred values on the scale of sqrt(var + eps), the variance on var + eps,
+    the normalised values on 1; the loss is linear in gamma * xhat, y, gamma and beta."""
     if name in ("x", "mu", "xmu", "std"):
-        return np.minimum(h, 1e-4 * std)
-    return np.full(std.shape, h)
+        return cache.std
+    if name in ("sq", "var"):
+        return cache.var + eps
+    if name == "invstd":
+        return cache.invstd
+    if name in ("gxhat", "y"):
+        return np.maximum(np.abs(cache.gamma), 1.0)
+    return np.ones_like(cache.std)
+
+
+def difference_steps(name: str, value, cache, eps: float) -> np.ndarray:
+    """The centred-difference step for each element of a node: scaled to the element's value
+    and to the length on which the loss bends (`batchnorm.difference_step`)."""
+    return difference_step(value, node_scale(name, cache, eps))
+
+
+def loss_magnitude(cache, dy) -> float:
+    """The size of the terms the loss L = sum(dL/dy * y) is computed from, for the rounding
+    estimate: |dy| times |y|, and times gamma * |x| / sqrt(var + eps), the size x - mu is
+    rounded at relative to the spread it is divided by."""
+    dy = np.abs(np.asarray(dy, dtype=np.float64))
+    reach = np.abs(cache.gamma) * (1.0 + np.max(np.abs(cache.x), axis=0) / cache.std)
+    return float(np.sum(dy * (np.abs(cache.y) + reach)))
 
 
 @dataclass(frozen=True)
 class NodeCheck:
-    """One graph node: its value, dL/d(node) from backprop and from centred differences."""
+    """One graph node: its value, dL/d(node) from backprop and from centred differences, and
+    the error between them (a gradient below `floor` counts as zero)."""
 
     name: str
     formula: str
@@ -118,6 +137,9 @@ class NodeCheck:
     grad: np.ndarray
     numeric: np.ndarray
     rel_error: float
+    step: np.ndarray               # the centred-difference step of each element
+    noise: float                   # the largest gradient rounding can hide at those steps
+    finer_error: float | None = None  # the error again with steps 10x smaller (failures only)
 
     @property
     def agrees(self) -> bool:
@@ -138,20 +160,35 @@ class BackwardCheck:
     dbeta: np.ndarray
 
 
-def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5) -> BackwardCheck:
+def _node_check(name, formula, grad_formula, value, grad, f, dy, cache, eps, magnitude):
+    steps = difference_steps(name, value, cache, eps)
+    numeric = numerical_gradient(f, value, dy, steps)
+    noise = difference_noise(magnitude, steps)
+    floor = noise / GRADCHECK_TOLERANCE  # agreeing within rounding counts as agreeing
+    err = relative_error(grad, numeric, floor)
+    finer = None
+    if err > GRADCHECK_TOLERANCE:  # tell a too-coarse step from a genuine disagreement
+        fine = numerical_gradient(f, value, dy, steps / 10)
+        finer = relative_error(grad, fine, difference_noise(magnitude, steps / 10)
+                               / GRADCHECK_TOLERANCE)
+    return NodeCheck(name, formula, grad_formula, value, grad, numeric, err, steps,
+                     float(np.max(noise)), finer)
+
+
+def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS) -> BackwardCheck:
     """Backprop through the 9-node graph, each node's gradient beside its numerical gradient,
-    and dx, dgamma, dbeta from the graph, the compact formula and centred differences."""
+    and dx, dgamma, dbeta from the graph, the compact formula and centred differences.
+
+    Each element's step is scaled to its value and to how fast the loss bends there, and a
+    difference smaller than rounding can resolve at that step counts as agreement."""
     _, cache = batchnorm_forward(x, gamma, beta, eps)
     dx, dgamma, dbeta, nodes = batchnorm_backward_graph(dy, cache)
     dx_c, _, _ = batchnorm_backward(dy, cache)
     x, gamma, beta = cache.x, cache.gamma, cache.beta
-    checks = []
-    for node in nodes:
-        numeric = numerical_gradient(
-            lambda v, name=node.name: staged_forward(x, gamma, beta, eps, {name: v}),
-            node.value, dy, difference_steps(node.name, cache.std, cache.var, eps, h))
-        checks.append(NodeCheck(node.name, node.formula, node.grad_formula, node.value,
-                                node.grad, numeric, relative_error(node.grad, numeric)))
+    magnitude = loss_magnitude(cache, dy)
+    checks = [_node_check(node.name, node.formula, node.grad_formula, node.value, node.grad,
+                          lambda v, name=node.name: staged_forward(x, gamma, beta, eps, {name: v}),
+                          dy, cache, eps, magnitude) for node in nodes]
     params = []
     for name, analytic, f, at, formula in (
         ("x", dx, lambda v: batchnorm_forward(v, gamma, beta, eps)[0], x,
@@ -161,13 +198,43 @@ def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS, h: float = 1e-5
         ("beta", dbeta, lambda v: batchnorm_forward(x, gamma, v, eps)[0], beta,
          "dL/dbeta = sum_i dL/dy_i"),
     ):
-        numeric = numerical_gradient(f, at, dy, difference_steps(name, cache.std, cache.var, eps, h))
-        params.append(NodeCheck(name, "input" if name == "x" else "parameter", formula, at,
-                                analytic, numeric, relative_error(analytic, numeric)))
+        params.append(_node_check(name, "input" if name == "x" else "parameter", formula, at,
+                                  analytic, f, dy, cache, eps, magnitude))
     return BackwardCheck(nodes=checks, params=params,
                          compact_vs_graph=relative_error(dx_c, dx),
                          dx_sum=dx.sum(axis=0), dx_dot_xhat=(dx * cache.xhat).sum(axis=0),
                          dx=dx, dgamma=dgamma, dbeta=dbeta)
+
+
+def worst_error(check: BackwardCheck) -> float:
+    """The largest error over every node and parameter of a check."""
+    return max(r.rel_error for r in check.nodes + check.params)
+
+
+def gradient_check_verdict(check: BackwardCheck) -> str:
+    """The measured outcome of a check in words, and for a failure its cause, told apart by
+    rerunning the failing node's centred differences with steps 10 times smaller."""
+    rows = check.nodes + check.params
+    worst = max(rows, key=lambda r: r.rel_error)
+    text = f"the largest error is **{worst.rel_error:.1e}** (at {worst.name})"
+    if worst.agrees:
+        return (text + f", below {GRADCHECK_TOLERANCE:g}: backprop and the numerical gradients "
+                "agree. (Each element's step is scaled to its value and to how sharply L bends "
+                "there, and a difference smaller than float64 rounding can resolve at that step "
+                "counts as agreement.)")
+    text += f", above {GRADCHECK_TOLERANCE:g}. "
+    finer = worst.finer_error
+    if finer is not None and finer < 0.1 * worst.rel_error:
+        return text + (f"With steps 10 times smaller it falls to {finer:.1e}: the step was too "
+                       "coarse for how sharply L bends at this node (truncation error of "
+                       "centred differences), not a wrong backward rule.")
+    if finer is not None and finer > 10 * worst.rel_error:
+        return text + (f"With steps 10 times smaller it grows to {finer:.1e}: rounding error "
+                       "dominates (the loss changes too little over a step to be resolved in "
+                       "float64), not a wrong backward rule.")
+    return text + (f"With steps 10 times smaller it stays at {finer if finer is not None else worst.rel_error:.1e}: "
+                   "the difference does not come from the step, so the backward rule and the "
+                   "numbers genuinely disagree at this node.")
 
 
 def _short(values, digits: int = 4) -> str:

@@ -2,8 +2,9 @@
 
 Algorithm 1 (training-mode forward), its backward pass in the compact form and node by node
 through the staged computational graph, the convolutional (per-channel) variant, a layer with
-running statistics that mirrors ``torch.nn.BatchNorm1d``, Algorithm 2 (inference), and the
-tools to check all of it numerically. No UI and no torch here: pages and tests build on it.
+running statistics that mirrors ``torch.nn.BatchNorm1d``, Algorithm 2 (inference), LayerNorm
+and GroupNorm (statistics per example, not per batch), and the tools to check all of it
+numerically. No UI and no torch here: pages and tests build on it.
 """
 
 from __future__ import annotations
@@ -363,6 +364,89 @@ class BatchNorm1d:
         return dx
 
 
+# --------------------------------------------------------------------------- LayerNorm, GroupNorm
+
+
+@dataclass(frozen=True, eq=False)
+class GroupNormCache:
+    """What the GroupNorm (and LayerNorm) backward needs: the input, gamma, the per-example,
+    per-group statistics and the normalised input."""
+
+    x: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    eps: float
+    groups: int
+    mu: np.ndarray       # (N, G): each example's mean over the values of each group
+    var: np.ndarray      # (N, G): biased
+    invstd: np.ndarray   # (N, G)
+    xhat: np.ndarray     # shape of x
+
+    @property
+    def values_per_group(self) -> int:
+        """How many values each statistic is taken over: (C / G) * H * W."""
+        return self.x[0].size // self.groups
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, C, ...) -> (N, G, C/G * ...): each row of the last axis is one example's group."""
+    return a.reshape(a.shape[0], groups, -1)
+
+
+def groupnorm_forward(x, gamma, beta, groups: int, eps: float = DEFAULT_EPS):
+    """GroupNorm (Wu and He 2018) of x (N, C) or (N, C, H, W): each example's channels split
+    into `groups` groups of C/G, each group normalised over its own C/G * H * W values (biased
+    variance), then y = gamma * xhat + beta per channel. No batch statistics: every example is
+    normalised on its own, so the batch size does not matter, 1 included."""
+    x = _as_array("x", x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must be 2-D (N, C) or 4-D (N, C, H, W); got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one example; got an empty batch")
+    c = x.shape[1]
+    if isinstance(groups, bool) or int(groups) != groups or groups < 1 or c % int(groups):
+        raise ValueError(f"groups must be a positive divisor of the {c} channels; got {groups}")
+    groups = int(groups)
+    gamma, beta = _check_affine(gamma, beta, c)
+    eps = _check_eps(eps)
+    g = _grouped(x, groups)
+    mu = g.mean(axis=2)
+    var = ((g - mu[..., None]) ** 2).mean(axis=2)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = ((g - mu[..., None]) * invstd[..., None]).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    y = gamma.reshape(shape) * xhat + beta.reshape(shape)
+    return y, GroupNormCache(x, gamma, beta, eps, groups, mu, var, invstd, xhat)
+
+
+def groupnorm_backward(dy, cache: GroupNormCache):
+    """Gradients (dx, dgamma, dbeta) of GroupNorm, BN's compact form applied within each
+    example's group: dx = (M g - sum g - xhat sum(g xhat)) / (M sqrt(var + eps)), g = gamma dy,
+    sums over the M values of the group (not over the batch)."""
+    dy = _as_array("dy", dy, shape=cache.x.shape)
+    c = cache.x.shape[1]
+    shape = (1, c) + (1,) * (dy.ndim - 2)
+    g = _grouped(cache.gamma.reshape(shape) * dy, cache.groups)
+    xhat = _grouped(cache.xhat, cache.groups)
+    m = xhat.shape[2]
+    dx = (m * g - g.sum(axis=2, keepdims=True)
+          - xhat * (g * xhat).sum(axis=2, keepdims=True)) * (cache.invstd[..., None] / m)
+    axes = (0,) + tuple(range(2, dy.ndim))
+    return dx.reshape(dy.shape), (dy * cache.xhat).sum(axis=axes), dy.sum(axis=axes)
+
+
+def layernorm_forward(x, gamma, beta, eps: float = DEFAULT_EPS):
+    """LayerNorm (Ba et al. 2016) of x (N, D): each example normalised over its own D features,
+    then gamma and beta per feature. It is GroupNorm with one group."""
+    x = _as_array("x", x, ndim=2)
+    return groupnorm_forward(x, gamma, beta, 1, eps)
+
+
+def layernorm_backward(dy, cache: GroupNormCache):
+    """Gradients (dx, dgamma, dbeta) of LayerNorm: sums run over each example's features."""
+    return groupnorm_backward(dy, cache)
+
+
 # --------------------------------------------------------------------------- checking
 
 
@@ -395,19 +479,23 @@ def staged_forward(x, gamma, beta, eps: float, override: dict | None = None) -> 
 
 
 def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x, df, h=1e-5) -> np.ndarray:
-    """Centred-difference gradient of sum(f(x) * df) with respect to x.
+    """Centred-difference gradient of sum(f(x) * df) with respect to x, in float64.
 
     f maps an array to an array; it is called with perturbed copies, x is not modified.
-    h is one step for every element, or one step per feature (indexed by the last axis), so
-    features of very different spreads can each get a step that suits them.
+    h is one step for every element, one step per feature (indexed by the last axis), or one
+    step per element (an array of x's shape, e.g. from `difference_step`).
     """
     x = np.array(x, dtype=np.float64, copy=True)
     df = np.asarray(df, dtype=np.float64)
     steps = np.asarray(h, dtype=np.float64)
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
-        step = float(steps) if steps.ndim == 0 else (
-            float(steps[ix[-1]]) if x.ndim else float(steps.min()))
+        if steps.ndim == 0:
+            step = float(steps)
+        elif steps.shape == x.shape:
+            step = float(steps[ix])
+        else:
+            step = float(steps[ix[-1]]) if x.ndim else float(steps.min())
         old = x[ix]
         x[ix] = old + step
         pos = np.array(f(x.copy()), dtype=np.float64)
@@ -418,8 +506,38 @@ def numerical_gradient(f: Callable[[np.ndarray], np.ndarray], x, df, h=1e-5) -> 
     return grad
 
 
-def relative_error(a, b) -> float:
-    """max over elements of |a - b| / max(1e-8, |a| + |b|) (the cs231n gradient-check form)."""
+MACHINE_EPS = float(np.finfo(np.float64).eps)
+ROUNDING_OPS = 64.0  # generous count of roundings between a node and the loss
+
+
+def difference_step(value, scale) -> np.ndarray:
+    """The centred-difference step for each element of `value`, for a function that bends on
+    the length `scale` (broadcast against value).
+
+    Truncation error grows like (h / scale)^2 and rounding error like eps * |value| / h, so
+    the step that balances them is h = (eps * max(|value|, scale) * scale^2)^(1/3): about
+    6e-6 * scale for a value of the order of its scale, larger for a value far from 0 (a 1000
+    among numbers near 12), smaller for a nearly constant feature (a spread far below the
+    values)."""
+    value = np.abs(np.asarray(value, dtype=np.float64))
+    scale = np.abs(np.broadcast_to(np.asarray(scale, dtype=np.float64), value.shape))
+    scale = np.where(scale > 0, scale, 1.0)
+    return np.cbrt(MACHINE_EPS * np.maximum(value, scale) * scale ** 2)
+
+
+def difference_noise(loss_terms: float, h) -> np.ndarray:
+    """How small a gradient centred differences can resolve with steps h: the loss, whose terms
+    sum to `loss_terms` in magnitude, is rounded to about ROUNDING_OPS * eps of that, and the
+    difference quotient divides its rounding by 2h."""
+    return ROUNDING_OPS * MACHINE_EPS * float(loss_terms) / (2.0 * np.asarray(h, np.float64))
+
+
+def relative_error(a, b, floor=1e-8) -> float:
+    """max over elements of |a - b| / max(floor, |a| + |b|) (the cs231n gradient-check form).
+
+    `floor` (a number, or one per element) is where a gradient counts as zero: below it the
+    difference is measured against the floor, so a near-zero true gradient that centred
+    differences cannot resolve is not a disagreement."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b))))

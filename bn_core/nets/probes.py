@@ -26,6 +26,16 @@ def histogram_edges(activation: str, bins: int = HISTOGRAM_BINS) -> np.ndarray:
     return np.linspace(lo, hi, bins + 1)
 
 
+# Loss-landscape probes (Santurkar et al. 2018, "How does batch normalization help
+# optimization?", arXiv:1805.11604, Fig. 4): at a training step they move from the current
+# weights along the gradient over a range of distances and record the loss and the gradient
+# there. The caption caps the distance at eta = 0.4 (times the gradient) for their VGG, trained
+# by SGD at learning rate 0.1 (their Fig. 1): steps of up to about four SGD updates, not a
+# fraction of one (at a fraction of a step the loss is locally quadratic and its "range" only
+# measures the gradient's size). BN Lab spans the same reach relative to the run's own learning
+# rate, from a quarter of an update to four, spaced by factors of two.
+LANDSCAPE_STEP_SIZES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the run's learning rate
+
 POOLED_SAMPLE = 20_000  # pooled percentiles use at most this many values (evenly strided)
 
 
@@ -171,10 +181,14 @@ def internal_covariate_shift(net, x: torch.Tensor, y: torch.Tensor, lr: float,
 
 
 def loss_landscape(net, x: torch.Tensor, y: torch.Tensor, step_sizes, regression: bool = False
-                   ) -> dict[str, float]:
-    """Santurkar et al.'s probes along the gradient at the current point: the range of
-    L(w - eta g), the largest ||g(w) - g(w - eta g)|| (gradient predictiveness), and the
-    effective beta-smoothness max ||delta g|| / ||eta g||."""
+                   ) -> dict:
+    """Santurkar et al.'s probes along the gradient g at the current weights w, for each step
+    size eta: the loss L(w - eta g) and the gradient change ||g(w) - g(w - eta g)||.
+
+    Returns the per-step-size arrays (`scape_loss`, `scape_grad_change`, in the order of
+    `step_sizes`) and their summaries: the range of the loss over the step sizes (Lipschitzness
+    of the loss), the largest gradient change (gradient predictiveness), and the effective
+    beta-smoothness max ||delta g|| / ||eta g||."""
     params = [p for p in net.parameters() if p.requires_grad]
     losses, gdiffs, betas = [], [], []
     with restoring(net) as restore:
@@ -192,8 +206,53 @@ def loss_landscape(net, x: torch.Tensor, y: torch.Tensor, step_sizes, regression
             gdiffs.append(diff)
             betas.append(diff / (eta * gnorm) if gnorm > 0 else math.nan)
     finite = [v for v in losses if math.isfinite(v)]
+    finite_diffs = [v for v in gdiffs if math.isfinite(v)]
+    finite_betas = [v for v in betas if math.isfinite(v)]
     return {
         "loss_range": (max(finite) - min(finite)) if finite else math.nan,
-        "grad_change": max(gdiffs) if gdiffs else math.nan,
-        "beta_smoothness": max(betas) if betas else math.nan,
+        "grad_change": max(finite_diffs) if finite_diffs else math.nan,
+        "beta_smoothness": max(finite_betas) if finite_betas else math.nan,
+        "scape_loss": np.array(losses, np.float32),
+        "scape_grad_change": np.array(gdiffs, np.float32),
     }
+
+
+# ---------------------------------------------------------------------------- newer lessons
+
+CHANNEL_KEYS = ("channel_mean", "channel_var", "pre_channel_mean", "pre_channel_var")
+
+
+def channel_records(trace: list) -> tuple[dict, dict]:
+    """From a probe's trace, what a page needs beyond the MLP's records: a history row
+    {key: (layers, C) array} of per-channel means and variances over N, H, W (of the conv
+    output and of the nonlinearity's input), and {"maps": [(C, H, W) per layer]} of the batch's
+    first image for the latest record. Empty for an MLP's trace."""
+    if not trace or "maps" not in trace[0]:
+        return {}, {}
+    row = {k: np.stack([t[k].detach().numpy().astype(np.float32) for t in trace])
+           for k in CHANNEL_KEYS}
+    latest = {"maps": [t["maps"].detach().numpy().astype(np.float32) for t in trace]}
+    return row, latest
+
+
+def train_mode_accuracy(net, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                        seed: int = 0) -> float:
+    """Accuracy on (x, y) with the net in training mode: the examples in batches of
+    `batch_size` (a fixed random order; a partial last batch dropped), each normalised with its
+    own batch's statistics, as the net saw its data while it trained. The net is left exactly
+    as it was (running statistics included): eval-mode accuracy compares with this one."""
+    if batch_size < 2:
+        raise ValueError(f"batch_size: got {batch_size}; training-mode BN needs at least 2")
+    order = torch.from_numpy(np.random.default_rng([seed, 29]).permutation(len(x)))
+    n = len(x) // batch_size * batch_size
+    if n == 0:
+        raise ValueError(f"batch_size: got {batch_size}; only {len(x)} examples")
+    correct = 0
+    was_training = net.training
+    net.train()
+    with restoring(net), torch.no_grad():
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            correct += int((net(x[idx]).argmax(1) == y[idx]).sum())
+    net.train(was_training)
+    return correct / n

@@ -1,0 +1,310 @@
+"""The Ray backend: every run is a Ray actor named by its run key, so several BN Lab servers
+behind a load balancer share one run per config, and Ray places the runs on the cluster's nodes.
+
+Set BNLAB_BACKEND=ray and RAY_ADDRESS (e.g. `ray://head:10001` or `head:6379`). An actor holds a
+TrainingHost with its one run, the run's RunRecord (the truth every server mirrors) and a short
+log of recent updates: a server polls it with the last sequence number it has seen and gets the
+updates since then, or the whole record when it is new to the run (or fell behind). Actors are
+detached, so a run outlives the server that started it; an actor no server has polled for
+ACTOR_IDLE_SECONDS stops itself, leaving nothing behind on the cluster.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+
+from bn_core.engine.budget import estimate_step_seconds
+from bn_core.engine.records import RunRecord
+
+log = logging.getLogger("bn_core.ray")
+
+NAMESPACE = "bnlab"
+POLL_SECONDS = 0.25          # how often a server asks each of its runs for news
+POLL_TIMEOUT = 5.0           # a poll that takes longer leaves the run "waiting for the cluster"
+ACTOR_IDLE_SECONDS = float(os.environ.get("BNLAB_RAY_ACTOR_IDLE", 120))
+LOG_LENGTH = 512             # recent updates an actor keeps for servers polling it
+ROOT = Path(__file__).resolve().parents[3]
+RUNTIME_EXCLUDES = [".git", ".hypothesis", ".pytest_cache", "artifacts", "out", "docs", "tests",
+                    "**/__pycache__", "*.png"]
+
+
+def actor_name(key: str) -> str:
+    return "bnlab-run-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def cpu_demand(config, pace: float) -> float:
+    """The CPU a run asks Ray for: what its pace costs, or one core if it has none."""
+    if not pace:
+        return 1.0
+    return round(min(1.0, max(0.01, pace * estimate_step_seconds(config) * 1.2)), 3)
+
+
+class RunActorImpl:
+    """The body of a run actor (also usable without Ray, in tests of its logic)."""
+
+    def __init__(self, key: str, config, capacity: int, idle_seconds: float = ACTOR_IDLE_SECONDS):
+        import torch
+
+        torch.set_num_threads(1)
+        from bn_core.engine.host import TrainingHost
+
+        self.key, self.config, self.capacity = key, config, capacity
+        self.idle_seconds = idle_seconds
+        self.lock = threading.Lock()
+        self.record = RunRecord(0, capacity)
+        self.log: collections.deque = collections.deque(maxlen=LOG_LENGTH)
+        self.seq = 0
+        self.last_poll = time.monotonic()
+        self.inbox: queue.Queue = queue.Queue()
+        self.host = TrainingHost(emit=self._on_update)
+        self.closed = False
+        self.thread = threading.Thread(target=self.host.serve, name="bnlab-actor-host",
+                                       args=(self._next_commands, lambda: self.closed),
+                                       daemon=True)
+        self.thread.start()
+
+    def _next_commands(self, timeout: float) -> list:
+        try:
+            cmds = [self.inbox.get(timeout=timeout) if timeout > 0 else self.inbox.get_nowait()]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                cmds.append(self.inbox.get_nowait())
+            except queue.Empty:
+                return cmds
+
+    def _on_update(self, key: str, update: dict) -> None:
+        with self.lock:
+            if update.get("attempt") != self.record.attempt:
+                return
+            self.record.apply(update)
+            self.seq += 1
+            self.log.append((self.seq, update))
+
+    def command(self, cmd: dict) -> int:
+        """Apply a server's command; returns the attempt it applies to."""
+        with self.lock:
+            self.last_poll = time.monotonic()
+            if cmd["op"] == "start":
+                if self.record.status in ("queued", "loading", "running", "paused"):
+                    return self.record.attempt  # another server started it already
+                attempt = self.record.attempt + 1
+                self.record = RunRecord(attempt, self.capacity)
+                self.record.status = "loading"
+                self.record.pace = cmd.get("pace") or 0.0
+                self.log.clear()
+                self.seq += 1
+                cmd = {**cmd, "attempt": attempt}
+            else:
+                cmd = {**cmd, "attempt": self.record.attempt}
+                if cmd["op"] == "stop":
+                    self.record.status = "stopped"
+                    self.record.message = cmd.get("reason", "stopped")
+                elif cmd["op"] == "pause" and self.record.status == "running":
+                    self.record.status = "paused"
+                elif cmd["op"] == "resume" and self.record.status == "paused":
+                    self.record.status = "running"
+            attempt = cmd["attempt"]
+        self.inbox.put(cmd)
+        return attempt
+
+    def poll(self, since: int, attempt: int) -> tuple:
+        """("delta", seq, updates) since `since` for the same attempt, else ("full", seq,
+        record state)."""
+        with self.lock:
+            self.last_poll = time.monotonic()
+            if attempt == self.record.attempt and self.log and since >= self.log[0][0] - 1:
+                return "delta", self.seq, [u for s, u in self.log if s > since]
+            if attempt == self.record.attempt and not self.log and since == self.seq:
+                return "delta", self.seq, []
+            return "full", self.seq, self.record.state()
+
+    def idle(self) -> bool:
+        return time.monotonic() - self.last_poll > self.idle_seconds
+
+    def where(self) -> dict:
+        return {"pid": os.getpid(), "node": os.environ.get("RAY_NODE_ID", "")}
+
+    def close(self) -> None:
+        self.inbox.put({"op": "shutdown"})
+        self.inbox.put({"op": "exit"})
+        self.closed = True
+        self.thread.join(5)
+
+
+def _make_actor_class():
+    import ray
+
+    @ray.remote(max_concurrency=4)
+    class RunActor(RunActorImpl):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            import ray as _ray
+
+            self.node = _ray.get_runtime_context().get_node_id()
+            threading.Thread(target=self._reaper, name="bnlab-actor-reaper", daemon=True).start()
+
+        def where(self) -> dict:
+            return {"pid": os.getpid(), "node": self.node}
+
+        def _reaper(self) -> None:
+            import ray as _ray
+
+            while True:
+                time.sleep(1.0)
+                if self.idle():
+                    log.info("run actor %s: no server polled for %.0f s, exiting",
+                             actor_name(self.key)[:24], self.idle_seconds)
+                    self.close()
+                    _ray.actor.exit_actor()
+
+    return RunActor
+
+
+class RayBackend:
+    """Runs as named Ray actors; one poller thread per server mirrors their records."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, capacity: int | None = None):
+        import ray
+
+        from bn_core.engine.history import DEFAULT_CAPACITY
+
+        self.ray = ray
+        if not ray.is_initialized():
+            ray.init(address=address or os.environ.get("RAY_ADDRESS") or "auto",
+                     namespace=NAMESPACE, log_to_driver=False,
+                     runtime_env={"working_dir": str(ROOT), "excludes": RUNTIME_EXCLUDES},
+                     ignore_reinit_error=True)
+        self.RunActor = _make_actor_class()
+        self.capacity = capacity or DEFAULT_CAPACITY
+        self._lock = threading.Lock()
+        self._attached: dict = {}     # key -> (run, actor handle)
+        self._cursor: dict = {}       # key -> last seq seen
+        self._waiting: dict = {}      # key -> since when the actor has not answered
+        self._closing = False
+        self._thread = threading.Thread(target=self._poll_loop, name="bnlab-ray-poll",
+                                        daemon=True)
+        self._thread.start()
+
+    # -- the backend interface
+    def _actor(self, run):
+        with self._lock:
+            entry = self._attached.get(run.key)
+        if entry is not None and entry[0] is run:
+            return entry[1]
+        actor = self.RunActor.options(
+            name=actor_name(run.key), namespace=NAMESPACE, get_if_exists=True,
+            lifetime="detached", num_cpus=cpu_demand(run.config, run.pace),
+        ).remote(run.key, run.config, self.capacity)
+        with self._lock:
+            self._attached[run.key] = (run, actor)
+            self._cursor[run.key] = -1
+            self._waiting.setdefault(run.key, time.monotonic())
+        return actor
+
+    def attach(self, run) -> None:
+        """Mirror a run that may already train on the cluster (another server's)."""
+        self._actor(run)
+
+    def submit(self, run, cmd: dict) -> None:
+        self._actor(run).command.remote(cmd)
+
+    def command(self, run, cmd: dict) -> None:
+        self._actor(run).command.remote(cmd)
+
+    def forget(self, run) -> None:
+        with self._lock:
+            entry = self._attached.get(run.key)
+            if entry is not None and entry[0] is run:
+                del self._attached[run.key]
+                self._cursor.pop(run.key, None)
+                self._waiting.pop(run.key, None)
+
+    def ready(self) -> bool:
+        return True
+
+    def queued(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def rows(self) -> list[dict]:
+        """One row per node of the cluster, with the runs this server mirrors on it."""
+        try:
+            nodes = [n for n in self.ray.nodes() if n.get("Alive")]
+        except Exception:  # the cluster is unreachable: say so on the status page
+            return [{"host": "cluster unreachable", "kind": "ray"}]
+        return [{"host": n["NodeID"][:8], "kind": "ray", "alive": n.get("Alive"),
+                 "address": n.get("NodeManagerAddress"),
+                 "cpus": n.get("Resources", {}).get("CPU")} for n in nodes]
+
+    def where(self, run) -> dict | None:
+        with self._lock:
+            entry = self._attached.get(run.key)
+        if entry is None:
+            return None
+        try:
+            return self.ray.get(entry[1].where.remote(), timeout=POLL_TIMEOUT)
+        except Exception:
+            return None
+
+    def shutdown(self) -> None:
+        """Stop polling. Actors stay: other servers may be showing them; each stops itself
+        once nobody polls it."""
+        self._closing = True
+        self._thread.join(5)
+        with self._lock:
+            self._attached.clear()
+
+    # -- mirroring
+    def _poll_loop(self) -> None:
+        while not self._closing:
+            time.sleep(POLL_SECONDS)
+            with self._lock:
+                entries = list(self._attached.items())
+            if not entries:
+                continue
+            refs = {}
+            for key, (run, actor) in entries:
+                refs[key] = (run, actor.poll.remote(self._cursor.get(key, -1), run.attempt))
+            ready, _ = self.ray.wait([r for _, r in refs.values()], num_returns=len(refs),
+                                     timeout=POLL_TIMEOUT)
+            ready = set(ready)
+            for key, (run, ref) in refs.items():
+                if ref not in ready:
+                    self._not_answering(key, run)
+                    continue
+                try:
+                    kind, seq, payload = self.ray.get(ref)
+                except Exception as exc:  # the actor died (its node went away)
+                    self._lost(key, run, exc)
+                    continue
+                with self._lock:
+                    self._waiting.pop(key, None)
+                    self._cursor[key] = seq
+                if kind == "full":
+                    run.adopt(RunRecord.from_state(payload))
+                else:
+                    for update in payload:
+                        run.apply(update)
+
+    def _not_answering(self, key: str, run) -> None:
+        since = self._waiting.setdefault(key, time.monotonic())
+        if run.status == "queued":
+            run.set_queue(None, None)
+            run.record.message = ("waiting for the cluster to find room for this run "
+                                  f"({time.monotonic() - since:.0f} s so far)")
+
+    def _lost(self, key: str, run, exc: Exception) -> None:
+        log.error("run actor for %s lost: %s", key[:80], exc)
+        self.forget(run)
+        run.fail(f"the cluster node training this run went away ({type(exc).__name__}); "
+                 "other runs are not affected. Press Restart to train it again.")

@@ -1,0 +1,216 @@
+"""gamma and beta (T7): the sentences the lesson prints, as pure functions of a run's snapshot.
+
+What the demo shows by default (docs/claims.md, T7): on the two moons with gamma frozen at 0.5
+and beta at 0, every sigmoid input of the BN net sits in the near-linear zone, and the BN net
+does about as well as the best straight-line boundary, while the plain net separates the moons. The moons are
+each other's mirror image through their centre with the classes swapped, so a net whose units
+all switch at the batch mean can still separate them: what fails is the nonlinearity.
+
+On data that is symmetric about its centre with *the same* class on both sides (circles, XOR),
+beta = 0 fails for another reason, a symmetry: with every unit centred at its batch mean, the
+net computes an odd function plus a constant, f(-x) = c - f(x), and cannot give x and -x the
+same class. `symmetry_note` says so when that setting is chosen.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+from bn_core.figures.activations import first_disagreement, latest_value, output_range
+
+METRIC = "heldout_acc"
+UNDO_TOLERANCE = 0.05          # an accuracy gap this small counts as "the curves agree"
+CLEARLY_BELOW = 0.03           # a BN net this far below the plain net "does worse"
+# Data sets symmetric about their centre whose classes are symmetric too: class(-x) = class(x).
+EVEN_DATASETS = ("circles", "xor")
+MODE_WORDS = {
+    "learnable": "**learnable**: the net learns one gamma and one beta per unit",
+    "frozen": "**frozen** at the sliders' values: every unit gets gamma = {g:g}, beta = {b:g}",
+    "undo": "**set to undo the normalisation**: gamma = sqrt(var_B + eps), beta = mu_B of each "
+            "batch, so every BN layer outputs exactly its input",
+}
+
+
+@functools.lru_cache(maxsize=32)
+def linear_boundary_accuracy(config) -> float:
+    """Held-out accuracy of the best straight-line boundary on the config's 2-D data: logistic
+    regression fitted to convergence (L-BFGS, float64) on the training points. What a net
+    that has lost its nonlinearity can at most reach (nan for other data)."""
+    import torch
+
+    from bn_core.engine.training import load_data
+
+    if not config.is_toy:
+        return math.nan
+    data = load_data(config)
+    x = torch.tensor(data.model_input(data.x_train), dtype=torch.float64)
+    y = torch.as_tensor(data.y_train, dtype=torch.int64)
+    xh = torch.tensor(data.model_input(data.x_heldout), dtype=torch.float64)
+    yh = torch.as_tensor(data.y_heldout, dtype=torch.int64)
+    torch.manual_seed(0)
+    line = torch.nn.Linear(x.shape[1], data.n_classes).double()
+    opt = torch.optim.LBFGS(line.parameters(), max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(line(x), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return float((line(xh).argmax(1) == yh).double().mean())
+
+
+def pct(x: float) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{x:.0%}"
+
+
+def mode_sentence(config) -> str:
+    return "gamma and beta are " + MODE_WORDS[config.affine].format(
+        g=config.gamma_value, b=config.beta_value) + "."
+
+
+def layer_now(snap, layer: int) -> str:
+    """Each net's zone shares for the layer shown, from the latest probe."""
+    act, rows = snap.config.activation, []
+    for v in snap.nets.values():
+        if act in ("sigmoid", "tanh"):
+            hist = v.latest.get("hist")
+            lo, hi = (output_range(hist[layer], snap.edges, act) if hist is not None
+                      else (math.nan, math.nan))
+            rows.append(f"- **{v.label}**: {pct(latest_value(v, 'linear_zone', layer))} "
+                        f"near-linear, {pct(latest_value(v, 'saturated', layer))} saturated; "
+                        f"95% of outputs in [{lo:.2f}, {hi:.2f}]")
+        elif act == "relu":
+            rows.append(f"- **{v.label}**: {pct(latest_value(v, 'zero_outputs', layer))} of "
+                        f"outputs are 0, {pct(latest_value(v, 'dead_units', layer))} of units "
+                        "dead")
+        else:
+            rows.append(f"- **{v.label}**: a linear activation has no zones")
+    return f"**Layer {layer + 1} now** (step {snap.step:,}):\n" + "\n".join(rows)
+
+
+def curve_hint(config) -> str:
+    if config.affine == "undo":
+        return ("BN hands back its input unchanged, so both panels show the same kind of "
+                "distribution: the plain net's.")
+    if config.activation == "relu":
+        if config.affine == "frozen":
+            return (f"Grey: the ReLU outputs 0 there. With beta frozen at {config.beta_value:g}, "
+                    "BN centres each unit's batch at beta, so with beta = 0 about half of its "
+                    "outputs are 0. **Try** beta +1 or -1, then learnable.")
+        return ("Grey: the ReLU outputs 0 there. A learnable beta lets each unit choose its own "
+                "threshold. **Try** frozen with beta 0 and watch the BN net's share of zero "
+                "outputs settle near one half.")
+    if config.activation not in ("sigmoid", "tanh"):
+        return "A linear activation has no zones: choose sigmoid, tanh or ReLU."
+    if config.affine == "frozen":
+        return (f"Green band: near-linear zone; red: saturated. With gamma = "
+                f"{config.gamma_value:g} and beta = {config.beta_value:g} frozen, each BN unit's "
+                f"input has mean {config.beta_value:g} and spread {config.gamma_value:g} over "
+                "every batch, whatever the weights do. **Try** gamma 1 (normalising alone), "
+                "gamma 4 (pushed into saturation), then learnable.")
+    return ("Green band: near-linear zone; red: saturated. With learnable gamma and beta the BN "
+            "net may widen (gamma > 1) and shift (beta) its inputs out of the middle. **Try** "
+            "frozen at gamma 0.5, beta 0 and compare the near-linear shares.")
+
+
+def zones_hint(config) -> str:
+    if config.affine == "undo":
+        return ("In undo mode the two nets' lines lie on top of each other: the BN net computes "
+                "exactly what the plain net computes (see the accuracy note below).")
+    if config.activation == "relu":
+        return ("Solid: share of outputs that are 0; dotted: units that are 0 for every probe "
+                "example (dead). In the BN net a unit can only die if beta pushes its whole "
+                "batch below 0.")
+    if config.activation in ("sigmoid", "tanh"):
+        return ("Compare the two nets' near-linear shares: the plain net's move as its weights "
+                "grow; the BN net's move only as far as gamma and beta let them.")
+    return ""
+
+
+def symmetry_note(config) -> str | None:
+    """On circles or XOR with beta frozen at 0: why the BN net fails there (a symmetry of the
+    data, not the loss of nonlinearity), or None for other settings."""
+    if not (config.affine == "frozen" and config.beta_value == 0
+            and config.dataset in EVEN_DATASETS and config.activation in ("sigmoid", "tanh")):
+        return None
+    return ("**A symmetry, not the nonlinearity:** these points are symmetric about their "
+            "centre, and a point and its mirror image -x have the same class. With beta frozen "
+            "at 0 every BN unit switches at its batch mean (the data's centre), and the "
+            f"{config.activation} is symmetric about its midpoint, so each layer maps -x to the "
+            "mirror image of what it maps x to: the whole net computes an odd function plus a "
+            "constant, f(-x) = c - f(x), and cannot give x and -x the same class however "
+            "nonlinear its units are. The plain net's biases break the symmetry. **Try** beta "
+            "0.5, or the moons (mirror images there have opposite classes).")
+
+
+def accuracy_text(snap) -> str:
+    """Each net's held-out accuracy, and what it says about gamma and beta in this run."""
+    cfg = snap.config
+    views = {n: v for n, v in snap.nets.items() if len(v.evals.get(METRIC, ()))}
+    rows = [f"- **{v.label}**: {v.evals[METRIC][-1]:.0%} at step {int(v.evals['step'][-1]):,} "
+            f"({v.status_text})" for v in views.values()]
+    text = "**Held-out accuracy**\n" + "\n".join(rows) + "\n\n"
+    if cfg.affine == "undo":
+        return text + undo_text(snap)
+    note = symmetry_note(cfg)
+    if note:
+        return text + note
+    if cfg.activation == "relu":
+        return text + ("For ReLU, gamma matters little: scaling a ReLU's input scales its "
+                       "output. **Try** the sigmoid to see gamma and beta matter.")
+    if "plain" in views and "bn" in views and cfg.affine == "frozen" \
+            and cfg.activation in ("sigmoid", "tanh"):
+        plain = float(views["plain"].evals[METRIC][-1])
+        bn = float(views["bn"].evals[METRIC][-1])
+        share = latest_value(views["bn"], "linear_zone", cfg.depth - 1)
+        if bn <= plain - CLEARLY_BELOW:
+            return text + (
+                f"Here the BN net, with gamma frozen at {cfg.gamma_value:g} and beta at "
+                f"{cfg.beta_value:g}, is {plain - bn:.0%} below the plain net, with "
+                f"{pct(share)} of its top layer's inputs in the near-linear zone: a sigmoid "
+                "there is almost a straight line, and layers of straight lines add up to one "
+                "linear boundary"
+                + (f": the best straight line on these points reaches {pct(line)}."
+                   if math.isfinite(line := linear_boundary_accuracy(cfg)) else ".")
+                + " **Try** learnable: gamma and beta give the nonlinearity back.")
+        return text + (f"Here the BN net is not clearly below the plain net ({pct(bn)} vs "
+                       f"{pct(plain)}; {pct(share)} of its top layer's inputs near-linear). "
+                       "**Try** a smaller gamma, or learnable to compare.")
+    return text + "**Try** the other modes and compare the BN net's curve with this one."
+
+
+def undo_text(snap) -> str:
+    plain, bn = snap.nets.get("plain"), snap.nets.get("bn")
+    text = ("Undoing the normalisation gives the BN net back the plain net's input to every "
+            "nonlinearity: y = sqrt(var_B + eps) * xhat + mu_B = x, and the gradient passes "
+            "through unchanged, so the BN net trains exactly as the plain one. ")
+    if plain is None or bn is None or not len(bn.evals.get(METRIC, ())):
+        return text
+    apart = first_disagreement(bn.evals["step"], plain.evals[METRIC], bn.evals[METRIC],
+                               UNDO_TOLERANCE)
+    if apart is None:
+        return text + (f"Here the two accuracy curves agree within {UNDO_TOLERANCE:.0%} at "
+                       "every evaluation so far.")
+    return text + (f"Here they agree until step {apart:,} and then part by more than "
+                   f"{UNDO_TOLERANCE:.0%}: floating-point rounding in the normalise-and-undo "
+                   "arithmetic grows over many steps of training.")
+
+
+def affine_text(snap, layer: int) -> str:
+    pr = snap.nets["bn"].probes
+    if snap.config.affine == "undo":
+        return ("Undo mode: each BN layer multiplies back by sqrt(var_B + eps) and adds mu_B of "
+                "the current batch. Left, these for the probed unit over training; right, every "
+                "unit of the layer now. They follow the net's own drifting statistics.")
+    if len(pr.get("step", ())) == 0 or "gamma_mean_abs" not in pr:
+        return "No BN statistics recorded yet."
+    g, b = float(pr["gamma_mean_abs"][-1, layer]), float(pr["beta_mean"][-1, layer])
+    if snap.config.affine == "frozen":
+        return (f"Frozen: the lines stay flat at gamma = {g:.2f}, beta = {b:.2f}, and every unit "
+                "is the same dot on the right.")
+    return (f"Learnt so far in layer {layer + 1}: mean |gamma| = {g:.2f}, mean beta = {b:.2f}. "
+            "A gamma above 1 spreads the input beyond the linear zone; each unit's beta sets "
+            "where it switches. Right: every unit's own pair.")

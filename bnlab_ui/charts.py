@@ -1,0 +1,179 @@
+"""Showing a figure built as plain data (bn_core.figures) with `st.plotly_chart`, without
+Streamlit converting and validating it again, and the chart theme of each session.
+
+`st.plotly_chart(dict)` re-validates the dict through `plotly.graph_objects.Figure` (10-50 ms
+a chart); a plotly figure object instead is taken as validated: Streamlit calls its
+`to_dict()` and serialises the result with `plotly.io.to_json(..., validate=False)`. A
+`PreparedFigure` is such an object whose `to_dict()` returns a dict encoded once (numpy arrays
+as base64 typed arrays, exactly as plotly's own `Figure.to_dict()` writes them), so the JSON on
+the wire is the JSON of the validated figure while everything else `st.plotly_chart` does (key,
+width, config, element id, theme) stays Streamlit's. Measured in docs/benchmarks.md, "Figures
+as data" (scripts/bench_figures.py).
+
+Chart themes (bn_core.figures.style.THEMES): "light" (as built), "dark" and "contrast" (light),
+the last two with thicker lines and larger text for a projector. A session picks one with
+`set_chart_theme`; every chart it then draws through `bnlab_ui.chart` or `show_figure` uses it
+(read at each refresh; the figure cache keeps one prepared figure per theme, shared by all the
+viewers using it). A page offers the choice, for example in its sidebar, before its live view:
+
+    from bn_core.figures.style import THEME_LABELS, THEMES
+    from bnlab_ui import charts
+
+    choice = st.sidebar.segmented_control("Charts", THEMES, default=charts.chart_theme(),
+                                          format_func=THEME_LABELS.get, key="chart-theme")
+    charts.set_chart_theme(choice or "light")
+
+The page around the charts keeps Streamlit's own theme (.streamlit/config.toml).
+"""
+from __future__ import annotations
+
+import base64
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+import numpy as np
+import plotly.io
+import streamlit as st
+from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
+from plotly.basedatatypes import BaseFigure
+
+from bn_core.engine.records import RunSnapshot
+from bn_core.figures.style import LIVE_CONFIG, THEMES, apply_theme
+
+THEME_STATE = "bnlab:chart_theme"
+
+
+class PreparedFigure(BaseFigure):
+    """A figure ready for the wire: `to_dict()` returns its encoded dict as it is.
+
+    It is a plotly BaseFigure only so that `st.plotly_chart` takes it as a validated figure;
+    it carries no plotly objects (BaseFigure.__init__ is not run) and is never modified, so
+    one instance is shown to every viewer."""
+
+    def __init__(self, spec: dict):  # noqa: D107 (BaseFigure's validating init is skipped)
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+    def to_plotly_json(self) -> dict:
+        return self._spec
+
+    def __repr__(self) -> str:
+        return f"PreparedFigure({len(self._spec.get('data', []))} traces)"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PreparedFigure) and other._spec is self._spec
+
+    __hash__ = object.__hash__
+
+
+_SHORT_TYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
+                "uint32": "u4", "float32": "f4", "float64": "f8"}
+_NARROWER = {"int64": ("int8", "int16", "int32"), "uint64": ("uint8", "uint16", "uint32")}
+
+
+def typed_array(v: np.ndarray):
+    """Plotly's typed-array spec of a numeric numpy array, as `to_typed_array_spec` writes it
+    (int64 narrowed to the smallest int that holds it, the shape of a grid), without the
+    per-array type probing that makes plotly's own function cost ~0.5 ms an array. Anything
+    else (empty, non-numeric, foreign byte order) goes to plotly's function itself."""
+    if v.dtype.kind not in "uif" or v.size == 0 or not v.dtype.isnative:
+        return to_typed_array_spec(v)
+    name = v.dtype.name
+    if name in _NARROWER:
+        lo, hi = v.min(), v.max()
+        for smaller in _NARROWER[name]:
+            info = np.iinfo(smaller)
+            if info.min <= lo and hi <= info.max:
+                v, name = v.astype(smaller), smaller
+                break
+        else:
+            return to_typed_array_spec(v)
+    if name not in _SHORT_TYPES:
+        return to_typed_array_spec(v)
+    out = {"dtype": _SHORT_TYPES[name],
+           "bdata": base64.b64encode(np.ascontiguousarray(v)).decode("ascii")}
+    if v.ndim > 1:
+        out["shape"] = str(v.shape)[1:-1]
+    return out
+
+
+def encode(value, key: str | None = None):
+    """A copy of a figure dict with every numpy array under a dict key written as plotly's
+    typed-array spec ({"dtype", "bdata", "shape"}), as `plotly.graph_objects.Figure.to_dict`
+    writes it (the same keys skipped); lists and dicts are copied, arrays are not."""
+    if isinstance(value, dict):
+        return {k: encode(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) if isinstance(v, (dict, list, tuple)) else v for v in value]
+    if isinstance(value, np.ndarray) and key is not None and not is_skipped_key(key):
+        return typed_array(value)
+    return value
+
+
+def prepare(fig, theme: str = "light") -> PreparedFigure:
+    """A figure (a plain dict from bn_core.figures, or a plotly Figure) in `theme`, encoded
+    once for the wire."""
+    if isinstance(fig, PreparedFigure):
+        return fig
+    if isinstance(fig, BaseFigure):
+        fig = fig.to_dict()
+    return PreparedFigure(encode(apply_theme(fig, theme)))
+
+
+def spec_json(fig) -> str:
+    """The JSON `st.plotly_chart` sends for this figure (its own serialisation call)."""
+    return plotly.io.to_json(prepare(fig).to_dict(), validate=False)
+
+
+def chart_theme() -> str:
+    """This session's chart theme ("light" unless `set_chart_theme` chose another)."""
+    name = st.session_state.get(THEME_STATE, "light")
+    return name if name in THEMES else "light"
+
+
+def set_chart_theme(name: str) -> None:
+    """Draw this session's charts in theme `name`: "light", "dark" or "contrast"."""
+    if name not in THEMES:
+        raise ValueError(f"chart theme: got {name!r}; allowed: {', '.join(THEMES)}")
+    st.session_state[THEME_STATE] = name
+
+
+def show_figure(fig, key: str, config: dict | None = None, theme: str | None = None):
+    """Show a figure (plain dict, plotly Figure or PreparedFigure) full width with the live
+    chart config (no zoom; PNG download) and this session's chart theme."""
+    prepared = fig if isinstance(fig, PreparedFigure) else prepare(fig, theme or chart_theme())
+    return st.plotly_chart(prepared, key=key, width="stretch",
+                           config=LIVE_CONFIG if config is None else config)
+
+
+# ---------------------------------------------------------------------------- the live charts
+
+_FIGURES: OrderedDict = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_FIGURES_MAX = 256
+
+
+def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> None:
+    """Build a figure from the snapshot (once per run, step, arguments and chart theme for all
+    viewers, encoded once for the wire) and show it with the live chart config (no zoom; PNG
+    download): see bnlab_ui."""
+    code = getattr(builder, "__code__", None)
+    where = (code.co_filename, code.co_firstlineno) if code else (builder.__module__,)
+    theme = chart_theme()
+    cache_key = (where, builder.__qualname__, snap.key, snap.step, snap.status,
+                 tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())),
+                 theme)
+    with _FIGURES_LOCK:
+        fig = _FIGURES.get(cache_key)
+        if fig is not None:
+            _FIGURES.move_to_end(cache_key)
+    if fig is None:
+        fig = prepare(builder(snap, *args, **kwargs), theme)
+        with _FIGURES_LOCK:
+            _FIGURES[cache_key] = fig
+            while len(_FIGURES) > _FIGURES_MAX:
+                _FIGURES.popitem(last=False)
+    show_figure(fig, key=key, config=LIVE_CONFIG)

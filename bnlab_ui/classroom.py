@@ -1,0 +1,253 @@
+"""Pages and the class (bn_core/engine/classroom.py keeps the state).
+
+- The teacher's page is the class's current experiment: while the teacher leads, each rerun of
+  their page publishes its page and URL parameters (run and view settings).
+- A student's page follows by default: a one-second check in the sidebar sees a new version
+  and brings the page to the teacher's page and settings (so the same, shared run), with a
+  banner. "Explore on my own" detaches the student (their own runs, starting from a copy of
+  the settings); "Back to the class" rejoins.
+- Prediction rounds: the teacher asks one of the lesson's questions; students' pages show it
+  and hold the run until they answer (or the teacher starts the run); the teacher reveals, and
+  every page shows the class's answers beside the answer measured on the run.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from bn_core.engine.classroom import classroom_for
+from bn_core.lessons import predictions
+from bnlab_ui import core, roles
+
+FOLLOW_SECONDS = 1.0
+HEARTBEAT_SECONDS = 5.0
+EXPLORE_KEY = "_bnlab_explore"       # page -> True: this session has its own runs there
+DETACHED_KEY = "_bnlab_detached"     # True: this student explores instead of following
+APPLIED_KEY = "_bnlab_class_version"
+LEAD_KEY = "_bnlab_leading"
+
+
+_room = None
+
+
+def room():
+    """The class state kept beside this server's runs (one per process, or the cluster's)."""
+    global _room
+    if _room is None:
+        _room = classroom_for(core.get_registry().backend)
+    return _room
+
+
+def leading() -> bool:
+    """Whether this session is the teacher leading the class."""
+    return roles.is_teacher() and st.session_state.get(LEAD_KEY, True)
+
+
+def following() -> bool:
+    return not roles.is_teacher() and not st.session_state.get(DETACHED_KEY, False)
+
+
+def run_scope(page: str) -> str:
+    """"" for the shared runs; "explore:<session>" for a student's own runs on this page."""
+    explore = st.session_state.get(EXPLORE_KEY, {})
+    if st.session_state.get(DETACHED_KEY) or explore.get(page):
+        return f"explore:{core.viewer_id()}"
+    return ""
+
+
+def _widget_state_clear() -> None:
+    """Forget this session's settings widgets, so the next page draws them from the URL."""
+    for key in [k for k in st.session_state if isinstance(k, str)
+                and ("|cfg:" in k or "|view:" in k)]:
+        del st.session_state[key]
+
+
+def sync(page: str) -> None:
+    """Publish (teacher) or follow (student) the class's page and settings."""
+    try:
+        state = room().state()
+    except Exception:  # the classroom is unreachable: the page works on its own
+        core.log.exception("classroom unreachable")
+        return
+    if roles.is_teacher():
+        _teacher_sidebar(page, state)
+        if leading():
+            room().present(page, st.query_params.to_dict())
+            _teacher_heartbeat(page)
+        return
+    if state["presenting"]:
+        _student_banner(state)
+    _watch_class(page, state)
+
+
+def _teacher_heartbeat(page: str) -> None:
+    """While the teacher's page is open, the class knows the teacher is there."""
+    @st.fragment(run_every=HEARTBEAT_SECONDS)
+    def beat():
+        room().present(page, st.query_params.to_dict())
+
+    with st.sidebar:
+        beat()
+
+
+def _watch_class(page: str, state: dict) -> None:
+    """A student's page checks the class every second: a class starting or ending redraws the
+    page; a following student is brought to the teacher's page and settings."""
+    if following() and state["presenting"]:
+        here = st.query_params.to_dict()
+        if st.session_state.get(APPLIED_KEY) != state["version"] and (
+                state["page"] != page or state["query"] != here):
+            _apply(state, page)
+        st.session_state[APPLIED_KEY] = state["version"]
+
+    @st.fragment(run_every=FOLLOW_SECONDS)
+    def check():
+        now = room().state()
+        if now["presenting"] != state["presenting"]:
+            st.rerun()  # a class began or ended: the whole page changes
+        if not now["presenting"]:
+            return
+        room().seen(core.viewer_id(), "following" if following() else "exploring")
+        if not following():
+            return
+        if now["version"] != st.session_state.get(APPLIED_KEY):
+            if now["page"] != page or now["query"] != st.query_params.to_dict():
+                _apply(now, page)
+            st.session_state[APPLIED_KEY] = now["version"]
+            if now.get("round") != state.get("round"):
+                st.rerun()
+
+    with st.sidebar:
+        check()
+
+
+def _apply(state: dict, page: str) -> None:
+    st.session_state[APPLIED_KEY] = state["version"]
+    _widget_state_clear()
+    target = state["page"] or page
+    if target != page:
+        st.switch_page(target, query_params=state["query"])
+    st.query_params.clear()
+    st.query_params.update(state["query"])
+    st.rerun()
+
+
+def _student_banner(state: dict) -> None:
+    if following():
+        cols = st.columns([4, 1], vertical_alignment="center")
+        cols[0].info("**Following the teacher**: this page shows the class's experiment.",
+                     icon=":material/co_present:")
+        cols[1].button("Explore on my own", icon=":material/explore:", key="class:detach",
+                       on_click=lambda: st.session_state.__setitem__(DETACHED_KEY, True),
+                       help="Your own copy of these settings: change them freely; your runs "
+                            "are yours.")
+    else:
+        cols = st.columns([4, 1], vertical_alignment="center")
+        cols[0].caption("You are exploring on your own; the class goes on without you.")
+
+        def rejoin():
+            st.session_state[DETACHED_KEY] = False
+            st.session_state[EXPLORE_KEY] = {}
+            st.session_state[APPLIED_KEY] = None
+
+        cols[1].button("Back to the class", icon=":material/groups:", key="class:rejoin",
+                       on_click=rejoin)
+
+
+def _teacher_sidebar(page: str, state: dict) -> None:
+    with st.sidebar.container(border=True):
+        st.markdown("**The class**")
+        st.toggle("Lead the class (students follow this page)", key=LEAD_KEY, value=True)
+        present = str(st.query_params.get("present", "")) in ("1", "true", "yes")
+        if st.toggle("Projector view", value=present, key="class:present") != present:
+            if present:
+                del st.query_params["present"]
+            else:
+                st.query_params["present"] = "1"
+            st.rerun()
+        st.caption(f"{state['following']} following, {state['exploring']} exploring")
+        questions = predictions.for_page(page)
+        rnd = state.get("round")
+        if questions:
+            names = {q.id: q.text for q in questions}
+            chosen = st.selectbox("Ask the class", list(names), format_func=names.get,
+                                  key="class:question")
+            if st.button("Ask", icon=":material/quiz:", key="class:ask"):
+                q = predictions.by_id(chosen)
+                room().open_round(q.id, page, q.text, q.choices)
+                for name, value in q.settings.items():
+                    st.query_params[name] = value
+                _widget_state_clear()
+                st.rerun()
+        if rnd and rnd["page"] == page:
+            st.caption(f"Question open: {rnd['answered']} answered")
+            cols = st.columns(3)
+            if not rnd["started"]:
+                cols[0].button("Start run", key="class:start", on_click=room().start_round)
+            if not rnd["revealed"]:
+                cols[1].button("Reveal", key="class:reveal", on_click=room().reveal)
+            cols[2].button("Close", key="class:close", on_click=room().close_round)
+
+
+def round_holds_run(page: str) -> bool:
+    """A question is open on this page and the teacher has not started its run yet."""
+    try:
+        rnd = room().state().get("round")
+    except Exception:
+        return False
+    return bool(rnd and rnd["page"] == page and not rnd["started"])
+
+
+def question_blocks(page: str, snap) -> bool:
+    """Show the open question (and, once revealed, the answers beside what the run measured).
+    Returns True while this student must answer before seeing the run."""
+    try:
+        rnd = room().state().get("round")
+    except Exception:
+        return False
+    if not rnd or rnd["page"] != page:
+        return False
+    question = predictions.by_id(rnd["id"])
+    with st.container(border=True):
+        st.markdown(f"**Predict:** {core.escape_markdown(rnd['question'])}")
+        if rnd["revealed"]:
+            _reveal(rnd, question, snap)
+            return False
+        if roles.is_teacher():
+            st.caption(f"{rnd['answered']} answers so far. Start the run when the class is "
+                       "ready, then reveal.")
+            return False
+        me = core.viewer_id()
+        answered = room().has_answered(me, rnd["id"])
+        choice = st.radio("Your prediction", range(len(rnd["choices"])),
+                          format_func=lambda i: rnd["choices"][i], key=f"class:answer:{rnd['id']}",
+                          index=None, horizontal=True)
+        if st.button("Submit my answer", key=f"class:submit:{rnd['id']}",
+                     disabled=choice is None):
+            room().answer(me, rnd["id"], int(choice))
+            answered = True
+            st.rerun()
+        if not answered:
+            st.caption("Answer first: the run is shown once you have.")
+            return True
+        if not rnd["started"]:
+            st.caption("Thanks: the run starts when the teacher starts it.")
+        return False
+
+
+def _reveal(rnd: dict, question, snap) -> None:
+    counts = rnd["counts"] or [0] * len(rnd["choices"])
+    total = sum(counts) or 1
+    cols = st.columns(2)
+    with cols[0]:
+        st.markdown("**The class predicted**")
+        for label, n in zip(rnd["choices"], counts):
+            st.progress(n / total, text=f"{label}: {n} ({n / total:.0%})")
+    with cols[1]:
+        st.markdown("**This run measured**")
+        measured = question.measure(snap) if question is not None else None
+        if measured is None:
+            st.caption("Not decided yet: the run has not shown it (it is at step "
+                       f"{snap.step:,}).")
+        else:
+            index, why = measured
+            st.markdown(f"**{rnd['choices'][index]}**: {why}")

@@ -1,0 +1,127 @@
+"""A lesson's control bar, drawn inside its live fragment so it is always in the run's current
+state: play/pause, one step, ten steps, restart, stop, the speed (steps per second), and the
+step counter with the measured speed. Keyboard: K play/pause, S one step, Shift+S ten steps,
+B restart.
+
+Who may drive a shared run: the teacher, or a viewer who is its only viewer. Anyone else who
+presses a button leaves the run instead (it goes on for the others) and gets their own copy.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from bn_core.engine.records import RunSnapshot
+from bn_core.engine.run import Run
+from bnlab_ui import core, roles
+
+SPEEDS = (10.0, 30.0, 100.0, 300.0, 1000.0, 0.0)   # steps per second; 0 = as fast as it goes
+STATUS_WORDS = {"ready": "not started", "queued": "waiting for room", "loading": "starting",
+                "running": "training", "paused": "paused", "finished": "finished",
+                "stopped": "stopped", "failed": "failed"}
+EXPLORE_KEY = "_bnlab_explore"
+
+
+def speed_label(pace: float) -> str:
+    return "max" if not pace else f"{pace:g}/s"
+
+
+def nearest_speed(speeds, pace: float) -> float:
+    """The speed option that shows a run's pace (max for an unpaced run)."""
+    if not pace:
+        return 0.0
+    paced = [s for s in speeds if s]
+    return min(paced, key=lambda s: abs(s - pace))
+
+
+def may_control(run: Run, viewer: str) -> bool:
+    """The teacher, a viewer of their own copy, or a run's only viewer may drive it."""
+    if roles.is_teacher() or run.key.endswith(f"|explore:{viewer}"):
+        return True
+    others = [v for v in run.viewer_ids() if v != viewer and core.session_active(v)]
+    return not others
+
+
+def leave_shared_run(page: str) -> None:
+    """This viewer leaves the run everyone shares and gets their own copy on this page."""
+    st.session_state.setdefault(EXPLORE_KEY, {})[page] = True
+    st.session_state["_bnlab_notice"] = (
+        "You left the shared run: it goes on for the others. This is your own copy of it, "
+        "with the same settings: press Play to train it.")
+
+
+def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: str,
+                default_pace: float, key: str) -> None:
+    """The buttons and the counter (see the module docstring)."""
+    allowed = all(may_control(r, viewer) for r in runs)
+    live = any(s.live for s in snaps)
+    running = any(s.status in ("running", "loading", "queued") for s in snaps)
+    lead = snaps[0]
+
+    def act(action):
+        def callback():
+            if not all(may_control(r, viewer) for r in runs):
+                leave_shared_run(page)
+                return
+            for r in runs:
+                action(r)
+        return callback
+
+    def play(r: Run):
+        if r.status == "paused":
+            r.resume()
+        elif not r.alive:
+            r.start()
+            r.wait_first_record(0.5)
+
+    bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    if running:
+        bar.button("Pause", icon=":material/pause:", key=f"{key}:pause", shortcut="K",
+                   on_click=act(Run.pause), help="Pause the training (K)")
+    else:
+        bar.button("Play", icon=":material/play_arrow:", key=f"{key}:play", shortcut="K",
+                   type="primary", on_click=act(play),
+                   help="Start or go on training (K)" if lead.status != "finished" else
+                   "This run has finished: Restart trains it again")
+    can_step = any(s.status in ("running", "paused") for s in snaps)
+    bar.button("Step", icon=":material/skip_next:", key=f"{key}:step1", shortcut="S",
+               disabled=not can_step, on_click=act(lambda r: r.step(1)),
+               help="Take exactly one training step, then pause (S)")
+    bar.button("10 steps", icon=":material/fast_forward:", key=f"{key}:step10",
+               shortcut="Shift+S", disabled=not can_step, on_click=act(lambda r: r.step(10)),
+               help="Take exactly ten training steps, then pause (Shift+S)")
+    bar.button("Restart", icon=":material/replay:", key=f"{key}:restart", shortcut="B",
+               on_click=act(Run.restart), help="Train again from step 0 (B)")
+    bar.button("Stop", icon=":material/stop:", key=f"{key}:stop", disabled=not live,
+               on_click=act(lambda r: r.stop("stopped by a viewer")),
+               help="End this run where it is")
+    speeds = sorted(set(SPEEDS) | {float(default_pace)}, key=lambda p: (p == 0, p))
+    state_key = f"{key}:speed"
+    pace = nearest_speed(speeds, lead.pace)
+    if st.session_state.get(state_key) not in speeds or st.session_state.get(
+            f"{state_key}:seen") != pace:
+        st.session_state[state_key] = pace   # follow the run's own pace (the teacher's)
+        st.session_state[f"{state_key}:seen"] = pace
+
+    def set_speed():
+        value = st.session_state[state_key]
+        if not all(may_control(r, viewer) for r in runs):
+            st.session_state[state_key] = float(lead.pace)
+            leave_shared_run(page)
+            return
+        for r in runs:
+            r.set_pace(value)
+        st.session_state[f"{state_key}:seen"] = value
+
+    with bar:
+        st.select_slider("Speed (steps per second)", options=speeds, key=state_key,
+                         format_func=speed_label, on_change=set_speed, width=220,
+                         label_visibility="collapsed",
+                         help="The training speed: steps per second (max: as fast as the "
+                              "server allows)")
+    words = STATUS_WORDS.get(lead.status, lead.status)
+    rate = f" · {lead.steps_per_sec:,.0f} steps/s" if lead.status == "running" else ""
+    viewers = f" · {lead.viewers} watching" if lead.viewers > 1 else ""
+    bar.markdown(f"**step {lead.step:,}** of {lead.total_steps:,} · {words}{rate}{viewers}")
+    if not allowed:
+        st.caption("This run is shared: only the teacher, or a run's only viewer, can drive "
+                   "it. Any button here gives you your own copy instead.")

@@ -1,0 +1,199 @@
+"""The frame every lesson page is drawn in: experiment first.
+
+    lesson = Lesson("Figure 1, live", intro="Two sentences.", more="The rest, one click away.")
+    config = lesson.settings(BASE, ["lr", "steps"])        # sidebar widgets, bound to the URL
+    view = lesson.views([LAYER])                           # display-only options, no new run
+    run = lesson.run(config)                               # the shared run (or the student's own)
+    lesson.section("Held-out accuracy", draw_accuracy, say="BN is ahead early.")
+    lesson.section("Percentile bands", draw_bands, say="Plain drifts, BN stays.")
+    lesson.live(run)
+
+At 1280x720 the title, two sentences of introduction, the control bar and the first section's
+chart fit on the first screen. `live` draws the control bar, a time scrubber and the sections
+in one fragment that refreshes about once a second while the run is live. A section's draw
+function gets the snapshot (as it was at the scrubbed step) and `brief`: True in the projector
+view (`?present=1`), where one section is shown at a time, large, with its `say` line, and
+with Previous/Next (PageUp/PageDown, what presentation clickers send).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+from bn_core.engine.records import recorded_steps, snapshot_at
+from bnlab_ui import charts, classroom, controls, core, roles, runs as run_ui, settings
+
+PRESENT_KEY = "present"
+
+BASE_CSS = """
+<style>
+.block-container {padding-top: 2.2rem; padding-bottom: 2rem;}
+h1 {font-size: 1.9rem !important; padding-bottom: 0.2rem !important;}
+h3 {font-size: 1.15rem !important; margin-top: 0.3rem !important;}
+[data-testid="stCaptionContainer"] p {margin-bottom: 0.1rem;}
+</style>"""
+PRESENT_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] {font-size: 22px;}
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.15rem;}
+h1 {font-size: 2.2rem !important;}
+.bnlab-say {font-size: 1.45rem; font-weight: 600; line-height: 1.35;}
+button p {font-size: 1.05rem !important;}
+</style>"""
+MOBILE_CSS = """
+<style>
+@media (max-width: 640px) {
+  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 1rem;}
+  h1 {font-size: 1.35rem !important;}
+  [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {min-width: 100% !important;}
+}
+</style>"""
+
+
+@dataclass
+class Section:
+    title: str
+    draw: Callable
+    say: str = ""
+
+
+def presenting() -> bool:
+    """The projector view: ?present=1 in the URL (the teacher's toggle sets it)."""
+    return str(st.query_params.get(PRESENT_KEY, "")).strip() in ("1", "true", "yes")
+
+
+class Lesson:
+    """One lesson page (see the module docstring)."""
+
+    def __init__(self, title: str, intro: str, more: str = "", icon: str = ":material/science:",
+                 page: str | None = None):
+        self.title, self.intro, self.more = title, intro, more
+        self.page = page or core.script_path()
+        self.sections: list[Section] = []
+        self.present = presenting()
+        st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
+                           initial_sidebar_state="collapsed" if self.present else "auto")
+        st.session_state["_page_title"] = title
+        st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
+        if self.present:
+            charts.set_chart_theme("contrast")
+        classroom.sync(self.page)
+        st.title(title)
+        st.markdown(intro)
+        if more and not self.present:
+            with st.expander("More about this lesson", icon=":material/menu_book:"):
+                st.markdown(more)
+        notice = st.session_state.pop("_bnlab_notice", None)
+        if notice:
+            st.info(notice, icon=":material/call_split:")
+        roles.teacher_panel()
+
+    # -- settings
+    def settings(self, base, names, **kwargs):
+        return settings.config_controls(base, names, **kwargs)
+
+    def views(self, specs, **kwargs) -> dict:
+        return settings.view_controls(specs, **kwargs)
+
+    # -- runs
+    def run(self, config, autostart: bool = True):
+        """The run of this config on this page: shared, or the student's own copy when they
+        explore (or left a shared run); None, with the reason shown, if it cannot train."""
+        scope = classroom.run_scope(self.page)
+        held = classroom.round_holds_run(self.page)
+        return run_ui.run_controls(config, autostart=autostart and not held, scope=scope,
+                                 buttons=False)
+
+    # -- layout
+    def section(self, title: str, draw: Callable, say: str = "") -> None:
+        self.sections.append(Section(title, draw, say))
+
+    def live(self, runs, refresh: float = core.REFRESH_SECONDS, scrubber: bool = True) -> None:
+        """The control bar, the scrubber and the sections, refreshed while a run is live."""
+        if runs is None:
+            return
+        many = isinstance(runs, list)
+        runs = runs if many else [runs]
+        registry, viewer = core.get_registry(), core.viewer_id()
+        interval = refresh if any(r.snapshot().live for r in runs) else None
+        key = f"{self.title}|live"
+
+        @st.fragment(run_every=interval)
+        def fragment():
+            started = time.perf_counter()
+            for r in runs:
+                registry.watch(r, viewer)
+            snaps = [r.snapshot() for r in runs]
+            with core.guard("the controls"):
+                controls.control_bar(runs, snaps, viewer, self.page,
+                                     default_pace=runs[0].config.pace, key=key)
+                run_ui.run_notices(snaps[0])
+            if classroom.question_blocks(self.page, snaps[0]):
+                return
+            shown = self._scrub(snaps, key) if scrubber else snaps
+            self._draw_sections(shown if many else shown[0])
+            core.REFRESH_TIMES.add(self.title, time.perf_counter() - started)
+            live = any(s.live for s in snaps)
+            if (interval is not None) != live:
+                st.rerun()  # one full rerun turns the timer on or off
+
+        fragment()
+
+    def static(self) -> None:
+        """Sections with no run (a lesson about the layer's own arithmetic)."""
+        self._draw_sections(None)
+
+    def _scrub(self, snaps, key: str):
+        steps = recorded_steps(snaps[0]) if snaps[0].nets else []
+        if len(steps) < 3:
+            return snaps
+        follow_key, value_key = f"{key}:follow", f"{key}:scrub"
+        latest = steps[-1]
+        if st.session_state.get(follow_key, True) or st.session_state.get(value_key) is None:
+            st.session_state[value_key] = latest
+        st.session_state[value_key] = min(max(st.session_state[value_key], 0), latest)
+
+        def moved():
+            st.session_state[follow_key] = st.session_state[value_key] >= latest
+
+        row = st.columns([1.3, 6], vertical_alignment="center")
+        step = st.session_state[value_key]
+        row[0].markdown("**Step shown**" if step >= latest else
+                        f"**Step {step:,}** (run at {snaps[0].step:,})",
+                        help="Every chart shows the run at this recorded step. Drag back to "
+                             "see how it was; drag to the right end to follow it live again.")
+        row[1].slider("Step shown", 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
+                      on_change=moved, label_visibility="collapsed")
+        if step >= latest:
+            return snaps
+        return [snapshot_at(s, step) for s in snaps]
+
+    def _draw_sections(self, shown) -> None:
+        if not self.sections:
+            return
+        if self.present:
+            index_key = f"{self.title}|section"
+            i = min(st.session_state.get(index_key, 0), len(self.sections) - 1)
+            nav = st.container(horizontal=True, vertical_alignment="center")
+            nav.button("Previous", icon=":material/chevron_left:", key=f"{index_key}:prev",
+                       shortcut="PageUp", disabled=i == 0,
+                       on_click=lambda: st.session_state.__setitem__(index_key, i - 1))
+            nav.markdown(f"**{i + 1} of {len(self.sections)}: {self.sections[i].title}**")
+            nav.button("Next", icon=":material/chevron_right:", key=f"{index_key}:next",
+                       shortcut="PageDown", disabled=i == len(self.sections) - 1,
+                       on_click=lambda: st.session_state.__setitem__(index_key, i + 1))
+            section = self.sections[i]
+            with core.guard(section.title):
+                section.draw(shown, True)
+            if section.say:
+                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
+            return
+        for n, section in enumerate(self.sections):
+            if n:
+                st.subheader(section.title)
+            with core.guard(section.title):
+                section.draw(shown, False)

@@ -1,0 +1,95 @@
+"""Engine benchmarks without a browser (docs/benchmarks.md, "Engine"):
+
+  python scripts/bench_engine.py paced [--runs 30] [--pace 150] [--seconds 20] [--backend workers]
+      N paced toy runs (the home page's net) at once: how many train, each one's share of its
+      pace, CPU and memory of the training processes.
+  python scripts/bench_engine.py figure1 [--steps 3000]
+      One Figure 1 twin run, unpaced, in a worker process, against the bare PyTorch loop in
+      this process (same steps), interleaved.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bn_core.config import RunConfig  # noqa: E402
+from bn_core import engine  # noqa: E402
+from bn_core.engine.registry import RunRegistry  # noqa: E402
+
+HOME = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
+                 activation="sigmoid", lr=0.5, batch_size=30, steps=200_000, probe_every=20,
+                 eval_every=20, grid_resolution=50, pace=150.0)
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds, RSS MiB) of a process from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        parts = fh.read().split(")")[-1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(parts[11]) + int(parts[12])) / ticks
+    with open(f"/proc/{pid}/statm") as fh:
+        rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return cpu, rss
+
+
+def _median_cost(backend, runs) -> float | None:
+    costs = sorted(h.placements[r.key].cost for r in runs
+                   for h in getattr(getattr(backend, "scheduler", None), "hosts", [])
+                   if r.key in h.placements)
+    return round(1000 * costs[len(costs) // 2], 3) if costs else None
+
+
+def paced(args) -> dict:
+    backend = engine.make_backend(args.backend)
+    if hasattr(backend, "wait_ready"):
+        backend.wait_ready(120)
+    registry = RunRegistry(backend=backend, idle_timeout=None, max_runs=max(64, args.runs + 1))
+    runs = [registry.start(HOME.replace(seed=s, pace=args.pace)) for s in range(args.runs)]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(r.status == "running" for r in runs):
+        time.sleep(0.2)
+    time.sleep(2.0)  # past the first records
+    pids = backend.pids() if hasattr(backend, "pids") else []
+    start = {r.key: r.snapshot().step for r in runs}
+    cpu0 = {p: proc_stats(p)[0] for p in pids}
+    t0 = time.monotonic()
+    time.sleep(args.seconds)
+    dt = time.monotonic() - t0
+    shares = sorted((r.snapshot().step - start[r.key]) / dt / args.pace for r in runs)
+    stats = {p: proc_stats(p) for p in pids}
+    out = {
+        "runs": args.runs, "pace": args.pace, "seconds": round(dt, 1), "backend": backend.name,
+        "training": sum(r.status == "running" for r in runs),
+        "queued": sum(r.status == "queued" for r in runs),
+        "share_of_pace_min": round(shares[0], 3), "share_of_pace_median":
+            round(shares[len(shares) // 2], 3), "share_of_pace_max": round(shares[-1], 3),
+        "runs_at_90pct_or_more": sum(s >= 0.9 for s in shares),
+        "worker_cpu_fraction": [round((stats[p][0] - cpu0[p]) / dt, 3) for p in pids],
+        "worker_rss_mib": [round(stats[p][1]) for p in pids],
+        "step_cost_ms_median": _median_cost(backend, runs),
+        "load_average": os.getloadavg()[0],
+    }
+    registry.shutdown()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("paced")
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--pace", type=float, default=150.0)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--backend", default="workers")
+    args = parser.parse_args()
+    print(json.dumps(paced(args), indent=2))
+
+
+if __name__ == "__main__":
+    main()
