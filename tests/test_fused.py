@@ -10,7 +10,9 @@ e.g. with batches of 2, amplify rounding within tens of steps: autograd's as muc
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -353,3 +355,180 @@ def test_plain_nets_ignore_bn_placement():
     """Placement only matters to BN nets: plain nets with placement 'after' are fused."""
     config = RunConfig(**TOY, nets=("plain",), placement="after", activation="sigmoid", depth=2)
     assert can_fuse(config, build_twins(config, 2, 2))
+
+
+# ---------------------------------------------------------------------------- in the trainer
+
+def job_updates(config, fused, float64=False):
+    """Every update a TrainingJob hands out (what the pages' records are built from), training
+    `config` to the end in slices of 37 steps, with the fused step or with autograd; with
+    `float64`, autograd on float64 copies of the same nets and data (the rounding yardstick)."""
+    from bn_core.engine import training
+    patches = pytest.MonkeyPatch()
+    if float64:
+        prepare, build = training.prepare, training.build_twins
+
+        def wide(t):
+            return t.double() if torch.is_tensor(t) and t.is_floating_point() else t
+
+        def prepare64(cfg):
+            setup = prepare(cfg)
+            return dataclasses.replace(
+                setup, x_train=wide(setup.x_train), y_train=wide(setup.y_train),
+                x_probe=wide(setup.x_probe), grid=wide(setup.grid),
+                eval_sets={k: (wide(x), wide(y)) for k, (x, y) in setup.eval_sets.items()})
+        patches.setattr(training, "prepare", prepare64)
+        patches.setattr(training, "build_twins", lambda *a: {
+            k: n.double() for k, n in build(*a).items()})
+    try:
+        job = training.TrainingJob(config, fused=fused and not float64)
+        job.load()
+        updates = [job.drain()]
+        while not job.done:
+            job.advance(37)
+            updates.append(job.drain())
+    finally:
+        patches.undo()
+    return updates, job.fused_steps, job
+
+
+def _leaves(tree, path=""):
+    """(path, value) of every leaf of an update, in order (rows in the order recorded)."""
+    if isinstance(tree, dict):
+        for k in tree:
+            yield from _leaves(tree[k], f"{path}.{k}")
+    elif isinstance(tree, (list, tuple)):
+        for i, v in enumerate(tree):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, tree
+
+
+def _series(path: str) -> str:
+    """What a leaf is a value of, whatever its update and row: 'nets.bn.rows.probes.hist'."""
+    return re.sub(r"^\[\d+\]|\[\d+\]", "", path)
+
+
+def assert_records_equal_up_to_rounding(fused, autograd, float64, only=""):
+    """Same structure and equal statuses, steps and strings; every number of fused within
+    REL (relative to its array's scale) plus 4x autograd's own relative distance from float64
+    so far in the same series (as assert_same_up_to_rounding); counts (histograms) may move
+    4 values plus 4x what float64 moves; accuracies and fractions of units may differ by one
+    example or unit (1/100) beyond that. Returns autograd's largest relative distance from
+    float64 over the continuous series (small: the case is one where rounding does not
+    snowball, or the comparison would say little)."""
+    own: dict[str, float] = {}
+    la, lf, ld = (list(_leaves(u)) for u in (autograd, fused, float64))
+    assert [p for p, _ in lf] == [p for p, _ in la]
+    if only:  # the leaves whose path has `only` in it
+        la, lf, ld = ([leaf for leaf in leaves if only in leaf[0]] for leaves in (la, lf, ld))
+    assert [p for p, _ in ld] == [p for p, _ in la]
+    for (path, a), (_, f), (_, d) in zip(la, lf, ld):
+        key = _series(path)
+        if key in (".elapsed", ".steps_per_sec"):  # wall-clock figures, not records
+            continue
+        if not isinstance(a, (np.ndarray, float, np.floating)) and not torch.is_tensor(a):
+            assert f == a, f"{path}: {f!r} (fused) vs {a!r} (autograd)"
+            continue
+        a, f, d = (np.asarray(v) for v in (a, f, d))
+        assert a.shape == f.shape == d.shape and a.dtype == f.dtype, path
+        if a.dtype.kind in "iub":
+            moved = float(np.abs(f.astype(np.int64) - a.astype(np.int64)).sum())
+            own[key] = max(own.get(key, 0.0),
+                           float(np.abs(d.astype(np.int64) - a.astype(np.int64)).sum()))
+            assert moved <= 4 + 4 * own[key], f"{path}: counts differ by {moved}"
+            continue
+        nan = np.isnan(a)
+        assert np.array_equal(nan, np.isnan(f)), f"{path}: NaNs differ"
+        a, f, d = (v[~nan].astype(np.float64) for v in (a, f, d))
+        scale = max(float(np.abs(a).max(initial=0.0)), 1e-3)
+        own[key] = max(own.get(key, 0.0), float(np.abs(d - a).max(initial=0.0)) / scale)
+        allowed = (REL + 4 * own[key]) * scale + (0.01 if _discrete(key) else 0.0)
+        err = float(np.abs(f - a).max(initial=0.0))
+        assert err <= allowed, f"{path}: fused differs from autograd by {err:.3g} > " \
+            f"{allowed:.3g} (autograd's own relative distance from float64: {own[key]:.3g})"
+    return max([v for k, v in own.items() if not _discrete(k) and ".ics." not in k],
+               default=0.0)  # ICS and landscape: differences of gradients, rounding-bound
+
+
+def _discrete(key: str) -> bool:
+    """Series that count (accuracies, fractions of units, histograms): rounding can move a
+    value across a threshold, so their distance from float64 says nothing of conditioning."""
+    name = key.rsplit(".", 1)[-1]
+    return name.endswith("_acc") or name.endswith("acc_train_mode") or name in (
+        "saturated", "linear_zone", "dead_units", "zero_outputs", "hist", "bn_hist", "grid")
+
+
+TRAINER_CASES = {
+    "home page toy, decision grid, ICS": dict(
+        dataset="moons", n_samples=300, noise=0.2, depth=4, width=32, activation="sigmoid",
+        lr=0.5, batch_size=30, steps=40, probe_every=10, eval_every=10, grid_resolution=12,
+        ics_every=20),  # its BN net's rounding snowballs from step ~50 (float64 vs float32)
+    "relu, momentum, frozen gamma, probe every step": dict(
+        dataset="circles", n_samples=200, depth=3, width=16, activation="relu", lr=0.1,
+        momentum=0.9, affine="frozen", gamma_value=1.5, batch_size=20, steps=60, probe_every=1,
+        eval_every=7, grid_resolution=0),
+    "tiny batches (BN's train-mode accuracy)": dict(
+        dataset="moons", n_samples=200, depth=2, width=8, activation="tanh", lr=0.2,
+        batch_size=4, steps=80, probe_every=10, eval_every=10, grid_resolution=0),
+    "deep linear regression": dict(
+        dataset="deep-linear", n_samples=400, depth=4, width=10, activation="linear", lr=0.01,
+        batch_size=32, steps=100, probe_every=10, eval_every=10, grid_resolution=0),
+    "Figure 1 net on MNIST": dict(
+        dataset="mnist-subset", depth=3, width=100, activation="sigmoid", batch_size=60, lr=0.5,
+        steps=250, probe_every=100, eval_every=50, heldout_size=300),
+}
+
+
+@pytest.mark.parametrize("case", TRAINER_CASES)
+def test_the_trainer_records_the_same_with_the_fused_step_as_with_autograd(case):
+    """The trainer uses the fused step where it can; every record it produces (losses,
+    accuracies, probes, gradient norms of probe steps, BN statistics, ICS, decision grids,
+    checkpoints) equals the autograd path's up to float32 rounding."""
+    config = RunConfig(**TRAINER_CASES[case])
+    fused, fused_steps, job = job_updates(config, True)
+    plain, autograd_fused_steps, _ = job_updates(config, False)
+    assert fused_steps == config.steps and job.fuse_refusal is None
+    assert autograd_fused_steps == 0
+    assert len(fused) == len(plain)
+    own = assert_records_equal_up_to_rounding(fused, plain, job_updates(config, False, True)[0])
+    print(f"{case}: autograd's largest relative distance from float64 {own:.2g}")
+    assert own < 1e-2, f"rounding snowballs in this case (autograd vs float64: {own:.2g})"
+    last = fused[-1]["nets"]
+    assert set(last) == set(config.nets)
+    assert all(u["status"] == "finished" for u in last.values())
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_a_net_diverges_at_the_same_step_with_the_fused_step():
+    """The plain twin of tests/test_training.py's diverging run stops at the same step (the
+    fused step then trains the BN net alone) and the BN net records the same."""
+    config = RunConfig(dataset="moons", n_samples=400, noise=0.15, batch_size=60,
+                       activation="relu", depth=3, width=16, lr=1.0, init_scale=3.0, steps=100,
+                       probe_every=1, eval_every=1, grid_resolution=0, heldout_size=200,
+                       nets=("plain", "bn"), seed=0)
+    fused, fused_steps, job = job_updates(config, True)
+    plain, _, _ = job_updates(config, False)
+    assert fused_steps == config.steps
+
+    def diverged(updates):
+        return [u["nets"]["plain"]["diverged_at"] for u in updates
+                if "plain" in u.get("nets", {})][-1]
+    assert diverged(fused) == diverged(plain) is not None
+    # float64 overflows later than float32, so only the BN net has a float64 yardstick
+    assert_records_equal_up_to_rounding(fused, plain, job_updates(config, False, True)[0],
+                                        only=".nets.bn.")
+
+
+def test_runs_the_fused_step_cannot_train_step_with_autograd(monkeypatch):
+    config = RunConfig(dataset="moons", n_samples=200, depth=2, width=8, batch_size=20,
+                       steps=30, probe_every=10, eval_every=10, grid_resolution=0,
+                       nets=("plain", "noisy_bn"))
+    updates, fused_steps, job = job_updates(config, True)
+    assert fused_steps == 0 and "noise" in job.fuse_refusal
+    assert updates[-1]["status"] == "finished"
+    from bn_core.engine import training
+    monkeypatch.setenv(training.FUSED_ENV, "0")
+    assert training.TrainingJob(config).use_fused is False
+    monkeypatch.setenv(training.FUSED_ENV, "1")
+    assert training.TrainingJob(config).use_fused is True

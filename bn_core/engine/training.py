@@ -6,12 +6,16 @@ to the same step. A job is advanced in slices by a host (bn_core/engine/host.py)
 lets one process train many runs; it hands its new records out as updates (`drain`) that a
 `RunRecord` (bn_core/engine/records.py) applies where the pages read them.
 A net whose loss or weights stop being finite stops as "diverged at step N"; its twins go on.
+Where the nets allow it (`bn_core.nets.fused.can_fuse`: plain and BN MLPs, no noise or dropout)
+a step is the hand-written `FusedTwinStep`, which gives autograd's records up to float32
+rounding at a fraction of its overhead; `BNLAB_FUSED=0` (or `fused=False`) keeps autograd.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import math
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ import numpy as np
 import torch
 
 from bn_core.nets import probes
+from bn_core.nets.fused import FusedTwinStep, fuse_refusal
 from bn_core.config import BN_NETS, TOY_DATASETS, RunConfig
 from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_dataset
 from bn_core.engine.budget import budget_problem
@@ -362,6 +367,13 @@ class Trainer:
 # ---------------------------------------------------------------------------- jobs
 
 TERMINAL = ("finished", "stopped", "failed")
+FUSED_ENV = "BNLAB_FUSED"  # "0": every run steps with autograd (benchmarks, comparisons)
+
+
+def fused_by_default() -> bool:
+    """Whether runs use the fused step where they can: yes unless BNLAB_FUSED is 0/no/off
+    (read when a job is made, so a child process started with it set follows it too)."""
+    return os.environ.get(FUSED_ENV, "1").strip().lower() not in ("0", "no", "off", "false")
 
 
 class TrainingJob:
@@ -371,8 +383,14 @@ class TrainingJob:
     collect the records made since the last drain. Status: loading, running, paused, finished,
     stopped or failed (with `message`)."""
 
-    def __init__(self, config: RunConfig, attempt: int = 1):
+    def __init__(self, config: RunConfig, attempt: int = 1, fused: bool | None = None):
         self.config, self.attempt = config, attempt
+        # fused step where the nets allow it (None: as BNLAB_FUSED says, default yes)
+        self.use_fused = fused_by_default() if fused is None else bool(fused)
+        self.fused: FusedTwinStep | None = None  # the step of the nets in `_fused_for`
+        self._fused_for: tuple = ()
+        self.fuse_refusal: str | None = None  # why this run steps with autograd, if it does
+        self.fused_steps = 0  # steps taken with the fused step
         self.status, self.message = "loading", ""
         self.step = 0
         self.pace = config.pace
@@ -436,6 +454,7 @@ class TrainingJob:
             t.optimizer = None
         self.active = []
         self.setup = None
+        self.fused, self._fused_for = None, ()
 
     @property
     def done(self) -> bool:
@@ -501,6 +520,20 @@ class TrainingJob:
             self.release()
         return done
 
+    def _fused_step(self, active: list) -> FusedTwinStep | None:
+        """The fused step of these trainers' nets (rebuilt when a net drops out), or None when
+        fusion is off or the nets need autograd (the reason is kept in `fuse_refusal`)."""
+        if not self.use_fused:
+            return None
+        key = tuple(id(t) for t in active)
+        if key != self._fused_for:
+            nets = [t.net for t in active]
+            self.fuse_refusal = fuse_refusal(self.config, nets)
+            self.fused = None if self.fuse_refusal else \
+                FusedTwinStep(nets, [t.optimizer for t in active], self.config)
+            self._fused_for = key
+        return self.fused
+
     def _one_step(self, step: int) -> None:
         cfg, setup = self.config, self.setup
         active = self.active
@@ -513,8 +546,17 @@ class TrainingJob:
             for t in active:
                 t.measure_ics(step, xb, yb)
         traces = [[] if probe_now else None for _ in active]
-        losses = [t.loss(xb, yb, trace) for t, trace in zip(active, traces)]
-        values = torch.stack([l.detach() for l in losses]).tolist()
+        fused = self._fused_step(active)
+        if fused is not None:
+            # forward, backward and SGD of every net; a net whose loss is not finite is left
+            # as it is (as below), its gradients None
+            values, grads = fused.step(xb, yb, want_grads=probe_now,
+                                       traces=traces if probe_now else None)
+            per_net = grads if probe_now else [None] * len(active)
+            self.fused_steps += 1
+        else:
+            losses = [t.loss(xb, yb, trace) for t, trace in zip(active, traces)]
+            values = torch.stack([l.detach() for l in losses]).tolist()
         finite = [math.isfinite(v) for v in values]
         self.step = step
         if not all(finite):
@@ -522,20 +564,26 @@ class TrainingJob:
                 if not ok:
                     t.diverge(step)
             keep = [i for i, ok in enumerate(finite) if ok]
-            active, losses, traces = ([active[i] for i in keep], [losses[i] for i in keep],
-                                      [traces[i] for i in keep])
-            values = [values[i] for i in keep]
+            active, traces, values = ([active[i] for i in keep], [traces[i] for i in keep],
+                                      [values[i] for i in keep])
+            if fused is not None:
+                per_net = [per_net[i] for i in keep]
+            else:
+                losses = [losses[i] for i in keep]
             self.active = active
             if not active:
                 return
-        grads = torch.autograd.grad(sum(losses), [p for t in active for p in t.params])
-        offset = 0
-        for t, value in zip(active, values):
-            n = len(t.params)
-            t.optimizer.step(grads[offset:offset + n])
+        if fused is None:
+            grads = torch.autograd.grad(sum(losses), [p for t in active for p in t.params])
+            per_net, offset = [], 0
+            for t in active:
+                n = len(t.params)
+                per_net.append(grads[offset:offset + n])
+                t.optimizer.step(per_net[-1])
+                offset += n
+        for t, value, g in zip(active, values, per_net):
             if probe_now:
-                t.last_grads = grads[offset:offset + n]
-            offset += n
+                t.last_grads = g
             t.after_step(step, value)
         if probe_now or eval_now:
             for t, trace in zip(active, traces):
@@ -574,8 +622,9 @@ class TrainingJob:
 
 
 def train_to_end(config: RunConfig, capacity: int | None = None,
-                 progress=None) -> RunSnapshot:
-    """Train a config in the foreground (command line, tests) and return the final snapshot."""
+                 progress=None, fused: bool | None = None) -> RunSnapshot:
+    """Train a config in the foreground (command line, tests) and return the final snapshot
+    (`fused`: as TrainingJob's; None follows BNLAB_FUSED)."""
     from bn_core.engine.run import snapshot_of  # the run handle builds snapshots of records
 
     # Keep every record of a command-line run (Figure 1 wants a row per 100 steps), up to a
@@ -583,7 +632,7 @@ def train_to_end(config: RunConfig, capacity: int | None = None,
     capacity = capacity or min(MAX_FOREGROUND_CAPACITY, max(
         DEFAULT_CAPACITY, config.steps // min(config.probe_every, config.eval_every) + 4))
     check_config(config)
-    job, record = TrainingJob(config), RunRecord(1, capacity)
+    job, record = TrainingJob(config, fused=fused), RunRecord(1, capacity)
     try:
         job.load()
     except Exception as exc:

@@ -54,6 +54,8 @@ def fuse_refusal(config, nets) -> str | None:
             return "a net's activation differs from the config's"
         if not net.training:
             return "a net is in eval mode"
+        if net.norm not in (None, False, True, "bn"):
+            return f"norm layer {net.norm!r} is not fused (only BN)"
         if net.norm:
             if net.placement != "before":
                 return "BN after the nonlinearity is not fused"
