@@ -21,6 +21,11 @@ Parts:
   single  (a) and (c) for each net of the run alone (what each process of --jobs 2 trains)
   run     a whole run (default Figure 1, 50,000 steps) in two processes, one net each, with the
           trainer's probes at the run's cadence (--run-steps, --run-net, --proc-variant a,c)
+  engine  the engine itself, fused step (default) against autograd (BNLAB_FUSED=0), in
+          alternating order (ABBA...) over --repeats: `python -m bn_core reproduce fig1` end
+          to end (a fresh process each, --run-steps, default 50,000); the home page's toy run
+          un-paced in this process (train_to_end); the Figure 1 twin in this process against
+          the bare eager loop (plain then BN net) over --twin-steps steps
 """
 from __future__ import annotations
 
@@ -30,8 +35,11 @@ import json
 import math
 import multiprocessing
 import os
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -344,9 +352,10 @@ VARIANT_NAMES = {
 }
 
 
-def summary(values: list[float]) -> dict:
-    return {"min": round(min(values), 1), "median": round(statistics.median(values), 1),
-            "max": round(max(values), 1)}
+def summary(values: list[float], digits: int = 1) -> dict:
+    return {"min": round(min(values), digits),
+            "median": round(statistics.median(values), digits),
+            "max": round(max(values), digits)}
 
 
 def bench_steps(which: str, variants: str, chunk: int, repeats: int, kind: str | None = None
@@ -550,6 +559,86 @@ def bench_run(which: str, variant: str, steps: int) -> dict:
             "per_net": rows}
 
 
+def _cli_fig1(fused: bool, steps: int) -> dict:
+    """`python -m bn_core reproduce fig1 --steps N` in a fresh process: wall and CPU seconds
+    (the process and its workers) and the final accuracies it reports."""
+    env = {**os.environ, "BNLAB_FUSED": "1" if fused else "0", "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "bn_core", "reproduce", "fig1", "--steps",
+                               str(steps), "--out", out], env=env, cwd=str(ROOT),
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise SystemExit(f"reproduce fig1 failed:\n{done.stderr[-2000:]}")
+    report = json.loads(done.stdout)
+    return {"wall_s": round(wall, 2), "train_s": report["train_seconds"],
+            "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
+            "summary": report["summary"]}
+
+
+def _in_process(config: RunConfig, fused: bool) -> dict:
+    """train_to_end of `config` in this process: steps/s over wall and over thread CPU."""
+    from bn_core.engine.training import train_to_end
+    t0, c0 = time.perf_counter(), time.thread_time()
+    snap = train_to_end(config, fused=fused)
+    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+    assert snap.status == "finished", snap.message
+    return {"steps_per_s": round(config.steps / wall, 1),
+            "steps_per_cpu_s": round(config.steps / cpu, 1),
+            "final_heldout_acc": {k: round(float(v.evals["heldout_acc"][-1]), 4)
+                                  for k, v in snap.nets.items()}}
+
+
+def _bare(config: RunConfig) -> dict:
+    """The bare eager loop (bn_core.bench.bare_loop): plain net, then BN net, same batches."""
+    from bn_core.bench import bare_loop
+    from bn_core.engine.training import prepare
+    setup = prepare(config)
+    t0 = time.perf_counter()
+    seconds = bare_loop(config, setup, False) + bare_loop(config, setup, True)
+    return {"steps_per_s": round(config.steps / seconds, 1),
+            "wall_s_incl_setup": round(time.perf_counter() - t0, 2)}
+
+
+def bench_engine(steps: int, twin_steps: int, repeats: int) -> dict:
+    """Fused against autograd in the engine, interleaved (ABBA): see the module docstring."""
+    fig1 = CONFIGS["fig1"]().replace(steps=twin_steps)
+    toy = home_run().replace(pace=0.0)
+    rows = {"fig1_cli_fused": [], "fig1_cli_autograd": [], "toy_fused": [],
+            "toy_autograd": [], "fig1_twin_fused": [], "fig1_bare": []}
+    for r in range(repeats):
+        order = (True, False) if r % 2 == 0 else (False, True)
+        for fused in order:
+            name = "fused" if fused else "autograd"
+            rows[f"fig1_cli_{name}"].append(_cli_fig1(fused, steps))
+            print(name, rows[f"fig1_cli_{name}"][-1], file=sys.stderr)
+        for fused in order:
+            rows[f"toy_{'fused' if fused else 'autograd'}"].append(_in_process(toy, fused))
+        for fused in order:
+            if fused:
+                rows["fig1_twin_fused"].append(_in_process(fig1, True))
+            else:
+                rows["fig1_bare"].append(_bare(fig1))
+    cli_ratio = [a["wall_s"] / f["wall_s"] for f, a in zip(rows["fig1_cli_fused"],
+                                                        rows["fig1_cli_autograd"])]
+    toy_ratio = [f["steps_per_s"] / a["steps_per_s"] for f, a in zip(rows["toy_fused"],
+                                                                      rows["toy_autograd"])]
+    bare_ratio = [f["steps_per_s"] / b["steps_per_s"] for f, b in zip(rows["fig1_twin_fused"],
+                                                                      rows["fig1_bare"])]
+    return {"fig1_steps": steps, "toy": toy.dataset, "toy_steps": toy.steps,
+            "twin_steps": twin_steps, "repeats": repeats, "runs": rows,
+            "fig1_cli_wall_s_fused": summary([x["wall_s"] for x in rows["fig1_cli_fused"]]),
+            "fig1_cli_wall_s_autograd": summary([x["wall_s"] for x in rows["fig1_cli_autograd"]]),
+            "fig1_cli_speedup_autograd_over_fused_wall": summary(cli_ratio, 3),
+            "toy_steps_per_s_fused": summary([x["steps_per_s"] for x in rows["toy_fused"]]),
+            "toy_steps_per_s_autograd": summary([x["steps_per_s"] for x in rows["toy_autograd"]]),
+            "toy_speedup": summary(toy_ratio, 3),
+            "fig1_twin_fused_over_bare_loop": summary(bare_ratio, 3)}
+
+
 def _ms(fn, repeats):
     """Milliseconds per call: the fastest of `repeats` calls (other processes' load only ever
     adds time, so the minimum is the probe's own cost)."""
@@ -659,6 +748,8 @@ def main(argv=None) -> int:
     parser.add_argument("--proc-variant", default="c")
     parser.add_argument("--run-steps", type=int, default=50_000)
     parser.add_argument("--run-net", default="fig1")
+    parser.add_argument("--twin-steps", type=int, default=3000,
+                        help="engine part: steps of the in-process Figure 1 twin and bare loop")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -683,6 +774,8 @@ def main(argv=None) -> int:
             result[f"run_{args.run_net}_{variant}"] = bench_run(args.run_net, variant,
                                                                   args.run_steps)
             print(json.dumps(result[f"run_{args.run_net}_{variant}"]), file=sys.stderr)
+    if "engine" in parts:
+        result["engine"] = bench_engine(args.run_steps, args.twin_steps, args.repeats)
     if "procs" in parts:
         for variant in args.proc_variant.split(","):
             result[f"procs_fig1_{variant}"] = bench_procs("fig1", variant, args.proc_window,
