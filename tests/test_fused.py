@@ -6,6 +6,8 @@ reference: after N steps every loss, weight, BN gamma/beta and running statistic
 of the fused step must be within 1e-5 (relative to the tensor's scale) of the float32 autograd
 run, plus four times the float32 autograd run's own distance from float64 so far (some BN nets,
 e.g. with batches of 2, amplify rounding within tens of steps: autograd's as much as ours).
+The trainer tests at the end train whole runs through TrainingJob with the fused step and with
+autograd and compare every record they hand out, with a float64 run as the same yardstick.
 """
 from __future__ import annotations
 
@@ -349,6 +351,8 @@ def test_rejects_nets_it_cannot_see_into():
     assert not can_fuse(config, [frozen_weight])
     other_act = MLP(2, 2, 2, 16, "tanh")
     assert not can_fuse(config, [other_act])
+    layer_norm = MLP(2, 2, 2, 16, "sigmoid", norm="layernorm")
+    assert "layernorm" in fuse_refusal(config, [layer_norm])
 
 
 def test_plain_nets_ignore_bn_placement():

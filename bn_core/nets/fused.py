@@ -6,7 +6,7 @@ Python), not arithmetic. This step calls the ATen kernels autograd would (native
 its backward, sigmoid_backward, ...) into preallocated buffers and, for plain SGD, folds the
 update of each large weight matrix into its gradient's matmul (W <- W - lr g^T x, one addmm), so
 it gives the autograd step's results up to float rounding (tests/test_fused.py: as close to a
-float64 run as float32 autograd is) at a fraction of the overhead (docs/benchmarks.md, section 5).
+float64 run as float32 autograd is) at a fraction of the overhead (docs/benchmarks.md, section 6).
 
 Use: `if can_fuse(config, nets): step = FusedTwinStep(nets, optimizers, config)`, then
 `losses, grads = step.step(xb, yb, want_grads=probe_now)` in place of the autograd lines.
