@@ -38,7 +38,7 @@ def _open(browser, url):
     ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
     page = ctx.new_page()
     page.goto(url, wait_until="commit", timeout=180_000)
-    wait_idle(page, timeout_ms=120_000)
+    wait_idle(page)
     return ctx, page
 
 

@@ -62,7 +62,7 @@ def open_page(browser, url: str, width: int = 1280, height: int = 720, foreign: 
     ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
     page = ctx.new_page()
     page.goto(url, wait_until="commit", timeout=180_000)
-    wait_idle(page, timeout_ms=120_000)
+    wait_idle(page)
     return ctx, page
 
 
