@@ -132,8 +132,61 @@ def lr_hint(snap) -> str:
             if stuck else "")
     if cfg.lr_multiplier < 5:
         return note + ("**Try** the multiplier x5 and x30 (the BN paper's BN-x5 and BN-x30), "
-                       "or the ReLU scenarios above.")
+                       "or the ReLU scenarios in the sidebar.")
     if any(o == "training" for o in outcomes.values()):
         return "Neither net has failed at this rate so far."
     return ("Neither net failed at this rate. **Try** a ReLU net (the ReLU scenarios) or a "
             "larger multiplier.")
+
+
+# ---------------------------------------------------------------------------- exploding gradients
+
+EXPLODING_RATIO = 10.0  # the plain net's gradients this many times the BN net's: exploding
+
+
+def size_ratio(snap, latest: bool = False) -> tuple[int, np.ndarray] | None:
+    """(step, plain / BN gradient norm of each weight matrix) at the first (or latest) probe at
+    which both nets have gradients; None if there is none."""
+    plain, bn = snap.nets.get("plain"), snap.nets.get("bn")
+    if plain is None or bn is None:
+        return None
+    gp, gb = plain.probes.get("grad_norm"), bn.probes.get("grad_norm")
+    if gp is None or gb is None:
+        return None
+    n = min(len(gp), len(gb))
+    both = [i for i in range(n) if np.all(np.isfinite(gp[i])) and np.all(np.isfinite(gb[i]))
+            and np.all(np.asarray(gb[i]) > 0)]
+    if not both:
+        return None
+    i = both[-1] if latest else both[0]
+    return int(plain.probes["step"][i]), np.asarray(gp[i], np.float64) / np.asarray(gb[i], np.float64)
+
+
+def explosion_text(snap) -> str:
+    """Whether the plain net's gradients exploded, measured against its BN twin's: how many
+    times larger they were at the first probe and are now. Empty when neither net's gradients
+    are much larger than the other's."""
+    first = size_ratio(snap)
+    if first is None:
+        return ""
+    step, ratio = first
+    med = float(np.median(ratio))
+    if med < EXPLODING_RATIO:
+        return ""
+    cfg = snap.config
+    text = (f"**Exploding gradients:** at step {step:,} the plain net's gradients were "
+            f"**{ratio.min():.0f} to {ratio.max():.0f} times** the BN net's (median {med:.0f}), "
+            f"weight matrix by weight matrix: each of its {cfg.depth} layers multiplies the "
+            "error signal by its large weights on the way down. BN divides each layer's input "
+            "by its spread, so the weights' scale cancels.")
+    now = size_ratio(snap, latest=True)
+    if now is not None and now[0] != step:
+        text += f" At step {now[0]:,}: {float(np.median(now[1])):.0f} times (median)."
+    bn = snap.nets["bn"]
+    if (cfg.init == "scaled" and cfg.init_scale > 1 and cfg.lr_multiplier < 5
+            and outcome(bn, chance(snap)) == "stuck"):
+        s = cfg.init_scale
+        text += (f" At this small rate the BN net barely learns: its hidden layers' outputs "
+                 f"ignore their weights' scale, so with weights {s:g} times larger each step "
+                 f"changes them about {s * s:g} times less.")
+    return text
