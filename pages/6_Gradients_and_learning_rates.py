@@ -13,40 +13,14 @@ from bn_core.figures.gradients import (
     vanishing_ratio_figure,
 )
 from bn_core.lessons import gradients as text
-from bn_core.presets import lesson_setup, preset
+from bn_core.presets import lesson_setup
 
 # The default: a 10-layer sigmoid net on the MNIST subset (the BN-x5-Sigmoid analogue).
 BASE = lesson_setup("gradients")
 DATASETS_OFFERED = ("mnist-subset",) + TOY_DATASETS
 SETTINGS_SHOWN = ["lr_multiplier", "activation", "depth", "width", "init", "init_scale", "lr",
                   "dataset", "steps", "seed"]
-# One click sets several settings at once. The ReLU learning-rate scenarios are the presets
-# lr-x1/x5/x30 (10 x 100 ReLU, He's init, base rate 0.1; measured by check-claims T9, T9b, T9c).
-SCENARIO_FIELDS = ("activation", "depth", "width", "init", "init_scale", "lr", "lr_multiplier",
-                   "dataset")
-
-
-def preset_values(name: str) -> dict:
-    config = preset(name).config
-    return {field: getattr(config, field) for field in SCENARIO_FIELDS}
-
-
-# Each scenario's effect is checked in tests/test_page_gradients.py (trained, short) or by the
-# claim it is (bn_core/claims.py).
-SCENARIOS = {
-    "Deep sigmoid (vanishing gradients)": dict(
-        activation="sigmoid", depth=10, width=64, init="default", init_scale=1.0, lr=0.1,
-        lr_multiplier=1.0, dataset="mnist-subset"),
-    "ReLU, learning rate x1": preset_values("lr-x1"),
-    "ReLU, x5 (BN-x5)": preset_values("lr-x5"),
-    "ReLU, x30 (BN-x30)": preset_values("lr-x30"),
-    # Weights 3 / sqrt(2) times He's: the plain net's gradients come out about a hundred times
-    # the BN net's at its first probe (seeds 0-2). At a rate of 0.1 the plain net overflows
-    # within 3-5 steps, before any probe, so the rate here is 0.0001: slow, but it shows them.
-    "Large init (exploding gradients)": dict(
-        activation="relu", depth=10, width=64, init="scaled", init_scale=3.0, lr=0.0001,
-        lr_multiplier=1.0, dataset="mnist-subset"),
-}
+SCENARIOS = text.scenarios()  # one click sets several settings (tested: the effect each names)
 
 
 def apply_scenario(values: dict) -> None:

@@ -18,6 +18,43 @@ from bn_core.lessons.distributions import init_words
 COLLAPSE_MARGIN = 0.05  # within 5 points of chance at the end: the net collapsed
 
 
+# ---------------------------------------------------------------------------- scenarios
+
+SCENARIO_FIELDS = ("activation", "depth", "width", "init", "init_scale", "lr", "lr_multiplier",
+                   "dataset")
+
+
+def preset_values(name: str) -> dict:
+    """A preset's values of the settings a scenario sets."""
+    from bn_core.presets import preset
+
+    config = preset(name).config
+    return {field: getattr(config, field) for field in SCENARIO_FIELDS}
+
+
+def scenarios() -> dict[str, dict]:
+    """The page's scenario buttons: title -> the settings one click sets (the run length and
+    seed stay). Each produces the effect its title names on the page's setup: checked by
+    training it briefly in tests/test_gradients_lesson.py. The ReLU learning-rate scenarios
+    are the presets lr-x1/x5/x30 (10 x 100 ReLU, He's init, base rate 0.1; claims T9, T9b,
+    T9c)."""
+    return {
+        "Deep sigmoid (vanishing gradients)": dict(
+            activation="sigmoid", depth=10, width=64, init="default", init_scale=1.0, lr=0.1,
+            lr_multiplier=1.0, dataset="mnist-subset"),
+        "ReLU, learning rate x1": preset_values("lr-x1"),
+        "ReLU, x5 (BN-x5)": preset_values("lr-x5"),
+        "ReLU, x30 (BN-x30)": preset_values("lr-x30"),
+        # Weights N(0, 9/fan_in), 3 / sqrt(2) times He's: at the first probe (step 20) the
+        # plain net's gradients are 41-224 times the BN net's, median 87-112 (seeds 0-2). At a
+        # rate of 0.1 the plain net overflows within 3-5 steps, before any probe, so the rate
+        # here is 0.0001: slow, but it shows them.
+        "Large init (exploding gradients)": dict(
+            activation="relu", depth=10, width=64, init="scaled", init_scale=3.0, lr=0.0001,
+            lr_multiplier=1.0, dataset="mnist-subset"),
+    }
+
+
 def sci(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.1e}"
 
