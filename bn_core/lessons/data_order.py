@@ -127,7 +127,13 @@ def verdict(snap) -> str:
         return "The nets have only just started: give them a few hundred steps."
     stuck = [name for name, r in lately.items() if r[0] < chance + CLOSE_TO_CHANCE]
     if not stuck:
-        return "Both nets are well above chance: the batches are mixed enough to learn from."
+        who = "Both nets are" if len(lately) == 2 else f"{len(lately)} of {len(lately)} nets are"
+        who = f"The {next(iter(lately))} net is" if len(lately) == 1 else who
+        text = f"{who} more than {100 * CLOSE_TO_CHANCE:.0f} points above chance lately"
+        if snap.config.shuffle < 0.5:
+            return (text + f", with the batches {order_words(snap.config.shuffle)}: on this "
+                    "data and batch size the order does not stop them learning.")
+        return text + ": the batches are mixed enough to learn from."
     text = (f"**{' and '.join(stuck)}** {'is' if len(stuck) == 1 else 'are'} within "
             f"{100 * CLOSE_TO_CHANCE:.0f} points of chance lately")
     if snap.config.shuffle < 0.5:
