@@ -25,7 +25,7 @@ if not browser_available():
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-LESSON_PAGES = ["/"]  # pages on the lesson frame (the rest join as they move to it)
+LESSON_PAGES = ["/", "/Covariate_shift", "/Shuffling", "/Gradients_and_learning_rates"]  # pages on the lesson frame (the rest join as they move to it)
 
 
 def load_factor() -> float:
