@@ -185,8 +185,13 @@ def test_the_scrubber_shows_an_earlier_steps_boundary(browser, server):
 
 def first_chart_top(page) -> float | None:
     """The top edge of the highest chart on screen (hidden, stale elements ignored)."""
-    boxes = [el.bounding_box() for el in page.locator("[data-testid='stPlotlyChart']").all()]
-    tops = [b["y"] for b in boxes if b and b["height"] > 50]
+    # read in one step in the page: a chart removed by a rerun between listing the charts and
+    # measuring one would otherwise stall the measurement for the locator's whole timeout
+    tops = page.evaluate("""() => Array.from(document.querySelectorAll(
+            "[data-testid='stPlotlyChart']"))
+        .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+        .map(e => e.getBoundingClientRect())
+        .filter(r => r.height > 50).map(r => r.top)""")
     return min(tops) if tops else None
 
 
