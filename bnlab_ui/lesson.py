@@ -46,7 +46,7 @@ button p {font-size: 1.05rem !important;}
 MOBILE_CSS = """
 <style>
 @media (max-width: 640px) {
-  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 1rem;}
+  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 3.9rem;}  /* below the 60 px header */
   h1 {font-size: 1.35rem !important;}
   [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
   [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {min-width: 100% !important;}
@@ -112,8 +112,14 @@ class Lesson:
     def section(self, title: str, draw: Callable, say: str = "") -> None:
         self.sections.append(Section(title, draw, say))
 
-    def live(self, runs, refresh: float = core.REFRESH_SECONDS, scrubber: bool = True) -> None:
-        """The control bar, the scrubber and the sections, refreshed while a run is live."""
+    def live(self, runs, refresh: float = core.REFRESH_SECONDS, scrubber: bool = True,
+             shown: Callable | None = None) -> None:
+        """The control bar, the scrubber and the sections, refreshed while a run is live.
+
+        `shown(snapshot)`, if given, is what the sections and a prediction's measure see of
+        each run's snapshot (after the scrubber): for settings that change how a run is
+        evaluated, not how it trains (e.g. the run re-scored on test data the student moved).
+        It must not train."""
         if runs is None:
             return
         many = isinstance(runs, list)
@@ -121,6 +127,7 @@ class Lesson:
         registry, viewer = core.get_registry(), core.viewer_id()
         interval = refresh if any(r.snapshot().live for r in runs) else None
         key = f"{self.title}|live"
+        view = shown or (lambda snap: snap)
 
         @st.fragment(run_every=interval)
         def fragment():
@@ -132,10 +139,11 @@ class Lesson:
                 controls.control_bar(runs, snaps, viewer, self.page,
                                      default_pace=runs[0].config.pace, key=key)
                 run_ui.run_notices(snaps[0])
-            if classroom.question_blocks(self.page, snaps[0]):
+            if classroom.question_blocks(self.page, view(snaps[0])):
                 return
-            shown = self._scrub(snaps, key) if scrubber else snaps
-            self._draw_sections(shown if many else shown[0])
+            scrubbed = self._scrub(snaps, key) if scrubber else snaps
+            drawn = [view(s) for s in scrubbed]
+            self._draw_sections(drawn if many else drawn[0])
             core.REFRESH_TIMES.add(self.title, time.perf_counter() - started)
             live = any(s.live for s in snaps)
             if (interval is not None) != live:

@@ -25,7 +25,7 @@ if not browser_available():
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-LESSON_PAGES = ["/"]  # pages on the lesson frame (the rest join as they move to it)
+LESSON_PAGES = ["/", "/Covariate_shift", "/Shuffling", "/Gradients_and_learning_rates"]  # pages on the lesson frame (the rest join as they move to it)
 
 
 def load_factor() -> float:
@@ -185,8 +185,13 @@ def test_the_scrubber_shows_an_earlier_steps_boundary(browser, server):
 
 def first_chart_top(page) -> float | None:
     """The top edge of the highest chart on screen (hidden, stale elements ignored)."""
-    boxes = [el.bounding_box() for el in page.locator("[data-testid='stPlotlyChart']").all()]
-    tops = [b["y"] for b in boxes if b and b["height"] > 50]
+    # read in one step in the page: a chart removed by a rerun between listing the charts and
+    # measuring one would otherwise stall the measurement for the locator's whole timeout
+    tops = page.evaluate("""() => Array.from(document.querySelectorAll(
+            "[data-testid='stPlotlyChart']"))
+        .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+        .map(e => e.getBoundingClientRect())
+        .filter(r => r.height > 50).map(r => r.top)""")
     return min(tops) if tops else None
 
 
