@@ -50,7 +50,7 @@ lesson = ui.Lesson(
          + PAPER.notes.split("chosen by BN Lab: ")[-1]
          + f" This page trains {BASE.steps:,} steps by default (the paper: {PAPER_STEPS:,}); "
          "the early steps are where the two nets differ most. Measured on the defaults "
-         "(seeds 0-2, docs/claims.md, T4): at step 300 the BN net was at 89-90% held-out, the "
+         "(seeds 0-2, docs/claims.md): at step 300 the BN net was at 89-90% held-out, the "
          "plain net at 40-51%; over 3,000 steps the unit's median wandered over 0.32-0.39 with "
          "BN and 1.18-1.76 without.",
     icon=":material/show_chart:")
