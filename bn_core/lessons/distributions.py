@@ -266,9 +266,11 @@ def layer_drift_reading(snap, layer: int) -> str:
     if p.var_ratio_max >= MOVED:
         out = (f"Here the plain net's layer-{layer + 1} input **moved**: its variance grew up "
                f"to {p.var_ratio_max:.3g}× its start and its mean wandered over "
-               f"{p.mean_range:.2f}, because the layers below it changed.")
+               f"{p.mean_range:.2f}, "
+               + ("as its own weights changed (layer 1 reads the data itself)." if layer == 0
+                  else "as its own weights and the layers below it changed."))
     else:
-        out = (f"Here the plain net's layer-{layer + 1} input has hardly moved yet (variance "
+        out = (f"Here the plain net's layer-{layer + 1} input has hardly moved (variance "
                f"at most {p.var_ratio_max:.3g}× its start, mean within {p.mean_range:.2f}).")
     if snap.config.placement == "before":
         out += (f" In the BN net this input is BN's output, centred and scaled over every "

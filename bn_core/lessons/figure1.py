@@ -141,6 +141,11 @@ def _chance(snap) -> float:
     return 1.0 / max(2, int(getattr(snap.data, "n_classes", 10) or 10))
 
 
+def _name(view) -> str:
+    """A net's label inside a sentence: "plain", "BN"."""
+    return view.label if view.label.isupper() else view.label.lower()
+
+
 def _heldout(view):
     ev = view.evals
     if len(ev.get("step", ())) == 0:
@@ -162,17 +167,17 @@ def accuracy_reading(snap, mark_step: int, limit: int | None = None) -> str:
     diverged = [v for v in (plain, bn) if v.status == "diverged"]
     for v in diverged:
         other = bn if v is plain else plain
-        out.append(f"The {v.label} net **diverged at step {v.diverged_at:,}**: its weights "
+        out.append(f"The {_name(v)} net **diverged at step {v.diverged_at:,}**: its weights "
                    "stopped being finite numbers, so its curve ends there"
                    + ("." if other in diverged else
-                      f", while the {other.label} net goes on "
+                      f", while the {_name(other)} net goes on "
                       f"({float(_heldout(other)[1][-1]):.0%} now)."))
     chance = _chance(snap)
     for v in (plain, bn):
         steps, acc = _heldout(v)
         if v not in diverged and int(steps[-1]) >= mark_step \
                 and float(acc[-1]) <= chance + NEAR_CHANCE:
-            out.append(f"The {v.label} net is **at chance** ({float(acc[-1]):.0%}, one digit "
+            out.append(f"The {_name(v)} net is **at chance** ({float(acc[-1]):.0%}, one digit "
                        f"in {round(1 / chance)}): it has learnt nothing by step "
                        f"{int(steps[-1]):,}.")
     if not diverged:
@@ -247,9 +252,14 @@ def differences(config, base, names) -> list[str]:
     from bn_core.config import CHOICE_LABELS, SETTINGS
 
     out = []
+    scaled = "init_scale" in names and config.init_scale != base.init_scale
     for name in names:
         value, default = getattr(config, name), getattr(base, name)
-        if value != default:
+        if name == "init" and scaled and value != default:
+            continue        # said once, with the scale, below
+        if name == "init_scale" and value != default:
+            out.append(f"initial weights N(0, {value:g}^2/fan_in)")
+        elif value != default:
             spec = SETTINGS[name]
             shown = CHOICE_LABELS.get(name, {}).get(value, spec.format(value))
             if name == "lr_multiplier":
