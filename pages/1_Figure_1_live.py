@@ -37,10 +37,10 @@ CHART_HEIGHT = 300
 
 lesson = ui.Lesson(
     "Figure 1, live",
-    "The BN paper's first experiment, trained now: 3 hidden layers of 100 sigmoid units learn "
-    "MNIST digits in batches of 60, one net plain and one with **BN** before every sigmoid, "
-    "from the same weights on the same batches. (a) is their held-out accuracy; (b, c) the "
-    "15th, 50th and 85th percentiles of one last-layer sigmoid's input.",
+    "The BN paper's first experiment, trained now: two 3 x 100 sigmoid nets learn MNIST digits "
+    "from the same weights on the same batches, one plain, one with **BN** before every "
+    "sigmoid. (a) is their held-out accuracy; (b, c) percentiles of one last-layer sigmoid's "
+    "input.",
     more="Ioffe and Szegedy (2015), section 4.1: Figure 1 shows (a) the BN net learning faster "
          "and reaching higher accuracy, and (b, c) the input of a typical last-layer sigmoid "
          "over training: without BN its percentiles change a lot in mean and spread, with BN "

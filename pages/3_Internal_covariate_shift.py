@@ -31,10 +31,9 @@ VIEW = [Setting(name="layer", kind=int, default=BASE.depth, label="Layer in the 
 
 lesson = ui.Lesson(
     "Internal covariate shift",
-    "Each hidden layer learns from its input, but that input is the output of the layers below, "
-    "and they change at every step, so what each layer sees keeps moving: *internal covariate "
-    "shift*. A plain and a **BN** net train here on the same batches from the same weights; "
-    "the charts follow each layer's input over training.",
+    "A layer's input is the output of the layers below, which change at every step, so what it "
+    "sees keeps moving: *internal covariate shift*. A plain and a **BN** net train here from the "
+    "same weights on the same batches; the charts follow each layer's input.",
     more="Ioffe and Szegedy named internal covariate shift the change in the distribution of "
          "a layer's inputs during training, caused by the changing parameters of the layers "
          "below. BN normalises each unit's input over the mini-batch (mean 0, variance 1, then "
@@ -44,9 +43,9 @@ lesson = ui.Lesson(
          "ReLU it sees half a distribution cut to 0.\n\n"
          "This page's default: a 4 x 100 ReLU net on the MNIST subset with He's initial "
          "weights, so the plain net's layers start at comparable variances. Measured on it "
-         "(seeds 0-2, docs/claims.md, T3 and T6): the plain net's most-drifting layer's "
+         "(seeds 0-2, docs/claims.md): the plain net's most-drifting layer's "
          "variance grew 23-56-fold in 3,000 steps, the BN net's at most 1.27-fold; BN after "
-         "the ReLU received 41-50% or more of its values in the bin at 0.",
+         "the ReLU received at least 41% of its values in the bin at 0 in every layer.",
     icon=":material/waves:")
 
 with ui.guard("the internal covariate shift page"):

@@ -21,10 +21,9 @@ RUN_SETTINGS = ["affine", "gamma_value", "beta_value", "activation", "dataset", 
 
 lesson = ui.Lesson(
     "gamma and beta",
-    "BN normalises each unit's input over the batch to mean 0 and variance 1, then scales it by "
-    "**gamma** and shifts it by **beta**: why not stop after normalising? A plain net and a BN "
-    "net learn the same data side by side; choose in the sidebar how the BN net's gamma and "
-    "beta behave, and watch what its units see.",
+    "After normalising each unit's input to mean 0 and variance 1, BN scales it by **gamma** "
+    "and shifts it by **beta**: why not stop at normalising? A plain and a BN net learn the "
+    "same data; set the BN net's gamma and beta in the sidebar and watch what its units see.",
     more="A sigmoid fed inputs of mean 0 and variance 1 works mostly in its **near-linear "
          "middle** (for a normal input, 95% of its outputs lie between 0.12 and 0.88), and every "
          "unit's threshold sits at the batch mean: a deep net of such units computes almost a "
@@ -33,7 +32,7 @@ lesson = ui.Lesson(
          "normalisation entirely. For a ReLU, gamma matters little (scaling its input scales "
          "its output), but with beta = 0 half of every unit's outputs are 0.\n\n"
          "This page's default: the two moons, a 3 x 32 sigmoid net, gamma frozen at 0.5 and "
-         "beta at 0. Measured on it (seeds 0-2, docs/claims.md, T7): the BN net ended at 87-88% "
+         "beta at 0. Measured on it (seeds 0-2, docs/claims.md): the BN net ended at 87-88% "
          "held-out with 98% or more of its top layer's inputs near-linear, against 85-86% for "
          "the best straight-line boundary, while the plain net reached 100%; with learnable "
          "gamma and beta the BN net reached 100% too.",
