@@ -25,7 +25,8 @@ if not browser_available():
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-LESSON_PAGES = ["/"]  # pages on the lesson frame (the rest join as they move to it)
+LESSON_PAGES = ["/", "/Figure_1_live", "/Internal_covariate_shift",
+                "/Gamma_and_beta"]  # pages on the lesson frame (the rest join as they move to it)
 
 
 def load_factor() -> float:
