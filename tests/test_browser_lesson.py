@@ -102,10 +102,15 @@ def test_the_main_chart_is_on_the_first_screen_at_1280x720_and_nothing_leaves_th
     try:
         page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=120_000)
         assert wait_until(lambda: step_of(page) > 0, timeout=120, interval=0.3)
+        # Sampled until the first section's chart is drawn: while the live fragment redraws on a
+        # loaded machine, a chart can be absent for a moment and the highest one on screen is
+        # then a lower section's (seen on the covariate-shift page at load 19 on 2 cores).
         tops = []
-        assert wait_until(lambda: tops.append(first_chart_top(page)) or tops[-1] is not None,
-                          timeout=60, interval=0.3)
-        top = tops[-1]
+        wait_until(lambda: tops.append(first_chart_top(page)) or
+                   (tops[-1] is not None and tops[-1] < 720 - 120), timeout=60, interval=0.3)
+        seen = [t for t in tops if t is not None]
+        assert seen, "no chart was drawn"
+        top = min(seen)
         page.screenshot(path=str(ARTIFACTS / f"first-screen{path.replace('/', '_') or '_home'}.png"))
         assert top < 720 - 120, f"the first chart starts at {top:.0f} px"
         assert page.get_by_role("button", name=re.compile(r"Pause|Play")).count() >= 1
