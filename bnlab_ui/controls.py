@@ -8,6 +8,8 @@ presses a button leaves the run instead (it goes on for the others) and gets the
 """
 from __future__ import annotations
 
+import zlib
+
 import streamlit as st
 
 from bn_core.engine.records import RunSnapshot
@@ -95,25 +97,23 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
                on_click=act(lambda r: r.stop("stopped by a viewer")),
                help="End this run where it is")
     speeds = sorted(set(SPEEDS) | {float(default_pace)}, key=lambda p: (p == 0, p))
-    state_key = f"{key}:speed"
     pace = nearest_speed(speeds, lead.pace)
-    if st.session_state.get(state_key) not in speeds or st.session_state.get(
-            f"{state_key}:seen") != pace:
-        st.session_state[state_key] = pace   # follow the run's own pace (the teacher's)
-        st.session_state[f"{state_key}:seen"] = pace
+    # The widget starts at the run's pace through `value` (its key names the run and the pace,
+    # so a pace changed elsewhere, by the teacher, draws a fresh widget). Setting it through
+    # session state instead let the browser fall back to the first option after a rerun and
+    # send that back as a change: an unpaced run was slowed to 10 steps/s on first view.
+    state_key = f"{key}:speed:{zlib.crc32(lead.key.encode())}:{pace:g}"
 
     def set_speed():
         value = st.session_state[state_key]
         if not all(may_control(r, viewer) for r in runs):
-            st.session_state[state_key] = float(lead.pace)
             leave_shared_run(page)
             return
         for r in runs:
             r.set_pace(value)
-        st.session_state[f"{state_key}:seen"] = value
 
     with bar:
-        st.select_slider("Speed (steps per second)", options=speeds, key=state_key,
+        st.select_slider("Speed (steps per second)", options=speeds, value=pace, key=state_key,
                          format_func=speed_label, on_change=set_speed, width=220,
                          label_visibility="collapsed",
                          help="The training speed: steps per second (max: as fast as the "

@@ -25,7 +25,8 @@ if not browser_available():
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-LESSON_PAGES = ["/", "/Covariate_shift", "/Shuffling", "/Gradients_and_learning_rates"]  # pages on the lesson frame (the rest join as they move to it)
+LESSON_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Internal_covariate_shift",
+                "/Gamma_and_beta", "/Shuffling", "/Gradients_and_learning_rates"]
 
 
 def load_factor() -> float:
@@ -101,12 +102,15 @@ def test_the_main_chart_is_on_the_first_screen_at_1280x720_and_nothing_leaves_th
     try:
         page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=120_000)
         assert wait_until(lambda: step_of(page) > 0, timeout=120, interval=0.3)
-        # while a chart redraws Streamlit can briefly show it at zero height: wait for the page
-        # to settle with its first chart drawn, and report the best top seen
+        # Sampled until the first section's chart is drawn: while the live fragment redraws on a
+        # loaded machine, a chart can be absent for a moment and the highest one on screen is
+        # then a lower section's (seen on the covariate-shift page at load 19 on 2 cores).
         tops = []
-        wait_until(lambda: tops.append(first_chart_top(page) or 10_000) or tops[-1] < 720 - 120,
-                   timeout=90, interval=0.3)
-        top = min(tops)
+        wait_until(lambda: tops.append(first_chart_top(page)) or
+                   (tops[-1] is not None and tops[-1] < 720 - 120), timeout=60, interval=0.3)
+        seen = [t for t in tops if t is not None]
+        assert seen, "no chart was drawn"
+        top = min(seen)
         page.screenshot(path=str(ARTIFACTS / f"first-screen{path.replace('/', '_') or '_home'}.png"))
         assert top < 720 - 120, f"the first chart starts at {top:.0f} px"
         assert page.get_by_role("button", name=re.compile(r"Pause|Play")).count() >= 1
