@@ -135,15 +135,24 @@ class Lesson:
             for r in runs:
                 registry.watch(r, viewer)
             snaps = [r.snapshot() for r in runs]
-            with core.guard("the controls"):
+            # Each part that may show more or fewer elements from one refresh to the next (a
+            # notice, a question, the scrubber once there are steps to scrub) sits in its own
+            # container, so the charts below keep their place in the page and Streamlit updates
+            # them in place instead of drawing them anew (a blank chart for a moment).
+            with st.container(), core.guard("the controls"):
                 controls.control_bar(runs, snaps, viewer, self.page,
                                      default_pace=runs[0].config.pace, key=key)
+            with st.container(), core.guard("the controls"):
                 run_ui.run_notices(snaps[0])
-            if classroom.question_blocks(self.page, view(snaps[0])):
+            with st.container():
+                blocked = classroom.question_blocks(self.page, view(snaps[0]))
+            if blocked:
                 return
-            scrubbed = self._scrub(snaps, key) if scrubber else snaps
+            with st.container():
+                scrubbed = self._scrub(snaps, key) if scrubber else snaps
             drawn = [view(s) for s in scrubbed]
-            self._draw_sections(drawn if many else drawn[0])
+            with st.container():
+                self._draw_sections(drawn if many else drawn[0])
             core.REFRESH_TIMES.add(self.title, time.perf_counter() - started)
             live = any(s.live for s in snaps)
             if (interval is not None) != live:
@@ -201,7 +210,8 @@ class Lesson:
                 st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         for n, section in enumerate(self.sections):
-            if n:
-                st.subheader(section.title)
-            with core.guard(section.title):
-                section.draw(shown, False)
+            with st.container():
+                if n:
+                    st.subheader(section.title)
+                with core.guard(section.title):
+                    section.draw(shown, False)
