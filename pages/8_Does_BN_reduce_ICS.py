@@ -103,12 +103,12 @@ with ui.guard("the ICS page"):
         return {n: santurkar.shift_summary(v) for n, v in snap.nets.items()}
 
     def draw_ics_by_layer(snap, brief):
-        if not snap.nets:
-            st.info("Preparing the run...")
-            return
         if snap.config.ics_every == 0:
             st.warning("ICS measurement is off ('Measure ICS every' = 0): set it to 10-100 steps "
                        "to see the ICS charts.", icon=":material/visibility_off:")
+        if not snap.nets:
+            st.info("Preparing the run...")
+            return
         c1, c2 = st.columns([3, 2])
         with c1:
             ui.chart(ics_page_by_layer, snap, metric, key="ics:layer")
