@@ -96,9 +96,9 @@ def training_look_for(summaries: dict, regression: bool) -> str:
     if plain is not None and bn is not None and math.isfinite(plain.last_loss) \
             and math.isfinite(bn.last_loss) and not (plain.diverged or bn.diverged):
         ratio = bn.last_loss / plain.last_loss if plain.last_loss > 0 else math.nan
-        how = ("lower" if ratio < 1 - ABOUT_EQUAL else "higher" if ratio > 1 + ABOUT_EQUAL
-               else "about the same")
-        text += f" BN's loss is {how} than the plain net's so far."
+        how = ("lower than" if ratio < 1 - ABOUT_EQUAL else "higher than"
+               if ratio > 1 + ABOUT_EQUAL else "about the same as")
+        text += f" BN's loss is {how} the plain net's so far."
     return text + (" Does the net whose gradients shift more train worse? Compare with the "
                    "ICS steps.")
 
