@@ -56,10 +56,12 @@ button p {font-size: 1.05rem !important;}
 MOBILE_CSS = """
 <style>
 @media (max-width: 640px) {
-  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 1rem;}
+  /* the top padding clears Streamlit's header, which otherwise covers the title on a phone */
+  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 3.6rem;}
   h1 {font-size: 1.35rem !important;}
   [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
   [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {min-width: 100% !important;}
+  [data-testid="stButtonGroup"] div {flex-wrap: wrap;}  /* a step bar of 9 sections fits 390 px */
 }
 </style>"""
 

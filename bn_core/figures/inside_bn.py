@@ -40,7 +40,7 @@ def algorithm1_figure(x, xhat, y, feature_names=None, height: int = 340) -> dict
     names = list(feature_names or [f"x{j + 1}" for j in range(d)])
     panels = (("1. input x", x), ("2. xhat = (x - mu) / sqrt(var + eps)", xhat),
               ("3. y = gamma xhat + beta", y))
-    layout = base_layout("Algorithm 1 on your batch: one dot per example and feature",
+    layout = base_layout("Algorithm 1 on your batch",  # short: fits a phone's width
                          height=height + 50, hovermode="closest",
                          legend={"title": {"text": "example"}})
     cells = subplot_grid(layout, 1, 3, h_spacing=0.04, shared_y=True,
