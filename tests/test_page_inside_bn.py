@@ -212,3 +212,12 @@ def test_an_empty_cell_is_refused():
     message = " ".join(e.value for e in at.error)
     assert "dL/dy: empty or not a finite number at example 2, x2" in message
     assert not chart_specs(at)
+
+
+def test_projector_view_shows_one_section_with_its_say_line_and_no_long_text():
+    at = open_page(PAGE, {"section": "modes", "present": "1"})
+    no_exceptions(at)
+    assert section(at) == "modes" and len(charts(at)) == 1
+    said = " ".join(h.proto.body for h in at.get("html"))
+    assert "One input, two modes: a spread, then one value." in said
+    assert "In training mode its xhat depends on the batch" not in text(at)  # brief: chart only
