@@ -331,6 +331,8 @@ class RunConfig:
             object.__setattr__(self, "init", "scaled")
         if self.init != "scaled":  # the scale then plays no part: equal nets, equal keys
             object.__setattr__(self, "init_scale", 1.0)
+        elif self.init_scale == 1.0:  # N(0, 1/fan_in) is the default rule: one net, one key
+            object.__setattr__(self, "init", "default")
         if self.probe_unit >= self.width:
             raise ValueError(f"probe_unit: got {self.probe_unit}; allowed: between 0 and "
                              f"{self.width - 1} (the layer has {self.width} units)")

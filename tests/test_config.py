@@ -1,6 +1,7 @@
 """Tests for bn_core/config.py: the settings table, validation, run keys and URL parameters."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -405,3 +406,13 @@ def test_an_old_export_with_only_the_init_scale_gives_the_same_net():
     old["init_scale"] = 0.5
     assert RunConfig.from_dict(old).init == "scaled"
     assert RunConfig.from_dict(old).init_scale == 0.5
+
+
+def test_a_key_read_back_is_the_same_key():
+    """Another server rebuilds a run's config from its key: the key must come back unchanged
+    (the scaled rule at scale 1 is the default rule, one net, one key)."""
+    for config in (RunConfig(), RunConfig(init="scaled", init_scale=1.0),
+                   RunConfig(init_scale=2.0), RunConfig(init="he"), RunConfig(init="small")):
+        again = RunConfig.from_dict(json.loads(config.key()))
+        assert again.key() == config.key()
+    assert RunConfig(init="scaled", init_scale=1.0).key() == RunConfig().key()
