@@ -243,11 +243,15 @@ def _reveal(rnd: dict, question, snap) -> None:
         for label, n in zip(rnd["choices"], counts):
             st.progress(n / total, text=f"{label}: {n} ({n / total:.0%})")
     with cols[1]:
-        st.markdown("**This run measured**")
+        st.markdown("**This run measured**" if hasattr(snap, "step") else
+                    "**Measured on this page**")
         measured = question.measure(snap) if question is not None else None
         if measured is None:
+            step = getattr(snap, "step", None)  # a lesson with no run has no step
             st.caption("Not decided yet: the run has not shown it (it is at step "
-                       f"{snap.step:,}).")
+                       f"{step:,})." if step is not None else
+                       "Not decided with the settings on this page: the question's own "
+                       "settings decide it.")
         else:
             index, why = measured
             st.markdown(f"**{rnd['choices'][index]}**: {why}")

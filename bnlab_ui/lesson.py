@@ -14,9 +14,17 @@ in one fragment that refreshes about once a second while the run is live. A sect
 function gets the snapshot (as it was at the scrubbed step) and `brief`: True in the projector
 view (`?present=1`), where one section is shown at a time, large, with its `say` line, and
 with Previous/Next (PageUp/PageDown, what presentation clickers send).
+
+A lesson made of many sections the student steps through (`Lesson(..., steps=True)`) shows one
+section at a time in every view: a step bar (Previous, one button per section, Next) above it,
+and the section in the URL (`?section=<name>`, or its number), so a link opens that section and
+a class following the teacher sees the teacher's. `current()` tells the page which section is
+shown (to draw only that section's settings). A lesson with no run draws its sections with
+`static(data)`: each draw function gets `data` in place of a snapshot.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -24,9 +32,11 @@ from typing import Callable
 import streamlit as st
 
 from bn_core.engine.records import recorded_steps, snapshot_at
+from bn_core.markdown import url_value
 from bnlab_ui import charts, classroom, controls, core, roles, runs as run_ui, settings
 
 PRESENT_KEY = "present"
+SECTION_KEY = "section"   # URL parameter: the section a stepped lesson shows
 
 BASE_CSS = """
 <style>
@@ -50,6 +60,7 @@ MOBILE_CSS = """
   h1 {font-size: 1.35rem !important;}
   [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
   [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {min-width: 100% !important;}
+  [data-testid="stButtonGroup"] div {flex-wrap: wrap;}  /* a step bar of 9 sections fits 390 px */
 }
 </style>"""
 
@@ -59,6 +70,12 @@ class Section:
     title: str
     draw: Callable
     say: str = ""
+    name: str = ""   # its URL value (?section=name); from the title unless given
+
+
+def section_name(title: str) -> str:
+    """A title as a URL value: "The backward pass" -> "the-backward-pass"."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"
 
 
 def presenting() -> bool:
@@ -70,10 +87,11 @@ class Lesson:
     """One lesson page (see the module docstring)."""
 
     def __init__(self, title: str, intro: str, more: str = "", icon: str = ":material/science:",
-                 page: str | None = None):
+                 page: str | None = None, steps: bool = False):
         self.title, self.intro, self.more = title, intro, more
         self.page = page or core.script_path()
         self.sections: list[Section] = []
+        self.steps = steps
         self.present = presenting()
         st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
                            initial_sidebar_state="collapsed" if self.present else "auto")
@@ -109,8 +127,14 @@ class Lesson:
                                  buttons=False)
 
     # -- layout
-    def section(self, title: str, draw: Callable, say: str = "") -> None:
-        self.sections.append(Section(title, draw, say))
+    def section(self, title: str, draw: Callable, say: str = "", name: str = "") -> None:
+        self.sections.append(Section(title, draw, say, name or section_name(title)))
+
+    def current(self) -> Section | None:
+        """The section a stepped lesson shows now (from the URL); None when all are shown."""
+        if not self.steps or not self.sections:
+            return None
+        return self.sections[self._step_index()[0]]
 
     def live(self, runs, refresh: float = core.REFRESH_SECONDS, scrubber: bool = True,
              shown: Callable | None = None) -> None:
@@ -160,9 +184,62 @@ class Lesson:
 
         fragment()
 
-    def static(self) -> None:
-        """Sections with no run (a lesson about the layer's own arithmetic)."""
-        self._draw_sections(None)
+    def static(self, data=None) -> None:
+        """Sections with no run (a lesson about the layer's own arithmetic): each draw function
+        gets `data` in place of a snapshot, and so does an open question's `measure`."""
+        if classroom.question_blocks(self.page, data):
+            return
+        self._draw_sections(data)
+
+    def _step_index(self) -> tuple[int, str | None]:
+        """The stepped section in the URL (a name or a 1-based number): (index, notice)."""
+        raw = str(st.query_params.get(SECTION_KEY, "")).strip()
+        if not raw:
+            return 0, None
+        names = [s.name for s in self.sections]
+        if raw in names:
+            return names.index(raw), None
+        if raw.isdigit() and 1 <= int(raw) <= len(names):
+            return int(raw) - 1, None
+        return 0, (f"{url_value(SECTION_KEY, raw)} is not a section of this lesson (one of "
+                   f"{', '.join(names)}, or 1 to {len(names)}); showing the first, "
+                   f"{core.escape_markdown(self.sections[0].title)}.")
+
+    def _step_bar(self) -> Section:
+        """Previous, one button per section, Next; the URL holds the choice (see the module
+        docstring). Returns the section to draw."""
+        i, notice = self._step_index()
+        names = [s.name for s in self.sections]
+        # the section shown is named, the others numbered: eight steps fit one row at 1280 px
+        labels = {s.name: f"{n + 1}. {s.title}" if n == i else str(n + 1)
+                  for n, s in enumerate(self.sections)}
+        key = f"{self.title}|{SECTION_KEY}"
+        st.session_state[key] = names[i]   # the URL decides: a link, Previous/Next, the teacher
+
+        def go(j: int) -> None:
+            if j == 0:
+                st.query_params.pop(SECTION_KEY, None)
+            else:
+                st.query_params[SECTION_KEY] = names[j]
+
+        def picked() -> None:
+            chosen = st.session_state.get(key)
+            go(names.index(chosen) if chosen in names else 0)
+
+        bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        bar.button("Previous", icon=":material/chevron_left:", key=f"{key}:prev",
+                   shortcut="PageUp", disabled=i == 0, on_click=go, args=(max(i - 1, 0),),
+                   help="The previous section (PageUp)")
+        bar.segmented_control("Section", names, key=key, format_func=labels.get,
+                              required=True, on_change=picked, label_visibility="collapsed",
+                              help=" · ".join(f"{n + 1}. {s.title}"
+                                              for n, s in enumerate(self.sections)))
+        bar.button("Next", icon=":material/chevron_right:", key=f"{key}:next",
+                   shortcut="PageDown", disabled=i == len(names) - 1, on_click=go,
+                   args=(min(i + 1, len(names) - 1),), help="The next section (PageDown)")
+        if notice:
+            st.warning(notice, icon=":material/link_off:")
+        return self.sections[i]
 
     def _scrub(self, snaps, key: str):
         steps = recorded_steps(snaps[0]) if snaps[0].nets else []
@@ -191,6 +268,13 @@ class Lesson:
 
     def _draw_sections(self, shown) -> None:
         if not self.sections:
+            return
+        if self.steps:
+            section = self._step_bar()
+            with core.guard(section.title):
+                section.draw(shown, self.present)
+            if self.present and section.say:
+                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         if self.present:
             index_key = f"{self.title}|section"

@@ -13,7 +13,8 @@ from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for, upgra
 from bn_core.markdown import literal
 from bnlab_ui.core import _page_name
 
-def _widget(spec: Setting, key: str, container, label: str | None = None):
+def _widget(spec: Setting, key: str, container, label: str | None = None,
+            names: dict | None = None):
     label = label or spec.label
     if spec.kind in (int, float) and spec.choices is None and spec.lo == spec.hi:
         # one value possible (a layer slider on a one-layer net): a slider would need min < max
@@ -22,7 +23,7 @@ def _widget(spec: Setting, key: str, container, label: str | None = None):
         return spec.kind(spec.lo)
     if spec.kind is bool:
         return container.toggle(label, key=key, help=spec.help or None)
-    names = CHOICE_LABELS.get(spec.name, {})
+    names = names or CHOICE_LABELS.get(spec.name, {})
     if spec.choices is not None and spec.kind is tuple:
         return tuple(container.multiselect(label, spec.choices, key=key, help=spec.help or None,
                                            format_func=lambda c: str(names.get(c, c))))
@@ -159,14 +160,17 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     return config
 
 
-def view_controls(specs: list[Setting], container=None) -> dict:
-    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL."""
+def view_controls(specs: list[Setting], container=None,
+                  choice_labels: dict[str, dict] | None = None) -> dict:
+    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL.
+    `choice_labels` names a page's own choices for students: {"setup": {"deep-linear": "..."}}."""
     container = container or st.sidebar
     defaults = {s.name: s.default for s in specs}
     _settings_with_url(specs, defaults, "view")
     values = {}
     for spec in specs:
-        raw = _widget(spec, _state_key("view", spec.name), container)
+        raw = _widget(spec, _state_key("view", spec.name), container,
+                      names=(choice_labels or {}).get(spec.name))
         value, notice = (spec.coerce(raw) if spec.kind is tuple and spec.choices is None
                          else (raw, None))
         if notice:
@@ -176,6 +180,14 @@ def view_controls(specs: list[Setting], container=None) -> dict:
     for notice in st.session_state.get(_state_key("view", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return values
+
+
+def view_values(specs: Iterable[Setting]) -> dict:
+    """View settings read from the URL with no widget (clamped or reset, silently): a stepped
+    lesson draws only the settings of the section it shows, and may still need the others'."""
+    query = upgrade_query(st.query_params)
+    return {spec.name: spec.coerce(query[spec.url])[0] if spec.url in query else spec.default
+            for spec in specs}
 
 
 def share_link(container=None) -> None:
