@@ -24,7 +24,7 @@ from typing import Callable
 import streamlit as st
 
 from bn_core.engine.records import recorded_steps, snapshot_at
-from bn_core.i18n import _
+from bn_core.i18n import N_, _
 from bnlab_ui import charts, classroom, controls, core, language, roles, runs as run_ui, settings
 
 PRESENT_KEY = "present"
@@ -134,7 +134,7 @@ class Lesson:
             for r in runs:
                 registry.watch(r, viewer)
             snaps = [r.snapshot() for r in runs]
-            with core.guard("the controls"):
+            with core.guard(N_("the controls")):
                 controls.control_bar(runs, snaps, viewer, self.page,
                                      default_pace=runs[0].config.pace, key=key)
                 run_ui.run_notices(snaps[0])
