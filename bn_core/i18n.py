@@ -207,15 +207,16 @@ def compile_all() -> list[Path]:
     return written
 
 
-def problems(lang: str) -> list[str]:
-    """What is wrong with a locale's catalogue against the source: messages missing from it,
-    stale ones (no longer in the source), fuzzy or untranslated ones, placeholders that differ."""
+def problems(lang: str, path: Path | None = None, source=None) -> list[str]:
+    """What is wrong with a locale's catalogue (its .po, or `path`) against the source's
+    messages: missing from it, stale (no longer in the source), fuzzy or untranslated, or with
+    placeholders that differ from the English."""
     import string
 
     from babel.messages.pofile import read_po
 
-    source = {m.id for m in extract() if m.id}
-    path = po_path(lang)
+    source = {m.id for m in (source or extract()) if m.id}
+    path = path or po_path(lang)
     if not path.exists():
         return [f"{path} does not exist"]
     with path.open("rb") as f:
