@@ -228,7 +228,7 @@ def test_language_is_chosen_in_the_sidebar_and_kept_in_the_url(clean_registry):
     assert [t.value for t in at.title] == [EN_TITLE]
     at.get("button_group")[0].set_value("zh").run()
     assert [t.value for t in at.title] == [ZH_TITLE]
-    assert at.query_params["lang"] == ["zh"]
+    assert at.query_params["lang"] in ("zh", ["zh"])
     at.run()                                     # remembered for the session
     assert [t.value for t in at.title] == [ZH_TITLE]
     at.get("button_group")[0].set_value("en").run()
@@ -239,6 +239,6 @@ def test_language_is_chosen_in_the_sidebar_and_kept_in_the_url(clean_registry):
 def test_a_new_session_starts_in_the_browsers_language(clean_registry, monkeypatch):
     at = _home(browser="zh", monkeypatch=monkeypatch)
     assert [t.value for t in at.title] == [ZH_TITLE]
-    assert at.query_params["lang"] == ["zh"]    # a shared link opens in the same language
+    assert at.query_params["lang"] in ("zh", ["zh"])    # a shared link opens in the same language
     at = _home({"lang": "en"}, browser="zh", monkeypatch=monkeypatch)
     assert [t.value for t in at.title] == [EN_TITLE]   # the URL wins over the browser
