@@ -32,8 +32,9 @@ from typing import Callable
 import streamlit as st
 
 from bn_core.engine.records import recorded_steps, snapshot_at
+from bn_core.i18n import N_, _
 from bn_core.markdown import url_value
-from bnlab_ui import charts, classroom, controls, core, roles, runs as run_ui, settings
+from bnlab_ui import charts, classroom, controls, core, language, roles, runs as run_ui, settings
 
 PRESENT_KEY = "present"
 SECTION_KEY = "section"   # URL parameter: the section a stepped lesson shows
@@ -88,6 +89,9 @@ class Lesson:
 
     def __init__(self, title: str, intro: str, more: str = "", icon: str = ":material/science:",
                  page: str | None = None, steps: bool = False):
+        language.setup()  # before any text: the page's English strings are translated here
+        self.name = title  # the English title: widget keys and statistics, in every language
+        title, intro, more = _(title), _(intro), _(more)
         self.title, self.intro, self.more = title, intro, more
         self.page = page or core.script_path()
         self.sections: list[Section] = []
@@ -95,7 +99,7 @@ class Lesson:
         self.present = presenting()
         st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
                            initial_sidebar_state="collapsed" if self.present else "auto")
-        st.session_state["_page_title"] = title
+        st.session_state["_page_title"] = self.name
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
         if self.present:
             charts.set_chart_theme("contrast")
@@ -103,12 +107,13 @@ class Lesson:
         st.title(title)
         st.markdown(intro)
         if more and not self.present:
-            with st.expander("More about this lesson", icon=":material/menu_book:"):
+            with st.expander(_("More about this lesson"), icon=":material/menu_book:"):
                 st.markdown(more)
         notice = st.session_state.pop("_bnlab_notice", None)
         if notice:
             st.info(notice, icon=":material/call_split:")
         roles.teacher_panel()
+        language.selector()
 
     # -- settings
     def settings(self, base, names, **kwargs):
@@ -128,7 +133,7 @@ class Lesson:
 
     # -- layout
     def section(self, title: str, draw: Callable, say: str = "", name: str = "") -> None:
-        self.sections.append(Section(title, draw, say, name or section_name(title)))
+        self.sections.append(Section(_(title), draw, _(say), name or section_name(title)))
 
     def current(self) -> Section | None:
         """The section a stepped lesson shows now (from the URL); None when all are shown."""
@@ -150,11 +155,12 @@ class Lesson:
         runs = runs if many else [runs]
         registry, viewer = core.get_registry(), core.viewer_id()
         interval = refresh if any(r.snapshot().live for r in runs) else None
-        key = f"{self.title}|live"
+        key = f"{self.name}|live"
         view = shown or (lambda snap: snap)
 
         @st.fragment(run_every=interval)
         def fragment():
+            language.apply()
             started = time.perf_counter()
             for r in runs:
                 registry.watch(r, viewer)
@@ -163,10 +169,10 @@ class Lesson:
             # notice, a question, the scrubber once there are steps to scrub) sits in its own
             # container, so the charts below keep their place in the page and Streamlit updates
             # them in place instead of drawing them anew (a blank chart for a moment).
-            with st.container(), core.guard("the controls"):
+            with st.container(), core.guard(N_("the controls")):
                 controls.control_bar(runs, snaps, viewer, self.page,
                                      default_pace=runs[0].config.pace, key=key)
-            with st.container(), core.guard("the controls"):
+            with st.container(), core.guard(N_("the controls")):
                 run_ui.run_notices(snaps[0])
             with st.container():
                 blocked = classroom.question_blocks(self.page, view(snaps[0]))
@@ -177,7 +183,7 @@ class Lesson:
             drawn = [view(s) for s in scrubbed]
             with st.container():
                 self._draw_sections(drawn if many else drawn[0])
-            core.REFRESH_TIMES.add(self.title, time.perf_counter() - started)
+            core.REFRESH_TIMES.add(self.name, time.perf_counter() - started)
             live = any(s.live for s in snaps)
             if (interval is not None) != live:
                 st.rerun()  # one full rerun turns the timer on or off
@@ -213,7 +219,7 @@ class Lesson:
         # the section shown is named, the others numbered: eight steps fit one row at 1280 px
         labels = {s.name: f"{n + 1}. {s.title}" if n == i else str(n + 1)
                   for n, s in enumerate(self.sections)}
-        key = f"{self.title}|{SECTION_KEY}"
+        key = f"{self.name}|{SECTION_KEY}"
         st.session_state[key] = names[i]   # the URL decides: a link, Previous/Next, the teacher
 
         def go(j: int) -> None:
@@ -256,11 +262,12 @@ class Lesson:
 
         row = st.columns([1.3, 6], vertical_alignment="center")
         step = st.session_state[value_key]
-        row[0].markdown("**Step shown**" if step >= latest else
-                        f"**Step {step:,}** (run at {snaps[0].step:,})",
-                        help="Every chart shows the run at this recorded step. Drag back to "
-                             "see how it was; drag to the right end to follow it live again.")
-        row[1].slider("Step shown", 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
+        row[0].markdown(_("**Step shown**") if step >= latest else
+                        _("**Step {step:,}** (run at {run_step:,})").format(
+                            step=step, run_step=snaps[0].step),
+                        help=_("Every chart shows the run at this recorded step. Drag back to "
+                               "see how it was; drag to the right end to follow it live again."))
+        row[1].slider(_("Step shown"), 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
                       on_change=moved, label_visibility="collapsed")
         if step >= latest:
             return snaps
@@ -277,14 +284,15 @@ class Lesson:
                 st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         if self.present:
-            index_key = f"{self.title}|section"
+            index_key = f"{self.name}|section"
             i = min(st.session_state.get(index_key, 0), len(self.sections) - 1)
             nav = st.container(horizontal=True, vertical_alignment="center")
-            nav.button("Previous", icon=":material/chevron_left:", key=f"{index_key}:prev",
+            nav.button(_("Previous"), icon=":material/chevron_left:", key=f"{index_key}:prev",
                        shortcut="PageUp", disabled=i == 0,
                        on_click=lambda: st.session_state.__setitem__(index_key, i - 1))
-            nav.markdown(f"**{i + 1} of {len(self.sections)}: {self.sections[i].title}**")
-            nav.button("Next", icon=":material/chevron_right:", key=f"{index_key}:next",
+            nav.markdown(_("**{number} of {count}: {title}**").format(
+                number=i + 1, count=len(self.sections), title=self.sections[i].title))
+            nav.button(_("Next"), icon=":material/chevron_right:", key=f"{index_key}:next",
                        shortcut="PageDown", disabled=i == len(self.sections) - 1,
                        on_click=lambda: st.session_state.__setitem__(index_key, i + 1))
             section = self.sections[i]
