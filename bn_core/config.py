@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bn_core.i18n import N_
 from bn_core.markdown import literal, url_value
 
 TOY_DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
@@ -38,13 +39,13 @@ MIN_BN_BATCH = 2
 BN_BATCH_REASON = ("BN in training mode needs at least 2 examples per batch: the variance of a "
                    "single value is 0, so BN would output beta whatever the input")
 
-NET_LABELS = {
-    "plain": "Plain",
+NET_LABELS = {  # English; shown translated (bn_core.figures.style.net_label)
+    "plain": N_("Plain"),
     "bn": "BN",
-    "noisy_bn": "Noisy BN",
-    "noisy_plain": "Plain + noise",
-    "norm_only": "Normalise only",
-    "affine_only": "Scale and shift only",
+    "noisy_bn": N_("Noisy BN"),
+    "noisy_plain": N_("Plain + noise"),
+    "norm_only": N_("Normalise only"),
+    "affine_only": N_("Scale and shift only"),
     "layernorm": "LayerNorm",
     "groupnorm": "GroupNorm",
 }

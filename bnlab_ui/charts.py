@@ -39,6 +39,7 @@ from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 from plotly.basedatatypes import BaseFigure
 
 from bn_core.engine.records import RunSnapshot
+from bn_core.i18n import get_language
 from bn_core.figures.style import LIVE_CONFIG, THEMES, apply_theme
 
 THEME_STATE = "bnlab:chart_theme"
@@ -165,7 +166,7 @@ def chart(builder: Callable, snap: RunSnapshot, *args, key: str, **kwargs) -> No
     theme = chart_theme()
     cache_key = (where, builder.__qualname__, snap.key, snap.step, snap.status,
                  tuple(v.step for v in snap.nets.values()), repr(args), repr(sorted(kwargs.items())),
-                 theme)
+                 theme, get_language())  # one prepared figure per language too
     with _FIGURES_LOCK:
         fig = _FIGURES.get(cache_key)
         if fig is not None:

@@ -16,7 +16,8 @@ import streamlit as st
 
 from bn_core.engine.classroom import classroom_for
 from bn_core.lessons import predictions
-from bnlab_ui import core, roles
+from bn_core.i18n import _
+from bnlab_ui import core, language, roles
 
 FOLLOW_SECONDS = 1.0
 HEARTBEAT_SECONDS = 5.0
@@ -71,7 +72,7 @@ def sync(page: str) -> None:
     if roles.is_teacher():
         _teacher_sidebar(page, state)
         if leading():
-            room().present(page, st.query_params.to_dict())
+            room().present(page, _class_query())
             _teacher_heartbeat(page)
         return
     if state["presenting"]:
@@ -83,7 +84,7 @@ def _teacher_heartbeat(page: str) -> None:
     """While the teacher's page is open, the class knows the teacher is there."""
     @st.fragment(run_every=HEARTBEAT_SECONDS)
     def beat():
-        room().present(page, st.query_params.to_dict())
+        room().present(page, _class_query())
 
     with st.sidebar:
         beat()
@@ -93,7 +94,7 @@ def _watch_class(page: str, state: dict) -> None:
     """A student's page checks the class every second: a class starting or ending redraws the
     page; a following student is brought to the teacher's page and settings."""
     if following() and state["presenting"]:
-        here = st.query_params.to_dict()
+        here = _class_query()
         if st.session_state.get(APPLIED_KEY) != state["version"] and (
                 state["page"] != page or state["query"] != here):
             _apply(state, page)
@@ -101,6 +102,7 @@ def _watch_class(page: str, state: dict) -> None:
 
     @st.fragment(run_every=FOLLOW_SECONDS)
     def check():
+        language.apply()
         now = room().state()
         if now["presenting"] != state["presenting"]:
             st.rerun()  # a class began or ended: the whole page changes
@@ -110,7 +112,7 @@ def _watch_class(page: str, state: dict) -> None:
         if not following():
             return
         if now["version"] != st.session_state.get(APPLIED_KEY):
-            if now["page"] != page or now["query"] != st.query_params.to_dict():
+            if now["page"] != page or now["query"] != _class_query():
                 _apply(now, page)
             st.session_state[APPLIED_KEY] = now["version"]
             if now.get("round") != state.get("round"):
@@ -120,58 +122,65 @@ def _watch_class(page: str, state: dict) -> None:
         check()
 
 
+def _class_query() -> dict:
+    """This page's URL parameters that the class shares: all but the language (each student
+    reads in their own)."""
+    return language.without_lang(st.query_params.to_dict())
+
+
 def _apply(state: dict, page: str) -> None:
     st.session_state[APPLIED_KEY] = state["version"]
     _widget_state_clear()
     target = state["page"] or page
     if target != page:
-        st.switch_page(target, query_params=state["query"])
+        st.switch_page(target, query_params=language.with_own_lang(state["query"]))
     st.query_params.clear()
-    st.query_params.update(state["query"])
+    st.query_params.update(language.with_own_lang(state["query"]))
     st.rerun()
 
 
 def _student_banner(state: dict) -> None:
     if following():
         cols = st.columns([4, 1], vertical_alignment="center")
-        cols[0].info("**Following the teacher**: this page shows the class's experiment.",
+        cols[0].info(_("**Following the teacher**: this page shows the class's experiment."),
                      icon=":material/co_present:")
-        cols[1].button("Explore on my own", icon=":material/explore:", key="class:detach",
+        cols[1].button(_("Explore on my own"), icon=":material/explore:", key="class:detach",
                        on_click=lambda: st.session_state.__setitem__(DETACHED_KEY, True),
-                       help="Your own copy of these settings: change them freely; your runs "
-                            "are yours.")
+                       help=_("Your own copy of these settings: change them freely; your "
+                              "runs are yours."))
     else:
         cols = st.columns([4, 1], vertical_alignment="center")
-        cols[0].caption("You are exploring on your own; the class goes on without you.")
+        cols[0].caption(_("You are exploring on your own; the class goes on without you."))
 
         def rejoin():
             st.session_state[DETACHED_KEY] = False
             st.session_state[EXPLORE_KEY] = {}
             st.session_state[APPLIED_KEY] = None
 
-        cols[1].button("Back to the class", icon=":material/groups:", key="class:rejoin",
+        cols[1].button(_("Back to the class"), icon=":material/groups:", key="class:rejoin",
                        on_click=rejoin)
 
 
 def _teacher_sidebar(page: str, state: dict) -> None:
     with st.sidebar.container(border=True):
-        st.markdown("**The class**")
-        st.toggle("Lead the class (students follow this page)", key=LEAD_KEY, value=True)
+        st.markdown(_("**The class**"))
+        st.toggle(_("Lead the class (students follow this page)"), key=LEAD_KEY, value=True)
         present = str(st.query_params.get("present", "")) in ("1", "true", "yes")
-        if st.toggle("Projector view", value=present, key="class:present") != present:
+        if st.toggle(_("Projector view"), value=present, key="class:present") != present:
             if present:
                 del st.query_params["present"]
             else:
                 st.query_params["present"] = "1"
             st.rerun()
-        st.caption(f"{state['following']} following, {state['exploring']} exploring")
+        st.caption(_("{following} following, {exploring} exploring").format(
+            following=state["following"], exploring=state["exploring"]))
         questions = predictions.for_page(page)
         rnd = state.get("round")
         if questions:
             names = {q.id: q.text for q in questions}
-            chosen = st.selectbox("Ask the class", list(names), format_func=names.get,
+            chosen = st.selectbox(_("Ask the class"), list(names), format_func=names.get,
                                   key="class:question")
-            if st.button("Ask", icon=":material/quiz:", key="class:ask"):
+            if st.button(_("Ask"), icon=":material/quiz:", key="class:ask"):
                 q = predictions.by_id(chosen)
                 room().open_round(q.id, page, q.text, q.choices)
                 for name, value in q.settings.items():
@@ -179,13 +188,13 @@ def _teacher_sidebar(page: str, state: dict) -> None:
                 _widget_state_clear()
                 st.rerun()
         if rnd and rnd["page"] == page:
-            st.caption(f"Question open: {rnd['answered']} answered")
+            st.caption(_("Question open: {answered} answered").format(answered=rnd["answered"]))
             cols = st.columns(3)
             if not rnd["started"]:
-                cols[0].button("Start run", key="class:start", on_click=room().start_round)
+                cols[0].button(_("Start run"), key="class:start", on_click=room().start_round)
             if not rnd["revealed"]:
-                cols[1].button("Reveal", key="class:reveal", on_click=room().reveal)
-            cols[2].button("Close", key="class:close", on_click=room().close_round)
+                cols[1].button(_("Reveal"), key="class:reveal", on_click=room().reveal)
+            cols[2].button(_("Close"), key="class:close", on_click=room().close_round)
 
 
 def round_holds_run(page: str) -> bool:
@@ -208,29 +217,30 @@ def question_blocks(page: str, snap) -> bool:
         return False
     question = predictions.by_id(rnd["id"])
     with st.container(border=True):
-        st.markdown(f"**Predict:** {core.escape_markdown(rnd['question'])}")
+        st.markdown(_("**Predict:** {question}").format(
+            question=core.escape_markdown(_(rnd["question"]))))
         if rnd["revealed"]:
             _reveal(rnd, question, snap)
             return False
         if roles.is_teacher():
-            st.caption(f"{rnd['answered']} answers so far. Start the run when the class is "
-                       "ready, then reveal.")
+            st.caption(_("{answered} answers so far. Start the run when the class is ready, "
+                         "then reveal.").format(answered=rnd["answered"]))
             return False
         me = core.viewer_id()
         answered = room().has_answered(me, rnd["id"])
-        choice = st.radio("Your prediction", range(len(rnd["choices"])),
-                          format_func=lambda i: rnd["choices"][i], key=f"class:answer:{rnd['id']}",
+        choice = st.radio(_("Your prediction"), range(len(rnd["choices"])),
+                          format_func=lambda i: _(rnd["choices"][i]), key=f"class:answer:{rnd['id']}",
                           index=None, horizontal=True)
-        if st.button("Submit my answer", key=f"class:submit:{rnd['id']}",
+        if st.button(_("Submit my answer"), key=f"class:submit:{rnd['id']}",
                      disabled=choice is None):
             room().answer(me, rnd["id"], int(choice))
             answered = True
             st.rerun()
         if not answered:
-            st.caption("Answer first: the run is shown once you have.")
+            st.caption(_("Answer first: the run is shown once you have."))
             return True
         if not rnd["started"]:
-            st.caption("Thanks: the run starts when the teacher starts it.")
+            st.caption(_("Thanks: the run starts when the teacher starts it."))
         return False
 
 
@@ -239,15 +249,19 @@ def _reveal(rnd: dict, question, snap) -> None:
     total = sum(counts) or 1
     cols = st.columns(2)
     with cols[0]:
-        st.markdown("**The class predicted**")
+        st.markdown(_("**The class predicted**"))
         for label, n in zip(rnd["choices"], counts):
-            st.progress(n / total, text=f"{label}: {n} ({n / total:.0%})")
+            st.progress(n / total, text=f"{_(label)}: {n} ({n / total:.0%})")
     with cols[1]:
-        st.markdown("**This run measured**")
+        st.markdown(_("**This run measured**") if hasattr(snap, "step") else
+                    _("**Measured on this page**"))
         measured = question.measure(snap) if question is not None else None
         if measured is None:
-            st.caption("Not decided yet: the run has not shown it (it is at step "
-                       f"{snap.step:,}).")
+            step = getattr(snap, "step", None)  # a lesson with no run has no step
+            st.caption(_("Not decided yet: the run has not shown it (it is at step "
+                         "{step:,}).").format(step=step) if step is not None else
+                       _("Not decided with the settings on this page: the question's own "
+                         "settings decide it."))
         else:
             index, why = measured
-            st.markdown(f"**{rnd['choices'][index]}**: {why}")
+            st.markdown(f"**{_(rnd['choices'][index])}**: {why}")

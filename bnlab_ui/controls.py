@@ -8,21 +8,24 @@ presses a button leaves the run instead (it goes on for the others) and gets the
 """
 from __future__ import annotations
 
+import zlib
+
 import streamlit as st
 
 from bn_core.engine.records import RunSnapshot
 from bn_core.engine.run import Run
+from bn_core.i18n import N_, _
 from bnlab_ui import core, roles
 
 SPEEDS = (10.0, 30.0, 100.0, 300.0, 1000.0, 0.0)   # steps per second; 0 = as fast as it goes
-STATUS_WORDS = {"ready": "not started", "queued": "waiting for room", "loading": "starting",
-                "running": "training", "paused": "paused", "finished": "finished",
-                "stopped": "stopped", "failed": "failed"}
+STATUS_WORDS = {"ready": N_("not started"), "queued": N_("waiting for room"),
+                "loading": N_("starting"), "running": N_("training"), "paused": N_("paused"),
+                "finished": N_("finished"), "stopped": N_("stopped"), "failed": N_("failed")}
 EXPLORE_KEY = "_bnlab_explore"
 
 
 def speed_label(pace: float) -> str:
-    return "max" if not pace else f"{pace:g}/s"
+    return _("max") if not pace else _("{pace:g}/s").format(pace=pace)
 
 
 def nearest_speed(speeds, pace: float) -> float:
@@ -31,6 +34,18 @@ def nearest_speed(speeds, pace: float) -> float:
         return 0.0
     paced = [s for s in speeds if s]
     return min(paced, key=lambda s: abs(s - pace))
+
+
+def counter_text(snap: RunSnapshot) -> str:
+    """The control bar's counter: step of total, state, measured speed, viewers. Each part is a
+    whole phrase in the catalogue (the language may order them differently)."""
+    parts = [_("**step {step:,}** of {total:,}").format(step=snap.step, total=snap.total_steps),
+             _(STATUS_WORDS.get(snap.status, snap.status))]
+    if snap.status == "running":
+        parts.append(_("{rate:,.0f} steps/s").format(rate=snap.steps_per_sec))
+    if snap.viewers > 1:
+        parts.append(_("{viewers} watching").format(viewers=snap.viewers))
+    return " · ".join(parts)
 
 
 def may_control(run: Run, viewer: str) -> bool:
@@ -44,7 +59,7 @@ def may_control(run: Run, viewer: str) -> bool:
 def leave_shared_run(page: str) -> None:
     """This viewer leaves the run everyone shares and gets their own copy on this page."""
     st.session_state.setdefault(EXPLORE_KEY, {})[page] = True
-    st.session_state["_bnlab_notice"] = (
+    st.session_state["_bnlab_notice"] = _(
         "You left the shared run: it goes on for the others. This is your own copy of it, "
         "with the same settings: press Play to train it.")
 
@@ -75,53 +90,48 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
 
     bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
     if running:
-        bar.button("Pause", icon=":material/pause:", key=f"{key}:pause", shortcut="K",
-                   on_click=act(Run.pause), help="Pause the training (K)")
+        bar.button(_("Pause"), icon=":material/pause:", key=f"{key}:pause", shortcut="K",
+                   on_click=act(Run.pause), help=_("Pause the training (K)"))
     else:
-        bar.button("Play", icon=":material/play_arrow:", key=f"{key}:play", shortcut="K",
+        bar.button(_("Play"), icon=":material/play_arrow:", key=f"{key}:play", shortcut="K",
                    type="primary", on_click=act(play),
-                   help="Start or go on training (K)" if lead.status != "finished" else
-                   "This run has finished: Restart trains it again")
+                   help=_("Start or go on training (K)") if lead.status != "finished" else
+                   _("This run has finished: Restart trains it again"))
     can_step = any(s.status in ("running", "paused") for s in snaps)
-    bar.button("Step", icon=":material/skip_next:", key=f"{key}:step1", shortcut="S",
+    bar.button(_("Step"), icon=":material/skip_next:", key=f"{key}:step1", shortcut="S",
                disabled=not can_step, on_click=act(lambda r: r.step(1)),
-               help="Take exactly one training step, then pause (S)")
-    bar.button("10 steps", icon=":material/fast_forward:", key=f"{key}:step10",
+               help=_("Take exactly one training step, then pause (S)"))
+    bar.button(_("10 steps"), icon=":material/fast_forward:", key=f"{key}:step10",
                shortcut="Shift+S", disabled=not can_step, on_click=act(lambda r: r.step(10)),
-               help="Take exactly ten training steps, then pause (Shift+S)")
-    bar.button("Restart", icon=":material/replay:", key=f"{key}:restart", shortcut="B",
-               on_click=act(Run.restart), help="Train again from step 0 (B)")
-    bar.button("Stop", icon=":material/stop:", key=f"{key}:stop", disabled=not live,
+               help=_("Take exactly ten training steps, then pause (Shift+S)"))
+    bar.button(_("Restart"), icon=":material/replay:", key=f"{key}:restart", shortcut="B",
+               on_click=act(Run.restart), help=_("Train again from step 0 (B)"))
+    bar.button(_("Stop"), icon=":material/stop:", key=f"{key}:stop", disabled=not live,
                on_click=act(lambda r: r.stop("stopped by a viewer")),
-               help="End this run where it is")
+               help=_("End this run where it is"))
     speeds = sorted(set(SPEEDS) | {float(default_pace)}, key=lambda p: (p == 0, p))
-    state_key = f"{key}:speed"
     pace = nearest_speed(speeds, lead.pace)
-    if st.session_state.get(state_key) not in speeds or st.session_state.get(
-            f"{state_key}:seen") != pace:
-        st.session_state[state_key] = pace   # follow the run's own pace (the teacher's)
-        st.session_state[f"{state_key}:seen"] = pace
+    # The widget starts at the run's pace through `value` (its key names the run and the pace,
+    # so a pace changed elsewhere, by the teacher, draws a fresh widget). Setting it through
+    # session state instead let the browser fall back to the first option after a rerun and
+    # send that back as a change: an unpaced run was slowed to 10 steps/s on first view.
+    state_key = f"{key}:speed:{zlib.crc32(lead.key.encode())}:{pace:g}"
 
     def set_speed():
         value = st.session_state[state_key]
         if not all(may_control(r, viewer) for r in runs):
-            st.session_state[state_key] = float(lead.pace)
             leave_shared_run(page)
             return
         for r in runs:
             r.set_pace(value)
-        st.session_state[f"{state_key}:seen"] = value
 
     with bar:
-        st.select_slider("Speed (steps per second)", options=speeds, key=state_key,
+        st.select_slider(_("Speed (steps per second)"), options=speeds, value=pace, key=state_key,
                          format_func=speed_label, on_change=set_speed, width=220,
                          label_visibility="collapsed",
-                         help="The training speed: steps per second (max: as fast as the "
-                              "server allows)")
-    words = STATUS_WORDS.get(lead.status, lead.status)
-    rate = f" · {lead.steps_per_sec:,.0f} steps/s" if lead.status == "running" else ""
-    viewers = f" · {lead.viewers} watching" if lead.viewers > 1 else ""
-    bar.markdown(f"**step {lead.step:,}** of {lead.total_steps:,} · {words}{rate}{viewers}")
+                         help=_("The training speed: steps per second (max: as fast as the "
+                                "server allows)"))
+    bar.markdown(counter_text(lead))
     if not allowed:
-        st.caption("This run is shared: only the teacher, or a run's only viewer, can drive "
-                   "it. Any button here gives you your own copy instead.")
+        st.caption(_("This run is shared: only the teacher, or a run's only viewer, can drive "
+                     "it. Any button here gives you your own copy instead."))

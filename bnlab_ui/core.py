@@ -11,6 +11,7 @@ import streamlit as st
 
 from bn_core import engine
 from bn_core.engine.registry import RunRegistry
+from bn_core.i18n import _
 from bn_core.markdown import literal
 
 log = logging.getLogger("bnlab_ui")
@@ -100,26 +101,34 @@ def _session_id() -> str:
 # ---------------------------------------------------------------------------- page frame
 
 def page_header(title: str, teaches: str, intro: str, icon: str = ":material/science:") -> None:
-    """Page config, title, the teaching points covered, and a short introduction."""
-    st.set_page_config(page_title=f"{title} - BN Lab", page_icon=PAGE_ICON, layout="wide")
+    """Page config, title, the teaching points covered, and a short introduction (each given
+    in English and shown in the session's language), and the language choice."""
+    from bnlab_ui import language
+
+    language.setup()
     st.session_state["_page_title"] = title
+    title, teaches, intro = _(title), _(teaches), _(intro)
+    st.set_page_config(page_title=f"{title} - BN Lab", page_icon=PAGE_ICON, layout="wide")
     st.title(title)
-    st.caption(f"Teaching points: {teaches}")
+    st.caption(_("Teaching points: {points}").format(points=teaches))
     st.markdown(intro)
+    language.selector()
 
 
 @contextlib.contextmanager
 def guard(what: str = "this page"):
-    """An error boundary: a clear message on the page and a log line, never a traceback."""
+    """An error boundary: a clear message on the page and a log line, never a traceback.
+    `what` is English (marked with N_ where it is written) and shown translated."""
     try:
         yield
     except Exception as exc:  # st.rerun / st.stop raise their own control-flow exceptions
         if type(exc).__name__ in ("RerunException", "StopException"):
             raise
         log.exception("error in %s", what)
-        st.error(f"Something went wrong in {what}: {literal(f'{type(exc).__name__}: {exc}')}. "
-                 "The other runs on this server are not affected; try other settings or "
-                 "press Restart.", icon=":material/error:")
+        st.error(_("Something went wrong in {part}: {error}. The other runs on this server are "
+                   "not affected; try other settings or press Restart.").format(
+                       part=_(what), error=literal(f"{type(exc).__name__}: {exc}")),
+                 icon=":material/error:")
 
 
 def explain(text: str) -> None:

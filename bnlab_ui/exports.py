@@ -5,6 +5,7 @@ import streamlit as st
 
 from bn_core.engine.records import RunSnapshot
 from bn_core.export import series_csv, settings_json, thinning_note
+from bn_core.i18n import _
 
 def export_controls(snap: RunSnapshot, name: str, container=None) -> None:
     """Download the recorded series (CSV) and the settings (JSON); charts have a PNG button."""
@@ -13,9 +14,9 @@ def export_controls(snap: RunSnapshot, name: str, container=None) -> None:
     if note:
         container.caption(note)
     cols = container.columns(2)
-    cols[0].download_button("Series (CSV)", lambda: series_csv(snap), file_name=f"bnlab-{name}.csv",
+    cols[0].download_button(_("Series (CSV)"), lambda: series_csv(snap), file_name=f"bnlab-{name}.csv",
                             mime="text/csv", icon=":material/download:", key=f"dl:csv:{name}",
                             on_click="ignore")
-    cols[1].download_button("Settings (JSON)", lambda: settings_json(snap),
+    cols[1].download_button(_("Settings (JSON)"), lambda: settings_json(snap),
                             file_name=f"bnlab-{name}.json", mime="application/json",
                             icon=":material/download:", key=f"dl:json:{name}", on_click="ignore")

@@ -14,9 +14,17 @@ in one fragment that refreshes about once a second while the run is live. A sect
 function gets the snapshot (as it was at the scrubbed step) and `brief`: True in the projector
 view (`?present=1`), where one section is shown at a time, large, with its `say` line, and
 with Previous/Next (PageUp/PageDown, what presentation clickers send).
+
+A lesson made of many sections the student steps through (`Lesson(..., steps=True)`) shows one
+section at a time in every view: a step bar (Previous, one button per section, Next) above it,
+and the section in the URL (`?section=<name>`, or its number), so a link opens that section and
+a class following the teacher sees the teacher's. `current()` tells the page which section is
+shown (to draw only that section's settings). A lesson with no run draws its sections with
+`static(data)`: each draw function gets `data` in place of a snapshot.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -24,9 +32,12 @@ from typing import Callable
 import streamlit as st
 
 from bn_core.engine.records import recorded_steps, snapshot_at
-from bnlab_ui import charts, classroom, controls, core, roles, runs as run_ui, settings
+from bn_core.i18n import N_, _
+from bn_core.markdown import url_value
+from bnlab_ui import charts, classroom, controls, core, language, roles, runs as run_ui, settings
 
 PRESENT_KEY = "present"
+SECTION_KEY = "section"   # URL parameter: the section a stepped lesson shows
 
 BASE_CSS = """
 <style>
@@ -46,10 +57,11 @@ button p {font-size: 1.05rem !important;}
 MOBILE_CSS = """
 <style>
 @media (max-width: 640px) {
-  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 1rem;}
+  .block-container {padding-left: 0.6rem; padding-right: 0.6rem; padding-top: 3.9rem;}  /* below the 60 px header */
   h1 {font-size: 1.35rem !important;}
   [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
   [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {min-width: 100% !important;}
+  [data-testid="stButtonGroup"] div {flex-wrap: wrap;}  /* a step bar of 9 sections fits 390 px */
 }
 </style>"""
 
@@ -59,6 +71,12 @@ class Section:
     title: str
     draw: Callable
     say: str = ""
+    name: str = ""   # its URL value (?section=name); from the title unless given
+
+
+def section_name(title: str) -> str:
+    """A title as a URL value: "The backward pass" -> "the-backward-pass"."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"
 
 
 def presenting() -> bool:
@@ -70,14 +88,18 @@ class Lesson:
     """One lesson page (see the module docstring)."""
 
     def __init__(self, title: str, intro: str, more: str = "", icon: str = ":material/science:",
-                 page: str | None = None):
+                 page: str | None = None, steps: bool = False):
+        language.setup()  # before any text: the page's English strings are translated here
+        self.name = title  # the English title: widget keys and statistics, in every language
+        title, intro, more = _(title), _(intro), _(more)
         self.title, self.intro, self.more = title, intro, more
         self.page = page or core.script_path()
         self.sections: list[Section] = []
+        self.steps = steps
         self.present = presenting()
         st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
                            initial_sidebar_state="collapsed" if self.present else "auto")
-        st.session_state["_page_title"] = title
+        st.session_state["_page_title"] = self.name
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
         if self.present:
             charts.set_chart_theme("contrast")
@@ -85,12 +107,13 @@ class Lesson:
         st.title(title)
         st.markdown(intro)
         if more and not self.present:
-            with st.expander("More about this lesson", icon=":material/menu_book:"):
+            with st.expander(_("More about this lesson"), icon=":material/menu_book:"):
                 st.markdown(more)
         notice = st.session_state.pop("_bnlab_notice", None)
         if notice:
             st.info(notice, icon=":material/call_split:")
         roles.teacher_panel()
+        language.selector()
 
     # -- settings
     def settings(self, base, names, **kwargs):
@@ -109,43 +132,120 @@ class Lesson:
                                  buttons=False)
 
     # -- layout
-    def section(self, title: str, draw: Callable, say: str = "") -> None:
-        self.sections.append(Section(title, draw, say))
+    def section(self, title: str, draw: Callable, say: str = "", name: str = "") -> None:
+        self.sections.append(Section(_(title), draw, _(say), name or section_name(title)))
 
-    def live(self, runs, refresh: float = core.REFRESH_SECONDS, scrubber: bool = True) -> None:
-        """The control bar, the scrubber and the sections, refreshed while a run is live."""
+    def current(self) -> Section | None:
+        """The section a stepped lesson shows now (from the URL); None when all are shown."""
+        if not self.steps or not self.sections:
+            return None
+        return self.sections[self._step_index()[0]]
+
+    def live(self, runs, refresh: float = core.REFRESH_SECONDS, scrubber: bool = True,
+             shown: Callable | None = None) -> None:
+        """The control bar, the scrubber and the sections, refreshed while a run is live.
+
+        `shown(snapshot)`, if given, is what the sections and a prediction's measure see of
+        each run's snapshot (after the scrubber): for settings that change how a run is
+        evaluated, not how it trains (e.g. the run re-scored on test data the student moved).
+        It must not train."""
         if runs is None:
             return
         many = isinstance(runs, list)
         runs = runs if many else [runs]
         registry, viewer = core.get_registry(), core.viewer_id()
         interval = refresh if any(r.snapshot().live for r in runs) else None
-        key = f"{self.title}|live"
+        key = f"{self.name}|live"
+        view = shown or (lambda snap: snap)
 
         @st.fragment(run_every=interval)
         def fragment():
+            language.apply()
             started = time.perf_counter()
             for r in runs:
                 registry.watch(r, viewer)
             snaps = [r.snapshot() for r in runs]
-            with core.guard("the controls"):
+            # Each part that may show more or fewer elements from one refresh to the next (a
+            # notice, a question, the scrubber once there are steps to scrub) sits in its own
+            # container, so the charts below keep their place in the page and Streamlit updates
+            # them in place instead of drawing them anew (a blank chart for a moment).
+            with st.container(), core.guard(N_("the controls")):
                 controls.control_bar(runs, snaps, viewer, self.page,
                                      default_pace=runs[0].config.pace, key=key)
+            with st.container(), core.guard(N_("the controls")):
                 run_ui.run_notices(snaps[0])
-            if classroom.question_blocks(self.page, snaps[0]):
+            with st.container():
+                blocked = classroom.question_blocks(self.page, view(snaps[0]))
+            if blocked:
                 return
-            shown = self._scrub(snaps, key) if scrubber else snaps
-            self._draw_sections(shown if many else shown[0])
-            core.REFRESH_TIMES.add(self.title, time.perf_counter() - started)
+            with st.container():
+                scrubbed = self._scrub(snaps, key) if scrubber else snaps
+            drawn = [view(s) for s in scrubbed]
+            with st.container():
+                self._draw_sections(drawn if many else drawn[0])
+            core.REFRESH_TIMES.add(self.name, time.perf_counter() - started)
             live = any(s.live for s in snaps)
             if (interval is not None) != live:
                 st.rerun()  # one full rerun turns the timer on or off
 
         fragment()
 
-    def static(self) -> None:
-        """Sections with no run (a lesson about the layer's own arithmetic)."""
-        self._draw_sections(None)
+    def static(self, data=None) -> None:
+        """Sections with no run (a lesson about the layer's own arithmetic): each draw function
+        gets `data` in place of a snapshot, and so does an open question's `measure`."""
+        if classroom.question_blocks(self.page, data):
+            return
+        self._draw_sections(data)
+
+    def _step_index(self) -> tuple[int, str | None]:
+        """The stepped section in the URL (a name or a 1-based number): (index, notice)."""
+        raw = str(st.query_params.get(SECTION_KEY, "")).strip()
+        if not raw:
+            return 0, None
+        names = [s.name for s in self.sections]
+        if raw in names:
+            return names.index(raw), None
+        if raw.isdigit() and 1 <= int(raw) <= len(names):
+            return int(raw) - 1, None
+        return 0, (f"{url_value(SECTION_KEY, raw)} is not a section of this lesson (one of "
+                   f"{', '.join(names)}, or 1 to {len(names)}); showing the first, "
+                   f"{core.escape_markdown(self.sections[0].title)}.")
+
+    def _step_bar(self) -> Section:
+        """Previous, one button per section, Next; the URL holds the choice (see the module
+        docstring). Returns the section to draw."""
+        i, notice = self._step_index()
+        names = [s.name for s in self.sections]
+        # the section shown is named, the others numbered: eight steps fit one row at 1280 px
+        labels = {s.name: f"{n + 1}. {s.title}" if n == i else str(n + 1)
+                  for n, s in enumerate(self.sections)}
+        key = f"{self.name}|{SECTION_KEY}"
+        st.session_state[key] = names[i]   # the URL decides: a link, Previous/Next, the teacher
+
+        def go(j: int) -> None:
+            if j == 0:
+                st.query_params.pop(SECTION_KEY, None)
+            else:
+                st.query_params[SECTION_KEY] = names[j]
+
+        def picked() -> None:
+            chosen = st.session_state.get(key)
+            go(names.index(chosen) if chosen in names else 0)
+
+        bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        bar.button("Previous", icon=":material/chevron_left:", key=f"{key}:prev",
+                   shortcut="PageUp", disabled=i == 0, on_click=go, args=(max(i - 1, 0),),
+                   help="The previous section (PageUp)")
+        bar.segmented_control("Section", names, key=key, format_func=labels.get,
+                              required=True, on_change=picked, label_visibility="collapsed",
+                              help=" · ".join(f"{n + 1}. {s.title}"
+                                              for n, s in enumerate(self.sections)))
+        bar.button("Next", icon=":material/chevron_right:", key=f"{key}:next",
+                   shortcut="PageDown", disabled=i == len(names) - 1, on_click=go,
+                   args=(min(i + 1, len(names) - 1),), help="The next section (PageDown)")
+        if notice:
+            st.warning(notice, icon=":material/link_off:")
+        return self.sections[i]
 
     def _scrub(self, snaps, key: str):
         steps = recorded_steps(snaps[0]) if snaps[0].nets else []
@@ -162,11 +262,12 @@ class Lesson:
 
         row = st.columns([1.3, 6], vertical_alignment="center")
         step = st.session_state[value_key]
-        row[0].markdown("**Step shown**" if step >= latest else
-                        f"**Step {step:,}** (run at {snaps[0].step:,})",
-                        help="Every chart shows the run at this recorded step. Drag back to "
-                             "see how it was; drag to the right end to follow it live again.")
-        row[1].slider("Step shown", 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
+        row[0].markdown(_("**Step shown**") if step >= latest else
+                        _("**Step {step:,}** (run at {run_step:,})").format(
+                            step=step, run_step=snaps[0].step),
+                        help=_("Every chart shows the run at this recorded step. Drag back to "
+                               "see how it was; drag to the right end to follow it live again."))
+        row[1].slider(_("Step shown"), 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
                       on_change=moved, label_visibility="collapsed")
         if step >= latest:
             return snaps
@@ -175,15 +276,23 @@ class Lesson:
     def _draw_sections(self, shown) -> None:
         if not self.sections:
             return
+        if self.steps:
+            section = self._step_bar()
+            with core.guard(section.title):
+                section.draw(shown, self.present)
+            if self.present and section.say:
+                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
+            return
         if self.present:
-            index_key = f"{self.title}|section"
+            index_key = f"{self.name}|section"
             i = min(st.session_state.get(index_key, 0), len(self.sections) - 1)
             nav = st.container(horizontal=True, vertical_alignment="center")
-            nav.button("Previous", icon=":material/chevron_left:", key=f"{index_key}:prev",
+            nav.button(_("Previous"), icon=":material/chevron_left:", key=f"{index_key}:prev",
                        shortcut="PageUp", disabled=i == 0,
                        on_click=lambda: st.session_state.__setitem__(index_key, i - 1))
-            nav.markdown(f"**{i + 1} of {len(self.sections)}: {self.sections[i].title}**")
-            nav.button("Next", icon=":material/chevron_right:", key=f"{index_key}:next",
+            nav.markdown(_("**{number} of {count}: {title}**").format(
+                number=i + 1, count=len(self.sections), title=self.sections[i].title))
+            nav.button(_("Next"), icon=":material/chevron_right:", key=f"{index_key}:next",
                        shortcut="PageDown", disabled=i == len(self.sections) - 1,
                        on_click=lambda: st.session_state.__setitem__(index_key, i + 1))
             section = self.sections[i]
@@ -193,7 +302,8 @@ class Lesson:
                 st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         for n, section in enumerate(self.sections):
-            if n:
-                st.subheader(section.title)
-            with core.guard(section.title):
-                section.draw(shown, False)
+            with st.container():
+                if n:
+                    st.subheader(section.title)
+                with core.guard(section.title):
+                    section.draw(shown, False)

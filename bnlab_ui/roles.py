@@ -18,6 +18,8 @@ from collections import deque
 
 import streamlit as st
 
+from bn_core.i18n import _
+
 log = logging.getLogger("bnlab_ui.roles")
 
 MAX_DELAY = 60.0
@@ -55,19 +57,20 @@ def check_key(entered: str) -> tuple[bool, str]:
     """Try a key for this session: (signed in, message). Rate-limited as the module says."""
     key = teacher_key()
     if key is None:
-        return False, "No teacher key is set on this server."
+        return False, _("No teacher key is set on this server.")
     state = st.session_state
     now = time.monotonic()
     wait = state.get("_bnlab_key_wait_until", 0.0) - now
     if wait > 0:
-        return False, f"Too many wrong keys: wait {wait:.0f} s before trying again."
+        return False, _("Too many wrong keys: wait {wait:.0f} s before trying again.").format(
+            wait=wait)
     if _server_busy():
-        return False, "Too many wrong keys on this server just now: try again in a minute."
+        return False, _("Too many wrong keys on this server just now: try again in a minute.")
     if hmac.compare_digest(entered.encode("utf-8"), key.encode("utf-8")):
         state[ROLE_KEY] = "teacher"
         state["_bnlab_key_failures"] = 0
         log.info("a teacher signed in")
-        return True, "Signed in as the teacher."
+        return True, _("Signed in as the teacher.")
     failures = state.get("_bnlab_key_failures", 0) + 1
     state["_bnlab_key_failures"] = failures
     delay = min(MAX_DELAY, 2.0 ** (failures - 1))
@@ -75,7 +78,8 @@ def check_key(entered: str) -> tuple[bool, str]:
     with _failures_lock:
         _failures.append(now)
     log.warning("a wrong teacher key was entered (%d in this session)", failures)
-    return False, f"That is not the teacher key. You can try again in {delay:.0f} s."
+    return False, _("That is not the teacher key. You can try again in {delay:.0f} s.").format(
+        delay=delay)
 
 
 def sign_out() -> None:
@@ -87,16 +91,16 @@ def teacher_panel(container=None) -> None:
     container = container or st.sidebar
     if teacher_key() is None:
         return
-    with container.expander("Teacher (signed in)" if is_teacher() else "Teacher",
+    with container.expander(_("Teacher (signed in)") if is_teacher() else _("Teacher"),
                             icon=":material/school:", expanded=False):
         if is_teacher():
-            st.caption("You are signed in as the teacher: your page is the class's page.")
-            st.button("Sign out", key="role:signout", on_click=sign_out)
+            st.caption(_("You are signed in as the teacher: your page is the class's page."))
+            st.button(_("Sign out"), key="role:signout", on_click=sign_out)
             return
         with st.form("role:signin", clear_on_submit=True, border=False):
-            entered = st.text_input("Teacher key", type="password", key="role:key",
+            entered = st.text_input(_("Teacher key"), type="password", key="role:key",
                                     autocomplete="off")
-            submitted = st.form_submit_button("Sign in")
+            submitted = st.form_submit_button(_("Sign in"))
         if submitted:
             ok, message = check_key(entered or "")
             (st.success if ok else st.error)(message)

@@ -14,6 +14,7 @@ from bn_core.engine.registry import RegistryFull, RunRegistry
 from bn_core.engine.run import Run
 from bn_core.engine.training import check_config
 from bn_core.figures.style import net_label
+from bn_core.i18n import N_, _
 from bn_core.markdown import literal
 from bnlab_ui.core import (REFRESH_SECONDS, REFRESH_TIMES, _page_name, _session_id, get_registry,
                            guard, viewer_id)
@@ -21,6 +22,9 @@ from bnlab_ui.core import (REFRESH_SECONDS, REFRESH_TIMES, _page_name, _session_
 FIRST_RECORD_WAIT = 0.5  # seconds a Start/Restart click waits for the run's first records
 
 
+STATUS_NAMES = {"ready": N_("ready"), "queued": N_("queued"), "loading": N_("loading"),
+                "running": N_("running"), "paused": N_("paused"), "finished": N_("finished"),
+                "stopped": N_("stopped"), "failed": N_("failed")}
 STATUS_ICONS = {"ready": ":material/hourglass_empty:", "queued": ":material/schedule:",
                 "loading": ":material/downloading:", "running": ":material/play_circle:",
                 "paused": ":material/pause_circle:", "finished": ":material/check_circle:",
@@ -46,14 +50,16 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
     for c in configs:
         problem = _check_run(c)
         if problem:
-            container.error(f"These settings cannot be trained: {literal(problem)}",
+            container.error(_("These settings cannot be trained: {problem}").format(
+                                problem=literal(problem)),
                             icon=":material/block:")
             return None
     registry, viewer = get_registry(), viewer_id()
     try:
         runs = [registry.get(c, scope) for c in configs]
     except RegistryFull as exc:
-        container.error(f"No room for another run: {literal(str(exc))}.", icon=":material/block:")
+        container.error(_("No room for another run: {reason}.").format(reason=literal(str(exc))),
+                        icon=":material/block:")
         return None
     _follow(registry, runs, viewer)
     for run in runs:
@@ -85,18 +91,18 @@ def run_controls(config: RunConfig | list[RunConfig], autostart: bool = True,
     # Callbacks run before the script, so the buttons below are drawn in the new state.
     cols = container.columns(4)
     live = any(r.status in ("queued", "loading", "running", "paused") for r in runs)
-    cols[0].button("Start", icon=":material/play_arrow:", disabled=live, key="run:start",
+    cols[0].button(_("Start"), icon=":material/play_arrow:", disabled=live, key="run:start",
                    type="primary", width="stretch", on_click=start_all)
     if any(r.status == "paused" for r in runs):
-        cols[1].button("Resume", icon=":material/play_arrow:", key="run:resume",
+        cols[1].button(_("Resume"), icon=":material/play_arrow:", key="run:resume",
                        width="stretch", on_click=every(Run.resume))
     else:
-        cols[1].button("Pause", icon=":material/pause:", key="run:pause", width="stretch",
+        cols[1].button(_("Pause"), icon=":material/pause:", key="run:pause", width="stretch",
                        disabled=not any(r.status == "running" for r in runs),
                        on_click=every(Run.pause))
-    cols[2].button("Stop", icon=":material/stop:", disabled=not live, key="run:stop",
+    cols[2].button(_("Stop"), icon=":material/stop:", disabled=not live, key="run:stop",
                    width="stretch", on_click=stop_all)
-    cols[3].button("Restart", icon=":material/replay:", key="run:restart", width="stretch",
+    cols[3].button(_("Restart"), icon=":material/replay:", key="run:restart", width="stretch",
                    on_click=restart_all)
     return runs if isinstance(config, list) else runs[0]
 
@@ -117,12 +123,13 @@ def _follow(registry: RunRegistry, runs: list[Run], viewer: str) -> None:
 def status_line(snap: RunSnapshot) -> None:
     """Status, progress (step of total, steps/s), each net's state, viewers, queue place."""
     icon = STATUS_ICONS.get(snap.status, "")
-    parts = [f"{icon} **{snap.status}**", f"step {snap.step:,} of {snap.total_steps:,}"]
+    parts = [f"{icon} **{_(STATUS_NAMES.get(snap.status, snap.status))}**",
+             _("step {step:,} of {total:,}").format(step=snap.step, total=snap.total_steps)]
     if snap.steps_per_sec:
-        parts.append(f"{snap.steps_per_sec:,.0f} steps/s")
+        parts.append(_("{rate:,.0f} steps/s").format(rate=snap.steps_per_sec))
     if snap.viewers > 1:
-        parts.append(f"{snap.viewers} viewers")
-    nets = ", ".join(f"{net_label(n)}: {v.status_text}" for n, v in snap.nets.items())
+        parts.append(_("{viewers} viewers").format(viewers=snap.viewers))
+    nets = ", ".join(f"{_(net_label(n))}: {v.status_text}" for n, v in snap.nets.items())
     if nets:
         parts.append(nets)
     st.progress(snap.progress, text=" · ".join(parts))
@@ -133,26 +140,33 @@ def run_notices(snap: RunSnapshot) -> None:
     """What a run's state asks the page to say: its queue place and wait, starting, paused
     for want of viewers, failed (with why), stopped, a net that diverged."""
     if snap.status == "queued":
-        wait = (f" (about {snap.queue_wait:.0f} s)" if snap.queue_wait is not None else "")
-        st.info(f"The server's cores are full: this run is number {snap.queue_position or 1} "
-                f"in the queue and starts as soon as there is room{wait}.",
-                icon=":material/schedule:")
+        place = snap.queue_position or 1
+        if snap.queue_wait is not None:
+            text = _("The server's cores are full: this run is number {place} in the queue and "
+                     "starts as soon as there is room (about {wait:.0f} s).").format(
+                         place=place, wait=snap.queue_wait)
+        else:
+            text = _("The server's cores are full: this run is number {place} in the queue and "
+                     "starts as soon as there is room.").format(place=place)
+        st.info(text, icon=":material/schedule:")
     if snap.status == "loading" and not snap.nets:
         backend = get_registry().backend
         starting = not getattr(backend, "ready", lambda: True)()
-        st.caption("Starting this server's training processes (they load PyTorch once, a few "
-                   "seconds after the server starts)..." if starting else
-                   "Loading the data and building the nets...")
+        st.caption(_("Starting this server's training processes (they load PyTorch once, a few "
+                     "seconds after the server starts)...") if starting else
+                   _("Loading the data and building the nets..."))
     if snap.status == "paused" and snap.paused_by == "idle":
-        st.caption("Paused while nobody was watching; it goes on from here now.")
+        st.caption(_("Paused while nobody was watching; it goes on from here now."))
     if snap.status == "failed":
-        st.error(f"Training failed: {literal(snap.message)}", icon=":material/error:")
+        st.error(_("Training failed: {reason}").format(reason=literal(snap.message)),
+                 icon=":material/error:")
     elif snap.message and snap.status == "stopped":
         st.caption(snap.message)
     for name, view in snap.nets.items():
         if view.status == "diverged":
-            st.warning(f"{net_label(name)} net **diverged at step {view.diverged_at}**: its loss "
-                       "or weights stopped being finite numbers. Its twin goes on.",
+            st.warning(_("{net} net **diverged at step {step}**: its loss or weights stopped "
+                         "being finite numbers. Its twin goes on.").format(
+                             net=_(net_label(name)), step=view.diverged_at),
                        icon=":material/trending_up:")
 
 
@@ -164,10 +178,13 @@ def live_view(run: Run, render: Callable[[RunSnapshot], None],
 
     @st.fragment(run_every=interval)
     def fragment():
+        from bnlab_ui import language
+
+        language.apply()
         started = time.perf_counter()
         get_registry().watch(run, session)
         snap = run.snapshot()
-        with guard("the live charts"):
+        with guard(N_("the live charts")):
             status_line(snap)
             render(snap)
         REFRESH_TIMES.add(_page_name(), time.perf_counter() - started)

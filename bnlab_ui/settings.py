@@ -11,40 +11,43 @@ import streamlit as st
 
 from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for, upgrade_query
 from bn_core.markdown import literal
+from bn_core.i18n import _
 from bnlab_ui.core import _page_name
 
-def _widget(spec: Setting, key: str, container, label: str | None = None):
-    label = label or spec.label
+def _widget(spec: Setting, key: str, container, label: str | None = None,
+            names: dict | None = None):
+    label = _(label or spec.label)
+    help_ = _(spec.help) if spec.help else None
     if spec.kind in (int, float) and spec.choices is None and spec.lo == spec.hi:
         # one value possible (a layer slider on a one-layer net): a slider would need min < max
-        container.caption(f"{label}: **{spec.format(spec.kind(spec.lo))}**, the only value "
-                          "with these settings.")
+        container.caption(_("{setting}: **{value}**, the only value with these settings.").format(
+            setting=label, value=spec.format(spec.kind(spec.lo))))
         return spec.kind(spec.lo)
     if spec.kind is bool:
-        return container.toggle(label, key=key, help=spec.help or None)
-    names = CHOICE_LABELS.get(spec.name, {})
+        return container.toggle(label, key=key, help=help_)
+    names = names or CHOICE_LABELS.get(spec.name, {})
     if spec.choices is not None and spec.kind is tuple:
-        return tuple(container.multiselect(label, spec.choices, key=key, help=spec.help or None,
-                                           format_func=lambda c: str(names.get(c, c))))
+        return tuple(container.multiselect(label, spec.choices, key=key, help=help_,
+                                           format_func=lambda c: _(str(names.get(c, c)))))
     if spec.choices is not None:
-        return container.selectbox(label, spec.choices, key=key, help=spec.help or None,
-                                   format_func=lambda c: str(names.get(c, c)))
+        return container.selectbox(label, spec.choices, key=key, help=help_,
+                                   format_func=lambda c: _(str(names.get(c, c))))
     if spec.kind is tuple:
-        text = container.text_input(label, key=key, help=spec.help or None)
+        text = container.text_input(label, key=key, help=help_)
         return text
     if spec.kind is int:
         span = spec.hi - spec.lo
         if span <= 1000:
             return container.slider(label, int(spec.lo), int(spec.hi), key=key,
-                                    help=spec.help or None)
+                                    help=help_)
         return container.number_input(label, int(spec.lo), int(spec.hi), step=1, key=key,
-                                      help=spec.help or None)
+                                      help=help_)
     if spec.log:
         return container.select_slider(label, options=_log_options(spec), key=key,
-                                       help=spec.help or None, format_func=lambda v: f"{v:g}")
+                                       help=help_, format_func=lambda v: f"{v:g}")
     step = _float_step(spec)
     return container.slider(label, float(spec.lo), float(spec.hi), step=step, key=key,
-                            help=spec.help or None)
+                            help=help_)
 
 
 def _float_step(spec: Setting) -> float:
@@ -142,7 +145,8 @@ def config_controls(base: RunConfig, names: list[str], container=None,
             if notice:
                 container.warning(notice)
         if spec.kind is tuple and spec.choices is not None and not raw:
-            container.warning(f"{spec.label}: choose at least one; using {spec.format(base_values[spec.name])}.")
+            container.warning(_("{setting}: choose at least one; using {value}.").format(
+                setting=_(spec.label), value=spec.format(base_values[spec.name])))
             raw = base_values[spec.name]
         values[spec.name] = raw
     if values["probe_unit"] >= values["width"]:
@@ -150,7 +154,7 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     try:
         config = RunConfig.from_dict(values)
     except ValueError as exc:  # a combination the table alone cannot rule out
-        st.warning(f"{literal(exc)}. Using the page's defaults instead.")
+        st.warning(_("{problem}. Using the page's defaults instead.").format(problem=literal(exc)))
         config = base
     _write_url(specs, config.to_dict() | {k: tuple(v) for k, v in config.to_dict().items()
                                             if isinstance(v, list)}, base_values)
@@ -159,14 +163,17 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     return config
 
 
-def view_controls(specs: list[Setting], container=None) -> dict:
-    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL."""
+def view_controls(specs: list[Setting], container=None,
+                  choice_labels: dict[str, dict] | None = None) -> dict:
+    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL.
+    `choice_labels` names a page's own choices for students: {"setup": {"deep-linear": "..."}}."""
     container = container or st.sidebar
     defaults = {s.name: s.default for s in specs}
     _settings_with_url(specs, defaults, "view")
     values = {}
     for spec in specs:
-        raw = _widget(spec, _state_key("view", spec.name), container)
+        raw = _widget(spec, _state_key("view", spec.name), container,
+                      names=(choice_labels or {}).get(spec.name))
         value, notice = (spec.coerce(raw) if spec.kind is tuple and spec.choices is None
                          else (raw, None))
         if notice:
@@ -178,10 +185,18 @@ def view_controls(specs: list[Setting], container=None) -> dict:
     return values
 
 
+def view_values(specs: Iterable[Setting]) -> dict:
+    """View settings read from the URL with no widget (clamped or reset, silently): a stepped
+    lesson draws only the settings of the section it shows, and may still need the others'."""
+    query = upgrade_query(st.query_params)
+    return {spec.name: spec.coerce(query[spec.url])[0] if spec.url in query else spec.default
+            for spec in specs}
+
+
 def share_link(container=None) -> None:
     """The page's permalink (all settings are in the URL) with a copy button."""
     container = container or st.sidebar
     base = st.context.url or ""
     query = "&".join(f"{k}={v}" for k, v in st.query_params.to_dict().items())
-    container.caption("Link to these exact settings (copy with the button):")
+    container.caption(_("Link to these exact settings (copy with the button):"))
     container.code(base + (f"?{query}" if query else ""), language=None)

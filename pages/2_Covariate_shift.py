@@ -1,130 +1,169 @@
 """Covariate shift and decision boundaries (T1, T2): a boundary learnt on training data meets
-shifted test data; data far from the origin trained with and without input whitening."""
-import math
+moved test data (re-scored at once, no retraining); data far from the origin trained with and
+without input whitening."""
+import dataclasses
+import threading
 from collections import OrderedDict
 
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import Setting
-from bn_core.markdown import url_value
-from bn_core.lessons.covariate_shift import (distance_from_origin, first_layer_lines, shift_sweep,
-                                     units_cutting_data)
-from bn_core.lessons.covariate_shift import (reached_text,
-                                             speedup_sentence, whitening_look_for)
+from bn_core.config import Setting, setting_for
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
                                    initial_boundaries_chart, shift_sweep_chart,
-                                   train_test_accuracy_chart, whitening_accuracy_chart,
-                                   whitening_name)
-from bn_core.figures.style import LIVE_CONFIG
+                                   train_test_accuracy_chart, whitening_accuracy_chart)
+from bn_core.lessons import covariate_shift as text
+from bn_core.lessons.covariate_shift import TEST_ONLY, rescore, training_config, whitening_name
+from bn_core.markdown import url_value
 from bn_core.presets import lesson_setup
+from bnlab_ui import charts
 
-# A small sigmoid net on 300 points: both nets learn the moons in about a thousand steps, paced
-# so that a run lasts 12-15 s and the boundaries can be watched moving.
 SHIFT_BASE = lesson_setup("covariate-shift")
 WHITE_BASE = lesson_setup("whitening")
-SHIFT_SETTINGS = ["dataset", "n_samples", "noise", "shift_x", "shift_y", "rotate_deg", "scale"]
+TRAIN_SETTINGS = ["dataset", "n_samples", "noise"]
 WHITE_SETTINGS = ["dataset", "n_samples", "noise", "far_offset", "whitening"]
-PARTS = {"shift": "Shift the test data (T1)", "whitening": "Whitening (T2)"}
-PART_URL, DEFAULT_PART = "part", "shift"
+# The test shift only moves the test points: shown at once from the recorded nets, never a new
+# run (the table's settings, as view settings: same URL keys, so old links keep working).
+TEST_VIEWS = [dataclasses.replace(setting_for(name, SHIFT_BASE.nets),
+                                  default=getattr(SHIFT_BASE, name)) for name in TEST_ONLY]
 TARGET = Setting(name="target", kind=float, default=0.9, label="Target training accuracy",
                  lo=0.5, hi=1.0, url="target",
                  help="Steps to reach it are counted for each net. Changing it does not "
                       "restart the runs.")
+PARTS = {"shift": "Move the test data", "whitening": "Data far from the origin"}
+PART_URL, DEFAULT_PART = "part", "shift"
+PART_KEY, PART_NOTICE = "covshift:part", "covshift:part_notice"
+INTRO = {
+    "shift": "A plain and a BN net learn to separate two classes of 2-D points (circles); the "
+             "test points (crosses) are then moved, rotated or rescaled. Move them with the "
+             "*Test* sliders in the sidebar: the charts change at once, nothing retrains.",
+    "whitening": "The same points, moved far from the origin: a net's random first boundaries "
+                 "(bias 0) pass through the origin and miss the data. Two runs, the inputs "
+                 "whitened and not, show how many steps that costs.",
+}
+MORE = (
+    "A network learns the distribution of its **training** data. **Move the test data** keeps "
+    "the nets as they trained and moves only the test points (about the training data's "
+    "centre): a boundary that is right for the training points is wrong for many of the moved "
+    "ones, and test accuracy falls while training accuracy stays high. That change of the "
+    "input distribution between training and use is **covariate shift**; Ioffe and Szegedy "
+    "named *internal* covariate shift after it: the same thing happening to the inputs of a "
+    "network's inner layers while the layers below them learn.\n\n"
+    "**Data far from the origin** puts all the data far from (0, 0). Every first-layer unit "
+    "starts as a line through the origin of what the net sees (its bias is 0), so without "
+    "**whitening** (zero mean, unit variance, decorrelated inputs) almost no line cuts the "
+    "data and the first steps go into dragging the boundaries out to it. BN subtracts each "
+    "unit's batch mean: a per-unit centring done inside the net.")
 
 
-def pct(value) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.0%}"
+# ---------------------------------------------------------------------------- the part shown
+
+def current_part() -> str:
+    """The part of the lesson shown: the selector's state, else the URL's part=shift|whitening
+    (a bad value is kept as a notice until the student picks a part)."""
+    if PART_KEY not in st.session_state:
+        raw = st.query_params.get(PART_URL, DEFAULT_PART)
+        st.session_state[PART_NOTICE] = None
+        if raw not in PARTS:
+            st.session_state[PART_NOTICE] = (
+                f"{url_value(PART_URL, raw)} is not valid (one of {', '.join(PARTS)}); "
+                f"showing {PARTS[DEFAULT_PART]}.")
+            raw = DEFAULT_PART
+        st.session_state[PART_KEY] = raw
+    return st.session_state[PART_KEY] or DEFAULT_PART
 
 
-def last(view, metric: str) -> float:
-    values = view.evals.get(metric)
-    return float(values[-1]) if values is not None and len(values) else math.nan
+def part_selector() -> str:
+    if st.session_state.get(PART_NOTICE):
+        st.warning(st.session_state[PART_NOTICE], icon=":material/link_off:")
+    part = st.segmented_control("Part of the lesson", list(PARTS), format_func=PARTS.get,
+                                required=True, key=PART_KEY, label_visibility="collapsed",
+                                on_change=lambda: st.session_state.update({PART_NOTICE: None})
+                                ) or DEFAULT_PART
+    if part == DEFAULT_PART:
+        if PART_URL in st.query_params:
+            del st.query_params[PART_URL]
+    elif st.query_params.get(PART_URL) != part:
+        st.query_params[PART_URL] = part
+    return part
 
 
-# ---------------------------------------------------------------------------- part 1: T1
+# ---------------------------------------------------------------------------- move the test data
 
-def shift_part() -> None:
-    st.sidebar.header("Data and test shift")
-    config = ui.config_controls(SHIFT_BASE, SHIFT_SETTINGS)
+def regions_chart(snap):
+    return decision_regions_chart(snap, True, 430)
+
+
+def shift_part(lesson) -> None:
+    st.sidebar.header("Test data: shown at once")
+    test = lesson.views(TEST_VIEWS)
+    st.sidebar.caption("These move only the test points: the nets are re-scored on them, "
+                       "nothing retrains.")
+    st.sidebar.header("Training data: a new run")
+    config = lesson.settings(SHIFT_BASE, TRAIN_SETTINGS)
     ui.share_link()
-    run = ui.run_controls(config)
-    st.caption("The shift moves the **test points only** (about the training data's centre). "
-               "Each slider change starts a new run from the same start: same training points, "
-               "same initial weights, same batches, so the nets learn the very same boundaries; "
-               "only the test points are somewhere else.")
+    run = lesson.run(training_config(config))
+    shift = tuple(test[name] for name in TEST_ONLY)
 
-    def render(snap):
+    def regions(snap, brief):
         if not snap.nets or snap.data is None:
             st.info("Preparing the data and the twin nets...")
             return
-        cfg = snap.config
-        shifted = (cfg.shift_x, cfg.shift_y, cfg.rotate_deg, cfg.scale) != (0.0, 0.0, 0.0, 1.0)
-        how = (f"moved by ({cfg.shift_x:+g}, {cfg.shift_y:+g}), rotated {cfg.rotate_deg:+g} "
-               f"degrees and scaled x{cfg.scale:g}")
-        c1, c2 = st.columns([3, 1.3])
-        with c1:
-            ui.chart(decision_regions_chart, snap, key="shift:boundary")
-        with c2:
-            ui.explain(
-                "**Look for** the black boundary bending around the training points (circles) "
-                "while the nets train, and where the test points (crosses, same colours = same "
-                f"classes) fall: here they are {how}.\n\n"
-                + ("Many crosses now sit on the wrong side of a boundary that is right for the "
-                   "circles: the boundary learnt the *training* distribution."
-                   if shifted else
-                   "The test data is not shifted: crosses and circles come from the same "
-                   "distribution.")
-                + "\n\n**Try** *Test rotation* 90, or *Test shift x* back to 0, or *Test scale* "
-                  "2 (in the sidebar).")
         c1, c2 = st.columns([3, 2])
         with c1:
-            ui.chart(train_test_accuracy_chart, snap, key="shift:acc")
+            ui.chart(regions_chart, snap, key="shift:boundary")
         with c2:
-            rows = []
-            for name, view in snap.nets.items():
-                if not len(view.evals.get("step", ())):
-                    continue
-                rows.append(f"- **{view.label}**: training data **{pct(last(view, 'train_acc'))}**, "
-                            f"unshifted held-out points {pct(last(view, 'heldout_acc'))}, "
-                            f"shifted test data **{pct(last(view, 'test_acc'))}**")
-            st.markdown(f"**Accuracy at step {snap.step:,}**\n" + "\n".join(rows))
-            ui.explain(
-                "**Look for** the gap between the solid lines (training data) and the dotted "
-                "ones (shifted test data): training accuracy climbs while test accuracy stays "
-                "low. Held-out points drawn from the *training* distribution score like the "
-                "training data: the nets did learn, just not the test distribution.\n\n"
-                "**Try** a larger shift: the dotted lines drop further, the solid ones do not "
-                "move. BN does not help here: it normalises inside the net with statistics of "
-                "the *training* batches.")
+            if brief:
+                st.markdown(text.shift_verdict(snap))
+                return
+            st.markdown(
+                "**Look for** the boundary (solid line) bending around the training points "
+                "(circles) as the nets learn, and where the test points (crosses, same colour = "
+                f"same class) fall: here they are **{text.shift_words(snap.config)}**.")
+            st.markdown(text.shift_verdict(snap))
+            st.markdown("**Try** *Test rotation* 90, *Test shift x* 0 or *Test scale* 2 in the "
+                        "sidebar: the crosses move at once.")
+
+    def accuracy(snap, brief):
+        if not snap.nets:
+            return
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            ui.chart(train_test_accuracy_chart, snap, 380, key="shift:acc")
+        with c2:
+            st.markdown(text.accuracy_rows(snap))
+            if not brief:
+                st.markdown("**Look for** the gap between the solid lines (training data) and "
+                            "the dotted ones (moved test data). Held-out points from the "
+                            "*training* distribution score like the training data: the nets did "
+                            "learn, just not the test distribution.")
+
+    def sweep(snap, brief):
+        if not snap.nets:
+            return
         c1, c2 = st.columns([3, 2])
         with c1:
             ui.chart(shift_sweep_chart, snap, key="shift:sweep")
         with c2:
-            rows = []
-            for name, view in snap.nets.items():
-                grid = view.latest.get("grid")
-                if grid is None or snap.viewport is None:
-                    continue
-                acc = shift_sweep(snap.data, cfg, grid, snap.viewport)
-                rows.append(f"- **{view.label}**: {pct(float(acc[0]))} unshifted, "
-                            f"{pct(float(acc[len(acc) // 2]))} half way, "
-                            f"**{pct(float(acc[-1]))}** at your full shift")
-            st.markdown(f"**Boundary of step {snap.step:,}, test data moved gradually**\n"
-                        + "\n".join(rows))
-            ui.explain(
-                "The same boundary, scored on the test points moved by 0 %, 10 %, ... 100 % of "
-                "your shift (read off the decision regions above, no retraining). **Look for** "
-                "accuracy falling as the shift grows: the further the test distribution drifts "
-                "from the training one, the more points land on the wrong side.")
-        with st.expander("Export this run"):
-            ui.export_controls(snap, "covariate-shift")
+            st.markdown(text.sweep_rows(snap))
+            if not brief:
+                st.markdown("The same boundary, scored on the test points moved 0 %, 10 %, ... "
+                            "100 % of your shift. **Look for** accuracy falling as the test "
+                            "distribution drifts further from the training one.")
+        if not brief:
+            with st.expander("Export this run"):
+                ui.export_controls(snap, "covariate-shift")
 
-    if run is not None:
-        ui.live_view(run, render)
+    lesson.section("Decision regions", regions,
+                   say="Where do the moved test points fall, against a boundary learnt on the circles?")
+    lesson.section("Training vs moved test data", accuracy,
+                   say="Compare the solid lines (training data) with the dotted ones (moved test data).")
+    lesson.section("Moving the test data part of the way", sweep,
+                   say="The same boundary, as the test data drifts further and further.")
+    lesson.live(run, shown=lambda snap: rescore(snap, *shift))
 
 
-# ---------------------------------------------------------------------------- part 2: T2
+# ---------------------------------------------------------------------------- whitening
 
 def pair_chart(builder, snaps: list, *args, key: str) -> None:
     """`ui.chart` for a builder of several runs' snapshots: cached per step of every run."""
@@ -138,78 +177,65 @@ def pair_chart(builder, snaps: list, *args, key: str) -> None:
     ui.chart(build, snaps[0], builder.__name__, token, *args, key=key)
 
 
-_INITIAL_FIGURES: OrderedDict = OrderedDict()  # run keys -> figure (it never changes after step 0)
+_INITIAL = OrderedDict()  # (run keys, chart theme) -> prepared figure: it never changes
+_INITIAL_LOCK = threading.Lock()
 
 
 def initial_chart(snaps: list, key: str) -> None:
     """The initial boundaries depend only on how the runs start: built once per pair of runs
-    (and all viewers), not at every refresh like the live charts."""
-    token = tuple(s.key for s in snaps)
-    fig = _INITIAL_FIGURES.get(token)
+    and chart theme (for all viewers), not at every refresh like the live charts."""
+    token = (tuple(s.key for s in snaps), charts.chart_theme())
+    with _INITIAL_LOCK:
+        fig = _INITIAL.get(token)
     if fig is None:
-        fig = initial_boundaries_chart(snaps)
+        fig = charts.prepare(initial_boundaries_chart(snaps, height=440), token[1])
         if all(v.initial_grid is not None for s in snaps for v in s.nets.values()):
-            _INITIAL_FIGURES[token] = fig
-            while len(_INITIAL_FIGURES) > 32:
-                _INITIAL_FIGURES.popitem(last=False)
-    st.plotly_chart(fig, key=key, width="stretch", config=LIVE_CONFIG)
+            with _INITIAL_LOCK:
+                _INITIAL[token] = fig
+                while len(_INITIAL) > 32:
+                    _INITIAL.popitem(last=False)
+    charts.show_figure(fig, key=key)
 
 
-def whitening_part() -> None:
+def whitening_part(lesson) -> None:
     st.sidebar.header("Data far from the origin")
-    config = ui.config_controls(WHITE_BASE, WHITE_SETTINGS,
-                                labels={"whitening": "Whitening (compared with none)"})
-    target = ui.view_controls([TARGET])["target"]
+    config = lesson.settings(WHITE_BASE, WHITE_SETTINGS,
+                             labels={"whitening": "Whitening (compared with none)"})
+    target = lesson.views([TARGET])["target"]
     ui.share_link()
     configs = [config.replace(whitening="none")]
     if config.whitening != "none":
         configs.append(config)
-    runs = ui.run_controls(configs)
-    if runs is None:
-        st.stop()
-    st.caption("Two runs side by side, identical except for the input transform: "
-               + " and ".join(f"**{whitening_name(c.whitening)}**" for c in configs)
-               + f". The whitener is fitted on the training points; every point is moved "
-               f"{config.far_offset:g} along both axes first.")
-    lead = next((r for r in runs if r.snapshot().live), runs[0])
-    me = ui.viewer_id()
+    runs = lesson.run(configs)
 
-    def render(snap):
-        snaps = [snap if r is lead else r.snapshot() for r in runs]
-        for r in runs:
-            if r is not lead:
-                r.touch(me)
-        st.caption(" · ".join(f"{whitening_name(s.config.whitening)}: {s.status}, step "
-                              f"{s.step:,} of {s.total_steps:,}" for s in snaps))
+    def ready(snaps):
         waiting = [s for s in snaps if not s.nets or s.data is None]
-        snaps = [s for s in snaps if s.nets and s.data is not None]
         if waiting:
             st.info(f"Preparing {' and '.join(whitening_name(s.config.whitening) for s in waiting)}"
                     " (a run waits in a queue while the server trains two others)...")
+        return [s for s in snaps if s.nets and s.data is not None]
+
+    def initial(snaps, brief):
+        snaps = ready(snaps)
         if not snaps:
             return
         c1, c2 = st.columns([3, 2])
         with c1:
             initial_chart(snaps, key="white:init")
         with c2:
-            rows = []
-            for s in snaps:
-                lines = first_layer_lines(s.config, s.data.whitener, s.data.n_classes)
-                cuts = units_cutting_data(lines, s.data.x_train)
-                rows.append(f"- **{whitening_name(s.config.whitening)}**: "
-                            f"**{int(cuts.sum())} of {len(cuts)}** first-layer units cut "
-                            "through the training data")
-            dist = distance_from_origin(snaps[0].data.x_train)
-            st.markdown(f"**At initialisation** (data centred {dist:.1f} from the origin)\n"
-                        + "\n".join(rows))
-            ui.explain(
-                "Each grey line is where one first-layer unit's input is 0, at the random "
-                "start (weights random, **bias 0**): every line passes through the origin of "
-                "what the net sees. **Look for** the fan of lines: without whitening it meets "
-                "at (0, 0), far from the data, so almost no unit separates any two points and "
-                "the net starts by predicting one class everywhere on the data. Whitening "
-                "moves the data's centre to the net's origin: the lines cut through it.\n\n"
-                "**Try** *Distance from the origin* 0: then both panels look alike.")
+            st.markdown(text.cut_rows(snaps))
+            if not brief:
+                st.markdown(
+                    "Each grey line is where one first-layer unit's input is 0 at the random "
+                    "start (bias 0): all pass through the origin of what the net sees. **Look "
+                    "for** the fan of lines: unwhitened it meets at (0, 0), far from the data; "
+                    "whitening moves the data's centre there.\n\n**Try** *Distance from the "
+                    "origin* 0: then both panels look alike.")
+
+    def reached(snaps, brief):
+        snaps = [s for s in snaps if s.nets and s.data is not None]
+        if not snaps:
+            return
         c1, c2 = st.columns([3, 2])
         with c1:
             pair_chart(whitening_accuracy_chart, snaps, target, key="white:acc")
@@ -218,75 +244,50 @@ def whitening_part() -> None:
             head = "| net | " + " | ".join(whitening_name(s.config.whitening) for s in snaps) + " |"
             rule = "|---|" + "---|" * len(snaps)
             body = ["| " + snaps[0].nets[n].label + " | "
-                    + " | ".join(reached_text(s.nets[n], target) for s in snaps) + " |"
+                    + " | ".join(text.reached_text(s.nets[n], target) for s in snaps) + " |"
                     for n in names]
             st.markdown(f"**Steps to reach {target:.0%} training accuracy**\n\n"
                         + "\n".join([head, rule] + body))
             if len(snaps) == 2:
-                st.markdown(speedup_sentence(snaps, "plain", target,
-                                             whitening_name(snaps[1].config.whitening)))
-            ui.explain(whitening_look_for(snaps, target) + "\n\n"
-                       "**Try** the target slider, *standardize* or *pca*, or a larger distance.")
+                st.markdown(text.speedup_sentence(snaps, "plain", target,
+                                                  whitening_name(snaps[1].config.whitening)))
+            if not brief:
+                st.markdown(text.whitening_look_for(snaps, target) + "\n\n**Try** the target "
+                            "slider, *standardise* or *PCA whitening*, or a larger distance.")
+
+    def now(snaps, brief):
+        snaps = [s for s in snaps if s.nets and s.data is not None]
+        if not snaps:
+            return
         c1, c2 = st.columns([3, 2])
         with c1:
             pair_chart(current_boundaries_chart, snaps, key="white:now")
         with c2:
-            rows = [f"- **{s.nets[n].label}, {whitening_name(s.config.whitening)}**: "
-                    f"{pct(last(s.nets[n], 'train_acc'))} of training points right"
-                    for s in snaps for n in s.nets]
-            st.markdown("**Now**\n" + "\n".join(rows))
-            ui.explain("**Look for** which nets already bend their boundary around the data "
-                       "and which still cut it with a nearly straight line.")
-        with st.expander("Export these runs"):
-            for s in snaps:
-                st.caption(whitening_name(s.config.whitening))
-                ui.export_controls(s, f"whitening-{s.config.whitening}")
+            st.markdown(text.now_rows(snaps))
+            if not brief:
+                st.markdown("**Look for** which nets already bend their boundary around the "
+                            "data and which still cut it with a nearly straight line.")
+        if not brief:
+            with st.expander("Export these runs"):
+                for s in snaps:
+                    st.caption(whitening_name(s.config.whitening))
+                    ui.export_controls(s, f"whitening-{s.config.whitening}")
 
-    ui.live_view(lead, render)
+    lesson.section("At initialisation", initial,
+                   say="Where do the random first boundaries pass, whitened and not?")
+    lesson.section("Steps to reach the target", reached,
+                   say="How many steps does each net need to reach the target?")
+    lesson.section("Decision regions now", now, say="Which nets already bend their boundary?")
+    lesson.live(runs)
 
 
 # ---------------------------------------------------------------------------- the page
 
-def lesson_part() -> str:
-    """The part of the lesson shown, bound to the URL as part=shift|whitening."""
-    key, notice_key = "covshift:part", "covshift:part_notice"
-    if key not in st.session_state:
-        raw = st.query_params.get(PART_URL, DEFAULT_PART)
-        st.session_state[notice_key] = None
-        if raw not in PARTS:  # kept, like the settings' notices, until the page is left
-            st.session_state[notice_key] = (
-                f"{url_value(PART_URL, raw)} is not valid (one of {', '.join(PARTS)}); "
-                f"showing {PARTS[DEFAULT_PART]}.")
-            raw = DEFAULT_PART
-        st.session_state[key] = raw
-    if st.session_state.get(notice_key):
-        st.warning(st.session_state[notice_key], icon=":material/link_off:")
-    part = st.segmented_control("Part of the lesson", list(PARTS), format_func=PARTS.get,
-                                required=True, key=key,
-                                on_change=lambda: st.session_state.update({notice_key: None})
-                                ) or DEFAULT_PART
-    if part == DEFAULT_PART:
-        if PART_URL in st.query_params:
-            del st.query_params[PART_URL]
-    elif st.query_params.get(PART_URL) != part:
-        st.query_params[PART_URL] = part
-    return part
-
-
-ui.page_header(
-    "Covariate shift and decision boundaries", "T1, T2",
-    "A network learns the distribution of its **training** data. Below, a plain net and a BN "
-    "net (same start, same batches) learn a boundary between the classes of some 2-D points. "
-    "**Part 1** moves the *test* points (shift, rotate, rescale): the boundary that is right for "
-    "the training points is wrong for them, and test accuracy falls while training accuracy "
-    "stays high. **Part 2** puts all the data far from the origin: random initial boundaries "
-    "pass near the origin and miss it, so training is slow unless the inputs are "
-    "**whitened** (zero mean, unit variance, decorrelated). This is the covariate shift that "
-    "gave *internal* covariate shift its name.")
+PART = current_part()
+LESSON = ui.Lesson("Covariate shift and decision boundaries", INTRO[PART], more=MORE)
 
 with ui.guard("the covariate shift page"):
-    part = lesson_part()
-    if part == "whitening":
-        whitening_part()
+    if part_selector() == "whitening":
+        whitening_part(LESSON)
     else:
-        shift_part()
+        shift_part(LESSON)

@@ -12,36 +12,15 @@ from bn_core.figures.gradients import (
     training_curves_figure,
     vanishing_ratio_figure,
 )
-from bn_core.lessons import gradients as lesson
-from bn_core.presets import lesson_setup, preset
+from bn_core.lessons import gradients as text
+from bn_core.presets import lesson_setup
 
 # The default: a 10-layer sigmoid net on the MNIST subset (the BN-x5-Sigmoid analogue).
 BASE = lesson_setup("gradients")
 DATASETS_OFFERED = ("mnist-subset",) + TOY_DATASETS
 SETTINGS_SHOWN = ["lr_multiplier", "activation", "depth", "width", "init", "init_scale", "lr",
                   "dataset", "steps", "seed"]
-# One click sets several settings at once. The ReLU learning-rate scenarios are the presets
-# lr-x1/x5/x30 (10 x 100 ReLU, He's init, base rate 0.08; measured by check-claims T9, T9b).
-SCENARIO_FIELDS = ("activation", "depth", "width", "init", "init_scale", "lr", "lr_multiplier",
-                   "dataset")
-
-
-def preset_values(name: str) -> dict:
-    config = preset(name).config
-    return {field: getattr(config, field) for field in SCENARIO_FIELDS}
-
-
-SCENARIOS = {
-    "Deep sigmoid (vanishing gradients)": dict(
-        activation="sigmoid", depth=10, width=64, init="default", init_scale=1.0, lr=0.1,
-        lr_multiplier=1.0, dataset="mnist-subset"),
-    "ReLU, learning rate x1": preset_values("lr-x1"),
-    "ReLU, x5 (BN-x5)": preset_values("lr-x5"),
-    "ReLU, x30 (BN-x30)": preset_values("lr-x30"),
-    "Large init (exploding)": dict(
-        activation="relu", depth=10, width=64, init="scaled", init_scale=3.0, lr=0.1,
-        lr_multiplier=1.0, dataset="mnist-subset"),
-}
+SCENARIOS = text.scenarios()  # one click sets several settings (tested: the effect each names)
 
 
 def apply_scenario(values: dict) -> None:
@@ -50,66 +29,96 @@ def apply_scenario(values: dict) -> None:
         ui.set_setting(name, value)
 
 
-ui.page_header(
-    "Gradients and learning rates", "T5, T9",
-    "Training sends an error signal from the output down through every layer. A sigmoid's "
-    "slope is at most 0.25, so in a plain sigmoid net the signal shrinks at every layer it "
-    "crosses: the lowest layers barely learn (**vanishing gradients**); large weights can "
-    "instead multiply it up (**exploding gradients**). BN keeps each layer's input in the "
-    "nonlinearity's responsive range and makes a layer's output independent of its weights' "
-    "scale, which is why the BN paper could raise the learning rate 5x and 30x. Twin nets, "
-    "same start, same batches: only BN differs.")
+lesson = ui.Lesson(
+    "Gradients and learning rates",
+    "Training sends an error signal from the output down through every layer: in a deep "
+    "sigmoid net it shrinks at every layer (**vanishing gradients**); large weights blow it "
+    "up (**exploding**). Twin nets, same start and batches, only BN differs: pick a scenario "
+    "in the sidebar.",
+    more="A sigmoid's slope is at most 0.25, so in a plain sigmoid net the error signal shrinks "
+         "at every layer it crosses: the lowest layers barely learn. Large weights can instead "
+         "multiply it up. BN keeps each layer's input in the nonlinearity's responsive range "
+         "and makes a layer's output independent of its weights' scale, which is why the BN "
+         "paper could raise the learning rate 5x and 30x (BN-x5, BN-x30). With the ReLU "
+         "scenarios (10 x 100, He's init, base rate 0.1), measured on seeds 0-2 "
+         "over 2,000 steps: both nets train at x1; at x5 and x30 the plain net fails (its "
+         "loss overflows, or it never leaves chance) while the BN net reaches 94-96% held-out.")
 
 with ui.guard("the gradients page"):
-    st.markdown("**Scenarios** (one click sets the sidebar):")
-    cols = st.columns(len(SCENARIOS))
-    for col, (title, values) in zip(cols, SCENARIOS.items()):
-        col.button(title, key=f"scenario:{title}", on_click=apply_scenario, args=(values,),
-                   width="stretch")
-    st.caption("Measured on seeds 0-2 (docs/claims.md, T9): with the ReLU scenarios (10 x 100, "
-               "He's init, base rate 0.1) both nets train at x1; at x5 and at x30 the plain net "
-               "fails (its loss overflows, or it never leaves chance) while the BN net reaches "
-               "94-96% held-out.")
-    config = ui.config_controls(BASE, SETTINGS_SHOWN,
-                                limits={"dataset": {"choices": DATASETS_OFFERED}})
-    run = ui.run_controls(config)
-    st.caption(lesson.caption(config))
+    st.sidebar.header("Scenarios")
+    st.sidebar.caption("One click sets the settings below (the run length stays).")
+    for title, values in SCENARIOS.items():
+        st.sidebar.button(title, key=f"scenario:{title}", on_click=apply_scenario,
+                          args=(values,), width="stretch")
+    st.sidebar.header("Settings")
+    config = lesson.settings(BASE, SETTINGS_SHOWN,
+                             limits={"dataset": {"choices": DATASETS_OFFERED}})
+    ui.share_link()
+    run = lesson.run(config)
 
-    def render(snap):
+    def profile(snap, brief):
         if not snap.nets:
             st.info("Preparing the run...")
             return
-        c1, c2 = st.columns([3, 1])
+        c1, c2 = st.columns([3, 2])
         with c1:
-            ui.chart(gradient_profile_figure, snap, key="gr:profile")
+            ui.chart(gradient_profile_figure, snap, 380, key="gr:profile")
         with c2:
-            ui.explain(lesson.gradient_text(snap))
-            ui.explain(lesson.profile_hint(snap.config))
-        c1, c2 = st.columns([3, 1])
+            st.markdown(text.gradient_text(snap))
+            exploding = text.explosion_text(snap)
+            if exploding:
+                st.markdown(exploding)
+            if not brief:
+                st.markdown(text.profile_hint(snap.config))
+                st.caption(text.caption(snap.config))
+
+    def curves(snap, brief):
+        if not snap.nets:
+            return
+        c1, c2 = st.columns([3, 2])
         with c1:
             ui.chart(training_curves_figure, snap, key="gr:curves")
         with c2:
-            ui.explain(lesson.accuracy_text(snap))
-            ui.explain(lesson.lr_hint(snap))
-        c1, c2 = st.columns([3, 1])
+            st.markdown(text.accuracy_text(snap))
+            st.markdown(text.lr_hint(snap))
+
+    def heatmap(snap, brief):
+        if not snap.nets:
+            return
+        c1, c2 = st.columns([3, 2])
         with c1:
             ui.chart(gradient_heatmap_figure, snap, key="gr:heatmap")
         with c2:
-            ui.explain("Every weight matrix (rows, input at the bottom) at every probe "
-                       "(columns); one colour scale for both nets, one step of colour = a "
-                       "power of ten. A plain deep sigmoid net is dark at the bottom rows: those "
-                       "layers get almost no error signal. **Try** the depth slider: 3 layers, "
-                       "then 20.")
-        c1, c2 = st.columns([3, 1])
+            st.markdown("Every weight matrix (rows, input at the bottom) at every probe "
+                        "(columns), one colour scale for both nets; one step of colour = a "
+                        "power of ten. **Look for** dark bottom rows (layers that get almost "
+                        "no error signal) and bright ones (an exploding signal).")
+            if not brief:
+                st.markdown("**Try** the depth slider: 3 layers, then 20.")
+
+    def ratio(snap, brief):
+        if not snap.nets:
+            return
+        c1, c2 = st.columns([3, 2])
         with c1:
             ui.chart(vanishing_ratio_figure, snap, key="gr:ratio")
         with c2:
-            ui.explain("The first layer's gradient divided by the output layer's, over training: "
-                       "1 (dotted) means the error signal reaches the bottom undiminished. "
-                       "**Try** the scaled init with scale 3, then 5, with the deep sigmoid net: "
-                       "larger weights multiply the signal back up on its way down.")
-        ui.export_controls(snap, "gradients")
+            st.markdown("The first layer's gradient divided by the output layer's, over "
+                        "training: 1 (dotted) means the error signal reaches the bottom "
+                        "undiminished.")
+            if not brief:
+                st.markdown("**Try** the scaled init with scale 3, then 5, with the deep "
+                            "sigmoid net: larger weights multiply the signal back up on its way "
+                            "down.")
+        if not brief:
+            with st.expander("Export this run"):
+                ui.export_controls(snap, "gradients")
 
-    if run is not None:
-        ui.live_view(run, render)
-    ui.share_link()
+    lesson.section("Gradient size of each layer", profile,
+                   say="How much error signal reaches each layer, with and without BN?")
+    lesson.section("How each net learns", curves, say="Which net learns, at this rate?")
+    lesson.section("Every layer at every probe", heatmap,
+                   say="Dark rows get almost no signal; bright rows too much.")
+    lesson.section("Bottom vs top over training", ratio,
+                   say="Does the signal reach the bottom layer, and does that change?")
+    lesson.live(run)

@@ -1,42 +1,56 @@
-"""Inside the BN layer (T10-T12): Algorithm 1 on a batch the student edits, the backward pass
-node by node against numerical gradients, training vs evaluation mode with running statistics,
-batch size down to 1, and convolutional BN's per-channel statistics."""
-import io
-
+"""Inside the BN layer, in nine steps the student walks through: Algorithm 1 on a batch they
+edit, its arithmetic, the backward pass node by node against numerical gradients, training vs
+evaluation mode with running statistics, batch size down to 1, and convolutional BN's
+per-channel statistics. Everything is computed on the spot (no run)."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.lessons import inside_bn as lesson
-from bn_core.nets.batchnorm import DEFAULT_EPS, batchnorm_forward
 from bn_core.config import Setting
 from bn_core.figures import inside_bn as figs
-from bn_core.figures.style import LIVE_CONFIG
+from bn_core.lessons import inside_bn as lesson
+from bn_core.lessons import inside_bn_sections as words
+from bn_core.nets.batchnorm import DEFAULT_EPS, batchnorm_forward
+from bnlab_ui.charts import show_figure
+from bnlab_ui.core import escape_markdown
+from bnlab_ui.settings import view_values
 
-VIEW = [
-    Setting("n_rows", int, 4, "Batch: examples N (rows)", "1 shows what breaks.", lo=1, hi=8,
-            url="n"),
-    Setting("n_features", int, 3, "Batch: features D (columns)", lo=1, hi=6, url="d"),
-    Setting("feature", int, 1, "Backward table: feature shown", lo=1, hi=6, url="f"),
-    Setting("seed", int, 0, "Batch: random seed", "A new batch x, and upstream gradient dy.",
-            lo=0, hi=999, url="seed"),
-    Setting("eps", str, f"{DEFAULT_EPS:g}", "eps (added to the variance)",
-            "BN divides by sqrt(var + eps); try a large eps or a tiny one.",
-            choices=("1e-08", "1e-05", "0.001", "0.1", "1"), url="eps"),
-    Setting("pop_mean", float, 3.0, "Population: mean", lo=-10.0, hi=10.0, url="pm"),
-    Setting("pop_std", float, 2.0, "Population: standard deviation", lo=0.1, hi=10.0, url="ps"),
-    Setting("m", int, 4, "Training batch size m", "Batches drawn from the population.",
-            lo=1, hi=256, url="m"),
-    Setting("momentum", float, 0.1, "Running-average momentum",
-            "running = (1 - momentum) * running + momentum * batch (torch's convention).",
-            lo=0.01, hi=1.0, url="mom"),
-    Setting("n_batches", int, 300, "Training batches T", lo=10, hi=1000, url="T"),
-    Setting("tensor_n", int, 2, "Tensor: examples N", lo=1, hi=4, url="tn"),
-    Setting("tensor_c", int, 3, "Tensor: channels C", lo=1, hi=4, url="tc"),
-    Setting("tensor_hw", int, 4, "Tensor: height = width", lo=2, hi=8, url="hw"),
-    Setting("channel", int, 1, "Tensor: channel highlighted", lo=1, hi=4, url="ch"),
-]
+N_ROWS = Setting("n_rows", int, 4, "Batch: examples N (rows)", "1 shows what breaks.", lo=1,
+                 hi=8, url="n")
+N_FEATURES = Setting("n_features", int, 3, "Batch: features D (columns)", lo=1, hi=6, url="d")
+FEATURE = Setting("feature", int, 1, "Feature shown", "The column the tables and text follow.",
+                  lo=1, hi=6, url="f")
+SEED = Setting("seed", int, 0, "Random seed", "A new batch x and upstream gradient dy, new "
+               "training batches, a new tensor.", lo=0, hi=999, url="seed")
+EPS = Setting("eps", str, f"{DEFAULT_EPS:g}", "eps (added to the variance)",
+              "BN divides by sqrt(var + eps); try a large eps or a tiny one.",
+              choices=("1e-08", "1e-05", "0.001", "0.1", "1"), url="eps")
+POP_MEAN = Setting("pop_mean", float, 3.0, "Population: mean", lo=-10.0, hi=10.0, url="pm")
+POP_STD = Setting("pop_std", float, 2.0, "Population: standard deviation", lo=0.1, hi=10.0,
+                  url="ps")
+M = Setting("m", int, 4, "Training batch size m", "Batches drawn from the population.", lo=1,
+            hi=256, url="m")
+MOMENTUM = Setting("momentum", float, 0.1, "Running-average momentum",
+                   "running = (1 - momentum) * running + momentum * batch (torch's convention).",
+                   lo=0.01, hi=1.0, url="mom")
+N_BATCHES = Setting("n_batches", int, 300, "Training batches T", lo=10, hi=1000, url="T")
+TENSOR_N = Setting("tensor_n", int, 2, "Tensor: examples N", lo=1, hi=4, url="tn")
+TENSOR_C = Setting("tensor_c", int, 3, "Tensor: channels C", lo=1, hi=4, url="tc")
+TENSOR_HW = Setting("tensor_hw", int, 4, "Tensor: height = width", lo=2, hi=8, url="hw")
+CHANNEL = Setting("channel", int, 1, "Tensor: channel highlighted", lo=1, hi=4, url="ch")
+VIEW = [N_ROWS, N_FEATURES, FEATURE, SEED, EPS, POP_MEAN, POP_STD, M, MOMENTUM, N_BATCHES,
+        TENSOR_N, TENSOR_C, TENSOR_HW, CHANNEL]
+BATCH = [N_ROWS, N_FEATURES, FEATURE, SEED, EPS]
+POPULATION = [POP_MEAN, POP_STD, M, MOMENTUM, N_BATCHES, SEED, EPS]
+# the settings each step uses, drawn in the sidebar while it is shown
+STEP_SETTINGS = {"batch": BATCH, "numbers": BATCH, "rules": BATCH, "backward": BATCH,
+                 "nodes": BATCH,
+                 "running": POPULATION, "modes": POPULATION,
+                 "batch-size": [POP_MEAN, POP_STD, SEED, EPS],
+                 "conv": [TENSOR_N, TENSOR_C, TENSOR_HW, CHANNEL, SEED, EPS]}
+TABLES = "_inside_bn_tables"   # the batch the student edits, kept while they step through
+CELL = 52                      # px: an edited column wide enough for "-12.3" (D = 6 fits)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -54,279 +68,306 @@ def refusals():
     return lesson.batch_of_one_refusals()
 
 
-def plot(fig, key):
-    st.plotly_chart(fig, key=key, width="stretch", config=LIVE_CONFIG)
+lesson_frame = ui.Lesson(
+    "Inside the BN layer",
+    "Batch normalization is four lines of arithmetic, computed here live by BN Lab's "
+    "from-scratch layer on a batch **you edit**. Step through it: forward, backward, training "
+    "vs evaluation mode, tiny batches, convolutions.",
+    more="Algorithm 1 of Ioffe & Szegedy (2015), per feature over a mini-batch of m values: the "
+         "batch mean **mu**, the batch variance **var** (dividing by m), the normalised **xhat "
+         "= (x - mu) / sqrt(var + eps)**, and the output **y = gamma * xhat + beta**, with gamma "
+         "and beta learnt. Steps 1-5 run it forward and backward on a small batch you edit "
+         "(your edits stay while you step through; the link reproduces N, D, seed and eps, not "
+         "hand edits). Steps 6-8 draw many batches from a population you set, to show what the "
+         "layer keeps for inference (Algorithm 2) and what goes wrong as the batch shrinks. "
+         "Step 9 does the same per channel of a convolutional layer's (N, C, H, W) output. "
+         "Each step's settings are in the sidebar.",
+    icon=":material/calculate:", steps=True)
 
 
-def table_editor(label, frame, key, help_text):
+# ---------------------------------------------------------------------------- the edited batch
+
+def tables(view) -> dict:
+    """x, gamma/beta and dL/dy as the student left them (the seed's batch until they edit it;
+    a new N, D or seed, or Reset, starts from the seed's batch again)."""
+    n, d, seed = view["n_rows"], view["n_features"], view["seed"]
+    key = f"{n}:{d}:{seed}:{st.session_state.get('_inside_bn_edits', 0)}"
+    kept = st.session_state.get(TABLES)
+    if kept is None or kept["key"] != key:
+        example = lesson.example_batch(n, d, seed)
+        names = [f"x{j + 1}" for j in range(d)]
+        rows = [f"example {i + 1}" for i in range(n)]
+        kept = {"key": key, "names": names, "rows": rows,
+                "x": pd.DataFrame(example.x, index=rows, columns=names),
+                "affine": pd.DataFrame(np.vstack([example.gamma, example.beta]),
+                                       index=["gamma", "beta"], columns=names),
+                "dy": pd.DataFrame(example.dy, index=rows, columns=names)}
+        st.session_state[TABLES] = kept
+    return kept
+
+
+def editor(kept: dict, name: str, label: str, help_text: str) -> pd.DataFrame:
+    """One of the batch's tables as an editable grid; the edit is kept for the other steps."""
     st.markdown(f"**{label}**", help=help_text)
-    return st.data_editor(frame, key=key, num_rows="fixed", width="stretch",
-                          column_config={c: st.column_config.NumberColumn(c, format="%.4g")
-                                         for c in frame.columns})
+    frame = kept[name]
+    config = {c: st.column_config.NumberColumn(c, format="%.4g", width=CELL) for c in frame.columns}
+    config["_index"] = st.column_config.Column("", width=64 if name == "affine" else 80)
+    kept[name] = st.data_editor(frame, key=f"edit:{name}:{kept['key']}", num_rows="fixed",
+                                width="content", column_config=config)
+    return kept[name]
 
 
-def fmt(values, digits=4):
-    return ", ".join(f"{v:.{digits}g}" for v in np.atleast_1d(values))
+def reset_button() -> None:
+    def reset():
+        st.session_state["_inside_bn_edits"] = st.session_state.get("_inside_bn_edits", 0) + 1
+
+    st.button("Reset to the seed's batch", icon=":material/restart_alt:", on_click=reset,
+              key="inside:reset")
 
 
-def csv_of(rows: list[dict]) -> str:
-    out = io.StringIO()
-    pd.DataFrame(rows).to_csv(out, index=False)
-    return out.getvalue()
-
-
-
-ui.page_header(
-    "Inside the BN layer", "T10, T11, T12",
-    "Batch normalization is four lines of arithmetic (Algorithm 1 of Ioffe & Szegedy 2015): "
-    "per feature, the batch mean **mu**, the batch variance **var**, the normalised "
-    "**xhat = (x - mu) / sqrt(var + eps)**, and the output **y = gamma * xhat + beta**. "
-    "Below, every number is computed live by BN Lab's from-scratch NumPy layer on a batch "
-    "**you can edit**: the forward pass, the backward pass node by node checked against "
-    "numerical gradients, what changes between training and evaluation mode, what happens "
-    "when the batch shrinks to one example, and how convolutional layers do the same per channel.")
-
-with ui.guard("the Inside the BN layer page"):
-    view = ui.view_controls(VIEW)
-    ui.share_link()
-    n, d, seed, eps = view["n_rows"], view["n_features"], view["seed"], float(view["eps"])
-    feature = min(view["feature"], d) - 1
-    if view["feature"] > d:
-        st.sidebar.caption(f"Feature {view['feature']} does not exist with D = {d}; "
-                           f"showing feature {d}.")
-    example = lesson.example_batch(n, d, seed)
-    names = [f"x{j + 1}" for j in range(d)]
-    rows = [f"example {i + 1}" for i in range(n)]
-
-    # ------------------------------------------------------------------ 1. Algorithm 1
-    st.header("1. Algorithm 1 on a batch you edit (T10)")
-    reset = st.session_state.setdefault("_inside_bn_edits", 0)
-    key = f"{n}:{d}:{seed}:{reset}"
-    c1, c2, c3 = st.columns([3, 2, 3])
-    with c1:
-        x_frame = table_editor("Input batch x (N rows, D features)",
-                               pd.DataFrame(example.x, index=rows, columns=names),
-                               f"edit:x:{key}", "Double-click a cell to change it.")
-    with c2:
-        affine_frame = table_editor(
-            "gamma and beta (one pair per feature)",
-            pd.DataFrame(np.vstack([example.gamma, example.beta]), index=["gamma", "beta"],
-                         columns=names), f"edit:affine:{key}", "BN's learnable scale and shift.")
-    with c3:
-        dy_frame = table_editor("Upstream gradient dL/dy (for the backward pass)",
-                                pd.DataFrame(example.dy, index=rows, columns=names),
-                                f"edit:dy:{key}", "What the layers above send back.")
-    if st.button("Reset the tables to the seed's batch", icon=":material/restart_alt:"):
-        st.session_state["_inside_bn_edits"] = reset + 1
-        st.rerun()
-    st.caption("Your edits stay while you use the page; the link reproduces N, D, seed and eps "
-               "(the seed's batch), not hand edits.")
-
+def parsed(kept: dict, name: str):
+    """A table as a float64 array, or None with the message shown (an empty or non-number
+    cell)."""
+    frame = kept[name]
+    rows = ["gamma", "beta"] if name == "affine" else kept["rows"]
+    label = {"x": "x", "affine": "gamma/beta", "dy": "dL/dy"}[name]
     try:
-        x = lesson.checked_table("x", x_frame.to_numpy(dtype=float, na_value=np.nan), (n, d),
-                                 names, rows)
-        affine = lesson.checked_table("gamma/beta", affine_frame.to_numpy(dtype=float,
-                                                                           na_value=np.nan),
-                                      (2, d), names, ["gamma", "beta"])
-        dy = lesson.checked_table("dL/dy", dy_frame.to_numpy(dtype=float, na_value=np.nan),
-                                  (n, d), names, rows)
+        return lesson.checked_table(label, frame.to_numpy(dtype=float, na_value=np.nan),
+                                    (len(rows), len(kept["names"])), kept["names"], rows)
     except (ValueError, TypeError) as exc:
-        st.error(f"Please fix the tables: {exc}. Every cell must hold a finite number "
-                 "(no empty cells, no text, no inf).", icon=":material/edit_off:")
-        st.stop()
-    gamma, beta = affine[0], affine[1]
-    y, cache = batchnorm_forward(x, gamma, beta, eps)
-    stats = pd.DataFrame({"mu (batch mean)": cache.mu, "var (batch variance, 1/m)": cache.var,
-                          "sqrt(var + eps)": cache.std, "gamma": gamma, "beta": beta},
-                         index=names).T
-    t1, t2, t3 = st.columns([3, 3, 3])
-    t1.markdown(f"**Per-feature statistics** (m = {n})")
-    t1.dataframe(stats.style.format("{:.4g}"), width="stretch")
-    t2.markdown("**xhat = (x - mu) / sqrt(var + eps)**")
-    t2.dataframe(pd.DataFrame(cache.xhat, index=rows, columns=names).style.format("{:.4f}"),
-                 width="stretch")
-    t3.markdown("**y = gamma * xhat + beta**")
-    t3.dataframe(pd.DataFrame(y, index=rows, columns=names).style.format("{:.4f}"),
-                 width="stretch")
-    c1, c2 = st.columns([3, 1])
-    with c1:
-        plot(figs.algorithm1_figure(x, cache.xhat, y, names), "inside:alg1")
-    with c2:
-        j = feature
-        if n == 1:
-            ui.explain(f"**N = 1: BN breaks.** With one example, mu = x, so x - mu = 0 and "
-                       f"var = 0: xhat = 0 / sqrt(eps) = 0 for every input, and y = beta "
-                       f"({fmt(beta)}) whatever x is. The layer has erased its input, and "
-                       "(section 2) no gradient reaches x. Set N back to 2 or more.")
-        else:
-            ui.explain(
-                f"**What to look for.** Panel 1: feature {names[j]}'s values spread around "
-                f"mu = {cache.mu[j]:.3g} with sqrt(var + eps) = {cache.std[j]:.3g}. Panel 2: "
-                f"after normalising, {names[j]}'s xhat has mean {cache.xhat.mean(0)[j]:.1e} and "
-                f"standard deviation {cache.xhat.std(0)[j]:.4f} (1 less a hair for eps)"
-                + (", and so has every other feature, whatever its scale. "
-                   if np.all(np.abs(cache.xhat.std(0) - 1) < 0.01) else
-                   f"; all features' xhat stds: {fmt(cache.xhat.std(0))} (a variance not much "
-                   "larger than eps keeps xhat's spread below 1). ")
-                + 
-                f"Panel 3: gamma = {gamma[j]:g} and beta = {beta[j]:g} set the output's spread "
-                f"and centre: y has mean {y.mean(0)[j]:.4g} and std {y.std(0)[j]:.4g}.\n\n"
-                "**Try:** make one value of x1 huge (e.g. 1000): every xhat in that column "
-                "changes, because mu and var belong to the whole batch. Set gamma = "
-                f"sqrt(var + eps) = {cache.std[j]:.4g} and beta = mu = {cache.mu[j]:.4g} for "
-                f"{names[j]}: y equals x again (BN undone).")
+        st.error(f"Please fix the tables: {escape_markdown(exc)}. Every cell must hold a "
+                 "finite number (no empty cells, no text, no inf).", icon=":material/edit_off:")
+        return None
 
-    # ------------------------------------------------------------------ 2. backward
-    st.header("2. The backward pass, node by node (T10)")
+
+def forward(kept: dict, eps: float):
+    """(x, gamma, beta, y, cache) of the batch as edited, or None (the message is shown)."""
+    x, affine = parsed(kept, "x"), parsed(kept, "affine")
+    if x is None or affine is None:
+        return None
+    y, cache = batchnorm_forward(x, affine[0], affine[1], eps)
+    return x, affine[0], affine[1], y, cache
+
+
+def shown_feature(view) -> int:
+    if view["feature"] > view["n_features"]:
+        st.sidebar.caption(f"Feature {view['feature']} does not exist with D = "
+                           f"{view['n_features']}; showing feature {view['n_features']}.")
+    return min(view["feature"], view["n_features"]) - 1
+
+
+def number_table(frame: pd.DataFrame, digits: str = "{:.4f}") -> None:
+    """A read-only table that always fits its column (cells wrap instead of being cut off)."""
+    st.table(frame.style.format(digits))
+
+
+# ---------------------------------------------------------------------------- the steps
+
+def draw_batch(view, brief):
+    kept = tables(view)
+    eps, feature = float(view["eps"]), shown_feature(view)
+    c1, c2 = st.columns([3, 2] if view["n_features"] <= 3 else [1, 1])
+    with c2:
+        editor(kept, "x", "Input batch x", "Double-click a cell to change it: N rows (examples), "
+               "D columns (features).")
+        editor(kept, "affine", "gamma and beta", "BN's learnable scale and shift, one pair per "
+               "feature.")
+        reset_button()
+    with c1:
+        done = forward(kept, eps)
+        if done is None:
+            return
+        x, gamma, beta, y, cache = done
+        show_figure(figs.algorithm1_figure(x, cache.xhat, y, kept["names"], height=200),
+                    "inside:alg1")
+        if not brief:
+            st.markdown(words.forward_look_for(cache, y, feature, kept["names"]))
+
+
+def draw_numbers(view, brief):
+    kept = tables(view)
+    eps, feature = float(view["eps"]), shown_feature(view)
+    c1, c2 = st.columns([1, 1])
+    with c2:
+        editor(kept, "affine", "gamma and beta", "Change them and watch y: BN's learnable "
+               "scale and shift.")
+    done = forward(kept, eps)
+    if done is None:
+        return
+    x, gamma, beta, y, cache = done
+    names, rows = kept["names"], kept["rows"]
+    with c1:
+        st.markdown(f"**Per feature, over the batch** (m = {len(rows)}; var divides by m, "
+                    "not m - 1)")
+        number_table(pd.DataFrame({"mu": cache.mu, "var": cache.var,
+                                   "sqrt(var + eps)": cache.std}, index=names), "{:.4g}")
+        st.markdown("**xhat = (x - mu) / sqrt(var + eps)**")
+        number_table(pd.DataFrame(cache.xhat, index=rows, columns=names))
+    with c2:
+        st.markdown("**y = gamma * xhat + beta**")
+        number_table(pd.DataFrame(y, index=rows, columns=names))
+        if not brief:
+            st.markdown(words.arithmetic_look_for(cache, y, feature, names))
+
+
+def draw_rules(view, brief):
+    kept = tables(view)
+    eps = float(view["eps"])
+    done, dy = forward(kept, eps), parsed(kept, "dy")
+    if done is None or dy is None:
+        return
+    x, gamma, beta, y, cache = done
     check = lesson.backward_check(x, gamma, beta, dy, eps)
-    table = lesson.node_table(check, feature)
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        plot(figs.gradient_check_figure(check), "inside:gradcheck")
-    with c2:
-        ui.explain(
-            "Backprop walks the 9-node graph from y back to x: each node's gradient is built "
-            "from the gradient of the node after it (the **backward rule** column). Beside each, "
-            "BN Lab nudges every element of that node by a small step h (scaled to the "
-            "element's value and to how sharply L bends there), reruns everything downstream "
-            "in float64, and measures the change of the loss L = sum(dL/dy * y) (**centred "
-            "differences**).\n\n"
-            f"**Measured:** {lesson.gradient_check_verdict(check)}"
-            f" The compact formula `dx = (m g - sum g - xhat sum(g xhat)) / (m sqrt(var + eps))` "
-            f"agrees with the graph to {check.compact_vs_graph:.1e}.\n\n"
-            f"**Two consequences to check:** `sum_i dL/dx_i` = [{fmt(check.dx_sum, 2)}] (zero: "
-            "shifting the whole batch changes nothing after BN), and `sum_i dL/dx_i * xhat_i` = "
-            f"[{fmt(check.dx_dot_xhat, 2)}] (zero only when eps = 0: try eps = 1 to see it "
-            "grow, 1e-08 to see it vanish).")
-    st.markdown(f"**Every node for feature {names[feature]}** (change the feature in the "
-                "sidebar). Values and gradients are per example for per-example nodes, one "
-                "number for per-feature nodes; the relative error covers all features.")
-    shown = pd.DataFrame(table)[["node", "relative error", "value", "dL/dnode (backprop)",
-                                 "dL/dnode (centred differences)", "forward", "backward rule"]]
-    st.dataframe(shown.style.format({"relative error": "{:.1e}"}), width="stretch",
-                 hide_index=True, height=35 * (len(shown) + 1) + 3,
-                 column_config={"node": st.column_config.TextColumn(width="small"),
-                                "relative error": st.column_config.NumberColumn(width="medium")})
-    st.download_button("Node table (CSV)", csv_of(table), file_name="bnlab-bn-backward.csv",
-                       mime="text/csv", icon=":material/download:", on_click="ignore")
+    if not brief:
+        st.caption("The forward pass as a graph of 9 small steps (nodes). Backprop walks it "
+                   "from y back to x: each node's gradient comes from the gradient of the node "
+                   "after it, by the rule on its row; dL/dy is what the layers above send back.")
+    st.table(pd.DataFrame(lesson.node_table(check, 0))[["node", "forward", "backward rule"]]
+             .style.hide(axis="index"))
 
-    # ------------------------------------------------------------------ 3. train vs eval
-    st.header("3. Training mode vs evaluation mode (T11)")
+
+def draw_backward(view, brief):
+    kept = tables(view)
+    eps = float(view["eps"])
+    c1, c2 = st.columns([3, 2])
+    with c2:
+        editor(kept, "dy", "Upstream gradient dL/dy", "What the layers above send back: change "
+               "it and every gradient below changes.")
+    done, dy = forward(kept, eps), parsed(kept, "dy")
+    if done is None or dy is None:
+        return
+    x, gamma, beta, y, cache = done
+    check = lesson.backward_check(x, gamma, beta, dy, eps)
+    verdict, sums = words.backward_look_for(check, eps)
+    with c1:
+        show_figure(figs.gradient_check_figure(check, height=300), "inside:gradcheck")
+        st.markdown(verdict)
+    with c2:
+        if not brief:
+            st.markdown(sums)
+
+
+def draw_nodes(view, brief):
+    kept = tables(view)
+    eps, feature = float(view["eps"]), shown_feature(view)
+    done, dy = forward(kept, eps), parsed(kept, "dy")
+    if done is None or dy is None:
+        return
+    x, gamma, beta, y, cache = done
+    check = lesson.backward_check(x, gamma, beta, dy, eps)
+    name = kept["names"][feature]
+    if not brief:
+        st.caption(f"dL/d(node) by backprop beside centred differences (nudge the node by a "
+                   f"small step, rerun what follows, measure the change of the loss), for "
+                   f"feature {name} (sidebar); the error covers all features.")
+    frame = pd.DataFrame(words.gradient_rows(check, feature)).drop(columns="backward rule")
+    st.table(frame.rename(columns={"backprop": f"backprop ({name})",
+                                   "centred differences": f"centred differences ({name})"})
+             .style.format({"relative error": "{:.1e}"}).hide(axis="index"))
+
+
+def running_and_modes(view):
     mean, std, m = view["pop_mean"], view["pop_std"], view["m"]
-    momentum, n_batches = view["momentum"], view["n_batches"]
-    st.markdown(
-        f"The layer sees **{n_batches} training batches of m = {m}** values drawn from a "
-        f"population with mean **{mean:g}** and standard deviation **{std:g}** (variance "
-        f"{std ** 2:g}); set them in the sidebar. In **training mode** it normalises each batch "
-        "with that batch's own mean and variance and updates its running averages. In "
-        "**evaluation mode** it uses the running averages instead, so one input always gives "
-        "one output (Algorithm 2).")
     if m < 2:
         msgs = refusals()
         st.error(f"**m = 1: training-mode BN is undefined.** The variance of one value is 0. "
-                 f"torch refuses: `{msgs['torch']}`. BN Lab's layer too: `{msgs['bn_core']}`. "
-                 "Set the training batch size m to 2 or more.", icon=":material/block:")
-    else:
-        rs = running_statistics(mean, std, m, momentum, n_batches, seed, eps)
-        c1, c2 = st.columns([3, 1])
-        with c1:
-            plot(figs.running_statistics_figure(rs), "inside:running")
-        with c2:
-            ui.explain(
-                f"**After {n_batches} batches:** running mean **{rs.running_mean[-1]:.3f}** "
-                f"(true {rs.true_mean:g}); running variance **{rs.running_var[-1]:.3f}** "
-                f"(true {rs.true_var:g}).\n\n"
-                f"**The m/(m-1) correction.** A batch's variance divides by m around the "
-                f"batch's own mean, so on average it is (m-1)/m = {(m - 1) / m:.3f} of the truth. "
-                f"Averaged over all batches: **{rs.average_batch_var[-1]:.3f}** uncorrected "
-                f"(orange, expected {(m - 1) / m * rs.true_var:.3f}) vs "
-                f"**{rs.population_var[-1]:.3f}** with m/(m-1) (dashed blue). "
-                "torch stores the corrected (unbiased) variance in running_var for this reason."
-                "\n\n**Try:** m = 2 (the uncorrected average lands near half the variance), "
-                "m = 128 (the correction hardly matters), momentum 0.01 (slow to converge) or "
-                "1.0 (the running value is just the last batch's).")
+                 f"torch refuses: {escape_markdown(msgs['torch'])}. BN Lab's layer too: "
+                 f"{escape_markdown(msgs['bn_core'])}. Set the training batch size m "
+                 "to 2 or more.", icon=":material/block:")
+        return None
+    return running_statistics(mean, std, m, view["momentum"], view["n_batches"], view["seed"],
+                              float(view["eps"]))
+
+
+def draw_running(view, brief):
+    rs = running_and_modes(view)
+    if rs is None:
+        return
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        show_figure(figs.running_statistics_figure(rs, height=240), "inside:running")
+    with c2:
+        if not brief:
+            st.markdown(words.running_look_for(rs))
         st.download_button(
-            "Running statistics per batch (CSV)",
-            pd.DataFrame({"batch": np.arange(1, n_batches + 1), "batch_mean": rs.batch_mean,
-                          "batch_var_biased": rs.batch_var, "running_mean": rs.running_mean,
-                          "running_var_unbiased": rs.running_var,
+            "Every batch's statistics (CSV)",
+            pd.DataFrame({"batch": np.arange(1, len(rs.batch_mean) + 1),
+                          "batch_mean": rs.batch_mean, "batch_var_biased": rs.batch_var,
+                          "running_mean": rs.running_mean, "running_var_unbiased": rs.running_var,
                           "algorithm2_mean": rs.population_mean,
                           "algorithm2_var": rs.population_var,
                           "mean_of_batch_vars_biased": rs.average_batch_var,
                           "train_mode_xhat_of_x0": rs.train_xhat}).to_csv(index=False),
             file_name="bnlab-running-statistics.csv", mime="text/csv",
             icon=":material/download:", on_click="ignore")
-        c1, c2 = st.columns([3, 2])
-        with c1:
-            plot(figs.train_eval_figure(rs), "inside:traineval")
-        with c2:
-            lo, hi = np.percentile(rs.train_xhat, [5, 95])
-            ui.explain(
-                f"**One input, two modes.** x0 = {rs.probe_value:g} sits exactly one standard "
-                f"deviation above the population mean. In training mode its normalised value "
-                f"depends on which batch it is in: across {n_batches} batches it ranged over "
-                f"**{lo:.2f} to {hi:.2f}** (5th to 95th percentile). In evaluation mode it is "
-                f"always **{rs.eval_xhat:.3f}**"
-                + (", close to the true 1. " if abs(rs.eval_xhat - 1.0) < 0.1 else
-                   f" (the true value is 1: running averages with momentum {momentum:g} "
-                   f"remember only the last ~{1 / momentum:.0f} batches, so they are noisy "
-                   "too; try momentum 0.01). ")
-                + "That is why a trained net must be switched to eval() before it is used: a "
-                "prediction must not depend on the other examples that happen to share its "
-                "batch.")
 
-    # ------------------------------------------------------------------ 4. batch size
-    st.header("4. Batch size down to 1: what breaks (T11)")
-    noise = batch_noise(mean, std, seed, eps)
-    sizes = list(noise.sizes)
-    c1, c2 = st.columns([3, 1])
+
+def draw_modes(view, brief):
+    rs = running_and_modes(view)
+    if rs is None:
+        return
+    c1, c2 = st.columns([3, 2])
     with c1:
-        plot(figs.batch_noise_figure(noise), "inside:noise")
+        show_figure(figs.train_eval_figure(rs, height=380), "inside:traineval")
     with c2:
-        def spread(pct, m_):
-            i = sizes.index(m_)
-            return pct[i, 2] - pct[i, 0]
-        msgs = refusals()
-        ui.explain(
-            f"Each point summarises 2,000 batches drawn from the population above. "
-            f"**m = 1:** the batch variance is always 0 and xhat always 0: the layer outputs "
-            f"beta whatever the input; torch refuses it in training mode "
-            f"(`{msgs['torch']}`). **m = 2:** the 5-95% range of xhat(x0) spans "
-            f"{spread(noise.xhat_pct, 2):.2f} standard deviations (with m = 2, xhat is always "
-            f"+1 or -1). **m = 4:** {spread(noise.xhat_pct, 4):.2f}; **m = 32:** "
-            f"{spread(noise.xhat_pct, 32):.2f}; **m = 128:** {spread(noise.xhat_pct, 128):.2f}. "
-            "Small batches make BN's output noisy, and in large nets that costs accuracy "
-            "(Wu & He 2018 measured ResNet-50's ImageNet error rising from 23.6% at 32 images "
-            "per GPU to 34.7% at 2).")
+        if not brief:
+            st.markdown(words.modes_look_for(rs))
 
-    # ------------------------------------------------------------------ 5. conv BN
-    st.header("5. Convolutional BN: one slab per channel (T12)")
+
+def draw_batch_size(view, brief):
+    noise = batch_noise(view["pop_mean"], view["pop_std"], view["seed"], float(view["eps"]))
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        show_figure(figs.batch_noise_figure(noise, height=260), "inside:noise")
+    with c2:
+        if not brief:
+            st.markdown(words.batch_size_look_for(noise))
+
+
+def draw_conv(view, brief):
     tn, tc, hw = view["tensor_n"], view["tensor_c"], view["tensor_hw"]
     channel = min(view["channel"], tc) - 1
     if view["channel"] > tc:
-        st.caption(f"Channel {view['channel']} does not exist with C = {tc}; showing channel {tc}.")
-    tensor = lesson.example_tensor(tn, tc, hw, hw, seed)
-    cc = lesson.channel_check(tensor, eps)
+        st.sidebar.caption(f"Channel {view['channel']} does not exist with C = {tc}; showing "
+                           f"channel {tc}.")
+    tensor = lesson.example_tensor(tn, tc, hw, hw, view["seed"])
+    cc = lesson.channel_check(tensor, float(view["eps"]))
     c1, c2 = st.columns([3, 2])
     with c1:
-        plot(figs.channel_slab_figure(tensor, channel), "inside:slab")
+        show_figure(figs.channel_slab_figure(tensor, channel, height_per_row=140), "inside:slab")
     with c2:
-        ui.explain(
-            f"A convolutional layer's output has shape (N, C, H, W) = ({tn}, {tc}, {hw}, {hw}). "
-            f"BN keeps **one gamma and one beta per channel** and takes each channel's mean and "
-            f"variance over all **N x H x W = {cc.values_per_channel}** positions (the outlined "
-            f"column): the same feature detector at every position is one feature.\n\n"
-            f"**Channel {channel + 1}:** mean **{cc.mean[channel]:.4f}**, variance "
-            f"**{cc.var[channel]:.4f}**; after BN its {cc.values_per_channel} values have mean "
-            f"{cc.y_mean[channel]:.1e} and std {cc.y_std[channel]:.4f}.\n\n"
-            f"**Checked:** statistics over axes (0, 2, 3) vs ordinary BN on the tensor reshaped "
-            f"to `(N*H*W, C)` = ({cc.values_per_channel}, {tc}): largest difference "
-            f"**{cc.max_abs_diff:.1e}** (equal up to rounding). The channel axis must be moved "
-            f"last first: `x.reshape(-1, C)` without the transpose mixes channels and is off by "
-            f"up to **{cc.naive_max_abs_diff:.2f}**.")
-    st.dataframe(pd.DataFrame({
-        "mean, axes (0,2,3)": cc.mean, "mean, reshape": cc.reshape_mean,
-        "var, axes (0,2,3)": cc.var, "var, reshape": cc.reshape_var,
-        "mean, wrong reshape": cc.naive_mean,
-        "BN out: mean": cc.y_mean, "BN out: std": cc.y_std},
-        index=[f"channel {k + 1}" for k in range(tc)]).style.format("{:.4g}"), width="stretch")
+        if not brief:
+            st.markdown(words.conv_look_for(cc, tensor.shape, channel))
+    if not brief:
+        with st.expander("Every channel's statistics, both routes"):
+            number_table(pd.DataFrame({
+                "mean (0,2,3)": cc.mean, "mean, reshape": cc.reshape_mean,
+                "var (0,2,3)": cc.var, "var, reshape": cc.reshape_var,
+                "mean, wrong reshape": cc.naive_mean, "BN out: mean": cc.y_mean,
+                "BN out: std": cc.y_std}, index=[f"channel {k + 1}" for k in range(tc)]), "{:.4g}")
+
+
+with ui.guard("the Inside the BN layer page"):
+    for title, draw, say, name in (
+        ("Your batch", draw_batch, "Normalise, then scale and shift: every feature ends at "
+         "mean beta and spread gamma.", "batch"),
+        ("The arithmetic", draw_numbers, "mu and var belong to the whole batch.", "numbers"),
+        ("Backward rules", draw_rules, "Backprop: each node's gradient from the one after "
+         "it.", "rules"),
+        ("Gradient check", draw_backward, "Backprop and centred differences agree at every "
+         "node.", "backward"),
+        ("Every node", draw_nodes, "The numbers behind the check.", "nodes"),
+        ("Running averages", draw_running, "What the layer keeps for inference.", "running"),
+        ("Train vs eval", draw_modes, "One input, two modes: a spread, then one value.",
+         "modes"),
+        ("Batch size", draw_batch_size, "The smaller the batch, the noisier BN's output.",
+         "batch-size"),
+        ("Convolutions", draw_conv, "One gamma and beta per channel, statistics over N, H, W.",
+         "conv"),
+    ):
+        lesson_frame.section(title, lambda data, brief, draw=draw: draw(data["view"], brief),
+                             say=say, name=name)
+    step = lesson_frame.current()
+    view = view_values(VIEW) | lesson_frame.views(STEP_SETTINGS[step.name])
+    ui.share_link()
+    lesson_frame.static({"view": view, "tables": st.session_state.get(TABLES)})

@@ -90,7 +90,7 @@ def launch_browser(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def wait_idle(page, timeout_ms: int = 60_000) -> None:
+def wait_idle(page, timeout_ms: int = 180_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
     page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")",
                            timeout=timeout_ms)

@@ -126,8 +126,10 @@ def chart_titled(at: AppTest, title_start: str) -> dict:
 
 
 def finished(at: AppTest) -> bool:
-    """Whether the page's progress bar says the run has finished."""
-    return any("finished" in (p.proto.text or "") for p in at.get("progress"))
+    """Whether the page says its run has finished: the progress bar of a page not yet on the
+    lesson frame, or the frame's control bar ("step 3,000 of 3,000 · finished")."""
+    return any("finished" in (p.proto.text or "") for p in at.get("progress")) or \
+        any(" of " in m.value and "· finished" in m.value for m in at.markdown)
 
 
 @pytest.fixture(autouse=True)

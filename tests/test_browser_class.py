@@ -52,7 +52,7 @@ def open_page(browser, url: str):
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
     page = ctx.new_page()
-    page.goto(url)
+    page.goto(url, wait_until="commit", timeout=180_000)
     wait_idle(page, timeout_ms=120_000)
     return ctx, page
 

@@ -69,7 +69,8 @@ def visit(browser, server, path: str, query: dict) -> dict:
     ctx.on("request", lambda r: requests.append(r.url))
     try:
         page = ctx.new_page()
-        page.goto(f"{server.url}/{path}?{urllib.parse.urlencode(query)}")
+        page.goto(f"{server.url}/{path}?{urllib.parse.urlencode(query)}",
+                  wait_until="commit", timeout=180_000)
         wait_idle(page)
         rendered = page.evaluate(RENDERED_JS, [HOST, MARK])
         text = page.locator("[data-testid='stApp']").inner_text().replace("\u200b", "")

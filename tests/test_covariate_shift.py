@@ -186,6 +186,30 @@ def test_rescoring_a_run_equals_training_it_with_the_shift():
         np.testing.assert_allclose(got["test_loss"], want["test_loss"], rtol=1e-4, atol=1e-5)
         # and the shift did cost accuracy: the re-scored numbers are not the unshifted ones
         assert got["test_acc"][-1] < plain.nets[name].evals["test_acc"][-1] - 0.05
+        # the regions are redrawn over a viewport that holds the moved test points
+        np.testing.assert_array_equal(again.nets[name].latest["grid"],
+                                      trained.nets[name].latest["grid"])
+        np.testing.assert_array_equal(again.nets[name].initial_grid, trained.nets[name].initial_grid)
+    assert again.viewport == trained.viewport != plain.viewport
+    assert again.key != plain.key and again.key.startswith(plain.key)  # figure caches differ
+    assert rescore(plain, 0.0, 0.0, 0.0, 1.0) is plain  # no shift: the run as it is
+
+
+def test_rescoring_a_net_without_recorded_parameters_gives_no_test_accuracy():
+    """Without checkpoints (no decision grid recorded) the shifted test accuracy is unknown:
+    NaN, never the unshifted number passed off as the shifted one."""
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons.covariate_shift import rescore
+
+    cfg = RunConfig(dataset="moons", n_samples=100, depth=1, width=4, batch_size=20, steps=40,
+                    probe_every=20, eval_every=20, grid_resolution=0, heldout_size=50)
+    snap = train_to_end(cfg)
+    assert not len(snap.nets["plain"].checkpoints.get("step", ()))
+    moved = rescore(snap, 2.0, 0.0, 0.0, 1.0)
+    assert moved.config.shift_x == 2.0
+    for view in moved.nets.values():
+        assert np.isnan(view.evals["test_acc"]).all() and len(view.evals["test_acc"]) == 3
+        np.testing.assert_array_equal(view.evals["train_acc"], snap.nets[view.name].evals["train_acc"])
 
 
 # ---------------------------------------------------------------------------- T2: page text

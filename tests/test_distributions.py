@@ -99,7 +99,7 @@ def _short_run(**changes):
     from bn_core.presets import lesson_setup
 
     return train_to_end(lesson_setup("internal-covariate-shift").replace(
-        steps=100, probe_every=25, eval_every=50, **changes))
+        **{"steps": 100, "probe_every": 25, "eval_every": 50, **changes}))
 
 
 def test_page_texts_quote_the_runs_own_moments():
@@ -124,3 +124,36 @@ def test_start_variances_say_whether_the_init_is_lopsided():
     assert "He's N(0, 2/fan_in)" in he and "within a factor of 4" in he
     lecun = d.start_variance_text(_short_run(init="default"))
     assert "N(0, 1/fan_in)" in lecun and "part of the growth below is the initialisation" in lecun
+
+
+def test_readings_say_which_layers_moved_and_what_bn_receives():
+    from bn_core.lessons import distributions as d
+
+    snap = _short_run(steps=300)
+    plain = d.moment_drift(snap.nets["plain"].probes["mean"], snap.nets["plain"].probes["var"])
+    bn = d.moment_drift(snap.nets["bn"].probes["mean"], snap.nets["bn"].probes["var"])
+    top = d.layer_drift_reading(snap, 3)
+    if plain[3].var_ratio_max >= d.MOVED:
+        assert f"grew up to {plain[3].var_ratio_max:.3g}× its start" in top
+        assert "the layers below it changed" in top
+    else:
+        assert "hardly moved" in top
+    assert f"variance at most {bn[3].var_ratio_max:.3g}× its start" in top
+    assert "layer 1 reads the data itself" in d.layer_drift_reading(snap, 0) or \
+        "hardly moved" in d.layer_drift_reading(snap, 0)
+    ratios = [m.var_ratio_max for m in plain]
+    depth = d.depth_drift_reading(snap)
+    assert f"layer 4 {ratios[3]:.3g}×" in depth
+    assert ("at the top" in depth) == (max(ratios) == ratios[-1] and ratios[-1] >= ratios[0])
+    before = d.placement_reading(snap, [0, 1, 2, 3])
+    assert before.startswith("BN normalises linear outputs")
+
+    after = _short_run(steps=300, placement="after")
+    text = d.placement_reading(after, [0, 1, 2, 3])
+    zeros = [d.mass_near(after.nets["bn"].probes["bn_hist"][-1, l], after.bn_edges)
+             for l in range(4)]
+    assert text.startswith("BN normalises the relu's outputs")
+    assert f"{min(zeros):.0%}-{max(zeros):.0%} of what BN receives sits in the bin at 0" in text
+    assert min(zeros) > 0.3   # a ReLU's outputs: a spike at 0 (claim T6, docs/claims.md)
+    assert "nonlinearity input is a plain linear output again" in d.layer_drift_reading(after, 3)
+    assert d.layer_drift_reading(after, 9) == "" and d.depth_drift_reading(_short_run(steps=20)) == ""

@@ -57,3 +57,18 @@ def test_hints_follow_the_settings():
     assert "gamma = 0.5 and beta = 0 frozen" in lesson.curve_hint(cfg)
     assert "about half of its outputs are 0" in lesson.curve_hint(cfg.replace(activation="relu"))
     assert "lie on top of each other" in lesson.zones_hint(cfg.replace(affine="undo"))
+
+
+def test_zone_shares_quote_the_run_in_each_mode(squeezed):
+    bn = squeezed.nets["bn"].probes["linear_zone"][:, 2]
+    text = lesson.zones_reading(squeezed, 2)
+    assert text.startswith("**Layer 3, share near-linear**")
+    assert f"- **BN**: {lesson.pct(float(bn[0]))} → {lesson.pct(float(bn[-1]))} near-linear" in text
+    assert f"stayed between {lesson.pct(float(bn.min()))} and {lesson.pct(float(bn.max()))}" in text
+    undo = train_to_end(lesson_setup("gamma-beta").replace(affine="undo", pace=0.0, steps=200))
+    assert "lie on top of each other" in lesson.zones_reading(undo, 2)
+    relu = train_to_end(lesson_setup("gamma-beta").replace(activation="relu", pace=0.0, steps=200))
+    shares = relu.nets["bn"].probes[next(iter(__import__(
+        "bn_core.figures.activations", fromlist=["zone_names"]).zone_names("relu")))][:, 2]
+    assert f"{lesson.pct(float(shares[-1]))} output 0" in lesson.zones_reading(relu, 2)
+    assert "held by gamma and beta" not in lesson.zones_reading(relu, 2)

@@ -60,3 +60,71 @@ def test_gradient_text_quotes_the_last_profile():
     assert "x1 = 0.1" in lesson.caption(snap.config).replace("0.1 x 1 = 0.1", "x1 = 0.1")
     hint = lesson.lr_hint(snap)  # 40 steps: the plain deep sigmoid net is still at chance
     assert "**Try** the multiplier x5" in hint and "oversized step" not in hint
+
+
+# ---------------------------------------------------------------------------- scenario buttons
+
+PAGE_SETUP = lesson_setup("gradients")
+SCENARIOS = lesson.scenarios()
+
+
+def scenario_run(title: str, steps: int, seed: int = 0):
+    """The page's run after a click on the scenario (its setup, the scenario's settings), short."""
+    return train_to_end(PAGE_SETUP.replace(**SCENARIOS[title], steps=steps, seed=seed))
+
+
+def test_every_scenario_sets_only_shown_settings_to_valid_values():
+    from bn_core.config import setting_for
+
+    assert len(SCENARIOS) == 5
+    for title, values in SCENARIOS.items():
+        assert set(values) == set(lesson.SCENARIO_FIELDS), title
+        for name, value in values.items():
+            setting_for(name, PAGE_SETUP.nets).check(value)  # raises off the widget's range
+        PAGE_SETUP.replace(**values)  # a valid config
+
+
+def test_deep_sigmoid_scenario_shows_vanishing_gradients():
+    snap = scenario_run("Deep sigmoid (vanishing gradients)", 60)
+    plain = snap.nets["plain"].probes["grad_norm"][-1]
+    bn = snap.nets["bn"].probes["grad_norm"][-1]
+    assert plain[0] / plain[-1] < 1e-3 and bn[0] / bn[-1] > 1e-1, (plain, bn)
+    assert "powers of ten smaller at the bottom" in lesson.gradient_text(snap)
+    assert lesson.explosion_text(snap) == ""  # nothing exploding here, and the page says none
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_large_init_scenario_shows_exploding_gradients_before_anything_diverges(seed):
+    snap = scenario_run("Large init (exploding gradients)", 40, seed)
+    assert snap.nets["plain"].diverged_at is None  # still finite at the probes
+    step, ratio = lesson.size_ratio(snap)
+    assert step == PAGE_SETUP.probe_every and np.median(ratio) >= lesson.EXPLODING_RATIO, ratio
+    text = lesson.explosion_text(snap)
+    assert text.startswith("**Exploding gradients:** at step 20 the plain net's gradients were")
+    assert f"(median {np.median(ratio):.0f})" in text
+
+
+def test_relu_x1_scenario_trains_both_nets():
+    snap = scenario_run("ReLU, learning rate x1", 400)
+    for view in snap.nets.values():
+        assert view.diverged_at is None and lesson.outcome(view, lesson.chance(snap)) == "trained"
+        assert view.evals["heldout_acc"][-1] > 0.8, view.evals["heldout_acc"]
+    assert "Every net failed" not in lesson.lr_hint(snap)
+
+
+def test_relu_x30_scenario_plain_diverges_at_once_bn_trains():
+    snap = scenario_run("ReLU, x30 (BN-x30)", 200)
+    plain, bn = snap.nets["plain"], snap.nets["bn"]
+    assert plain.status == "diverged" and plain.diverged_at <= 10
+    assert lesson.outcome(bn, lesson.chance(snap)) == "trained" and bn.evals["heldout_acc"][-1] > 0.5
+    assert f"at step {plain.diverged_at:,} (dashed line)" in lesson.lr_hint(snap)
+
+
+@pytest.mark.slow
+def test_relu_x5_scenario_plain_fails_bn_trains():
+    """Seed 0 (the page's): the plain net diverges at step 682 (claim T9b: it can fail late)."""
+    snap = scenario_run("ReLU, x5 (BN-x5)", 800)
+    plain, bn = snap.nets["plain"], snap.nets["bn"]
+    assert plain.status == "diverged" and 600 <= plain.diverged_at <= 800, plain.diverged_at
+    assert bn.diverged_at is None and bn.evals["heldout_acc"][-1] >= 0.9
+    assert "The BN net trained at the same rate" in lesson.lr_hint(snap)

@@ -30,25 +30,52 @@ def has_charts(n: int, with_data: bool = True):
     return ready
 
 
+def shift_views(at) -> tuple:
+    """The test shift the page's view widgets hold: (shift x, shift y, rotation, scale)."""
+    return tuple(widget(at, n, "view").value for n in ("shift_x", "shift_y", "rotate_deg", "scale"))
+
+
+def run_finished(at) -> bool:
+    """Whether the page's run (the registry's most recent) has trained to its end."""
+    runs = core.get_registry().runs()
+    return bool(runs) and max(runs, key=lambda r: r.last_seen).snapshot().status == "finished"
+
+
+def page_text(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
 def test_shift_part_defaults_shift_the_test_data_only():
+    """The run trains unshifted (the test shift is only re-scored, never trained); the test
+    shift widgets hold the lesson's default shift, and the page says it."""
     at = open_page(PAGE)
     no_exceptions(at)
     key = run_key(at)
-    assert key["dataset"] == "moons" and key["shift_x"] == 1.0 and key["rotate_deg"] == 30.0
-    assert key["far_offset"] == 0.0 and key["whitening"] == "none"
+    assert key["dataset"] == "moons" and key["far_offset"] == 0.0 and key["whitening"] == "none"
+    assert (key["shift_x"], key["shift_y"], key["rotate_deg"], key["scale"]) == (0.0, 0.0, 0.0, 1.0)
+    assert shift_views(at) == (1.0, 0.0, 30.0, 1.0)
     assert key["pace"] > 0 and key["steps"] * 1.0 / key["pace"] <= 30  # a run lasts seconds
     assert not at.error
+    poll(at, 30, until=lambda a: "moved by (+1, +0) and rotated +30 degrees" in page_text(a))
+    assert "moved by (+1, +0) and rotated +30 degrees" in page_text(at)
 
 
-def test_shift_controls_change_the_run_key():
+def test_shift_controls_are_views_and_training_controls_change_the_run_key():
     at = open_page(PAGE, {"sx": "-2", "sy": "0.5", "rot": "-45", "scale": "2", "data": "xor"})
     no_exceptions(at)
+    assert shift_views(at) == (-2.0, 0.5, -45.0, 2.0)
     key = run_key(at)
-    assert (key["shift_x"], key["shift_y"], key["rotate_deg"], key["scale"]) == (-2.0, 0.5, -45.0, 2.0)
-    assert key["dataset"] == "xor"
-    widget(at, "rotate_deg").set_value(90.0).run()
+    assert key["dataset"] == "xor" and (key["shift_x"], key["rotate_deg"]) == (0.0, 0.0)
+    runs = len(core.get_registry().runs())
+    widget(at, "rotate_deg", "view").set_value(90.0).run()
     no_exceptions(at)
-    assert run_key(at)["rotate_deg"] == 90.0
+    assert len(core.get_registry().runs()) == runs  # moving the test data never retrains
+    assert at.query_params.get("rot") in ("90", ["90"], "90.0", ["90.0"])
+    poll(at, 20, until=lambda a: "rotated +90 degrees" in page_text(a))
+    assert "rotated +90 degrees" in page_text(at)
+    widget(at, "dataset").set_value("moons").run()
+    no_exceptions(at)
+    assert run_key(at)["dataset"] == "moons" and len(core.get_registry().runs()) == runs + 1
 
 
 def test_shift_charts_show_train_above_test():
@@ -67,8 +94,46 @@ def test_shift_charts_show_train_above_test():
     assert train[-1] > 0.8 and test[-1] < train[-1] - 0.1, (train, test, run_key(at))  # the shift costs test accuracy
     sweep = next(s for t, s in charts.items() if "shifted part of the way" in t)
     assert [t["name"] for t in sweep["data"]] == ["Plain", "BN"]
-    text = " ".join(m.value for m in at.markdown)
-    assert "shifted test data" in text and "at your full shift" in text
+    text = page_text(at)
+    assert "shifted test" in text and "at your full shift" in text
+    assert "The shift costs the Plain net" in text  # the verdict follows the run's own numbers
+
+
+def test_moving_the_test_data_rescores_the_same_run_at_once():
+    """A test-only change re-scores the recorded nets: same run, different test accuracy."""
+    at = open_page(PAGE)
+    poll(at, 90, until=lambda a: run_finished(a) and "Accuracy at step 1,500" in page_text(a))
+    assert run_finished(at)
+    def plain_test(a):
+        acc = next(s for t, s in charts_by_title(a).items() if t.startswith("Accuracy"))
+        return float({t["name"]: decoded(t["y"]) for t in acc["data"]}["Plain: shifted test data"][-1])
+    runs, moved = len(core.get_registry().runs()), plain_test(at)
+    for name, value in (("shift_x", 0.0), ("rotate_deg", 0.0)):
+        widget(at, name, "view").set_value(value).run()
+    no_exceptions(at)
+    assert len(core.get_registry().runs()) == runs
+    unmoved = plain_test(at)
+    assert unmoved > moved + 0.1, (moved, unmoved)  # back on the training distribution
+    assert "The test data is not moved" in page_text(at)
+
+
+def test_switching_parts_keeps_each_parts_settings():
+    at = open_page(PAGE, {"sx": "2"})
+    at.button_group[0].set_value("whitening").run()
+    no_exceptions(at)
+    assert at.query_params.get("part") in ("whitening", ["whitening"])
+    at.button_group[0].set_value("shift").run()
+    no_exceptions(at)
+    assert widget(at, "shift_x", "view").value == 2.0
+    assert run_key(at)["shift_x"] == 0.0  # trained unshifted, whatever the test shift
+
+
+def test_bad_url_values_are_clamped_with_a_notice():
+    at = open_page(PAGE, {"part": "bogus", "sx": "99", "rot": "abc"})
+    no_exceptions(at)
+    notices = " ".join(w.value for w in at.warning)
+    assert "part=bogus" in notices and "sx=99" in notices and "rot=abc" in notices
+    assert shift_views(at)[0] == 5.0 and shift_views(at)[2] == 30.0  # clamped; reset to the page's
 
 
 def test_whitening_part_trains_two_runs_side_by_side():
@@ -112,26 +177,6 @@ def test_whitening_none_trains_one_run():
     at = open_page(PAGE, {"part": "whitening", "white": "none"})
     no_exceptions(at)
     assert [r.config.whitening for r in core.get_registry().runs()] == ["none"]
-
-
-def test_switching_parts_keeps_each_parts_settings():
-    at = open_page(PAGE, {"sx": "2"})
-    at.button_group[0].set_value("whitening").run()
-    no_exceptions(at)
-    assert at.query_params.get("part") in ("whitening", ["whitening"])
-    at.button_group[0].set_value("shift").run()
-    no_exceptions(at)
-    assert widget(at, "shift_x").value == 2.0
-    assert run_key(at)["shift_x"] == 2.0
-
-
-def test_bad_url_values_are_clamped_with_a_notice():
-    at = open_page(PAGE, {"part": "bogus", "sx": "99", "rot": "abc"})
-    no_exceptions(at)
-    notices = " ".join(w.value for w in at.warning)
-    assert "part=bogus" in notices and "sx=99" in notices and "rot=abc" in notices
-    key = run_key(at)
-    assert key["shift_x"] == 5.0 and key["rotate_deg"] == 30.0  # clamped; reset to the page's
 
 
 @pytest.mark.slow

@@ -107,6 +107,14 @@ def test_charts_carry_the_run_and_bn_leads_at_step_300():
     assert bn[-1] > plain[-1] + 0.1  # the early gap of Figure 1 (a)
     text = " ".join(m.value for m in at.markdown)
     assert "at step 300" in text and "wandering over a range of" in text
+    from bn_core.figures.figure1_page import MARK_STEP
+    from bn_core.lessons import figure1
+
+    import bnlab_ui.core as core
+    snap = core.get_registry().runs()[-1].snapshot()
+    assert figure1.accuracy_reading(snap, MARK_STEP) in text
+    assert figure1.band_reading(snap, 2, False) in text
+    assert "points ahead" in text  # BN's head start, read off this run
     assert "layer 3" in bands["layout"]["title"]["text"]
     json.dumps(specs)  # plain JSON all the way
 
@@ -120,3 +128,34 @@ def test_arriving_from_another_page_keeps_this_pages_defaults():
     assert (key["activation"], key["lr"], key["batch_size"], key["init_scale"]) == \
         ("sigmoid", 0.5, 60, 1.0)
     assert key["steps"] >= 1000 and not at.warning
+
+
+def test_x30_says_what_this_run_shows_not_the_stock_text():
+    import bnlab_ui.core as core
+    from bn_core.figures.figure1_page import MARK_STEP
+    from bn_core.lessons import figure1
+
+    at = open_page(PAGE, {"steps": "400", "lrx": "30"})
+    poll(at, 60, until=lambda a: core.get_registry().runs()[-1].snapshot().status == "finished")
+    at.run()
+    no_exceptions(at)
+    snap = core.get_registry().runs()[-1].snapshot()
+    text = " ".join(m.value for m in at.markdown)
+    reading = figure1.accuracy_reading(snap, MARK_STEP)
+    assert reading and reading in text
+    plain = snap.nets["plain"]
+    if plain.status == "diverged":
+        assert "plain net **diverged" in text
+    elif float(plain.evals["heldout_acc"][-1]) <= 0.15:
+        assert "plain net is **at chance**" in text
+    assert "x1 again" in text and "Look for" not in text
+
+
+def test_the_page_is_on_the_lesson_frame_only():
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / PAGE).read_text()
+    assert "ui.Lesson(" in source and "lesson.live(" in source
+    for old in ("ui.page_header", "ui.run_controls", "ui.live_view", "ui.status_line",
+                "st.plotly_chart", "plotly.graph_objects"):
+        assert old not in source, old

@@ -77,6 +77,11 @@ def test_frozen_sigmoid_charts_carry_the_run():
     assert gammas and all(np.allclose(g, 0.5) for g in gammas)  # frozen: flat at 0.5
     text = " ".join(m.value for m in at.markdown)
     assert "near-linear" in text and "95% of outputs in [" in text
+    import bnlab_ui.core as core
+    from bn_core.lessons import gamma_beta
+
+    snap = core.get_registry().runs()[-1].snapshot()
+    assert gamma_beta.zones_reading(snap, 2) in text and gamma_beta.accuracy_text(snap) in text
 
 
 def test_normalising_alone_keeps_the_inputs_in_the_middle():
@@ -122,3 +127,13 @@ def test_bad_url_values_are_clamped_with_a_notice():
     assert widget(at, "layer", "view").value == 3
     notices = " ".join(w.value for w in at.warning)
     assert "gamma=99" in notices and "affine=sideways" in notices and "layer=12" in notices
+
+
+def test_the_page_is_on_the_lesson_frame_only():
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / PAGE).read_text()
+    assert "ui.Lesson(" in source and "lesson.live(" in source
+    for old in ("ui.page_header", "ui.run_controls", "ui.live_view", "ui.status_line",
+                "st.plotly_chart", "plotly.graph_objects"):
+        assert old not in source, old

@@ -115,3 +115,18 @@ def test_bad_url_values_are_clamped_with_a_notice():
     assert key["dataset"] == "mnist-subset"
     notices = " ".join(w.value for w in at.warning)
     assert "lrx=1000" in notices and "depth=-3" in notices and "data=imagenet" in notices
+
+
+def test_large_init_scenario_shows_exploding_gradients_on_the_page():
+    at = open_page(PAGE, {"steps": "40"})
+    at.button(key="scenario:Large init (exploding gradients)").click().run()
+    key = run_key(at)
+    assert (key["init"], key["init_scale"], key["lr"], key["steps"]) == ("scaled", 3.0, 0.0001, 40)
+    poll(at, 60, until=finished)
+    no_exceptions(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Exploding gradients:** at step 20 the plain net's gradients were" in text
+    prof = chart(at, "Gradient size of each weight matrix")
+    latest = {t["name"].split(" at step")[0]: decoded(t["y"]) for t in prof["data"]
+              if t["line"]["width"] > 3}
+    assert np.median(latest["Plain"] / latest["BN"]) >= 10  # the chart shows what the text says

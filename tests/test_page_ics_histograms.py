@@ -69,6 +69,13 @@ def test_charts_show_drift_and_bn_input():
     assert 0.5 < var["BN"][-1] < 2.0
     text = " ".join(m.value for m in at.markdown)
     assert "variance grew up to" in text and "skewness" in text
+    import bnlab_ui.core as core
+    from bn_core.lessons import distributions as d
+
+    snap = core.get_registry().runs()[-1].snapshot()
+    for reading in (d.layer_drift_reading(snap, 3), d.depth_drift_reading(snap),
+                    d.placement_reading(snap, [0, 1, 2, 3])):
+        assert reading and reading in text
 
 
 def test_relu_after_bn_sees_half_zeros():
@@ -90,3 +97,13 @@ def test_arriving_from_another_page_keeps_this_pages_defaults():
     key = run_key(at)
     assert (key["activation"], key["lr"], key["steps"], key["batch_size"]) == \
         ("relu", 0.1, 3000, 60)
+
+
+def test_the_page_is_on_the_lesson_frame_only():
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / PAGE).read_text()
+    assert "ui.Lesson(" in source and "lesson.live(" in source
+    for old in ("ui.page_header", "ui.run_controls", "ui.live_view", "ui.status_line",
+                "st.plotly_chart", "plotly.graph_objects"):
+        assert old not in source, old

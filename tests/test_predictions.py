@@ -46,3 +46,32 @@ def test_a_diverging_net_answers_the_learning_rate_question():
                                   grid_resolution=0, heldout_size=200))
     index, why = predictions.diverges(snap)
     assert predictions.WHICH[index] == "only the plain net" and "diverged at step" in why
+
+
+def test_the_figure1_ics_and_gamma_questions_are_read_off_their_pages_runs():
+    from bn_core.presets import lesson_setup
+
+    fig1 = train_to_end(lesson_setup("figure1").replace(steps=400, pace=0.0))
+    assert predictions.ahead_early(snapshot_at(fig1, 200)) is None  # step 300 not reached
+    index, why = predictions.ahead_early(fig1)
+    ev = {n: v.evals for n, v in fig1.nets.items()}
+    p, b = (float(ev[n]["heldout_acc"][ev[n]["step"] == 300][0]) for n in ("plain", "bn"))
+    assert index == (2 if abs(p - b) < 0.02 else 1 if b > p else 0)
+    assert index == 1 and f"plain {p:.0%}, BN {b:.0%}" in why  # seed 0: BN ahead (docs/claims.md)
+
+    ics = train_to_end(lesson_setup("internal-covariate-shift").replace(steps=300, pace=0.0))
+    var = ics.nets["plain"].probes["var"][:, -1]
+    index, why = predictions.variance_grows(ics)
+    assert index == (0 if var[-1] / var[0] > 2 else 1) and f"{var[0]:.3g} to {var[-1]:.3g}" in why
+
+    q = predictions.by_id("gb-frozen")
+    cfg = lesson_setup("gamma-beta").replace(pace=0.0, steps=1500)
+    assert (cfg.affine, cfg.gamma_value, cfg.beta_value, cfg.dataset) == ("frozen", 0.5, 0.0,
+                                                                           "moons")
+    gb = train_to_end(cfg)
+    assert q.measure(snapshot_at(gb, 100)) is None  # still training: undecided
+    plain, bn = (float(gb.nets[n].evals["heldout_acc"][-1]) for n in ("plain", "bn"))
+    index, why = q.measure(gb)
+    assert index == (0 if bn >= plain - 0.03 else 1) and f"plain {plain:.0%}, BN {bn:.0%}" in why
+    learnable = train_to_end(cfg.replace(affine="learnable"))
+    assert q.measure(learnable)[0] == 0  # learnt gamma and beta: level (100% on seeds 0-2)

@@ -133,7 +133,13 @@ def case_problems(page: str, query: dict, name: str, prefix: str = "cfg") -> lis
 
 
 PAGE_IDS = [p.split("/")[-1][:-3] + ("-" + "-".join(e.values()) if e else "") for p, e in PAGES]
-VIEW_PAGES = PAGES + [("pages/7_Inside_the_BN_layer.py", {})]
+# a stepped lesson draws only the shown section's view settings: open each group of sections
+INSIDE_BN = [("pages/7_Inside_the_BN_layer.py", {}),
+             ("pages/7_Inside_the_BN_layer.py", {"section": "running"}),
+             ("pages/7_Inside_the_BN_layer.py", {"section": "conv"})]
+VIEW_PAGES = PAGES + INSIDE_BN
+VIEW_IDS = PAGE_IDS + ["7_Inside_the_BN_layer" + ("-" + e["section"] if e else "")
+                       for _, e in INSIDE_BN]
 
 
 @pytest.mark.parametrize("page,extra", PAGES, ids=PAGE_IDS)
@@ -152,7 +158,7 @@ def test_every_setting_the_page_shows_survives_its_min_max_and_middle(page, extr
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("page,extra", VIEW_PAGES, ids=PAGE_IDS + ["7_Inside_the_BN_layer"])
+@pytest.mark.parametrize("page,extra", VIEW_PAGES, ids=VIEW_IDS)
 def test_every_view_setting_the_page_shows_survives_its_min_max_and_middle(page, extra):
     at = open_page(page, extra)
     widgets = shown_widgets(at, "view")
@@ -160,6 +166,8 @@ def test_every_view_setting_the_page_shows_survives_its_min_max_and_middle(page,
     urls = view_urls(page)
     failures, tried = [], 0
     for name, (kind, w) in widgets.items():
+        if name not in urls and name in SETTINGS:
+            urls[name] = SETTINGS[name].url  # a run setting shown as a view keeps its URL key
         if name not in urls:
             failures.append(f"{name}: no URL key found in the page's Setting(...) calls")
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.figures.style import base_layout, figure, net_label, on, subplot_grid, update_axes
 
 CLASS_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#999999", "#000000")
@@ -49,8 +50,8 @@ def point_traces(data, show_train: bool = True, show_test: bool = True,
                  max_points: int = 600) -> list[dict]:
     """Training points (filled circles) and test points (crosses), coloured by class."""
     traces = []
-    sets = ((data.x_train, data.y_train, "train", "circle", show_train),
-            (data.x_test, data.y_test, "test (shifted)", "x", show_test))
+    sets = ((data.x_train, data.y_train, N_("train: class {k}"), "circle", show_train),
+            (data.x_test, data.y_test, N_("test (shifted): class {k}"), "x", show_test))
     for x, y, label, symbol, show in sets:
         if not show:
             continue
@@ -60,7 +61,7 @@ def point_traces(data, show_train: bool = True, show_test: bool = True,
             traces.append({
                 "type": "scatter", "x": np.ascontiguousarray(pts[:, 0]),
                 "y": np.ascontiguousarray(pts[:, 1]), "mode": "markers",
-                "name": f"{label}: class {k}", "legendgroup": label,
+                "name": _(label).format(k=k), "legendgroup": label,
                 "marker": {"color": CLASS_COLORS[k], "symbol": symbol,
                            "size": 6 if symbol == "circle" else 7,
                            "line": {"width": 1, "color": POINT_EDGE}}})
@@ -94,13 +95,14 @@ def boundary_figure(snap, nets: list[str] | None = None, initial: bool = False,
                     show_test: bool = True, height: int = 420) -> dict:
     """One panel per net: its current (or initial) decision regions with the data."""
     names = nets or list(snap.nets) or list(snap.config.nets)
-    when = "at initialisation" if initial else f"at step {snap.step:,}"
     panels = []
     for name in names:
         view = snap.nets.get(name)
         grid = None if view is None else (view.initial_grid if initial else view.latest.get("grid"))
-        panels.append((f"{net_label(name)} {when}", grid))
-    layout = base_layout("Decision regions: shaded by predicted class; the solid line is the "
-                         "boundary", height=height, hovermode="closest", legend={"font": {"size": 12}})
+        title = (_("{net} at initialisation").format(net=net_label(name)) if initial else
+                 _("{net} at step {step:,}").format(net=net_label(name), step=snap.step))
+        panels.append((title, grid))
+    layout = base_layout(N_("Decision regions: shaded by predicted class; the solid line is the "
+                            "boundary"), height=height, hovermode="closest", legend={"font": {"size": 12}})
     traces = region_panels(layout, panels, snap.data, snap.viewport, show_test, 600)
     return figure(traces, layout)

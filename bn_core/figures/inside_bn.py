@@ -33,14 +33,16 @@ def algorithm1_figure(x, xhat, y, feature_names=None, height: int = 340) -> dict
     """Three panels, one row per feature: the inputs x_i, the normalised xhat_i and the
     outputs y_i, each with its batch mean (tick) +- its batch standard deviation (bar): for x
     that is mu +- sqrt(var), for xhat 0 +- 1 (less a hair for eps), for y beta +- |gamma|.
-    One colour per example."""
+    One colour per example, named by its row number under a legend titled "example" (one
+    legend row for up to eight examples)."""
     x, xhat, y = (np.asarray(a, dtype=np.float64) for a in (x, xhat, y))
     n, d = x.shape
     names = list(feature_names or [f"x{j + 1}" for j in range(d)])
     panels = (("1. input x", x), ("2. xhat = (x - mu) / sqrt(var + eps)", xhat),
               ("3. y = gamma xhat + beta", y))
-    layout = base_layout("Algorithm 1 on your batch: each dot is one example's value of one "
-                         "feature", height=height + 50, hovermode="closest")
+    layout = base_layout("Algorithm 1 on your batch",  # short: fits a phone's width
+                         height=height + 50, hovermode="closest",
+                         legend={"title": {"text": "example"}})
     cells = subplot_grid(layout, 1, 3, h_spacing=0.04, shared_y=True,
                          titles=[p[0] for p in panels], x_title="value", y_title="feature")[0]
     centre_name = "batch mean +- batch std"
@@ -58,7 +60,7 @@ def algorithm1_figure(x, xhat, y, feature_names=None, height: int = 340) -> dict
         for i in range(n):
             data.append(on({
                 "type": "scatter", "x": f32(values[i]), "y": names, "mode": "markers",
-                "name": f"example {i + 1}", "legendgroup": f"ex{i}", "showlegend": col == 0,
+                "name": str(i + 1), "legendgroup": f"ex{i}", "showlegend": col == 0,
                 "marker": {"size": 13, "color": EXAMPLE_COLORS[i % len(EXAMPLE_COLORS)],
                            "line": {"width": 1, "color": "white"}},
                 "hovertemplate": f"example {i + 1}: %{{x:.4f}}<extra></extra>"}, cell))
@@ -85,9 +87,9 @@ def gradient_check_figure(check: BackwardCheck, height: int = 340) -> dict:
                                                                    "line": {"width": 0}},
             "text": text, "textposition": "outside", "name": "relative error",
             "hovertemplate": "%{x}: %{text}<extra></extra>"}
-    layout = base_layout("Backprop vs centred differences: relative error per node (lower is "
-                         "better)", "gradient of the loss with respect to ... (graph nodes in "
-                         "forward order)", "relative error (log scale)", height,
+    layout = base_layout("Backprop vs centred differences: error per node",
+                         "gradient of the loss with respect to ... (graph nodes in forward "
+                         "order)", "relative error (log; lower is better)", height,
                          showlegend=False, hovermode="closest")
     layout["yaxis"].update(type="log", range=[-17.5, 0.5], tickmode="array",
                            tickvals=GRADCHECK_TICKS,
@@ -109,8 +111,8 @@ def running_statistics_figure(rs: RunningStatistics, height: int = 380) -> dict:
     """Batch statistics of every training batch, the layer's running averages, Algorithm 2's
     estimates, and the population's true mean and variance."""
     t = np.arange(1, len(rs.batch_mean) + 1, dtype=np.int32)
-    layout = base_layout("Training mode: batch statistics and what the layer keeps for "
-                         "inference", height=height + 90, hovermode="closest")
+    layout = base_layout("Batch statistics, and what the layer keeps for inference",
+                         height=height + 90, hovermode="closest")
     left, right = subplot_grid(layout, 1, 2, h_spacing=0.1,
                                titles=["mean (input units)",
                                        f"variance (input units squared), batch size m = {rs.m}"],
@@ -130,14 +132,14 @@ def running_statistics_figure(rs: RunningStatistics, height: int = 380) -> dict:
             on(line(rs.running_mean, f"running average (momentum {rs.momentum:g})",
                     RUNNING_COLOR, "running"), left),
             on(line(rs.population_mean,
-                    "Algorithm 2 estimate (m/(m-1) x mean of batch variances)", BATCH_COLOR,
+                    "Algorithm 2 estimate", BATCH_COLOR,
                     "alg2", "dash"), left),
             on(dots(rs.batch_var, "batch variance", False), right),
             on(line(rs.running_var, "running var (unbiased, as torch)", RUNNING_COLOR, "running",
                     show=False), right),
             on(line(rs.population_var, "m/(m-1) x mean of batch variances", BATCH_COLOR, "alg2",
                     "dash", False), right),
-            on(line(rs.average_batch_var, "mean of batch variances, uncorrected (biased)",
+            on(line(rs.average_batch_var, "mean of batch variances, uncorrected",
                     BIASED_COLOR, "biased", "dot"), right)]
     for cell, value in ((left, rs.true_mean), (right, rs.true_var)):
         data.append(on({"type": "scatter", "x": [int(t[0]), int(t[-1])],

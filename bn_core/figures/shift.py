@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from bn_core.lessons.covariate_shift import (SHIFT_FRACTIONS, first_layer_lines, shift_sweep,
-                                             steps_to_accuracy, units_cutting_data)
+from bn_core.lessons.covariate_shift import (SHIFT_FRACTIONS, WHITENING_NAMES,  # noqa: F401
+                                             first_layer_lines, shift_sweep, steps_to_accuracy,
+                                             units_cutting_data, whitening_name)
 from bn_core.figures.boundaries import boundary_traces, point_traces, region_panels
 from bn_core.figures.style import (GUIDE, INK, NET_COLORS, base_layout, f32, figure, hline,
                                    layout_key, net_label, note, on, step_ticks, steps32,
                                    subplot_grid)
 
-WHITENING_NAMES = {"none": "not whitened", "standardize": "standardized",
-                   "pca": "PCA-whitened", "zca": "ZCA-whitened"}
 WHITENING_DASH = {"none": "dot"}  # whitened runs are drawn solid
 MAX_LINES = 16  # first-layer units drawn per panel
-
-
-def whitening_name(method: str) -> str:
-    return WHITENING_NAMES.get(method, method)
 
 
 def _chance(layout: dict, n_classes: int) -> None:

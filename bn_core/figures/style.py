@@ -22,6 +22,7 @@ import numpy as np
 from plotly.colors import get_colorscale
 
 from bn_core.config import NET_LABELS
+from bn_core.i18n import N_, _
 from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 
 NET_COLORS = {
@@ -52,9 +53,23 @@ LIVE_CONFIG = {"displaylogo": False, "scrollZoom": False, "doubleClick": False,
                                           "resetScale2d"],
                "toImageButtonOptions": {"format": "png", "scale": 2}}
 
+# Plotly's own font stack (the English look is unchanged), then DejaVu Sans (what Debian
+# shows for it) and Noto Sans CJK SC (Debian fonts-noto-cjk): a browser falls back glyph by
+# glyph, so Latin text keeps its font and Chinese is drawn in Noto, never as boxes.
+FONT_FAMILY = ('"Open Sans", verdana, arial, "DejaVu Sans", "Noto Sans CJK SC", '
+               '"Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif')
+# Axis titles and empty-chart notes the figure builders share (translated by the helpers
+# above, marked here so the catalogue has them).
+COMMON_LABELS = (N_("training step"), N_("input to the nonlinearity"), N_("mean"),
+                 N_("accuracy (fraction correct)"), N_("training accuracy (fraction correct)"),
+                 N_("x1 (data units)"), N_("x2 (data units)"), N_("value"), N_("feature"),
+                 N_("value BN receives"), N_("share of values (%)"), N_("fraction of inputs"),
+                 N_("training batch t"), N_("batch size m"), N_("weight matrix (bottom to top)"),
+                 N_("beta (shift)"), N_("waiting for the first probe..."))
+
 # The shared style, applied once per figure by `base_layout` (a copy, never mutated).
 LAYOUT = {
-    "font": {"size": FONT_SIZE},
+    "font": {"size": FONT_SIZE, "family": FONT_FAMILY},
     "paper_bgcolor": "white", "plot_bgcolor": "white",
     "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
     "dragmode": False, "hovermode": "x unified", "uirevision": "constant",
@@ -83,7 +98,7 @@ CIVIDIS = named_scale("Cividis")
 
 
 def net_label(name: str) -> str:
-    return NET_LABELS.get(name, name)
+    return _(NET_LABELS.get(name, name))
 
 
 def f32(a) -> np.ndarray:
@@ -128,17 +143,18 @@ def lines(text: str) -> int:
 
 
 def axis(title: str | None = None, **settings) -> dict:
-    """One axis in the house style (no zoom), with its title."""
+    """One axis in the house style (no zoom), with its title (in the current language)."""
     out = merged(AXIS, settings)
     if title is not None:
-        out["title"] = merged(out.get("title") or {}, {"text": title})
+        out["title"] = merged(out.get("title") or {}, {"text": _(title)})
     return out
 
 
 def base_layout(title: str, x_title: str | None = None, y_title: str | None = None,
                 height: int = 360, **overrides) -> dict:
-    """The house layout with a title (wrapped if long), one x and one y axis, and overrides."""
-    text = wrap(title, TITLE_CHARS)
+    """The house layout with a title (wrapped if long), one x and one y axis, and overrides.
+    Titles are given in English and shown in the current language (bn_core.i18n)."""
+    text = wrap(_(title), TITLE_CHARS)
     layout = merged(LAYOUT, {
         "title": {"text": text, "x": 0.0, "xanchor": "left", "yref": "container", "y": 1.0,
                   "yanchor": "top", "pad": {"t": 14}}, "height": height,
@@ -294,7 +310,7 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
 def shared_x_title(layout: dict, text: str) -> None:
     """One x-axis title centred under a row of panels."""
     layout.setdefault("annotations", []).append(
-        note(text, 0.5, 0, xanchor="center", yanchor="top", yshift=-28))
+        note(_(text), 0.5, 0, xanchor="center", yanchor="top", yshift=-28))
     margin = layout.setdefault("margin", {})
     margin["b"] = max(margin.get("b", 50), 75)
 
@@ -309,7 +325,7 @@ def subplot_titles(cells: list[dict], titles: list[str], size: int = SUBTITLE_SI
             continue
         x0, x1 = cell["xdomain"]
         chars = int((x1 - x0) * chart_px / (CHAR_PX * size / 15))
-        notes.append({"text": wrap(text, chars), "x": round((x0 + x1) / 2, 4),
+        notes.append({"text": wrap(_(text), chars), "x": round((x0 + x1) / 2, 4),
                       "y": cell["ydomain"][1], "xref": "paper", "yref": "paper",
                       "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                       "font": {"size": size}})
@@ -378,7 +394,7 @@ def sigmoid_zone_shapes(activation: str, along: str = "y", x_ref: str = "x", y_r
 
 def empty_note(text: str) -> dict:
     """The message an empty chart shows in its middle."""
-    return note(text, 0.5, 0.5, font={"size": 16, "color": SOFT_TEXT})
+    return note(_(text), 0.5, 0.5, font={"size": 16, "color": SOFT_TEXT})
 
 
 # ---------------------------------------------------------------------------- ticks and ranges

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,13 @@ from bn_core.nets.models import initial_weights
 
 SHIFT_FRACTIONS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # 0 %, 10 %, ..., 100 % of the shift
 CUT_MARGIN = 0.05  # a unit "cuts through" the data if each side holds more than 5 % of it
+WHITENING_NAMES = {"none": "not whitened", "standardize": "standardized",
+                   "pca": "PCA-whitened", "zca": "ZCA-whitened"}
+
+
+def whitening_name(method: str) -> str:
+    """A whitening method as the page says it ("ZCA-whitened", "not whitened")."""
+    return WHITENING_NAMES.get(method, method)
 
 
 def steps_to_accuracy(steps, accuracy, target: float) -> int | None:
@@ -147,71 +155,268 @@ def distance_from_origin(x) -> float:
 # ---------------------------------------------------------------------------- instant re-scoring
 
 TEST_ONLY = ("shift_x", "shift_y", "rotate_deg", "scale")  # settings that only move test data
+NO_SHIFT = (0.0, 0.0, 0.0, 1.0)
+_REPLAY_LOCK = threading.Lock()  # one replay net per kind and config, shared by every session
 
 
 def training_config(config: RunConfig) -> RunConfig:
     """The config a run trains: the test-only settings at their defaults, so that moving them
     never retrains (the page re-scores the recorded nets instead)."""
-    return config.replace(shift_x=0.0, shift_y=0.0, rotate_deg=0.0, scale=1.0)
+    return config.replace(**dict(zip(TEST_ONLY, NO_SHIFT)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _scored(run_key: str, net: str, step: int, test_key: tuple, params_bytes: bytes,
-            config: RunConfig) -> tuple[float, float]:
-    """(accuracy, loss) of one recorded net on one shifted test set (cached: a recorded
-    step's score never changes)."""
+def test_shift(config: RunConfig) -> tuple[float, float, float, float]:
+    """The config's test-only settings: (shift x, shift y, rotation in degrees, scale)."""
+    return tuple(float(getattr(config, name)) for name in TEST_ONLY)
+
+
+@functools.lru_cache(maxsize=32)
+def _replay_net(net: str, config: RunConfig):
+    """A net of the run's shape, in eval mode, to load recorded parameters into, with its
+    floating-point state tensors in the order of `flat_parameters` (used under _REPLAY_LOCK)."""
+    from bn_core.engine.training import load_data
+    from bn_core.nets.models import build_net
+
+    data = load_data(config)
+    dim = data.x_train.shape[1]
+    model = build_net(net, config, dim, data.n_classes,
+                      initial_weights(config, dim, data.n_classes))
+    model.eval()
+    tensors = [t for t in model.state_dict().values() if t.dtype.is_floating_point]
+    return model, tensors
+
+
+@functools.lru_cache(maxsize=64)
+def _test_inputs(shifted: RunConfig):
+    """What the nets see of the shifted test set (x, y) and of the decision grid over the
+    shifted data's viewport (None without a grid)."""
     import torch
 
     from bn_core.engine.training import load_data
-    from bn_core.nets import probes
-    from bn_core.nets.models import build_net, initial_weights, load_flat_parameters
 
-    shifted = config.replace(**dict(zip(TEST_ONLY, test_key)))
     data = load_data(shifted)
-    x = torch.from_numpy(data.model_input(data.x_test[:config.heldout_size]))
-    y = torch.from_numpy(np.asarray(data.y_test[:config.heldout_size], np.int64))
-    model = build_net(net, config, x.shape[1], data.n_classes,
-                      initial_weights(config, x.shape[1], data.n_classes))
-    load_flat_parameters(model, np.frombuffer(params_bytes, np.float32))
-    model.eval()
+    x = torch.from_numpy(data.model_input(data.x_test[:shifted.heldout_size]))
+    y = torch.from_numpy(np.asarray(data.y_test[:shifted.heldout_size], np.int64))
+    grid = None
+    if shifted.grid_resolution > 0:
+        _, _, points = data.grid_points(shifted.grid_resolution)
+        grid = torch.from_numpy(data.model_input(points))
+    return x, y, grid
+
+
+def _replay(net: str, trained: RunConfig, params_bytes: bytes):
+    """The replay net of this kind with the recorded flat parameters loaded (under
+    _REPLAY_LOCK)."""
+    import torch
+
+    model, tensors = _replay_net(net, trained)
+    flat = torch.from_numpy(np.frombuffer(params_bytes, np.float32).copy())
+    if flat.numel() != sum(t.numel() for t in tensors):
+        raise ValueError(f"recorded parameters: got {flat.numel()} values for the {net} net")
     with torch.no_grad():
-        logits = model(x)
+        offset = 0
+        for t in tensors:
+            t.copy_(flat[offset:offset + t.numel()].view(t.shape))
+            offset += t.numel()
+    return model
+
+
+@functools.lru_cache(maxsize=4096)
+def _test_score(run_key: str, net: str, step: int, params_bytes: bytes, trained: RunConfig,
+                shifted: RunConfig) -> tuple[float, float]:
+    """(accuracy, loss) of one recorded net on one shifted test set (cached: a recorded
+    step's score never changes)."""
+    from bn_core.nets import probes
+
+    import torch
+
+    x, y, _ = _test_inputs(shifted)
+    with _REPLAY_LOCK, torch.no_grad():
+        logits = _replay(net, trained, params_bytes)(x)
     return probes.accuracy(logits, y), float(probes.loss_of(logits, y, False))
+
+
+@functools.lru_cache(maxsize=512)
+def _grid(run_key: str, net: str, step: int, params_bytes: bytes, trained: RunConfig,
+          shifted: RunConfig) -> np.ndarray:
+    """One recorded net's decision grid (class, confidence) over the shifted data's viewport,
+    as `probes.decision_grid` draws it."""
+    from bn_core.nets import probes
+
+    _, _, points = _test_inputs(shifted)
+    with _REPLAY_LOCK:
+        return probes.decision_grid(_replay(net, trained, params_bytes), points,
+                                    trained.grid_resolution)
 
 
 def rescore(snap, shift_x: float, shift_y: float, rotate_deg: float, scale: float):
     """The snapshot of a run trained without a test shift, as if its test data had been
-    shifted: the config and data carry the shift, and each net's test accuracy and loss are
-    computed from its parameters recorded at each probe step (then read at the eval steps).
-    Nothing retrains, so a student moving the shift sliders sees the result at once."""
+    shifted: the config and data carry the shift; each net's test accuracy and loss are
+    computed from its parameters recorded at each probe step (then read at the eval steps),
+    and its decision regions are redrawn, from the last recorded parameters, over a viewport
+    that holds the moved test points. Nothing retrains, so a student moving the shift sliders
+    sees the result at once.
+
+    Re-score the snapshot as shown (after the time scrubber): the result keeps no recorded
+    parameters, so it is not scrubbed or re-scored again. Its key names the shift too (caches
+    of figures built from it tell re-scorings apart). A net with no recorded parameters gets
+    no test accuracy (NaN), never the unshifted one."""
     from dataclasses import replace
 
-    from bn_core.engine.records import NetView
     from bn_core.engine.training import load_data
 
     test_key = (float(shift_x), float(shift_y), float(rotate_deg), float(scale))
-    config = snap.config.replace(**dict(zip(TEST_ONLY, test_key)))
+    shifted = snap.config.replace(**dict(zip(TEST_ONLY, test_key)))
+    if test_key == test_shift(snap.config):
+        return snap
+    key = f"{snap.key}|test:{','.join(f'{v:g}' for v in test_key)}"
     if not snap.nets:
-        return replace(snap, config=config)
-    data = load_data(config)
+        return replace(snap, key=key, config=shifted)
+    data = load_data(shifted)
+    replayable = all(len(v.checkpoints.get("step", ())) for v in snap.nets.values())
+    regrid = replayable and snap.viewport is not None and snap.config.grid_resolution > 0
     nets = {}
     for name, view in snap.nets.items():
-        cps = view.checkpoints
-        if not len(cps.get("step", ())):
-            nets[name] = view
-            continue
-        scores = np.array([_scored(snap.key, name, int(s), test_key, p.tobytes(), snap.config)
-                           for s, p in zip(cps["step"], cps["params"])], np.float64)
         evals = dict(view.evals)
         steps = evals.get("step", np.array([], np.int64))
+        cps = view.checkpoints
+        changes = {"evals": evals, "checkpoints": {}}
+        if not len(cps.get("step", ())):
+            for metric in ("test_acc", "test_loss"):
+                evals[metric] = np.full(len(steps), np.nan, np.float32)
+            nets[name] = replace(view, **changes)
+            continue
+        blobs = [p.tobytes() for p in cps["params"]]
+        scores = np.array([_test_score(snap.key, name, int(s), b, snap.config, shifted)
+                           for s, b in zip(cps["step"], blobs)], np.float64)
         for j, metric in enumerate(("test_acc", "test_loss")):
             if len(steps):
                 evals[metric] = np.interp(steps, cps["step"], scores[:, j]).astype(np.float32)
-        nets[name] = NetView(**{**view.__dict__, "evals": evals})
-    return replace(snap, config=config, data=data, nets=nets)
+        if regrid:
+            last = int(cps["step"][-1])
+            changes["latest"] = {**view.latest, "grid": _grid(snap.key, name, last, blobs[-1],
+                                                              snap.config, shifted)}
+            changes["initial_grid"] = (_grid(snap.key, name, 0, blobs[0], snap.config, shifted)
+                                       if int(cps["step"][0]) == 0 else None)
+        nets[name] = replace(view, **changes)
+    return replace(snap, key=key, config=shifted, data=data,
+                   viewport=data.viewport() if regrid else snap.viewport, nets=nets)
+
+
+# ---------------------------------------------------------------------------- T1: page text
+
+GAP = 0.10  # test accuracy this far below training accuracy: the shift cost the boundary
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.0%}"
+
+
+def _last(view, metric: str) -> float:
+    values = view.evals.get(metric)
+    return float(values[-1]) if values is not None and len(values) else math.nan
+
+
+def shift_words(config: RunConfig) -> str:
+    """How the test data is moved, in words: "moved by (+1, +0) and rotated +30 degrees"."""
+    sx, sy, rot, scale = test_shift(config)
+    parts = ([f"moved by ({sx:+g}, {sy:+g})"] if (sx, sy) != (0.0, 0.0) else []) + \
+            ([f"rotated {rot:+g} degrees"] if rot else []) + \
+            ([f"scaled x{scale:g}"] if scale != 1.0 else [])
+    if not parts:
+        return "not moved"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def accuracy_rows(snap) -> str:
+    """Each net's accuracy now on its training data, on unshifted held-out points and on the
+    shifted test data (Markdown)."""
+    rows = [f"- **{v.label}**: training data **{_pct(_last(v, 'train_acc'))}**, unshifted "
+            f"held-out {_pct(_last(v, 'heldout_acc'))}, shifted test **{_pct(_last(v, 'test_acc'))}**"
+            for v in snap.nets.values() if len(v.evals.get("step", ()))]
+    return f"**Accuracy at step {snap.step:,}**\n" + "\n".join(rows)
+
+
+def shift_verdict(snap) -> str:
+    """What this run shows about the shift, from its own numbers: whether the moved test
+    points cost the boundary accuracy, and whether BN fared any better on them."""
+    nets = {n: v for n, v in snap.nets.items() if len(v.evals.get("step", ()))}
+    if not nets:
+        return "The nets have not been evaluated yet."
+    train = {n: _last(v, "train_acc") for n, v in nets.items()}
+    test = {n: _last(v, "test_acc") for n, v in nets.items()}
+    label = {n: v.label for n, v in nets.items()}
+    if test_shift(snap.config) == NO_SHIFT:
+        return ("The test data is not moved: crosses and circles come from the same "
+                "distribution, so test accuracy tracks training accuracy ("
+                + ", ".join(f"{label[n]} {_pct(train[n])} vs {_pct(test[n])}" for n in nets)
+                + "). **Try** a shift or a rotation.")
+    if not any(math.isfinite(t) for t in test.values()):
+        return "The shifted test accuracy cannot be computed for this run."
+    if max(train.values()) < 0.8:
+        return (f"The nets are still learning (training accuracy "
+                + ", ".join(f"{label[n]} {_pct(train[n])}" for n in nets)
+                + "): the boundary is not settled yet.")
+    cost = [n for n in nets if test[n] < train[n] - GAP]
+    if cost:
+        text = ("The shift costs " + " and ".join(
+            f"the {label[n]} net {100 * (train[n] - test[n]):.0f} points" for n in cost)
+            + ": the boundary fits the *training* distribution, and many crosses now fall on "
+              "its wrong side.")
+    else:
+        text = (f"This shift costs little here (test within {100 * GAP:.0f} points of "
+                "training): the moved points still fall on the right side. **Try** a larger "
+                "shift or rotation.")
+    if "plain" in nets and "bn" in nets:
+        if test["bn"] <= test["plain"] + 0.05:
+            text += (f" BN does not rescue it ({_pct(test['bn'])} vs plain "
+                     f"{_pct(test['plain'])} on the moved points): it normalises with "
+                     "statistics of the *training* batches.")
+        else:
+            text += (f" Here the BN net's boundary happens to score better on the moved "
+                     f"points ({_pct(test['bn'])} vs {_pct(test['plain'])}), though it never "
+                     "saw them either.")
+    return text
+
+
+def sweep_rows(snap, fractions=SHIFT_FRACTIONS) -> str:
+    """Each net's boundary now, scored on the test data moved by 0 %, half and all of the
+    shift (Markdown)."""
+    rows = []
+    for view in snap.nets.values():
+        grid = view.latest.get("grid")
+        if grid is None or snap.viewport is None or snap.data is None:
+            continue
+        acc = shift_sweep(snap.data, snap.config, grid, snap.viewport, fractions)
+        rows.append(f"- **{view.label}**: {_pct(float(acc[0]))} unshifted, "
+                    f"{_pct(float(acc[len(acc) // 2]))} half way, **{_pct(float(acc[-1]))}** "
+                    "at your full shift")
+    return f"**The boundary of step {snap.step:,}, test data moved gradually**\n" + "\n".join(rows)
 
 
 # ---------------------------------------------------------------------------- T2: page text
+
+def cut_rows(snaps: list) -> str:
+    """How many first-layer units of each run cut through its training data at the start
+    (Markdown)."""
+    rows = []
+    for s in snaps:
+        cuts = units_cutting_data(first_layer_lines(s.config, s.data.whitener, s.data.n_classes),
+                                  s.data.x_train)
+        rows.append(f"- **{whitening_name(s.config.whitening)}**: "
+                    f"**{int(cuts.sum())} of {len(cuts)}** first-layer units cut through the "
+                    "training data")
+    dist = distance_from_origin(snaps[0].data.x_train)
+    return f"**At initialisation** (data centred {dist:.1f} from the origin)\n" + "\n".join(rows)
+
+
+def now_rows(snaps: list) -> str:
+    """Each net of each run: the share of training points it classifies right now (Markdown)."""
+    rows = [f"- **{s.nets[n].label}, {whitening_name(s.config.whitening)}**: "
+            f"{_pct(_last(s.nets[n], 'train_acc'))} of training points right"
+            for s in snaps for n in s.nets]
+    return "**Now**\n" + "\n".join(rows)
+
 
 def first_reached(view, target: float) -> int | None:
     """The first evaluated step at which the net's training accuracy reached `target`."""

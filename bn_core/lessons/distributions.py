@@ -242,3 +242,87 @@ def bn_input_text(snap, layers) -> str | None:
                     f"in the bin at 0; skewness {m['skew']:+.2f}")
     return (f"**BN's input in the BN net, step {int(bn.probes['step'][-1]):,}**\n"
             + "\n".join(rows))
+
+
+MOVED = 2.0        # a layer's input variance growing this many times its start has "moved"
+SYMMETRIC = 0.5    # |skewness| below this: a mean and a variance describe the values well
+SKEWED = 1.0       # skewness above this: a one-sided tail
+
+
+def _drifts(snap) -> dict:
+    """net name -> per-layer MomentDrift, for the nets that have probes."""
+    return {n: moment_drift(v.probes["mean"], v.probes["var"]) for n, v in snap.nets.items()
+            if len(v.probes.get("step", ())) and "mean" in v.probes}
+
+
+def layer_drift_reading(snap, layer: int) -> str:
+    """Whether the layer shown moved in each net, computed from the run (plain vs BN), and what
+    the BN net's nonlinearity input is given where BN sits."""
+    drifts = _drifts(snap)
+    if not {"plain", "bn"} <= set(drifts) or layer >= len(drifts["plain"]) \
+            or layer >= len(drifts["bn"]) or len(snap.nets["plain"].probes["step"]) < 3:
+        return ""
+    p, b = drifts["plain"][layer], drifts["bn"][layer]
+    if p.var_ratio_max >= MOVED:
+        out = (f"Here the plain net's layer-{layer + 1} input **moved**: its variance grew up "
+               f"to {p.var_ratio_max:.3g}× its start and its mean wandered over "
+               f"{p.mean_range:.2f}, "
+               + ("as its own weights changed (layer 1 reads the data itself)." if layer == 0
+                  else "as its own weights and the layers below it changed."))
+    else:
+        out = (f"Here the plain net's layer-{layer + 1} input has hardly moved (variance "
+               f"at most {p.var_ratio_max:.3g}× its start, mean within {p.mean_range:.2f}).")
+    if snap.config.placement == "before":
+        out += (f" In the BN net this input is BN's output, centred and scaled over every "
+                f"batch: variance at most {b.var_ratio_max:.3g}× its start.")
+    else:
+        out += (" With BN *after* the activation, the BN net's nonlinearity input is a plain "
+                f"linear output again: its variance grew up to {b.var_ratio_max:.3g}× its start.")
+    return out
+
+
+def depth_drift_reading(snap) -> str:
+    """Where in the plain net the input moved most, computed from the run: whether the drift
+    grows towards the top layers (each adds its own change to those below)."""
+    drifts = _drifts(snap).get("plain")
+    if not drifts or len(drifts) < 2 or len(snap.nets["plain"].probes["step"]) < 3:
+        return ""
+    ratios = [d.var_ratio_max for d in drifts]
+    top = max(range(len(ratios)), key=lambda i: ratios[i] if math.isfinite(ratios[i]) else -1)
+    words = ", ".join(f"layer {i + 1} {r:.3g}×" for i, r in enumerate(ratios))
+    if top == len(ratios) - 1 and ratios[-1] >= ratios[0]:
+        return (f"In the plain net the largest growth of the variance is at the top ({words}): "
+                "each layer adds its own change to the changes of the layers below.")
+    return (f"Here the plain net's largest growth of the variance is in layer {top + 1}, not "
+            f"at the top ({words}).")
+
+
+def placement_reading(snap, layers) -> str:
+    """What BN normalises, computed from the run's last probe: symmetric linear outputs (BN
+    before the activation), or a spike at 0 and a one-sided tail (BN after a ReLU)."""
+    bn = snap.nets.get("bn")
+    if bn is None or len(bn.probes.get("step", ())) == 0 or snap.bn_edges is None \
+            or "bn_hist" not in bn.probes:
+        return ""
+    cfg = snap.config
+    stats = [histogram_moments(bn.probes["bn_hist"][-1, l], snap.bn_edges) for l in layers]
+    zeros = [mass_near(bn.probes["bn_hist"][-1, l], snap.bn_edges) for l in layers]
+    skews = [s["skew"] for s in stats if math.isfinite(s["skew"])]
+    if not skews:
+        return ""
+    worst = max(abs(s) for s in skews)
+    where = ("linear outputs" if cfg.placement == "before" else f"the {cfg.activation}'s outputs")
+    if worst < SYMMETRIC:
+        shape = (f"BN normalises {where}, and here they are symmetric (skewness within "
+                 f"±{worst:.2f}): a mean and a variance describe them well.")
+    elif min(skews) > SKEWED:
+        shape = (f"BN normalises {where}, and here they are skewed (skewness "
+                 f"{min(skews):+.2f} to {max(skews):+.2f}), a one-sided tail: a mean and a "
+                 "variance describe that poorly.")
+    else:
+        shape = (f"BN normalises {where}; here their skewness ranges from {min(skews):+.2f} "
+                 f"to {max(skews):+.2f}.")
+    if cfg.placement == "after" and cfg.activation == "relu":
+        shape += (f" The ReLU sets every negative input to 0: {min(zeros):.0%}-{max(zeros):.0%} "
+                  "of what BN receives sits in the bin at 0.")
+    return shape

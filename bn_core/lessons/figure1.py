@@ -123,3 +123,162 @@ def band_text(snap, layer: int, pooled: bool) -> str:
             text += (f"\n\nHere the BN net's median wandered further than the plain net's "
                      f"({b:.2f} vs {p:.2f}).")
     return text
+
+
+# What the accuracy and band charts show, in words: each sentence follows the run on screen
+# (a head start or none, a net that diverged or never left chance, a stiller band or not).
+CLEAR_LEAD = 0.10      # BN this far ahead at the marked step: Figure 1 (a)'s head start
+LEVEL = 0.02           # two accuracies this close count as level
+NEAR_CHANCE = 0.05     # an accuracy this close to chance (1 / classes) has learnt nothing
+STILLER = 1.5          # BN's median wandering this many times less: "held in place"
+
+
+def _points(x: float) -> str:
+    return f"{abs(x) * 100:.0f} points"
+
+
+def _chance(snap) -> float:
+    return 1.0 / max(2, int(getattr(snap.data, "n_classes", 10) or 10))
+
+
+def _name(view) -> str:
+    """A net's label inside a sentence: "plain", "BN"."""
+    return view.label if view.label.isupper() else view.label.lower()
+
+
+def _heldout(view):
+    ev = view.evals
+    if len(ev.get("step", ())) == 0:
+        return None
+    return ev["step"], ev["heldout_acc"]
+
+
+def accuracy_reading(snap, mark_step: int, limit: int | None = None) -> str:
+    """What this run's accuracy chart shows, computed from it: BN's head start at `mark_step`
+    (or its absence, or the opposite), a net that diverged or sits at chance, and how the two
+    nets stand at the latest evaluation (the first `limit` sentences only, if given)."""
+    from bn_core.lessons.distributions import value_at_step
+
+    nets = snap.nets
+    if not {"plain", "bn"} <= set(nets) or any(_heldout(nets[n]) is None for n in ("plain", "bn")):
+        return ""
+    plain, bn = nets["plain"], nets["bn"]
+    out = []
+    diverged = [v for v in (plain, bn) if v.status == "diverged"]
+    for v in diverged:
+        other = bn if v is plain else plain
+        out.append(f"The {_name(v)} net **diverged at step {v.diverged_at:,}**: its weights "
+                   "stopped being finite numbers, so its curve ends there"
+                   + ("." if other in diverged else
+                      f", while the {_name(other)} net goes on "
+                      f"({float(_heldout(other)[1][-1]):.0%} now)."))
+    chance = _chance(snap)
+    for v in (plain, bn):
+        steps, acc = _heldout(v)
+        if v not in diverged and int(steps[-1]) >= mark_step \
+                and float(acc[-1]) <= chance + NEAR_CHANCE:
+            out.append(f"The {_name(v)} net is **at chance** ({float(acc[-1]):.0%}, one digit "
+                       f"in {round(1 / chance)}): it has learnt nothing by step "
+                       f"{int(steps[-1]):,}.")
+    if not diverged:
+        p = value_at_step(*_heldout(plain), mark_step)
+        b = value_at_step(*_heldout(bn), mark_step)
+        if math.isnan(p) or math.isnan(b):
+            out.append(f"Watch step {mark_step} (dotted line): that is where Figure 1 (a) shows "
+                       "BN's head start; this run has not reached it yet.")
+        elif b - p >= CLEAR_LEAD:
+            out.append(f"At step {mark_step} the BN net is **{_points(b - p)} ahead**: the head "
+                       "start of Figure 1 (a).")
+        elif abs(b - p) < LEVEL:
+            out.append(f"At step {mark_step} the two nets are level ({p:.0%} and {b:.0%}): "
+                       "this run does not show BN's head start.")
+        elif b > p:
+            out.append(f"At step {mark_step} the BN net is only {_points(b - p)} ahead.")
+        else:
+            out.append(f"At step {mark_step} the **plain** net is {_points(p - b)} ahead: the "
+                       "opposite of Figure 1 (a).")
+        ps, pa = _heldout(plain)
+        last = int(min(ps[-1], _heldout(bn)[0][-1]))
+        if last > mark_step:
+            p_end = value_at_step(ps, pa, last)
+            b_end = value_at_step(*_heldout(bn), last)
+            if abs(b_end - p_end) < LEVEL:
+                out.append(f"By step {last:,} they are level ({p_end:.0%} and {b_end:.0%}).")
+            elif b_end > p_end:
+                out.append(f"At step {last:,} BN is still {_points(b_end - p_end)} ahead.")
+            else:
+                out.append(f"At step {last:,} the plain net is {_points(p_end - b_end)} ahead.")
+    return " ".join(out[:limit])
+
+
+def band_reading(snap, layer: int, pooled: bool) -> str:
+    """What the percentile bands show, computed from the run: whether the BN net's input was
+    held stiller than the plain net's (Figure 1 b, c), as far as the run has gone."""
+    from bn_core.lessons.distributions import band_drift
+
+    key = "pooled_pct" if pooled else "unit_pct"
+    drift = {}
+    for name in ("plain", "bn"):
+        view = snap.nets.get(name)
+        if view is None or key not in view.probes or len(view.probes["step"]) < 3:
+            return ""
+        drift[name] = band_drift(view.probes[key][:, layer, :])
+        if drift[name] is None:
+            return ""
+    p, b = drift["plain"].median_range, drift["bn"].median_range
+    if p >= STILLER * b:
+        return ("The plain net's input moves as the layers below learn: that moving input is "
+                "*internal covariate shift*. BN re-centres and rescales it over every batch, so "
+                "its band moves much less: Figure 1 (b, c).")
+    if p > b:
+        return ("Here the BN net's band is only a little stiller than the plain net's "
+                f"(its median wandered {p / b:.1f} times less): Figure 1 (b, c)'s contrast is "
+                "weak on this run.")
+    return ("Here the BN net's input moved as much as the plain net's or more: this run does "
+            "not show Figure 1 (b, c).")
+
+
+def try_next(config, base) -> str:
+    """One "Try ..." line: what to change next, given what this run already changed."""
+    if config.lr_multiplier == base.lr_multiplier:
+        return ("**Try** the learning rate x5 or x30 (the paper's BN-x5, BN-x30), or the "
+                "small N(0, 0.01^2) initial weights; each change starts a new run.")
+    return (f"**Try** x{base.lr_multiplier:g} again to compare, or another layer or unit "
+            "(the view settings do not restart the run).")
+
+
+def differences(config, base, names) -> list[str]:
+    """The run settings among `names` where `config` differs from `base`, in words."""
+    from bn_core.config import CHOICE_LABELS, SETTINGS
+
+    out = []
+    scaled = "init_scale" in names and config.init_scale != base.init_scale
+    for name in names:
+        value, default = getattr(config, name), getattr(base, name)
+        if name == "init" and scaled and value != default:
+            continue        # said once, with the scale, below
+        if name == "init_scale" and value != default:
+            out.append(f"initial weights N(0, {value:g}^2/fan_in)")
+        elif value != default:
+            spec = SETTINGS[name]
+            shown = CHOICE_LABELS.get(name, {}).get(value, spec.format(value))
+            if name == "lr_multiplier":
+                shown = f"x{value:g}"
+            out.append(f"{spec.label[0].lower() + spec.label[1:]} {shown}")
+    return out
+
+
+# The settings the paper-length measurements held at the page's defaults (the data set and
+# binary images are named by `paper_length_note` itself, the length is what the button sets).
+MEASURED_AT_DEFAULTS = ("lr", "lr_multiplier", "batch_size", "activation", "init", "init_scale")
+
+
+def paper_length_caption(config, base) -> str:
+    """`paper_length_note` for the data chosen, and, when other settings differ from those it
+    was measured at, that the measurement does not cover them."""
+    note = paper_length_note(config.dataset, config.binarize)
+    changed = differences(config, base, MEASURED_AT_DEFAULTS)
+    if changed and config.dataset in MEASURED:
+        note += (" That was measured at this page's other defaults; this run differs ("
+                 + "; ".join(changed) + "), so watch what it shows.")
+    return note

@@ -214,3 +214,37 @@ def affine_text(snap, layer: int) -> str:
     return (f"Learnt so far in layer {layer + 1}: mean |gamma| = {g:.2f}, mean beta = {b:.2f}. "
             "A gamma above 1 spreads the input beyond the linear zone; each unit's beta sets "
             "where it switches. Right: every unit's own pair.")
+
+
+def zones_reading(snap, layer: int) -> str:
+    """Each net's share of the layer's inputs in the activation's main zone (near-linear, or
+    output 0 for a ReLU), first probe -> now, and how the two nets compare, from the run."""
+    from bn_core.figures.activations import zone_names
+
+    zones = zone_names(snap.config.activation)
+    if not zones:
+        return ""
+    series, words = next(iter(zones.items()))
+    shares = {}
+    for name, view in snap.nets.items():
+        col = view.probes.get(series)
+        if col is None or len(col) == 0 or layer >= col.shape[1]:
+            continue
+        shares[name] = col[:, layer]
+    if not shares:
+        return ""
+    rows = [f"- **{snap.nets[n].label}**: {pct(float(s[0]))} → {pct(float(s[-1]))} {words}"
+            for n, s in shares.items()]
+    text = f"**Layer {layer + 1}, share {words}**\n" + "\n".join(rows)
+    if {"plain", "bn"} <= set(shares):
+        n = min(len(shares["plain"]), len(shares["bn"]))
+        gap = float(max(abs(a - b) for a, b in zip(shares["plain"][:n], shares["bn"][:n])))
+        if snap.config.affine == "undo":
+            text += ("\n\nUndo mode: the two nets' lines "
+                     + (f"lie on top of each other (at most {gap:.1%} apart)." if gap < 0.02
+                        else f"part by up to {gap:.0%}: see the accuracy note."))
+        elif snap.config.affine == "frozen" and series == "linear_zone":
+            bn = shares["bn"]
+            text += (f"\n\nThe BN net's share is held by gamma and beta, not by its weights: "
+                     f"it stayed between {pct(float(bn.min()))} and {pct(float(bn.max()))}.")
+    return text

@@ -18,6 +18,43 @@ from bn_core.lessons.distributions import init_words
 COLLAPSE_MARGIN = 0.05  # within 5 points of chance at the end: the net collapsed
 
 
+# ---------------------------------------------------------------------------- scenarios
+
+SCENARIO_FIELDS = ("activation", "depth", "width", "init", "init_scale", "lr", "lr_multiplier",
+                   "dataset")
+
+
+def preset_values(name: str) -> dict:
+    """A preset's values of the settings a scenario sets."""
+    from bn_core.presets import preset
+
+    config = preset(name).config
+    return {field: getattr(config, field) for field in SCENARIO_FIELDS}
+
+
+def scenarios() -> dict[str, dict]:
+    """The page's scenario buttons: title -> the settings one click sets (the run length and
+    seed stay). Each produces the effect its title names on the page's setup: checked by
+    training it briefly in tests/test_gradients_lesson.py. The ReLU learning-rate scenarios
+    are the presets lr-x1/x5/x30 (10 x 100 ReLU, He's init, base rate 0.1; claims T9, T9b,
+    T9c)."""
+    return {
+        "Deep sigmoid (vanishing gradients)": dict(
+            activation="sigmoid", depth=10, width=64, init="default", init_scale=1.0, lr=0.1,
+            lr_multiplier=1.0, dataset="mnist-subset"),
+        "ReLU, learning rate x1": preset_values("lr-x1"),
+        "ReLU, x5 (BN-x5)": preset_values("lr-x5"),
+        "ReLU, x30 (BN-x30)": preset_values("lr-x30"),
+        # Weights N(0, 9/fan_in), 3 / sqrt(2) times He's: at the first probe (step 20) the
+        # plain net's gradients are 41-224 times the BN net's, median 87-112 (seeds 0-2). At a
+        # rate of 0.1 the plain net overflows within 3-5 steps, before any probe, so the rate
+        # here is 0.0001: slow, but it shows them.
+        "Large init (exploding gradients)": dict(
+            activation="relu", depth=10, width=64, init="scaled", init_scale=3.0, lr=0.0001,
+            lr_multiplier=1.0, dataset="mnist-subset"),
+    }
+
+
 def sci(x: float) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.1e}"
 
@@ -132,8 +169,61 @@ def lr_hint(snap) -> str:
             if stuck else "")
     if cfg.lr_multiplier < 5:
         return note + ("**Try** the multiplier x5 and x30 (the BN paper's BN-x5 and BN-x30), "
-                       "or the ReLU scenarios above.")
+                       "or the ReLU scenarios in the sidebar.")
     if any(o == "training" for o in outcomes.values()):
         return "Neither net has failed at this rate so far."
     return ("Neither net failed at this rate. **Try** a ReLU net (the ReLU scenarios) or a "
             "larger multiplier.")
+
+
+# ---------------------------------------------------------------------------- exploding gradients
+
+EXPLODING_RATIO = 10.0  # the plain net's gradients this many times the BN net's: exploding
+
+
+def size_ratio(snap, latest: bool = False) -> tuple[int, np.ndarray] | None:
+    """(step, plain / BN gradient norm of each weight matrix) at the first (or latest) probe at
+    which both nets have gradients; None if there is none."""
+    plain, bn = snap.nets.get("plain"), snap.nets.get("bn")
+    if plain is None or bn is None:
+        return None
+    gp, gb = plain.probes.get("grad_norm"), bn.probes.get("grad_norm")
+    if gp is None or gb is None:
+        return None
+    n = min(len(gp), len(gb))
+    both = [i for i in range(n) if np.all(np.isfinite(gp[i])) and np.all(np.isfinite(gb[i]))
+            and np.all(np.asarray(gb[i]) > 0)]
+    if not both:
+        return None
+    i = both[-1] if latest else both[0]
+    return int(plain.probes["step"][i]), np.asarray(gp[i], np.float64) / np.asarray(gb[i], np.float64)
+
+
+def explosion_text(snap) -> str:
+    """Whether the plain net's gradients exploded, measured against its BN twin's: how many
+    times larger they were at the first probe and are now. Empty when neither net's gradients
+    are much larger than the other's."""
+    first = size_ratio(snap)
+    if first is None:
+        return ""
+    step, ratio = first
+    med = float(np.median(ratio))
+    if med < EXPLODING_RATIO:
+        return ""
+    cfg = snap.config
+    text = (f"**Exploding gradients:** at step {step:,} the plain net's gradients were "
+            f"**{ratio.min():.0f} to {ratio.max():.0f} times** the BN net's (median {med:.0f}), "
+            f"weight matrix by weight matrix: each of its {cfg.depth} layers multiplies the "
+            "error signal by its large weights on the way down. BN divides each layer's input "
+            "by its spread, so the weights' scale cancels.")
+    now = size_ratio(snap, latest=True)
+    if now is not None and now[0] != step:
+        text += f" At step {now[0]:,}: {float(np.median(now[1])):.0f} times (median)."
+    bn = snap.nets["bn"]
+    if (cfg.init == "scaled" and cfg.init_scale > 1 and cfg.lr_multiplier < 5
+            and outcome(bn, chance(snap)) == "stuck"):
+        s = cfg.init_scale
+        text += (f" At this small rate the BN net barely learns: its hidden layers' outputs "
+                 f"ignore their weights' scale, so with weights {s:g} times larger each step "
+                 f"changes them about {s * s:g} times less.")
+    return text

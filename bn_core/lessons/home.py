@@ -1,27 +1,66 @@
-"""The home page's map of the lessons and the sentences it computes from its run."""
+"""The home page's map of the lessons, the sidebar's page names, and the sentences the home page
+computes from its run. Texts are English, marked for translation (bn_core.i18n) and shown in the
+session's language."""
 from __future__ import annotations
 
+import re
+
+from bn_core.i18n import N_, _
+
 LESSONS = [
-    ("pages/1_Figure_1_live.py", "Figure 1, live",
-     "The BN paper's MNIST experiment, both nets side by side: accuracy and the percentile "
-     "bands of a sigmoid's input."),
-    ("pages/2_Covariate_shift.py", "Covariate shift and boundaries",
-     "A boundary learnt on training data meets shifted test data; whitening and data far "
-     "from the origin."),
-    ("pages/3_Internal_covariate_shift.py", "Internal covariate shift",
-     "Every hidden layer's input distribution over training; BN before or after the activation."),
-    ("pages/4_Gamma_and_beta.py", "gamma and beta",
-     "Why BN scales and shifts after normalising: saturated, near-linear and dead units."),
-    ("pages/5_Shuffling.py", "Shuffling",
-     "Batches sorted by class versus shuffled: each batch's label mix and what the nets learn."),
-    ("pages/6_Gradients_and_learning_rates.py", "Gradients and learning rates",
-     "Vanishing and exploding gradients, depth, init, and BN-x5 / x30 learning rates."),
-    ("pages/7_Inside_the_BN_layer.py", "Inside the BN layer",
-     "Algorithm 1 on a batch you edit, the backward pass node by node, train vs eval mode, "
-     "convolutional BN."),
-    ("pages/8_Does_BN_reduce_ICS.py", "Does BN really reduce ICS?",
-     "Santurkar et al. 2018: measure internal covariate shift by gradients, try noisy BN."),
+    ("pages/1_Figure_1_live.py", N_("Figure 1, live"),
+     N_("The BN paper's MNIST experiment, both nets side by side: accuracy and the percentile "
+        "bands of a sigmoid's input.")),
+    ("pages/2_Covariate_shift.py", N_("Covariate shift and boundaries"),
+     N_("A boundary learnt on training data meets shifted test data; whitening and data far "
+        "from the origin.")),
+    ("pages/3_Internal_covariate_shift.py", N_("Internal covariate shift"),
+     N_("Every hidden layer's input distribution over training; BN before or after the "
+        "activation.")),
+    ("pages/4_Gamma_and_beta.py", N_("gamma and beta"),
+     N_("Why BN scales and shifts after normalising: saturated, near-linear and dead units.")),
+    ("pages/5_Shuffling.py", N_("Shuffling"),
+     N_("Batches sorted by class versus shuffled: each batch's label mix and what the nets "
+        "learn.")),
+    ("pages/6_Gradients_and_learning_rates.py", N_("Gradients and learning rates"),
+     N_("Vanishing and exploding gradients, depth, init, and BN-x5 / x30 learning rates.")),
+    ("pages/7_Inside_the_BN_layer.py", N_("Inside the BN layer"),
+     N_("Algorithm 1 on a batch you edit, the backward pass node by node, train vs eval mode, "
+        "convolutional BN.")),
+    ("pages/8_Does_BN_reduce_ICS.py", N_("Does BN really reduce ICS?"),
+     N_("Santurkar et al. 2018: measure internal covariate shift by gradients, try noisy BN.")),
 ]
+
+HOME_TITLE = N_("Home")
+# The sidebar's page names, in English as Streamlit derives them from the file names (so the
+# English sidebar reads as before); a page not listed here shows its derived name untranslated.
+PAGE_NAMES = {
+    "1_Figure_1_live.py": N_("Figure 1 live"),
+    "2_Covariate_shift.py": N_("Covariate shift"),
+    "3_Internal_covariate_shift.py": N_("Internal covariate shift"),
+    "4_Gamma_and_beta.py": N_("Gamma and beta"),
+    "5_Shuffling.py": N_("Shuffling"),
+    "6_Gradients_and_learning_rates.py": N_("Gradients and learning rates"),
+    "7_Inside_the_BN_layer.py": N_("Inside the BN layer"),
+    "8_Does_BN_reduce_ICS.py": N_("Does BN reduce ICS"),
+    "9_Server_status.py": N_("Server status"),
+}
+
+
+def page_order(filename: str) -> tuple[int, str]:
+    """Pages sort by their number prefix (10 after 9), as Streamlit's pages/ folder does."""
+    m = re.match(r"(\d+)", filename)
+    return (int(m.group(1)) if m else 10**9, filename)
+
+
+def page_name(filename: str) -> str:
+    """A page's sidebar name in the current language (English: the name Streamlit derives
+    from the file name, "1_Figure_1_live.py" -> "Figure 1 live")."""
+    english = PAGE_NAMES.get(filename)
+    if english is None:
+        stem = re.sub(r"^\d+[_ -]*", "", filename.rsplit(".", 1)[0])
+        english = re.sub(r"[_ ]+", " ", stem).strip() or filename
+    return _(english)
 
 
 def accuracy_rows(snap) -> list[str]:
@@ -30,6 +69,8 @@ def accuracy_rows(snap) -> list[str]:
     for view in snap.nets.values():
         acc = view.evals.get("train_acc")
         if acc is not None and len(acc):
-            rows.append(f"- **{view.label}**: {acc[-1]:.0%} of training points right at step "
-                        f"{int(view.evals['step'][-1]):,} ({view.status_text})")
+            rows.append(_("- **{net}**: {accuracy:.0%} of training points right at step "
+                          "{step:,} ({state})").format(
+                net=_(view.label), accuracy=acc[-1], step=int(view.evals["step"][-1]),
+                state=view.status_text))
     return rows

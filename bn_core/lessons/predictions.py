@@ -134,6 +134,18 @@ def first_to_fit(snap, target: float = 0.9):
         f"at {hit['bn']:,}" if hit["bn"] is not None else "never")
 
 
+def keeps_up(snap, margin: float = 0.03):
+    """Whether the BN net ends as well as the plain net (within `margin`) or clearly below it:
+    "yes" / "no", from the held-out accuracy at the end of the run."""
+    if not _done(snap) or not {"plain", "bn"} <= set(snap.nets):
+        return None
+    p, b = _last(snap.nets["plain"], "heldout_acc"), _last(snap.nets["bn"], "heldout_acc")
+    if snap.nets["bn"].status == "diverged":
+        return 1, f"the BN net diverged; the plain net ended at {p:.0%} held-out accuracy"
+    return (0 if b >= p - margin else 1), (f"held-out accuracy at the end: plain {p:.0%}, "
+                                           f"BN {b:.0%}")
+
+
 QUESTIONS: tuple[Question, ...] = (
     Question("home-first", "app.py",
              "Which net will first get 90% of the training points right?",
@@ -148,6 +160,11 @@ QUESTIONS: tuple[Question, ...] = (
     Question("ics-variance", "pages/3_Internal_covariate_shift.py",
              "During training, will the plain net's top-layer input variance more than double?",
              ("yes", "no"), variance_grows),
+    Question("gb-frozen", "pages/4_Gamma_and_beta.py",
+             "gamma frozen at 0.5 and beta at 0: will the BN net end as accurate as the plain "
+             "net on the two moons?", ("yes, within 3 points", "no, clearly below it"),
+             keeps_up, settings={"affine": "frozen", "gamma": "0.5", "beta": "0",
+                                 "data": "moons"}),
     Question("shuffle-sorted", "pages/5_Shuffling.py",
              "Batches sorted by class (shuffling 0): which net reaches 80% held-out accuracy?",
              WHICH, lambda s: _which_learn(s, 0.8), settings={"shuffle": "0"}),

@@ -1,0 +1,68 @@
+"""Chinese in a real browser: the home page with ?lang=zh (title, controls, the sidebar's page
+names), a browser set to Chinese starting in Chinese, the choice kept across pages, and a
+screenshot (artifacts/browser/i18n-*.png) to look at for glyph boxes."""
+from __future__ import annotations
+
+import pytest
+
+from browser_server import (ARTIFACTS, Server, browser_available, launch_browser, our_tracebacks,
+                            wait_idle)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not browser_available():
+    pytest.skip("Debian's chromium (/usr/bin/chromium) or playwright is not installed",
+                allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+ZH_TITLE = "BN 实验室：观察批归一化如何起作用"
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server(log_name="server-i18n.log")
+    yield s
+    s.stop()
+
+
+def test_home_in_chinese_by_url_and_by_browser_language(server):
+    with sync_playwright() as pw:
+        browser = launch_browser(pw)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900},
+                                       locale="en-US").new_page()
+            page.goto(f"{server.url}/?lang=zh", timeout=120_000)
+            wait_idle(page)
+            page.get_by_role("heading", name=ZH_TITLE).wait_for(timeout=90_000)
+            page.get_by_role("button", name="重新开始").first.wait_for(timeout=90_000)
+            nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+            assert "首页" in nav and "内部协变量偏移" in nav and "梯度与学习率" in nav, nav
+            assert "Internal covariate shift" not in nav
+            page.screenshot(path=str(ARTIFACTS / "i18n-home-zh.png"), full_page=False)
+
+            # to another page through the sidebar: still Chinese (remembered for the session)
+            page.locator("[data-testid='stSidebarNav'] a", has_text="服务器状态").click()
+            wait_idle(page)
+            assert "lang=zh" in page.url
+            page.get_by_role("button", name="暂停").or_(
+                page.locator("[data-testid='stSidebarNav']", has_text="首页")).first.wait_for(
+                    timeout=90_000)
+
+            zh_browser = browser.new_context(viewport={"width": 1280, "height": 900},
+                                             locale="zh-CN").new_page()
+            zh_browser.goto(server.url, timeout=120_000)
+            wait_idle(zh_browser)
+            zh_browser.get_by_role("heading", name=ZH_TITLE).wait_for(timeout=90_000)
+            assert "lang=zh" in zh_browser.url
+
+            en = browser.new_context(locale="en-US").new_page()
+            en.goto(server.url, timeout=120_000)
+            wait_idle(en)
+            en.get_by_role("heading", name="BN Lab: watch batch normalization work").wait_for(
+                timeout=90_000)
+            assert "Internal covariate shift" in en.locator(
+                "[data-testid='stSidebarNav']").inner_text()
+        finally:
+            browser.close()
+    assert not our_tracebacks(server.log_text())
