@@ -13,7 +13,8 @@ from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for, upgra
 from bn_core.markdown import literal
 from bnlab_ui.core import _page_name
 
-def _widget(spec: Setting, key: str, container, label: str | None = None):
+def _widget(spec: Setting, key: str, container, label: str | None = None,
+            choice_labels: dict | None = None):
     label = label or spec.label
     if spec.kind in (int, float) and spec.choices is None and spec.lo == spec.hi:
         # one value possible (a layer slider on a one-layer net): a slider would need min < max
@@ -22,7 +23,7 @@ def _widget(spec: Setting, key: str, container, label: str | None = None):
         return spec.kind(spec.lo)
     if spec.kind is bool:
         return container.toggle(label, key=key, help=spec.help or None)
-    names = CHOICE_LABELS.get(spec.name, {})
+    names = choice_labels if choice_labels is not None else CHOICE_LABELS.get(spec.name, {})
     if spec.choices is not None and spec.kind is tuple:
         return tuple(container.multiselect(label, spec.choices, key=key, help=spec.help or None,
                                            format_func=lambda c: str(names.get(c, c))))
@@ -81,9 +82,10 @@ def _state_key(prefix: str, name: str) -> str:
     return f"{_page_name()}|{prefix}:{name}"
 
 
-def set_setting(name: str, value) -> None:
-    """Set a run setting's widget from a page's own button (e.g. "paper length")."""
-    st.session_state[_state_key("cfg", name)] = value
+def set_setting(name: str, value, view: bool = False) -> None:
+    """Set a run setting's widget (or, with `view`, a view setting's) from a page's own button
+    or callback (e.g. "paper length")."""
+    st.session_state[_state_key("view" if view else "cfg", name)] = value
 
 
 def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> None:
@@ -159,14 +161,18 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     return config
 
 
-def view_controls(specs: list[Setting], container=None) -> dict:
-    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL."""
+def view_controls(specs: list[Setting], container=None,
+                  labels: dict[str, dict] | None = None) -> dict:
+    """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL.
+    `labels` names a choice setting's choices as students read them ({"setup": {"figure1":
+    "Figure 1 net"}}); the URL keeps the short names."""
     container = container or st.sidebar
     defaults = {s.name: s.default for s in specs}
     _settings_with_url(specs, defaults, "view")
     values = {}
     for spec in specs:
-        raw = _widget(spec, _state_key("view", spec.name), container)
+        raw = _widget(spec, _state_key("view", spec.name), container,
+                      choice_labels=(labels or {}).get(spec.name))
         value, notice = (spec.coerce(raw) if spec.kind is tuple and spec.choices is None
                          else (raw, None))
         if notice:
