@@ -37,7 +37,7 @@ BAD_FILES = {
     "huge": (b"x1,x2,label\n" + b"0.123456789,0.987654321,1\n" * 20_000, "at most 200 KB"),
     "wrong columns": (b"a,b,c\n1,2,0\n3,4,1\n", "must name the columns x1, x2 and label"),
     "an extra column": (b"x1,x2,label,colour\n" + b"1,2,0,red\n" * 30, "Unexpected column"),
-    "text in numbers": (rows(30).replace(b"0.50,", b"five,", 1), "x1 is 'five', not a number"),
+    "text in numbers": (rows(30).replace(b"0.50,", b"five,", 1), "x1 is `five`, not a number"),
     "NaN": (rows(30).replace(b"0.50,", b"nan,", 1), "not a finite number"),
     "infinity": (rows(30).replace(b"0.50,", b"inf,", 1), "not a finite number"),
     "one class": (rows(30, label=lambda i: 1), "a classifier needs at least 2 classes"),

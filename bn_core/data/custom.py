@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core.config import is_custom_dataset
+from bn_core.markdown import literal
 
 PREFIX = "custom:"
 HASH_CHARS = 16
@@ -70,10 +71,14 @@ class CustomPoints:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for (a, b), k in zip(self.x.tolist(), self.y.tolist()):
-            writer.writerow([repr(float(np.float32(a))), repr(float(np.float32(b))),
-                             self.classes[k]])
+        for (a, b), k in zip(self.x, self.y.tolist()):
+            writer.writerow([_short(a), _short(b), self.classes[k]])
         return out.getvalue()
+
+
+def _short(value: np.float32) -> str:
+    """The shortest decimal text that reads back to this float32."""
+    return np.format_float_positional(np.float32(value), unique=True, trim="-")
 
 
 def is_custom(name) -> bool:
@@ -129,7 +134,7 @@ def from_points(x, labels) -> CustomPoints:
         raise UploadError(f"A label is {len(long)} characters long; at most {MAX_LABEL_CHARS}.")
     classes = tuple(sorted(set(labels), key=_label_key))
     if len(classes) < MIN_CLASSES:
-        raise UploadError(f"Every point has the label {classes[0]!r}: a classifier needs at "
+        raise UploadError(f"Every point has the label {literal(classes[0])}: a classifier needs at "
                           f"least {MIN_CLASSES} classes.")
     if len(classes) > MAX_CLASSES:
         raise UploadError(f"{len(classes)} different labels: at most {MAX_CLASSES} classes "
@@ -139,7 +144,7 @@ def from_points(x, labels) -> CustomPoints:
     counts = np.bincount(y, minlength=len(classes))
     few = [classes[k] for k in range(len(classes)) if counts[k] < MIN_PER_CLASS]
     if few:
-        raise UploadError(f"Class {few[0]!r} has only {counts[index[few[0]]]} point: each class "
+        raise UploadError(f"Class {literal(few[0])} has only {counts[index[few[0]]]} point: each class "
                           f"needs at least {MIN_PER_CLASS} (one is held out).")
     x32 = np.ascontiguousarray(x, np.float32)
     x32.setflags(write=False)
@@ -180,16 +185,16 @@ def parse_csv(raw: bytes) -> CustomPoints:
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        shown = ", ".join(repr(h) for h in rows[0][:5]) or "nothing"
+        shown = ", ".join(literal(h) for h in rows[0][:5]) or "nothing"
         if len(header) == 1 and delimiter == ",":
             raise UploadError("This does not look like a CSV file with columns x1, x2 and "
-                              f"label: its first line is {lines[0][:60]!r}.")
+                              f"label: its first line is {literal(lines[0][:60])}.")
         raise UploadError(f"The header row must name the columns x1, x2 and label; this file's "
                           f"header has {shown}" + (" ..." if len(rows[0]) > 5 else "")
                           + f" (missing: {', '.join(missing)}).")
     extra = [h for h in header if h not in COLUMNS and h]
     if extra:
-        raise UploadError(f"Unexpected column {extra[0]!r}: the file must have exactly the "
+        raise UploadError(f"Unexpected column {literal(extra[0])}: the file must have exactly the "
                           "columns x1, x2 and label.")
     where = {c: header.index(c) for c in COLUMNS}
     body = rows[1:]
@@ -209,7 +214,7 @@ def parse_csv(raw: bytes) -> CustomPoints:
                 point.append(float(cell))
             except ValueError:
                 shown = cell if len(cell) <= 20 else cell[:20] + "..."
-                raise UploadError(f"Row {i}: {c} is {shown!r}, not a number.") from None
+                raise UploadError(f"Row {i}: {c} is {literal(shown)}, not a number.") from None
         if not all(math.isfinite(v) for v in point):
             raise UploadError(f"Row {i}: {'x1' if not math.isfinite(point[0]) else 'x2'} is "
                               "not a finite number (NaN or infinity).")
