@@ -4,7 +4,6 @@ every viewer of this server and they share its runs."""
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig
 from bn_core.data import custom
 from bn_core.engine.training import training_set_size
 from bn_core.figures.custom_data import canvas_chart, custom_accuracy_chart, custom_boundary_chart
@@ -13,9 +12,7 @@ from bn_core.markdown import literal
 from bnlab_ui.charts import show_figure
 
 EXAMPLE = cd.example()
-BASE = RunConfig(dataset=EXAMPLE.name, whitening="standardize", depth=3, width=16,
-                 activation="sigmoid", lr=0.5, batch_size=20, steps=1500, probe_every=20,
-                 eval_every=20, grid_resolution=60, heldout_size=1000, pace=100.0)
+BASE = cd.page_config(EXAMPLE.name)
 FIELDS = ["whitening", "depth", "width", "activation", "lr", "batch_size", "steps", "seed"]
 PENDING, ERROR, DRAFT, LAST_CLICK = ("custom:pending", "custom:error", "custom:draft",
                                      "custom:last-click")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bn_core.config import RunConfig
 from bn_core.data import custom
 
 EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "assets" / "custom_example.csv"
@@ -35,6 +36,14 @@ def example() -> custom.CustomPoints:
     points = custom.parse_csv(EXAMPLE_PATH.read_bytes())
     custom.register(points)
     return points
+
+
+def page_config(dataset: str) -> RunConfig:
+    """The page's default run on a data set: a 3 x 16 sigmoid net on standardised inputs,
+    paced so that the boundaries can be watched moving (about 15 s)."""
+    return RunConfig(dataset=dataset, whitening="standardize", depth=3, width=16,
+                     activation="sigmoid", lr=0.5, batch_size=20, steps=1500, probe_every=20,
+                     eval_every=20, grid_resolution=60, heldout_size=1000, pace=100.0)
 
 
 def canvas_grid() -> np.ndarray:

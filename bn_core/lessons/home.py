@@ -1,6 +1,13 @@
 """The home page's map of the lessons and the sentences it computes from its run."""
 from __future__ import annotations
 
+from bn_core.config import RunConfig
+
+# The home page's run: two moons, a 4 x 32 sigmoid net, paced so the boundaries can be watched.
+HOME_RUN = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
+                     activation="sigmoid", lr=0.5, batch_size=30, steps=3000, probe_every=20,
+                     eval_every=20, grid_resolution=50, pace=150.0)
+
 LESSONS = [
     ("pages/1_Figure_1_live.py", "Figure 1, live",
      "The BN paper's MNIST experiment, both nets side by side: accuracy and the percentile "
@@ -21,6 +28,15 @@ LESSONS = [
      "convolutional BN."),
     ("pages/8_Does_BN_reduce_ICS.py", "Does BN really reduce ICS?",
      "Santurkar et al. 2018: measure internal covariate shift by gradients, try noisy BN."),
+    ("pages/10_Which_part_of_BN.py", "Which part of BN does the work?",
+     "Normalise only, scale and shift only, or both: four twins on the Figure 1 net and a deep "
+     "sigmoid net."),
+    ("pages/11_Small_batches.py", "BN, LayerNorm and GroupNorm at tiny batches",
+     "A batch-size sweep from 2 to 128: the noise of batch statistics and BN's train/eval gap."),
+    ("pages/12_Convolutional_BN.py", "A live convolutional net",
+     "BatchNorm2d per channel beside its plain twin: statistics over N, H, W and feature maps."),
+    ("pages/13_Your_own_data.py", "Your own data",
+     "Upload a CSV of 2-D points or click them onto a canvas; a plain and a BN net learn them."),
 ]
 
 
