@@ -108,9 +108,9 @@ def t2_whitening(seed: int, quick: bool) -> Measured:
         reached[white] = steps_to_accuracy(v.evals["step"], v.evals["train_acc"], 0.9)
     before, after = reached["none"], reached[cfg.whitening]
     ok = after is not None and (before is None or after < before)
-    words = {k: ("never" if s is None else f"{s:,}") for k, s in reached.items()}
-    return Measured(f"plain net to 90% train acc: {words['none']} steps unwhitened, "
-                    f"{words[cfg.whitening]} {cfg.whitening}", ok,
+    words = {k: ("never" if s is None else f"step {s:,}") for k, s in reached.items()}
+    return Measured(f"plain net at 90% training accuracy: unwhitened {words['none']}, "
+                    f"{cfg.whitening} {words[cfg.whitening]} ({cfg.steps:,} steps)", ok,
                     {"unwhitened": before, "whitened": after})
 
 

@@ -19,14 +19,22 @@ from bn_core.lessons import predictions
 from bnlab_ui import core, roles
 
 FOLLOW_SECONDS = 1.0
+HEARTBEAT_SECONDS = 5.0
 EXPLORE_KEY = "_bnlab_explore"       # page -> True: this session has its own runs there
 DETACHED_KEY = "_bnlab_detached"     # True: this student explores instead of following
 APPLIED_KEY = "_bnlab_class_version"
 LEAD_KEY = "_bnlab_leading"
 
 
+_room = None
+
+
 def room():
-    return classroom_for(core.get_registry().backend)
+    """The class state kept beside this server's runs (one per process, or the cluster's)."""
+    global _room
+    if _room is None:
+        _room = classroom_for(core.get_registry().backend)
+    return _room
 
 
 def leading() -> bool:
@@ -64,12 +72,52 @@ def sync(page: str) -> None:
         _teacher_sidebar(page, state)
         if leading():
             room().present(page, st.query_params.to_dict())
+            _teacher_heartbeat(page)
         return
-    if not state["presenting"]:
-        return
-    _student_banner(state)
-    if following():
-        _follow(page, state)
+    if state["presenting"]:
+        _student_banner(state)
+    _watch_class(page, state)
+
+
+def _teacher_heartbeat(page: str) -> None:
+    """While the teacher's page is open, the class knows the teacher is there."""
+    @st.fragment(run_every=HEARTBEAT_SECONDS)
+    def beat():
+        room().present(page, st.query_params.to_dict())
+
+    with st.sidebar:
+        beat()
+
+
+def _watch_class(page: str, state: dict) -> None:
+    """A student's page checks the class every second: a class starting or ending redraws the
+    page; a following student is brought to the teacher's page and settings."""
+    if following() and state["presenting"]:
+        here = st.query_params.to_dict()
+        if st.session_state.get(APPLIED_KEY) != state["version"] and (
+                state["page"] != page or state["query"] != here):
+            _apply(state, page)
+        st.session_state[APPLIED_KEY] = state["version"]
+
+    @st.fragment(run_every=FOLLOW_SECONDS)
+    def check():
+        now = room().state()
+        if now["presenting"] != state["presenting"]:
+            st.rerun()  # a class began or ended: the whole page changes
+        if not now["presenting"]:
+            return
+        room().seen(core.viewer_id(), "following" if following() else "exploring")
+        if not following():
+            return
+        if now["version"] != st.session_state.get(APPLIED_KEY):
+            if now["page"] != page or now["query"] != st.query_params.to_dict():
+                _apply(now, page)
+            st.session_state[APPLIED_KEY] = now["version"]
+            if now.get("round") != state.get("round"):
+                st.rerun()
+
+    with st.sidebar:
+        check()
 
 
 def _apply(state: dict, page: str) -> None:
@@ -83,28 +131,6 @@ def _apply(state: dict, page: str) -> None:
     st.rerun()
 
 
-def _follow(page: str, state: dict) -> None:
-    here = st.query_params.to_dict()
-    if st.session_state.get(APPLIED_KEY) != state["version"] and (
-            state["page"] != page or state["query"] != here):
-        _apply(state, page)
-    st.session_state[APPLIED_KEY] = state["version"]
-
-    @st.fragment(run_every=FOLLOW_SECONDS)
-    def check():
-        now = room().state()
-        room().seen(core.viewer_id(), "following")
-        if now["version"] != st.session_state.get(APPLIED_KEY):
-            if now["page"] != page or now["query"] != st.query_params.to_dict():
-                _apply(now, page)
-            st.session_state[APPLIED_KEY] = now["version"]
-            if now.get("round") != state.get("round"):
-                st.rerun()
-
-    with st.sidebar:
-        check()
-
-
 def _student_banner(state: dict) -> None:
     if following():
         cols = st.columns([4, 1], vertical_alignment="center")
@@ -115,7 +141,6 @@ def _student_banner(state: dict) -> None:
                        help="Your own copy of these settings: change them freely; your runs "
                             "are yours.")
     else:
-        room().seen(core.viewer_id(), "exploring")
         cols = st.columns([4, 1], vertical_alignment="center")
         cols[0].caption("You are exploring on your own; the class goes on without you.")
 

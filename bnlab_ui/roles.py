@@ -87,7 +87,8 @@ def teacher_panel(container=None) -> None:
     container = container or st.sidebar
     if teacher_key() is None:
         return
-    with container.expander("Teacher", icon=":material/school:", expanded=False):
+    with container.expander("Teacher (signed in)" if is_teacher() else "Teacher",
+                            icon=":material/school:", expanded=False):
         if is_teacher():
             st.caption("You are signed in as the teacher: your page is the class's page.")
             st.button("Sign out", key="role:signout", on_click=sign_out)

@@ -3,6 +3,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.engine.server_health import process_health
+from bnlab_ui import roles
 
 ui.page_header(
     "Server status", "for teachers",
@@ -47,6 +48,17 @@ with ui.guard("the server status page"):
                    "goes on when someone opens it again.")
 
     status()
-    if st.button("Stop every run", icon=":material/stop:"):
-        n = registry.stop_all("stopped by the teacher")
-        st.toast(f"{n} runs stopped.")
+    roles.teacher_panel()
+    if roles.teacher_key() is None:
+        st.info("No teacher key is set on this server, so nobody has the teacher's powers "
+                "(leading the class, questions, stopping every run). To set one, start the "
+                "server with `BNLAB_TEACHER_KEY=<a key> streamlit run app.py`, or put "
+                "`teacher_key = \"<a key>\"` in `.streamlit/secrets.toml`.",
+                icon=":material/key:")
+    elif roles.is_teacher():
+        if st.button("Stop every run", icon=":material/stop:"):
+            n = registry.stop_all("stopped by the teacher")
+            st.toast(f"{n} runs stopped.")
+    else:
+        st.caption("Stopping every run is the teacher's: sign in with the teacher key in the "
+                   "sidebar.")

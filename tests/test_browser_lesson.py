@@ -59,6 +59,7 @@ def open_page(browser, url: str, width: int = 1280, height: int = 720, foreign: 
                 return r.abort()
             return r.continue_()
         ctx.route("**/*", route)
+    ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
     page = ctx.new_page()
     page.goto(url)
     wait_idle(page, timeout_ms=120_000)

@@ -384,6 +384,9 @@ def test_the_init_scale_counts_only_for_the_scaled_init():
     assert RunConfig(init="he", init_scale=3.0).init_scale == 1.0
     assert RunConfig(init="he", init_scale=3.0) == RunConfig(init="he")
     assert RunConfig(init="scaled", init_scale=3.0).init_scale == 3.0
+    # a scale with the default init (code from before `init` existed) is the scaled init
+    assert (RunConfig(init_scale=3.0).init, RunConfig(init_scale=3.0).init_scale) == \
+        ("scaled", 3.0)
 
 
 def test_an_old_link_with_only_the_init_scale_gives_the_same_net():

@@ -18,3 +18,21 @@ def test_an_unmeasured_data_set_says_so():
     assert "not measured" in note and "will see" not in note
     assert "Binary images were not measured" in paper_length_note("mnist-subset", binarize=True)
     assert set(MEASURED) == {"mnist-subset", "fashion-mnist"}
+
+
+def test_live_texts_quote_the_run():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons import figure1
+    from bn_core.lessons.distributions import band_drift
+    from bn_core.presets import lesson_setup
+
+    snap = train_to_end(lesson_setup("figure1").replace(steps=400))
+    acc = figure1.accuracy_text(snap, 300)
+    bn300 = float(snap.nets["bn"].evals["heldout_acc"][snap.nets["bn"].evals["step"] == 300][0])
+    assert f"{bn300:.0%} at step 300" in acc and "at step 400" in acc
+    bands = figure1.band_text(snap, 2, pooled=False)
+    d = {n: band_drift(v.probes["unit_pct"][:, 2, :]) for n, v in snap.nets.items()}
+    assert f"range of **{d['plain'].median_range:.2f}**" in bands
+    assert bands.startswith("**Layer 3, unit 0, step 0 → 400**")
+    ratio = d["plain"].median_range / d["bn"].median_range
+    assert (f"**{ratio:.1f} times**" in bands) if ratio >= 1 else ("wandered further" in bands)

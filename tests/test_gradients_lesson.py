@@ -12,7 +12,7 @@ from bn_core.presets import lesson_setup, preset
 
 @pytest.fixture(scope="module")
 def x30():
-    """The x30 scenario (10 x 100 ReLU, He's init, 0.08 x 30), briefly: the plain net
+    """The x30 scenario (10 x 100 ReLU, He's init, 0.1 x 30), briefly: the plain net
     overflows within a few steps (claim T9c)."""
     return train_to_end(preset("lr-x30").config.replace(steps=100, probe_every=20,
                                                         eval_every=20))
@@ -26,7 +26,7 @@ def test_a_diverged_plain_net_is_named_with_its_step(x30):
     assert lesson.outcome(plain, level) == "diverged"
     hint = lesson.lr_hint(x30)
     assert f"at step {plain.diverged_at:,} (dashed line)" in hint
-    assert f"At learning rate {0.08 * 30:g}" in hint
+    assert f"At learning rate {x30.config.effective_lr:g} " in hint
     assert "The BN net trained at the same rate" in hint
 
 

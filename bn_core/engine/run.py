@@ -191,7 +191,8 @@ class Run:
             cmd = self._command("stop", "stopped", reason=reason)
             self.paused_by = ""
             self._frozen = True
-        log.info("run %s: %s", self.key[:60], reason)
+        if reason != "server shutting down":  # at exit the log's stream may be gone
+            log.info("run %s: %s", self.key[:60], reason)
         self.backend.command(self, cmd)
         self._finished_locally()
         if wait:

@@ -7,6 +7,7 @@ test images); the numbers are in docs/claims.md. A data set that was not measure
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 PAPER_STEPS = 50_000
@@ -58,4 +59,67 @@ def paper_length_note(dataset: str, binarize: bool = False) -> str:
             f"{run.band}.")
     if binarize:
         text += " (Binary images were not measured at this length.)"
+    return text
+
+
+# ---------------------------------------------------------------------------- live page text
+
+def _acc(value: float) -> str:
+    return "not reached yet" if math.isnan(value) else f"{value:.0%}"
+
+
+def accuracy_text(snap, mark_step: int) -> str:
+    """Each net's held-out accuracy now and at `mark_step`, from the run."""
+    from bn_core.lessons.distributions import value_at_step
+
+    rows = []
+    for view in snap.nets.values():
+        ev = view.evals
+        if len(ev.get("step", ())) == 0:
+            continue
+        now_step = int(ev["step"][-1])
+        early = value_at_step(ev["step"], ev["heldout_acc"], mark_step)
+        at_mark = "" if now_step == mark_step else f"; {_acc(early)} at step {mark_step}"
+        rows.append(f"- **{view.label}**: {_acc(float(ev['heldout_acc'][-1]))} at step "
+                    f"{now_step:,}{at_mark}"
+                    + (f" ({view.status_text})" if view.status == "diverged" else ""))
+    return "**Held-out accuracy, measured on this run**\n" + "\n".join(rows)
+
+
+def band_text(snap, layer: int, pooled: bool) -> str:
+    """How each net's percentile band of the layer's input moved, from the run, and which
+    net's median wandered further."""
+    from bn_core.lessons.distributions import band_drift
+    from bn_core.nets.probes import SATURATION_THRESHOLD
+
+    cfg = snap.config
+    key = "pooled_pct" if pooled else "unit_pct"
+    what = "all units pooled" if pooled else f"unit {cfg.probe_unit}"
+    rows, drifts = [], {}
+    for name, view in snap.nets.items():
+        pr = view.probes
+        if key not in pr or len(pr["step"]) == 0:
+            continue
+        d = band_drift(pr[key][:, layer, :])
+        if d is None:
+            continue
+        drifts[name] = d
+        sat = ""
+        if cfg.activation in SATURATION_THRESHOLD and "saturated" in pr:
+            sat = (f"; {float(pr['saturated'][-1, layer]):.0%} of the layer's inputs are in the "
+                   "saturated zones now")
+        rows.append(f"- **{view.label}**: the median went from {d.median_start:+.2f} to "
+                    f"{d.median_now:+.2f}, wandering over a range of **{d.median_range:.2f}**; "
+                    f"the band ({cfg.percentiles[0]:g}th to {cfg.percentiles[-1]:g}th) went "
+                    f"from {d.width_start:.2f} to {d.width_now:.2f} wide{sat}.")
+    probed = max((int(v.probes["step"][-1]) for v in snap.nets.values()
+                  if len(v.probes.get("step", ()))), default=0)
+    text = f"**Layer {layer + 1}, {what}, step 0 → {probed:,}**\n" + "\n".join(rows)
+    if "plain" in drifts and "bn" in drifts and drifts["bn"].median_range > 0:
+        p, b = drifts["plain"].median_range, drifts["bn"].median_range
+        if p >= b:
+            text += f"\n\nThe plain net's median wandered **{p / b:.1f} times** as far as the BN net's."
+        else:
+            text += (f"\n\nHere the BN net's median wandered further than the plain net's "
+                     f"({b:.2f} vs {p:.2f}).")
     return text

@@ -108,7 +108,36 @@ def test_accuracy_falls(snap):
                                                f"test data {test:.0%}")
 
 
+def first_to_fit(snap, target: float = 0.9):
+    """Which net first gets `target` of the training points right (plain / BN / level)."""
+    if not {"plain", "bn"} <= set(snap.nets):
+        return None
+    hit = {}
+    for n in ("plain", "bn"):
+        ev = snap.nets[n].evals
+        steps, acc = ev.get("step"), ev.get("train_acc")
+        idx = np.nonzero(np.nan_to_num(acc, nan=-1.0) >= target)[0] if acc is not None else []
+        hit[n] = int(steps[idx[0]]) if len(idx) else None
+    if hit["plain"] is None and hit["bn"] is None:
+        return None if not _done(snap) else (2, f"neither reached {target:.0%} in this run")
+    if hit["plain"] is not None and hit["bn"] is not None and \
+            abs(hit["plain"] - hit["bn"]) <= 20:
+        return 2, f"both reached {target:.0%}: plain at step {hit['plain']:,}, BN at {hit['bn']:,}"
+    if hit["bn"] is not None and (hit["plain"] is None or hit["bn"] < hit["plain"]):
+        if hit["plain"] is None and not _done(snap):
+            return 1, f"BN reached {target:.0%} at step {hit['bn']:,}; plain has not yet"
+        return 1, f"BN reached {target:.0%} at step {hit['bn']:,}, plain " + (
+            f"at {hit['plain']:,}" if hit["plain"] is not None else "never")
+    if hit["bn"] is None and not _done(snap):
+        return 0, f"plain reached {target:.0%} at step {hit['plain']:,}; BN has not yet"
+    return 0, f"plain reached {target:.0%} at step {hit['plain']:,}, BN " + (
+        f"at {hit['bn']:,}" if hit["bn"] is not None else "never")
+
+
 QUESTIONS: tuple[Question, ...] = (
+    Question("home-first", "app.py",
+             "Which net will first get 90% of the training points right?",
+             ("the plain net", "the BN net", "about the same time"), first_to_fit),
     Question("fig1-early", "pages/1_Figure_1_live.py",
              "After 300 steps, which net is ahead on held-out digits?",
              ("the plain net", "the BN net", "about level (within 2 points)"), ahead_early),

@@ -304,7 +304,7 @@ def noisy_bn_sentences(nb: ShiftSummary, bn: ShiftSummary, plain: ShiftSummary,
             f"evaluation the noise is switched off, but each BN layer still normalises with "
             f"running statistics gathered *with* the noise, which scaled every layer's output by "
             f"sigma_t ~ U({NOISE_SCALE_RANGE[0]:g}, {NOISE_SCALE_RANGE[1]:g}), "
-            f"{NOISE_MEAN_SCALE:.3g} on average; without it every layer's input is smaller than "
+            f"{NOISE_MEAN_SCALE:g} on average; without it every layer's input is smaller than "
             f"its statistics expect, and through {layers} the mismatch compounds."
             + (" And while it trains, the noise after the last hidden layer passes into the "
                "regression output through one linear layer, with no BN after it to take it "

@@ -1,0 +1,192 @@
+"""A lecture in a real browser (issue 8): a teacher and five students on one server.
+
+The teacher signs in with the key (a wrong key is refused, a repeated wrong key slowed); a
+student's Stop on the class run leaves the run training for the others; the teacher's change of
+page reaches every following student promptly; a student who explores has runs of their own;
+a prediction round goes from the question to the revealed distribution beside the answer
+measured on the run. Waits are on conditions; where the issue names a bound (2 s to follow),
+it is scaled by the machine's load and the measured time is printed."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from browser_server import (ARTIFACTS, Server, browser_available, launch_browser, our_tracebacks,
+                            wait_idle)
+from conftest import wait_until
+from test_browser_lesson import button, load_factor, step_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not browser_available():
+    pytest.skip("Debian's chromium (/usr/bin/chromium) or playwright is not installed",
+                allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+KEY = "correct horse battery staple"
+STUDENTS = 5
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = Server(env={"BNLAB_TEACHER_KEY": KEY}, log_name="server-class.log")
+    yield srv
+    srv.stop()
+    log = srv.log_text()
+    assert KEY not in log, "the teacher key reached the server log"
+    assert not our_tracebacks(log), "the server logged a traceback in BN Lab's code"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as pw:
+        b = launch_browser(pw)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
+    page = ctx.new_page()
+    page.goto(url)
+    wait_idle(page, timeout_ms=120_000)
+    return ctx, page
+
+
+def main_text(page) -> str:
+    return page.inner_text("[data-testid='stMain']")
+
+
+def sign_in(page, key: str) -> str:
+    """Open the sidebar's Teacher panel, submit `key`; returns the message shown."""
+    sidebar = page.locator("[data-testid='stSidebar']")
+    if not sidebar.is_visible():
+        page.locator("[data-testid='stExpandSidebarButton']").click()
+    panel = page.get_by_text(re.compile(r"^Teacher")).first
+    if not page.get_by_label("Teacher key").count() or not page.get_by_label("Teacher key").is_visible():
+        panel.click()
+    msgs = page.locator("[data-testid='stSidebar'] [data-testid='stAlert']")
+    before = msgs.all_inner_texts()
+    field = page.get_by_label("Teacher key")
+    field.fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+    assert wait_until(lambda: msgs.all_inner_texts() != before or "Lead the class" in
+                      page.inner_text("[data-testid='stSidebar']"), timeout=90)
+    alerts = msgs.all_inner_texts()
+    return alerts[-1] if alerts else page.inner_text("[data-testid='stSidebar']")
+
+
+def test_a_wrong_key_is_refused_and_a_repeated_wrong_key_slowed(browser, server):
+    ctx, page = open_page(browser, server.url + "/")
+    try:
+        first = sign_in(page, "not the key")
+        assert "not the teacher key" in first and "again in 1 s" in first
+        # each further wrong key waits twice as long; one sent inside the wait is refused
+        # unchecked (which of the two a try meets depends on how fast this machine is)
+        delays, refused = [1], False
+        for attempt in range(3):
+            message = sign_in(page, f"wrong key {attempt}")
+            if "too many wrong keys" in message.lower():
+                assert "wait" in message.lower()
+                refused = True
+                break
+            delays.append(int(re.search(r"again in (\d+) s", message).group(1)))
+        assert refused or delays == [1, 2, 4, 8], delays
+        assert KEY not in page.url and "not the key" not in page.url  # never in a URL
+        assert "Lead the class" not in page.inner_text("[data-testid='stSidebar']")
+    finally:
+        ctx.close()
+
+
+def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, server, capsys):
+    teacher_ctx, teacher = open_page(browser, server.url + "/")
+    students = []
+    try:
+        assert "Lead the class" in sign_in(teacher, KEY)
+        assert wait_until(lambda: "Lead the class" in teacher.inner_text(
+            "[data-testid='stSidebar']"), timeout=20)
+        for _ in range(STUDENTS):
+            students.append(open_page(browser, server.url + "/"))
+        for _, page in students:
+            assert wait_until(lambda: "Following the teacher" in main_text(page), timeout=60,
+                              interval=0.5)
+        assert wait_until(lambda: f"{STUDENTS} following" in teacher.inner_text(
+            "[data-testid='stSidebar']"), timeout=30, interval=0.5)
+
+        # a student's Stop leaves the class run training for everyone else
+        assert wait_until(lambda: step_of(teacher) > 10, timeout=120, interval=0.5)
+        _, ana = students[0]
+        button(ana, "Stop").click()
+        assert wait_until(lambda: "You left the shared run" in main_text(ana), timeout=30)
+        held = step_of(teacher)
+        assert wait_until(lambda: step_of(teacher) > held + 20, timeout=30, interval=0.5)
+        assert "· training" in main_text(teacher)
+
+        # the teacher changes page: every following student is brought along
+        teacher.get_by_role("link", name=re.compile("Shuffling")).first.click()
+        moved = time.monotonic()
+        followers = students[1:]  # Ana has her own copy of the home page's run now
+        assert wait_until(lambda: all("/Shuffling" in p.url for _, p in followers),
+                          timeout=30, interval=0.1), [p.url for _, p in followers]
+        took = time.monotonic() - moved
+        with capsys.disabled():
+            print(f"\n[class] {len(followers)} students followed the teacher's page change in "
+                  f"{took:.2f} s (load factor {load_factor():.1f})")
+        assert took <= 2.0 * load_factor() + 1.0
+        teacher.get_by_role("link", name=re.compile("^app$|Home")).first.click()
+        assert wait_until(lambda: all(p.url.rstrip("/").endswith(str(server.port))
+                                      for _, p in followers), timeout=30, interval=0.2)
+
+        # a student who explores drives a run of their own
+        _, ben = students[1]
+        assert wait_until(lambda: "Explore on my own" in main_text(ben), timeout=30)
+        button(ben, "Explore on my own").click()
+        assert wait_until(lambda: "exploring on your own" in main_text(ben), timeout=30)
+        assert wait_until(lambda: "Play" in main_text(ben) or "Pause" in main_text(ben),
+                          timeout=30)
+        if button(ben, "Play").count():
+            button(ben, "Play").click()
+        assert wait_until(lambda: "· training" in main_text(ben), timeout=60, interval=0.5)
+        button(ben, "Pause").click()
+        assert wait_until(lambda: "· paused" in main_text(ben), timeout=30)
+        held = step_of(teacher)
+        assert wait_until(lambda: step_of(teacher) > held + 10, timeout=30, interval=0.5)
+
+        # a prediction round: question, answers, start, reveal with the measured answer
+        side = "[data-testid='stSidebar']"
+        teacher.get_by_role("button", name="Ask").click()
+        wait_idle(teacher)
+        asked = [p for _, p in students[2:]]
+        for page in asked:
+            assert wait_until(lambda: "Predict:" in main_text(page), timeout=30, interval=0.3)
+            assert "Answer first" in main_text(page)
+        for i, page in enumerate(asked):
+            page.get_by_text(["the plain net", "the BN net", "about the same time"][i % 3],
+                             exact=True).click()
+            page.get_by_role("button", name="Submit my answer").click()
+            assert wait_until(lambda: "Thanks" in main_text(page) or "Answer first" not in
+                              main_text(page), timeout=30)
+        assert wait_until(lambda: f"{len(asked)} answered" in teacher.inner_text(side),
+                          timeout=30, interval=0.5)
+        teacher.get_by_role("button", name="Start run").click()
+        wait_idle(teacher)
+        if button(teacher, "Play").count():
+            button(teacher, "Play").click()
+        teacher.get_by_role("button", name="Reveal").click()
+        for page in asked:
+            assert wait_until(lambda: "The class predicted" in main_text(page), timeout=30,
+                              interval=0.3)
+            text = main_text(page)
+            assert "This run measured" in text
+            assert re.search(r"the plain net: 1 \(33%\)", text), text[:800]
+        teacher.screenshot(path=str(ARTIFACTS / "class-teacher.png"))
+        asked[0].screenshot(path=str(ARTIFACTS / "class-student.png"))
+    finally:
+        for ctx, _ in students:
+            ctx.close()
+        teacher_ctx.close()
