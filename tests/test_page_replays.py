@@ -44,6 +44,7 @@ def registry_keys() -> set:
 def test_an_uploaded_export_is_shown_with_every_chart_and_nothing_trains(recorded):
     at = open_page(PAGE)
     no_exceptions(at)
+    assert [b for b in at.button if (b.key or "").endswith("|live:restart")]
     before = registry_keys()
     raw = settings_json(recorded, page=PAGE).encode()
     uploader(at).set_value(("bnlab-home.json", raw, "application/json"))
@@ -51,7 +52,7 @@ def test_an_uploaded_export_is_shown_with_every_chart_and_nothing_trains(recorde
     no_exceptions(at)
     assert f"**Recorded run** · step {STEPS:,} of {STEPS:,}" in texts(at)
     assert registry_keys() == before, "opening a recording started a run"
-    assert not [b for b in at.button if (b.key or "").endswith("|live:pause")]
+    assert not [b for b in at.button if (b.key or "").endswith("|live:restart")]
     acc = chart_titled(at, "Training accuracy of both nets")
     assert len(acc["data"]) == 2
     for trace, (name, net) in zip(acc["data"], recorded.nets.items()):
@@ -131,3 +132,41 @@ def test_a_starting_run_is_drawn_from_the_shipped_recording_of_its_settings():
     no_exceptions(at)
     assert "shown step 0, evaluations 0" in texts(at)
     assert not any("recorded earlier" in c.value for c in at.caption)
+
+
+def test_on_a_page_of_several_runs_a_recording_stands_in_for_the_run_of_its_settings():
+    from pagetest import poll
+
+    import bnlab_ui.core as core
+    from bn_core.lessons import small_batches as sb
+
+    page = "pages/11_Small_batches.py"
+    snap = train_to_end(sb.sweep_config(128).replace(pace=0.0))
+    at = open_page(page, {"sizes": "64,128"})
+    uploader(at).set_value(("bnlab-small-batches-128.json",
+                            settings_json(snap, page=page).encode(), "application/json"))
+    at.run()
+    no_exceptions(at)
+    assert f"**Recorded run** · step {snap.step:,} of {snap.step:,}" in texts(at)
+    point = sb.sweep_point(snap)
+
+    def recorded_point_drawn(a):
+        chart = chart_titled(a, "Held-out accuracy by batch size")
+        for trace in chart["data"]:
+            if trace["name"] == "BN":   # finished runs only: the recording is one of them
+                x, y = decoded(trace["x"]), decoded(trace["y"])
+                return 128 in x and np.isclose(y[list(x).index(128)],
+                                               point.nets["bn"].heldout_acc, atol=1e-6)
+        return False
+    poll(at, 120, until=recorded_point_drawn)
+    assert recorded_point_drawn(at)
+    # the batch-64 run still trains live beside it, under its control bar
+    assert 64 in [r.config.batch_size for r in core.get_registry().runs()]
+    assert [b for b in at.button if (b.key or "").endswith("|live:restart")]
+    # a recording of settings the page does not compare now is said so, and the live runs stay
+    other = train_to_end(sb.sweep_config(128).replace(seed=5, pace=0.0))
+    uploader(at).set_value(("other.json", settings_json(other, page=page).encode(),
+                            "application/json"))
+    at.run()
+    no_exceptions(at)
+    assert any("none of the runs this page compares" in w.value for w in at.warning)
