@@ -51,12 +51,29 @@ class ReplayError(ValueError):
 
 # ---------------------------------------------------------------------------- encoding
 
+def _narrowest(arr: np.ndarray) -> np.ndarray:
+    """Counts (histograms: int32) in the fewest bytes that hold them exactly (most of an
+    export's bytes, so a 50,000-step run stays well under the upload limit)."""
+    if arr.dtype.kind not in "iu" or arr.size == 0 or arr.min() < 0:
+        return arr
+    top = int(arr.max())
+    for kind in (np.uint8, np.uint16):
+        if top <= np.iinfo(kind).max and np.dtype(kind).itemsize < arr.dtype.itemsize:
+            return arr.astype(kind)
+    return arr
+
+
 def encode(value):
-    """A record's state as JSON-able data: numpy arrays as {"nd": dtype, "shape", "b64"}."""
+    """A record's state as JSON-able data: numpy arrays as {"nd": dtype, "shape", "b64"}, with
+    "as": the array's own dtype when it is stored narrower."""
     if isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
-        return {"nd": arr.dtype.str, "shape": list(arr.shape),
-                "b64": base64.b64encode(arr.tobytes()).decode("ascii")}
+        stored = _narrowest(arr)
+        out = {"nd": stored.dtype.str, "shape": list(arr.shape),
+               "b64": base64.b64encode(stored.tobytes()).decode("ascii")}
+        if stored.dtype != arr.dtype:
+            out["as"] = arr.dtype.str
+        return out
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -74,12 +91,14 @@ ALLOWED_DTYPES = {"<f4", "<f8", "<i4", "<i8", "|u1", "|i1", "<i2", "<u2", "|b1",
 def decode(value):
     """The inverse of `encode` (dtypes limited to plain numbers: nothing executable)."""
     if isinstance(value, dict):
-        if set(value) == {"nd", "shape", "b64"}:
-            if value["nd"] not in ALLOWED_DTYPES:
-                raise ReplayError(f"an array of type {literal(value['nd'])} is not a recorded "
-                                  "number type")
+        if set(value) in ({"nd", "shape", "b64"}, {"nd", "shape", "b64", "as"}):
+            for kind in (value["nd"], value.get("as", value["nd"])):
+                if kind not in ALLOWED_DTYPES:
+                    raise ReplayError(f"an array of type {literal(kind)} is not a recorded "
+                                      "number type")
             arr = np.frombuffer(base64.b64decode(value["b64"]), np.dtype(value["nd"]))
-            return arr.reshape([int(s) for s in value["shape"]]).copy()
+            arr = arr.reshape([int(s) for s in value["shape"]])
+            return arr.astype(np.dtype(value.get("as", value["nd"])))
         if set(value) == {"float"}:
             return float(value["float"])
         return {k: decode(v) for k, v in value.items()}

@@ -27,7 +27,7 @@ def run():
 
 def same(a, b) -> bool:
     a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
+    if a.shape != b.shape or a.dtype != b.dtype:
         return False
     if a.dtype.kind in "fc":
         return np.array_equal(a, b, equal_nan=True)
@@ -68,6 +68,19 @@ def test_a_json_export_replays_to_the_same_values(run):
     # exported again, the replay gives the same file: nothing was lost or added on the way
     assert json.loads(settings_json(snap, page="app.py"))["records"] == \
         json.loads(raw)["records"]
+
+
+def test_counts_are_stored_narrower_and_come_back_in_their_own_type():
+    hist = np.array([[0, 3, 250], [7, 1, 0]], np.int32)
+    wide = np.array([0, 70_000], np.int64)
+    small = replay.encode(hist)
+    assert (small["nd"], small["as"]) == ("|u1", "<i4")
+    assert len(base64.b64decode(small["b64"])) == hist.size
+    assert replay.encode(np.array([300], np.int32))["nd"] == "<u2"
+    assert "as" not in replay.encode(wide) and "as" not in replay.encode(-hist)
+    for arr in (hist, wide, -hist, np.zeros((0, 3), np.int32)):
+        back = replay.decode(json.loads(json.dumps(replay.encode(arr))))
+        assert back.dtype == arr.dtype and np.array_equal(back, arr)
 
 
 def test_a_gzipped_export_replays_too(run):
