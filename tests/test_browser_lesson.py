@@ -25,7 +25,8 @@ if not browser_available():
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
-LESSON_PAGES = ["/"]  # pages on the lesson frame (the rest join as they move to it)
+# pages on the lesson frame (the rest join as they move to it)
+LESSON_PAGES = ["/", "/Which_part_of_BN", "/Small_batches", "/Convolutional_BN", "/Your_own_data"]
 
 
 def load_factor() -> float:
