@@ -5,6 +5,7 @@ import streamlit as st
 
 from bn_core.engine.records import RunSnapshot
 from bn_core.export import series_csv, settings_json, thinning_note
+from bnlab_ui import replays
 
 def export_controls(snap: RunSnapshot, name: str, container=None) -> None:
     """Download the recorded series (CSV) and the run (JSON: its settings and its whole record,
@@ -17,7 +18,7 @@ def export_controls(snap: RunSnapshot, name: str, container=None) -> None:
     cols[0].download_button("Series (CSV)", lambda: series_csv(snap), file_name=f"bnlab-{name}.csv",
                             mime="text/csv", icon=":material/download:", key=f"dl:csv:{name}",
                             on_click="ignore")
-    page = st.session_state.get("_bnlab_page")
+    page = replays.current_page()
     cols[1].download_button("Run (JSON)", lambda: settings_json(snap, page=page),
                             file_name=f"bnlab-{name}.json", mime="application/json",
                             icon=":material/download:", key=f"dl:json:{name}", on_click="ignore")

@@ -78,7 +78,7 @@ class Lesson:
         st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
                            initial_sidebar_state="collapsed" if self.present else "auto")
         st.session_state["_page_title"] = title
-        st.session_state[replays.PAGE_STATE] = self.page
+        st.session_state[replays.PAGE_STATE] = (title, self.page)
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
         if self.present:
             charts.set_chart_theme("contrast")

@@ -11,7 +11,14 @@ from bn_core.replay import Replay, ReplayError, from_files, shipped
 from bn_core.markdown import literal
 from bnlab_ui import core
 
-PAGE_STATE = "_bnlab_page"   # the lesson page this session is drawing (for exports)
+PAGE_STATE = "_bnlab_page"   # (title, path) of the lesson page this session drew last
+
+
+def current_page() -> str | None:
+    """The lesson page being drawn (for an export to name), None on a page off the frame (its
+    title is not the one the frame recorded)."""
+    title, page = st.session_state.get(PAGE_STATE) or (None, None)
+    return page if title is not None and title == st.session_state.get("_page_title") else None
 
 
 def _keys(page: str) -> tuple[str, str, str]:

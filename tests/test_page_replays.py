@@ -170,3 +170,24 @@ def test_on_a_page_of_several_runs_a_recording_stands_in_for_the_run_of_its_sett
     at.run()
     no_exceptions(at)
     assert any("none of the runs this page compares" in w.value for w in at.warning)
+
+
+def test_an_export_names_its_page_only_on_a_page_of_the_frame():
+    script = """
+import streamlit as st
+import bnlab_ui as ui
+from bnlab_ui import replays
+if st.session_state.get("old"):
+    ui.page_header("An old page", "T1", "Not on the frame.")
+else:
+    ui.Lesson("A lesson", "On the frame.", page="pages/10_Which_part_of_BN.py")
+st.markdown(f"export page: {replays.current_page()}")
+"""
+    at = AppTest.from_string(script, default_timeout=60)
+    at.run()
+    no_exceptions(at)
+    assert "export page: pages/10_Which_part_of_BN.py" in texts(at)
+    at.session_state["old"] = True   # the same session moves on to a page off the frame
+    at.run()
+    no_exceptions(at)
+    assert "export page: None" in texts(at)
