@@ -50,6 +50,14 @@ def scaled_lr(lr_at_reference: float, batch_size: int,
     return lr_at_reference * batch_size / reference
 
 
+def max_lr_at_reference(sizes=SWEEP_BATCH_SIZES) -> float:
+    """The largest learning rate at the reference batch whose scaled rate at the sweep's largest
+    batch is still a valid setting (the page's learning-rate slider stops there)."""
+    from bn_core.config import SETTINGS
+
+    return SETTINGS["lr"].hi * REFERENCE_BATCH / max(max(sizes), REFERENCE_BATCH)
+
+
 def sweep_config(batch_size: int, base: RunConfig = SWEEP_BASE, epochs: float = SWEEP_EPOCHS,
                  train_size: int = TRAIN_SET_SIZE) -> RunConfig:
     """The run of one batch size: the same examples seen (epochs x train_size), the learning
