@@ -43,7 +43,8 @@ with ui.guard("the small-batches page"):
     ])
     sizes = sorted(int(m) for m in view["sizes"]) or list(sb.SWEEP_BATCH_SIZES)
     config = lesson.settings(sb.SWEEP_BASE, ["lr", "groups", "seed"],
-                             limits={"lr": {"hi": sb.max_lr_at_reference()}},
+                             limits={"lr": {"lo": sb.min_lr_at_reference(),
+                                            "hi": sb.max_lr_at_reference()}},
                              labels={"lr": f"Learning rate at batch {sb.REFERENCE_BATCH} "
                                            "(scaled with the batch)"})
     detail = lesson.views([

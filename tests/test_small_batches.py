@@ -215,3 +215,6 @@ def test_the_largest_reference_lr_scales_to_a_valid_setting_at_every_batch():
     assert max(c.lr for c in configs) == SETTINGS["lr"].hi
     with pytest.raises(ValueError):
         sb.sweep_configs(base=sb.SWEEP_BASE.replace(lr=top * 1.5))
+    low = sb.min_lr_at_reference()
+    configs = sb.sweep_configs(base=sb.SWEEP_BASE.replace(lr=low))
+    assert min(c.lr for c in configs) == pytest.approx(SETTINGS["lr"].lo)

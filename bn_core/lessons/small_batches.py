@@ -58,6 +58,14 @@ def max_lr_at_reference(sizes=SWEEP_BATCH_SIZES) -> float:
     return SETTINGS["lr"].hi * REFERENCE_BATCH / max(max(sizes), REFERENCE_BATCH)
 
 
+def min_lr_at_reference(sizes=SWEEP_BATCH_SIZES) -> float:
+    """The smallest learning rate at the reference batch whose scaled rate at the sweep's
+    smallest batch is still a valid setting."""
+    from bn_core.config import SETTINGS
+
+    return SETTINGS["lr"].lo * REFERENCE_BATCH / min(min(sizes), REFERENCE_BATCH)
+
+
 def sweep_config(batch_size: int, base: RunConfig = SWEEP_BASE, epochs: float = SWEEP_EPOCHS,
                  train_size: int = TRAIN_SET_SIZE) -> RunConfig:
     """The run of one batch size: the same examples seen (epochs x train_size), the learning
