@@ -48,6 +48,15 @@ def test_the_deep_net_brings_its_own_settings_and_views_do_not_restart():
     widget(at, "pooled", "view").set_value(True).run()
     no_exceptions(at)
     assert run_key(at) == before
+
+    def bands_drawn(a):
+        try:
+            return bool(chart_titled(a, "15/50/85th percentiles")["data"])
+        except KeyError:
+            return False
+    poll(at, 240, until=bands_drawn)
+    no_exceptions(at)
+    assert run_key(at) == before
     assert "layer 4" in chart_titled(at, "15/50/85th percentiles")["layout"]["title"]["text"]
 
 
@@ -62,7 +71,7 @@ def test_charts_and_sentences_carry_the_runs_numbers():
     assert names == ["Plain", "Normalise only", "Scale and shift only", "BN"]
     m = re.search(r"Held-out accuracy at step 100\*\*: (.*?) \(chance", text)
     assert m, text[:600]
-    quoted = dict(re.findall(r"([A-Za-z ]+?) (\d+)%", m.group(1)))
+    quoted = {k.strip(): v for k, v in re.findall(r"([A-Za-z ]+?) (\d+)%", m.group(1))}
     for trace in acc["data"]:
         steps, values = decoded(trace["x"]), decoded(trace["y"])
         at_100 = values[np.searchsorted(steps, EARLY_STEP, side="right") - 1]
