@@ -6,16 +6,12 @@ from pathlib import Path
 import streamlit as st
 
 import bnlab_ui as ui
-from bn_core.config import RunConfig
 from bn_core.figures.boundaries import boundary_figure
 from bn_core.figures.figure1 import accuracy_figure
 from bn_core.i18n import N_, _
-from bn_core.lessons.home import HOME_TITLE, LESSONS, accuracy_rows, page_name, page_order
+from bn_core.lessons.home import HOME_RUN, HOME_TITLE, LESSONS, accuracy_rows, page_name, page_order
 from bnlab_ui import language
 
-HOME_RUN = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
-                     activation="sigmoid", lr=0.5, batch_size=30, steps=3000, probe_every=20,
-                     eval_every=20, grid_resolution=50, pace=150.0)
 PAGES = Path(__file__).resolve().parent / "pages"
 
 

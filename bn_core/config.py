@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -19,6 +20,13 @@ TOY_DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
 IMAGE_DATASETS = ("mnist-subset", "mnist", "fashion-mnist")
 REGRESSION_DATASETS = ("deep-linear",)
 DATASETS = TOY_DATASETS + IMAGE_DATASETS + REGRESSION_DATASETS
+# A 2-D data set a student uploaded or drew, named by its content (bn_core/data/custom.py):
+# a run of it is a toy run; its points travel with the run's start command.
+CUSTOM_DATASET = re.compile(r"custom:[0-9a-f]{16}")
+
+
+def is_custom_dataset(name) -> bool:
+    return isinstance(name, str) and CUSTOM_DATASET.fullmatch(name) is not None
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 NET_KINDS = ("plain", "bn", "noisy_bn", "noisy_plain", "norm_only", "affine_only", "layernorm",
@@ -325,6 +333,8 @@ class RunConfig:
 
     def __post_init__(self):
         for f in fields(self):
+            if f.name == "dataset" and is_custom_dataset(self.dataset):
+                continue  # not one of the table's choices: an uploaded data set
             object.__setattr__(self, f.name, SETTINGS[f.name].check(getattr(self, f.name)))
         if self.init == "default" and self.init_scale != 1.0:
             # a scale with the default rule is the scaled rule (as links and code meant it
@@ -355,7 +365,7 @@ class RunConfig:
 
     @property
     def is_toy(self) -> bool:
-        return self.dataset in TOY_DATASETS
+        return self.dataset in TOY_DATASETS or is_custom_dataset(self.dataset)
 
     @property
     def is_regression(self) -> bool:

@@ -91,16 +91,24 @@ def series_csv(snapshot: RunSnapshot) -> str:
     return out.getvalue()
 
 
-def settings_json(snapshot: RunSnapshot) -> str:
-    """The run's settings and outcome, enough to reproduce it, and how its records were kept."""
-    return json.dumps({
+def settings_json(snapshot: RunSnapshot, page: str | None = None, replay: bool = True,
+                  params: bool = True) -> str:
+    """The run's settings and outcome, enough to reproduce it, and how its records were kept;
+    with `replay`, also the whole record (every kept row, the latest vectors, arrays as
+    base64), so that the file alone replays the run on its page (bn_core/replay.py)."""
+    out = {
         "config": snapshot.config.to_dict(),
         "status": snapshot.status,
         "step": snapshot.step,
         "nets": {name: view.status_text for name, view in snapshot.nets.items()},
         "records": {name: {kind: records(getattr(view, kind)) for kind, _, _ in SERIES}
                     for name, view in snapshot.nets.items()},
-    }, indent=2, sort_keys=True)
+    }
+    if replay:
+        from bn_core.replay import replay_section
+
+        out["replay"] = replay_section(snapshot, page, params)
+    return json.dumps(out, indent=1 if replay else 2, sort_keys=True)
 
 
 def _ordinal(n: int) -> str:

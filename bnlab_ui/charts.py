@@ -142,12 +142,15 @@ def set_chart_theme(name: str) -> None:
     st.session_state[THEME_STATE] = name
 
 
-def show_figure(fig, key: str, config: dict | None = None, theme: str | None = None):
+def show_figure(fig, key: str, config: dict | None = None, theme: str | None = None,
+                **events):
     """Show a figure (plain dict, plotly Figure or PreparedFigure) full width with the live
-    chart config (no zoom; PNG download) and this session's chart theme."""
+    chart config (no zoom; PNG download) and this session's chart theme. `events` go to
+    `st.plotly_chart` as they are (on_select, selection_mode: a chart students click on);
+    its return value is returned."""
     prepared = fig if isinstance(fig, PreparedFigure) else prepare(fig, theme or chart_theme())
     return st.plotly_chart(prepared, key=key, width="stretch",
-                           config=LIVE_CONFIG if config is None else config)
+                           config=LIVE_CONFIG if config is None else config, **events)
 
 
 # ---------------------------------------------------------------------------- the live charts

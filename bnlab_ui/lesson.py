@@ -34,7 +34,7 @@ import streamlit as st
 from bn_core.engine.records import recorded_steps, snapshot_at
 from bn_core.i18n import N_, _
 from bn_core.markdown import url_value
-from bnlab_ui import charts, classroom, controls, core, language, roles, runs as run_ui, settings
+from bnlab_ui import charts, classroom, controls, core, language, replays, roles, runs as run_ui, settings
 
 PRESENT_KEY = "present"
 SECTION_KEY = "section"   # URL parameter: the section a stepped lesson shows
@@ -100,6 +100,7 @@ class Lesson:
         st.set_page_config(page_title=f"{title} - BN Lab", page_icon=core.PAGE_ICON, layout="wide",
                            initial_sidebar_state="collapsed" if self.present else "auto")
         st.session_state["_page_title"] = self.name
+        st.session_state[replays.PAGE_STATE] = (self.name, self.page)
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
         if self.present:
             charts.set_chart_theme("contrast")
@@ -125,9 +126,27 @@ class Lesson:
     # -- runs
     def run(self, config, autostart: bool = True):
         """The run of this config on this page: shared, or the student's own copy when they
-        explore (or left a shared run); None, with the reason shown, if it cannot train."""
+        explore (or left a shared run); None, with the reason shown, if it cannot train.
+        A recording the viewer opened (sidebar: Show a recorded run) stands in for it, and
+        nothing trains; of several configs, it stands in for the one it was recorded with."""
+        replay = replays.opened(self.page)
+        if replay is not None and not isinstance(config, list):
+            return replays.ReplayRun(replay)
         scope = classroom.run_scope(self.page)
         held = classroom.round_holds_run(self.page)
+        if replay is not None:
+            keys = [c.key() for c in config]
+            if replay.config.key() not in keys:
+                st.warning("The recorded run you opened is none of the runs this page compares "
+                           "now: showing the live runs.", icon=":material/movie:")
+            else:
+                i = keys.index(replay.config.key())
+                others = run_ui.run_controls(config[:i] + config[i + 1:], autostart=autostart
+                                             and not held, scope=scope, buttons=False) \
+                    if len(config) > 1 else []
+                if others is None:
+                    return None
+                return others[:i] + [replays.ReplayRun(replay)] + others[i:]
         return run_ui.run_controls(config, autostart=autostart and not held, scope=scope,
                                  buttons=False)
 
@@ -154,15 +173,18 @@ class Lesson:
         many = isinstance(runs, list)
         runs = runs if many else [runs]
         registry, viewer = core.get_registry(), core.viewer_id()
-        interval = refresh if any(r.snapshot().live for r in runs) else None
+        recorded = [r for r in runs if isinstance(r, replays.ReplayRun)]
+        trained = [r for r in runs if not isinstance(r, replays.ReplayRun)]
+        interval = refresh if any(r.snapshot().live for r in trained) else None
         key = f"{self.name}|live"
         view = shown or (lambda snap: snap)
+        replays.sidebar(self.page)
 
         @st.fragment(run_every=interval)
         def fragment():
             language.apply()
             started = time.perf_counter()
-            for r in runs:
+            for r in trained:
                 registry.watch(r, viewer)
             snaps = [r.snapshot() for r in runs]
             # Each part that may show more or fewer elements from one refresh to the next (a
@@ -170,25 +192,47 @@ class Lesson:
             # container, so the charts below keep their place in the page and Streamlit updates
             # them in place instead of drawing them anew (a blank chart for a moment).
             with st.container(), core.guard(N_("the controls")):
-                controls.control_bar(runs, snaps, viewer, self.page,
-                                     default_pace=runs[0].config.pace, key=key)
+                if trained:
+                    live_snaps = [s for r, s in zip(runs, snaps) if r in trained]
+                    controls.control_bar(trained, live_snaps, viewer, self.page,
+                                         default_pace=trained[0].config.pace, key=key)
+                if recorded:
+                    replays.bar(recorded, self.page)
             with st.container(), core.guard(N_("the controls")):
-                run_ui.run_notices(snaps[0])
+                if trained:
+                    run_ui.run_notices(live_snaps[0])
             with st.container():
                 blocked = classroom.question_blocks(self.page, view(snaps[0]))
             if blocked:
                 return
             with st.container():
+                snaps = self._first_paint(runs, snaps)
                 scrubbed = self._scrub(snaps, key) if scrubber else snaps
             drawn = [view(s) for s in scrubbed]
             with st.container():
                 self._draw_sections(drawn if many else drawn[0])
             core.REFRESH_TIMES.add(self.name, time.perf_counter() - started)
-            live = any(s.live for s in snaps)
+            live = any(r.snapshot().live for r in trained)
             if (interval is not None) != live:
                 st.rerun()  # one full rerun turns the timer on or off
 
         fragment()
+
+    def _first_paint(self, runs, snaps):
+        """A live run with nothing recorded yet is drawn from the recording of its settings
+        that ships with the app (if there is one), said so, until it has records of its own."""
+        out = []
+        for r, snap in zip(runs, snaps):
+            if not isinstance(r, replays.ReplayRun) and snap.live and not any(
+                    len(v.evals.get("step", ())) for v in snap.nets.values()):
+                recording = replays.first_paint(r.config)
+                if recording is not None:
+                    snap = recording.snapshot()
+                    st.caption(_(":material/movie: Until this run has records of its own: the "
+                                 "same settings, recorded earlier ({step:,} steps).").format(
+                                     step=snap.step))
+            out.append(snap)
+        return out
 
     def static(self, data=None) -> None:
         """Sections with no run (a lesson about the layer's own arithmetic): each draw function

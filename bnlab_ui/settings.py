@@ -84,9 +84,10 @@ def _state_key(prefix: str, name: str) -> str:
     return f"{_page_name()}|{prefix}:{name}"
 
 
-def set_setting(name: str, value) -> None:
-    """Set a run setting's widget from a page's own button (e.g. "paper length")."""
-    st.session_state[_state_key("cfg", name)] = value
+def set_setting(name: str, value, view: bool = False) -> None:
+    """Set a run setting's widget (or, with `view`, a view setting's) from a page's own button
+    or callback (e.g. "paper length")."""
+    st.session_state[_state_key("view" if view else "cfg", name)] = value
 
 
 def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> None:
@@ -164,9 +165,12 @@ def config_controls(base: RunConfig, names: list[str], container=None,
 
 
 def view_controls(specs: list[Setting], container=None,
-                  choice_labels: dict[str, dict] | None = None) -> dict:
+                  choice_labels: dict[str, dict] | None = None,
+                  labels: dict[str, dict] | None = None) -> dict:
     """Widgets for display-only options (layer shown, pooled or one unit, ...), bound to the URL.
-    `choice_labels` names a page's own choices for students: {"setup": {"deep-linear": "..."}}."""
+    `choice_labels` (or `labels`) names a page's own choices for students: {"setup":
+    {"figure1": "Figure 1 net"}}; the URL keeps the short names."""
+    choice_labels = {**(labels or {}), **(choice_labels or {})}
     container = container or st.sidebar
     defaults = {s.name: s.default for s in specs}
     _settings_with_url(specs, defaults, "view")

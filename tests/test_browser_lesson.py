@@ -27,7 +27,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
 LESSON_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Internal_covariate_shift",
                 "/Gamma_and_beta", "/Shuffling", "/Gradients_and_learning_rates",
-                "/Inside_the_BN_layer", "/Does_BN_reduce_ICS"]
+                "/Inside_the_BN_layer", "/Does_BN_reduce_ICS", "/Which_part_of_BN", "/Small_batches",
+                "/Convolutional_BN", "/Your_own_data"]
 # lesson pages with no run (computed on the spot): no step counter and no control bar
 STATIC_PAGES = {"/Inside_the_BN_layer"}
 

@@ -26,6 +26,12 @@ PAGES = [
     ("pages/6_Gradients_and_learning_rates.py", {}),
     ("pages/8_Does_BN_reduce_ICS.py", {}),
     ("pages/8_Does_BN_reduce_ICS.py", {"setup": "deep-linear"}),
+    ("pages/10_Which_part_of_BN.py", {}),
+    ("pages/10_Which_part_of_BN.py", {"setup": "deep-sigmoid"}),
+    ("pages/11_Small_batches.py", {}),
+    ("pages/12_Convolutional_BN.py", {}),
+    ("pages/12_Convolutional_BN.py", {"setup": "relu"}),
+    ("pages/13_Your_own_data.py", {}),
 ]
 GUARD_TEXT = "Something went wrong"  # what bnlab_ui.guard shows in place of a traceback
 

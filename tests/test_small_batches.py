@@ -204,3 +204,17 @@ def test_the_lessons_claims_hold_in_quick_mode_on_seed_0(no_leaked_threads):
     for r in results:
         assert list(r["values"]) == [0], r["claim"]
         assert r["holds"] is True, (r["claim"], r["values"])
+
+
+def test_the_largest_reference_lr_scales_to_a_valid_setting_at_every_batch():
+    from bn_core.config import SETTINGS
+
+    top = sb.max_lr_at_reference()
+    assert top == SETTINGS["lr"].hi * sb.REFERENCE_BATCH / max(sb.SWEEP_BATCH_SIZES)
+    configs = sb.sweep_configs(base=sb.SWEEP_BASE.replace(lr=top))
+    assert max(c.lr for c in configs) == SETTINGS["lr"].hi
+    with pytest.raises(ValueError):
+        sb.sweep_configs(base=sb.SWEEP_BASE.replace(lr=top * 1.5))
+    low = sb.min_lr_at_reference()
+    configs = sb.sweep_configs(base=sb.SWEEP_BASE.replace(lr=low))
+    assert min(c.lr for c in configs) == pytest.approx(SETTINGS["lr"].lo)

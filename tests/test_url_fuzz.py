@@ -12,9 +12,12 @@ PAGES = ["app.py", "pages/1_Figure_1_live.py", "pages/2_Covariate_shift.py",
          "pages/3_Internal_covariate_shift.py", "pages/4_Gamma_and_beta.py",
          "pages/5_Shuffling.py", "pages/6_Gradients_and_learning_rates.py",
          "pages/7_Inside_the_BN_layer.py", "pages/8_Does_BN_reduce_ICS.py",
-         "pages/9_Server_status.py"]
+         "pages/10_Which_part_of_BN.py", "pages/11_Small_batches.py",
+         "pages/12_Convolutional_BN.py", "pages/13_Your_own_data.py",
+         "pages/99_Server_status.py"]
 URL_KEYS = sorted({s.url for s in SETTINGS.values()} |
-                  {"layer", "pooled", "part", "setup", "view", "target", "n", "d", "m", "channel"})
+                  {"layer", "pooled", "part", "setup", "view", "target", "n", "d", "m", "channel",
+                   "sizes", "detail", "data"})
 
 junk = st.one_of(
     st.text(max_size=30),

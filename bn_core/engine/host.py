@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from bn_core.data import custom
 from bn_core.engine.training import TrainingJob
 
 log = logging.getLogger("bn_core.host")
@@ -68,12 +69,20 @@ class TrainingHost:
             if hosted is not None and hosted.job.attempt >= cmd["attempt"]:
                 return
             job = TrainingJob(cmd["config"], attempt=cmd["attempt"])
+            points_error = None
+            if cmd.get("points") is not None:  # an uploaded data set travels with its run
+                try:
+                    custom.receive(cmd["points"])
+                except Exception as exc:
+                    points_error = exc
             if cmd.get("pace") is not None:
                 job.pace = float(cmd["pace"])
             hosted = HostedJob(key, job)
             self.jobs[key] = hosted
             self._ack(hosted, cmd)
             try:
+                if points_error is not None:
+                    raise points_error
                 job.load()
             except Exception as exc:  # bad data or settings: this run fails, the host goes on
                 job.fail(exc)

@@ -18,6 +18,7 @@ import uuid
 import numpy as np
 
 from bn_core.config import RunConfig
+from bn_core.data import custom
 from bn_core.engine.history import DEFAULT_CAPACITY
 from bn_core.engine.records import LIVE_STATUSES, RunRecord, RunSnapshot
 from bn_core.nets import probes
@@ -140,6 +141,9 @@ class Run:
             self._done.clear()
             cmd = self._command("start", "queued", config=self.config, pace=self.pace,
                                 paused=paused)
+            points = custom.attachment(self.config.dataset)
+            if points is not None:  # an uploaded data set: its points go with the command
+                cmd["points"] = points
             self.last_seen = time.monotonic()
         self.backend.submit(self, cmd)
         return self

@@ -25,7 +25,7 @@ import torch
 
 from bn_core.nets import probes
 from bn_core.nets.fused import FusedTwinStep, fuse_refusal
-from bn_core.config import BN_NETS, TOY_DATASETS, RunConfig
+from bn_core.config import BN_NETS, TOY_DATASETS, RunConfig, is_custom_dataset
 from bn_core.data.datasets import Dataset, Whitener, batch_order, build_toy_dataset
 from bn_core.engine.budget import budget_problem
 from bn_core.engine.history import DEFAULT_CAPACITY
@@ -63,6 +63,10 @@ def _cached_dataset(key: tuple) -> Dataset:
     if name in TOY_DATASETS:
         return build_toy_dataset(name, n_samples=n, noise=noise, seed=seed, far_offset=far,
                                  whitening=white, translate=shift, rotate_deg=rot, scale=scale)
+    if is_custom_dataset(name):  # named by its content: the cache can never be stale
+        from bn_core.data.custom import custom_dataset
+        return custom_dataset(name, far_offset=far, whitening=white, translate=shift,
+                              rotate_deg=rot, scale=scale)
     if name == "deep-linear":
         return deep_linear_dataset(n, seed)
     from bn_core.data.mnist import load_mnist  # imported lazily: only image runs need it
@@ -84,6 +88,9 @@ def training_set_size(config: RunConfig) -> int:
     """How many training examples the config's data set has, without loading it."""
     if config.dataset in MNIST_TRAIN_SIZES:
         return MNIST_TRAIN_SIZES[config.dataset]
+    if is_custom_dataset(config.dataset):
+        from bn_core.data.custom import training_size
+        return training_size(config.dataset)
     return config.n_samples
 
 

@@ -7,7 +7,9 @@ import numpy as np
 from bn_core.i18n import N_, _
 from bn_core.figures.style import base_layout, figure, net_label, on, subplot_grid, update_axes
 
-CLASS_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#999999", "#000000")
+CLASS_COLORS = ("#CC79A7", "#56B4E9", "#F0E442", "#999999", "#000000",
+                # classes 6-10 (a student's own data has up to 10)
+                "#E69F00", "#009E73", "#0072B2", "#D55E00", "#8B4513")
 POINT_EDGE = "#333333"
 BOUNDARY_LINE = {"color": "#222222", "width": 2.5}
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import re
 
+from bn_core.config import RunConfig
 from bn_core.i18n import N_, _
+
+# The home page's run: two moons, a 4 x 32 sigmoid net, paced so the boundaries can be watched.
+HOME_RUN = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
+                     activation="sigmoid", lr=0.5, batch_size=30, steps=3000, probe_every=20,
+                     eval_every=20, grid_resolution=50, pace=150.0)
 
 LESSONS = [
     ("pages/1_Figure_1_live.py", N_("Figure 1, live"),
@@ -29,6 +35,15 @@ LESSONS = [
         "convolutional BN.")),
     ("pages/8_Does_BN_reduce_ICS.py", N_("Does BN really reduce ICS?"),
      N_("Santurkar et al. 2018: measure internal covariate shift by gradients, try noisy BN.")),
+    ("pages/10_Which_part_of_BN.py", N_("Which part of BN does the work?"),
+     N_("Normalise only, scale and shift only, or both: four twins on the Figure 1 net and a deep "
+        "sigmoid net.")),
+    ("pages/11_Small_batches.py", N_("BN, LayerNorm and GroupNorm at tiny batches"),
+     N_("A batch-size sweep from 2 to 128: the noise of batch statistics and BN's train/eval gap.")),
+    ("pages/12_Convolutional_BN.py", N_("A live convolutional net"),
+     N_("BatchNorm2d per channel beside its plain twin: statistics over N, H, W and feature maps.")),
+    ("pages/13_Your_own_data.py", N_("Your own data"),
+     N_("Upload a CSV of 2-D points or click them onto a canvas; a plain and a BN net learn them.")),
 ]
 
 HOME_TITLE = N_("Home")
@@ -43,7 +58,12 @@ PAGE_NAMES = {
     "6_Gradients_and_learning_rates.py": N_("Gradients and learning rates"),
     "7_Inside_the_BN_layer.py": N_("Inside the BN layer"),
     "8_Does_BN_reduce_ICS.py": N_("Does BN reduce ICS"),
+    "10_Which_part_of_BN.py": N_("Which part of BN"),
+    "11_Small_batches.py": N_("Small batches"),
+    "12_Convolutional_BN.py": N_("Convolutional BN"),
+    "13_Your_own_data.py": N_("Your own data"),
     "9_Server_status.py": N_("Server status"),
+    "99_Server_status.py": N_("Server status"),
 }
 
 

@@ -16,6 +16,7 @@ ordinary runs of the engine (shared by key, so a class watching the default swee
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -47,6 +48,22 @@ def scaled_lr(lr_at_reference: float, batch_size: int,
               reference: int = REFERENCE_BATCH) -> float:
     """The linear scaling rule: the learning rate grows in proportion to the batch size."""
     return lr_at_reference * batch_size / reference
+
+
+def max_lr_at_reference(sizes=SWEEP_BATCH_SIZES) -> float:
+    """The largest learning rate at the reference batch whose scaled rate at the sweep's largest
+    batch is still a valid setting (the page's learning-rate slider stops there)."""
+    from bn_core.config import SETTINGS
+
+    return SETTINGS["lr"].hi * REFERENCE_BATCH / max(max(sizes), REFERENCE_BATCH)
+
+
+def min_lr_at_reference(sizes=SWEEP_BATCH_SIZES) -> float:
+    """The smallest learning rate at the reference batch whose scaled rate at the sweep's
+    smallest batch is still a valid setting."""
+    from bn_core.config import SETTINGS
+
+    return SETTINGS["lr"].lo * REFERENCE_BATCH / min(min(sizes), REFERENCE_BATCH)
 
 
 def sweep_config(batch_size: int, base: RunConfig = SWEEP_BASE, epochs: float = SWEEP_EPOCHS,
@@ -416,3 +433,31 @@ def claims(seeds=(0, 1, 2), quick: bool = False) -> list[dict]:
                       and r["var_ratio_2_p5_p95"][1] > 10 * r["var_ratio_2_p5_p95"][0]
                       for r in noise_rows.values())},
     ]
+
+
+# ---------------------------------------------------------------------------- for the page
+
+
+@functools.lru_cache(maxsize=8)
+def _noise_at_start(key: str, config: RunConfig, layer: int, unit: int) -> StatisticsNoise:
+    from bn_core.engine.training import prepare  # loads the data: only when first asked
+
+    values = unit_inputs(config, prepare(config).x_train, layer)
+    return statistics_noise(values, seed=config.seed, unit=unit, layer=layer)
+
+
+def noise_at_start(config: RunConfig, layer: int = 0, unit: int | None = None) -> StatisticsNoise:
+    """`statistics_noise` of the run's training digits at its initial weights (hidden layer
+    `layer`, the probed unit by default), kept per config: every viewer of the page shares it."""
+    unit = config.probe_unit if unit is None else unit
+    return _noise_at_start(config.key(), config, layer, unit)
+
+
+def sweep_progress(points: list[SweepPoint]) -> str:
+    """How far the sweep is, in words: how many runs have finished and which still train."""
+    done = [p.batch_size for p in points if p.finished]
+    going = [p.batch_size for p in sorted(points, key=lambda p: p.batch_size) if not p.finished]
+    if not going:
+        return f"All {len(points)} runs have finished."
+    return (f"{len(done)} of {len(points)} runs finished; still training: batch "
+            + ", ".join(map(str, going)) + ".")

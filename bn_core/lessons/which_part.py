@@ -128,53 +128,63 @@ def _verdict(where: dict[str, str | None], what: str) -> str | None:
 def findings(snapshot, layer: int | None = None, pooled: bool = False) -> list[str]:
     """The sentences the page prints, each computed from the run; empty before the first
     evaluation. Needs "plain" and "bn" in the run to compare the variants with."""
+    topics = findings_by_topic(snapshot, layer, pooled)
+    return topics["speed"] + topics["fit"] + topics["bands"]
+
+
+def findings_by_topic(snapshot, layer: int | None = None, pooled: bool = False
+                      ) -> dict[str, list[str]]:
+    """`findings` in three groups, one per chart of the page: "speed" (accuracy early and the
+    steps to 80%), "fit" (accuracy and training loss now, what gamma and beta add) and "bands"
+    (how still each net's percentile band stayed). All empty before the first evaluation."""
+    out = {"speed": [], "fit": [], "bands": []}
     s = summaries(snapshot, layer, pooled)
     if "plain" not in s or "bn" not in s or not any(v.step for v in s.values()):
-        return []
+        return out
     plain, bn = s["plain"], s["bn"]
     present = [n for n in PART_NETS if n in s]
     layer = snapshot.config.depth - 1 if layer is None else layer
-    out = []
+    speed, fit, band_text = out["speed"], out["fit"], out["bands"]
     # 1. early accuracy
     if all(math.isfinite(s[n].early_acc) for n in present):
         parts = ", ".join(f"{s[n].label} {_acc(s[n].early_acc)}{_status(s[n])}" for n in present)
-        out.append(f"**Held-out accuracy at step {EARLY_STEP}**: {parts} (chance: "
-                   f"{CHANCE:.0%}).")
+        speed.append(f"**Held-out accuracy at step {EARLY_STEP}**: {parts} (chance: "
+                     f"{CHANCE:.0%}).")
         where = {v: resemblance(s[v].early_acc, plain.early_acc, bn.early_acc)
                  for v in VARIANTS if v in s}
         verdict = _verdict(where, "the early speed")
         if verdict:
-            out.append(verdict)
+            speed.append(verdict)
         elif abs(bn.early_acc - plain.early_acc) < NO_GAP:
-            out.append(f"At step {EARLY_STEP} BN and the plain net are level "
-                       f"({_acc(bn.early_acc)} vs {_acc(plain.early_acc)}): no head start to "
-                       "attribute here.")
+            speed.append(f"At step {EARLY_STEP} BN and the plain net are level "
+                         f"({_acc(bn.early_acc)} vs {_acc(plain.early_acc)}): no head start to "
+                         "attribute here.")
     else:
-        out.append(f"Step {EARLY_STEP} is not reached yet.")
+        speed.append(f"Step {EARLY_STEP} is not reached yet.")
     reach = [f"{s[n].label} " + ("not yet" if s[n].steps_to_target is None
                                  else f"step {s[n].steps_to_target:,}") for n in present]
-    out.append(f"**First evaluation at {TARGET_ACCURACY:.0%} held-out accuracy**: "
-               + ", ".join(reach) + ".")
+    speed.append(f"**First evaluation at {TARGET_ACCURACY:.0%} held-out accuracy**: "
+                 + ", ".join(reach) + ".")
     # 2. the end of the run so far
     step = max(v.step for v in s.values())
     finals = ", ".join(f"{s[n].label} {_acc(s[n].final_acc)}{_status(s[n])}" for n in present)
     losses = ", ".join(f"{s[n].label} {s[n].train_loss:.3g}" for n in present
                        if math.isfinite(s[n].train_loss))
-    out.append(f"**At step {step:,}**: held-out accuracy {finals}; training loss {losses}.")
+    fit.append(f"**At step {step:,}**: held-out accuracy {finals}; training loss {losses}.")
     final_where = {v: resemblance(s[v].final_acc, plain.final_acc, bn.final_acc)
                    for v in VARIANTS if v in s}
     if step > EARLY_STEP:
         verdict = _verdict(final_where, "the accuracy at this step")
         if verdict:
-            out.append(verdict)
+            fit.append(verdict)
         elif all(math.isfinite(s[n].final_acc) for n in present):
             spread = max(s[n].final_acc for n in present) - min(s[n].final_acc for n in present)
-            out.append(f"By step {step:,} the four nets are within {spread:.1%} of each other in "
+            fit.append(f"By step {step:,} the four nets are within {spread:.1%} of each other in "
                        "held-out accuracy: the difference is in how fast they got there.")
     if "norm_only" in s and math.isfinite(s["norm_only"].train_loss) \
             and math.isfinite(bn.train_loss) and step > EARLY_STEP:
         lower = bn.train_loss < s["norm_only"].train_loss
-        out.append(f"With gamma and beta learnable, BN's training loss is "
+        fit.append(f"With gamma and beta learnable, BN's training loss is "
                    f"{bn.train_loss:.3g} against {s['norm_only'].train_loss:.3g} for normalising "
                    "alone: " + ("the scale-and-shift helps the net fit its training data."
                                if lower else "here the scale-and-shift did not lower it."))
@@ -187,8 +197,8 @@ def findings(snapshot, layer: int | None = None, pooled: bool = False) -> list[s
             flat = " (flat: every digit gives this unit the same input)" \
                 if b.width_now < FLAT_BAND else ""
             rows.append(f"{s[n].label} {b.median_range:.2f}{flat}")
-        out.append(f"**Percentile band of layer {layer + 1}'s input ({unit})**: its median "
-                   f"wandered over a range of " + ", ".join(rows) + ".")
+        band_text.append(f"**Percentile band of layer {layer + 1}'s input ({unit})**: its "
+                         f"median wandered over a range of " + ", ".join(rows) + ".")
         plain_range = bands["plain"].median_range
         if plain_range > 0:
             still = {n: b.median_range < STILL * plain_range for n, b in bands.items()
@@ -196,14 +206,15 @@ def findings(snapshot, layer: int | None = None, pooled: bool = False) -> list[s
             names = [s[n].label for n, ok in still.items() if ok]
             moving = [s[n].label for n, ok in still.items() if not ok]
             if names:
-                out.append("Much stiller than the plain net's (under half its range): "
-                           + ", ".join(names) + "."
-                           + (f" Not: {', '.join(moving)}." if moving else ""))
+                band_text.append("Much stiller than the plain net's (under half its range): "
+                                 + ", ".join(names) + "."
+                                 + (f" Not: {', '.join(moving)}." if moving else ""))
             else:
-                out.append("No net's band stayed much stiller than the plain net's here.")
+                band_text.append("No net's band stayed much stiller than the plain net's here.")
             if still.get("norm_only") and not still.get("affine_only", True):
-                out.append("**The normalisation is what holds the distribution still**; the "
-                           "scale-and-shift alone lets it move as much as in the plain net.")
+                band_text.append("**The normalisation is what holds the distribution still**; "
+                                 "the scale-and-shift alone lets it move as much as in the "
+                                 "plain net.")
     return out
 
 
