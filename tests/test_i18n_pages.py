@@ -1,0 +1,63 @@
+"""Lesson pages in Chinese (`?lang=zh`): each page runs without an exception, trains, and the
+visible text of its main area and sidebar (markdown, captions, widgets' labels, help and options,
+charts' titles, axes and legends) has no English sentence left (tests/i18n_check.py)."""
+from __future__ import annotations
+
+import re
+
+from i18n_check import apptest_texts, english_left
+
+from bn_core import i18n
+from pagetest import (
+    chart_specs,
+    clean_registry,  # noqa: F401  (autouse fixture)
+    no_exceptions,
+    open_page,
+    poll,
+)
+
+
+# Formula fragments, file paths and the share link's query string stay as they are in Chinese.
+_NOT_WORDS = re.compile(r"\bfan_(?:in|out)\b|\bscale\^2|[\w/.-]+\.md\b|\?[\w=&.,%-]+")
+
+
+def _texts(at) -> str:
+    return "\n".join(apptest_texts(at))
+
+
+def chinese_page_english(at) -> list[str]:
+    """The English sentences left on a page shown in Chinese (formula fragments such as
+    N(0, 2/(fan_in + fan_out)), paths and the share link's parameters are not English)."""
+    return english_left([_NOT_WORDS.sub(" ", t) for t in apptest_texts(at)])
+
+
+def _zh_lesson_page(page: str, query: dict, charts: int, shown: str, seconds: float = 120):
+    """Open `page` in Chinese and let its run train until `charts` charts are drawn and the
+    text `shown` (a sentence computed from the run, e.g. at its last step) is on the page. AppTest calls the
+    selectboxes' format_func in the test's own thread when it re-runs the page: that thread
+    speaks Chinese too, as the session's script thread does."""
+    with i18n.language("zh"):
+        at = open_page(page, {"lang": "zh", **query})
+        no_exceptions(at)
+        poll(at, seconds, until=lambda a: a.exception or (
+            len(chart_specs(a)) >= charts and shown in _texts(a)))
+        no_exceptions(at)
+    return at
+
+
+# ---------------------------------------------------------------------------- page 1
+
+FIGURE1 = "pages/1_Figure_1_live.py"
+
+
+def test_zh_page_1_figure1_has_no_english_left():
+    at = _zh_lesson_page(FIGURE1, {"steps": "400", "pe": "50", "ee": "50"}, charts=2,
+                         shown="第 400 步时为")
+    assert [t.value for t in at.title] == ["图 1，实时重现"]
+    joined = _texts(at)
+    assert len(chart_specs(at)) >= 2 and "第 400 步时为" in joined    # trained to the end
+    assert "(a) MNIST：自带的 5,000 个数字子集 上的留出集准确率" in joined  # a chart title
+    assert "运行设置" in joined and "学习率" in joined   # the sidebar's heading and a setting
+    assert "**留出集准确率（在本次运行上测得）**" in joined
+    left = chinese_page_english(at)
+    assert left == [], "\n".join(left)
