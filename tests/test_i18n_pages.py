@@ -61,3 +61,31 @@ def test_zh_page_1_figure1_has_no_english_left():
     assert "**留出集准确率（在本次运行上测得）**" in joined
     left = chinese_page_english(at)
     assert left == [], "\n".join(left)
+
+
+# ---------------------------------------------------------------------------- page 3
+
+ICS = "pages/3_Internal_covariate_shift.py"
+
+
+def test_zh_page_3_internal_covariate_shift_has_no_english_left():
+    at = _zh_lesson_page(ICS, {"steps": "300", "pe": "50", "ee": "50"}, charts=3,
+                         shown="第 0 步 → 第 300 步")
+    assert [t.value for t in at.title] == ["内部协变量偏移"]
+    joined = _texts(at)
+    assert "每一层非线性函数输入的均值和方差" in joined          # a chart title
+    assert "**最大的漂移（实测）**" in joined                     # a sentence from the run
+    assert "批归一化看到什么：它归一化的线性输出（批归一化在 relu 之前）" in joined
+    left = chinese_page_english(at)
+    assert left == [], "\n".join(left)
+
+
+def test_zh_page_3_bn_after_the_relu_has_no_english_left():
+    """The other placement's sentences and chart title (BN after the ReLU)."""
+    at = _zh_lesson_page(ICS, {"steps": "300", "pe": "50", "ee": "50", "place": "after",
+                               "layer": "2"}, charts=3, shown="第 0 步 → 第 300 步")
+    joined = _texts(at)
+    assert "批归一化看到什么：它归一化的 relu 输出（批归一化在 relu 之后）" in joined
+    assert "ReLU 把每个负输入都置为 0" in joined
+    left = chinese_page_english(at)
+    assert left == [], "\n".join(left)
