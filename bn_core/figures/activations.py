@@ -155,7 +155,8 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> dict:
             xs = np.linspace(edges[0], edges[-1], CURVE_POINTS)
             data.append(on({"type": "scatter", "x": f32(xs), "y": activation_curve(activation, xs),
                             "mode": "lines", "line": {"color": INK, "width": 3},
-                            "name": _("{activation}(input)").format(activation=activation), "legendgroup": "curve",
+                            "name": _("{activation}(input)").format(activation=activation),
+                            "legendgroup": "curve",
                             "showlegend": i == 0, "hoverinfo": "skip"}, curve))
             shapes += sigmoid_zone_shapes(activation, "x", cell["x"], cell["y"],
                                           limit=float(max(abs(edges[0]), abs(edges[-1]))))
