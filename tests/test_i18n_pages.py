@@ -89,3 +89,32 @@ def test_zh_page_3_bn_after_the_relu_has_no_english_left():
     assert "ReLU 把每个负输入都置为 0" in joined
     left = chinese_page_english(at)
     assert left == [], "\n".join(left)
+
+
+# ---------------------------------------------------------------------------- page 4
+
+GAMMA_BETA = "pages/4_Gamma_and_beta.py"
+
+
+def test_zh_page_4_gamma_beta_has_no_english_left():
+    at = _zh_lesson_page(GAMMA_BETA, {"steps": "300", "pe": "50", "ee": "50"}, charts=5,
+                         shown="（第 300 步）：")
+    assert [t.value for t in at.title] == ["gamma 与 beta"]
+    joined = _texts(at)
+    assert "gamma 和 beta **冻结**为滑块的值：每个单元都是 gamma = 0.5，beta = 0。" in joined
+    assert "两个网络的留出集准确率" in joined and "**留出集准确率**" in joined
+    assert "冻结为设定值" in joined               # a choice of the sidebar's gamma/beta mode
+    left = chinese_page_english(at)
+    assert left == [], "\n".join(left)
+
+
+def test_zh_page_4_undo_mode_with_relu_has_no_english_left():
+    """The other branches: gamma and beta set to undo BN, a ReLU net (zero outputs, dead
+    units)."""
+    at = _zh_lesson_page(GAMMA_BETA, {"steps": "300", "pe": "50", "ee": "50", "affine": "undo",
+                                      "act": "relu"}, charts=5, shown="（第 300 步）：")
+    joined = _texts(at)
+    assert "**设为抵消归一化**" in joined and "抵消模式" in joined
+    assert "的输出为 0" in joined                  # the ReLU's zone sentence
+    left = chinese_page_english(at)
+    assert left == [], "\n".join(left)
