@@ -118,3 +118,30 @@ def test_zh_page_4_undo_mode_with_relu_has_no_english_left():
     assert "的输出为 0" in joined                  # the ReLU's zone sentence
     left = chinese_page_english(at)
     assert left == [], "\n".join(left)
+
+
+# ---------------------------------------------------------------------------- questions
+
+def test_zh_page_1_3_4_questions_and_measured_answers_are_chinese():
+    """Every prediction question and choice is in the catalogue; an answer measured on a run
+    is one Chinese sentence with the run's numbers (English unchanged)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bn_core.i18n import _
+    from bn_core.lessons import predictions
+
+    def net(acc):
+        return SimpleNamespace(evals={"step": np.array([0, 300]),
+                                      "heldout_acc": np.array([0.1, acc])},
+                               status="finished", label="Plain")
+
+    snap = SimpleNamespace(nets={"plain": net(0.45), "bn": net(0.9)})
+    assert predictions.ahead_early(snap) == (
+        1, "at step 300: plain 45%, BN 90% held-out accuracy")
+    with i18n.language("zh"):
+        for q in predictions.QUESTIONS:
+            assert english_left([_(q.text), *map(_, q.choices)]) == [], q.id
+        assert predictions.ahead_early(snap) == (
+            1, "第 300 步时的留出集准确率：无批归一化 45%，BN 90%")
