@@ -46,6 +46,12 @@ BN_NETS = ("bn", "noisy_bn", "norm_only")  # the nets with a BN layer, which nee
 MIN_BN_BATCH = 2
 BN_BATCH_REASON = ("BN in training mode needs at least 2 examples per batch: the variance of a "
                    "single value is 0, so BN would output beta whatever the input")
+# The batch-size help with a BN net (one message, so it is translated whole).
+BN_BATCH_HELP = N_("At least 2: BN in training mode needs at least 2 examples per batch: the "
+                   "variance of a single value is 0, so BN would output beta whatever the input "
+                   "(the Inside the BN layer page shows batch size 1).")
+assert BN_BATCH_HELP == (f"At least {MIN_BN_BATCH}: {BN_BATCH_REASON} (the Inside the BN layer "
+                         "page shows batch size 1)."), "keep BN_BATCH_HELP in step with the reason"
 
 NET_LABELS = {  # English; shown translated (bn_core.figures.style.net_label)
     "plain": N_("Plain"),
@@ -60,20 +66,21 @@ NET_LABELS = {  # English; shown translated (bn_core.figures.style.net_label)
 
 # How choices are shown to students (the URL keeps the short names).
 CHOICE_LABELS = {
-    "dataset": {"moons": "two moons", "circles": "circles", "blobs": "Gaussian blobs (3)",
-                "xor": "XOR", "spiral": "spiral (3 arms)",
-                "mnist-subset": "MNIST: bundled 5,000-digit subset", "mnist": "MNIST (full)",
-                "fashion-mnist": "Fashion-MNIST", "deep-linear": "deep linear regression"},
+    "dataset": {"moons": N_("two moons"), "circles": N_("circles"),
+                "blobs": N_("Gaussian blobs (3)"), "xor": "XOR", "spiral": N_("spiral (3 arms)"),
+                "mnist-subset": N_("MNIST: bundled 5,000-digit subset"),
+                "mnist": N_("MNIST (full)"), "fashion-mnist": "Fashion-MNIST",
+                "deep-linear": N_("deep linear regression")},
     "nets": NET_LABELS,
-    "whitening": {"none": "none", "standardize": "standardise", "pca": "PCA whitening",
-                  "zca": "ZCA whitening"},
-    "placement": {"before": "before the nonlinearity", "after": "after the nonlinearity"},
-    "affine": {"learnable": "learnable", "frozen": "frozen at set values",
-               "undo": "set to undo BN"},
-    "arch": {"mlp": "fully connected (MLP)", "cnn": "convolutional (CNN)"},
-    "init": {"default": "N(0, 1/fan_in) (LeCun)", "he": "He: N(0, 2/fan_in)",
-             "xavier": "Xavier: N(0, 2/(fan_in + fan_out))", "small": "small: N(0, 0.01^2)",
-             "scaled": "N(0, scale^2/fan_in), scale below"},
+    "whitening": {"none": N_("none"), "standardize": N_("standardise"),
+                  "pca": N_("PCA whitening"), "zca": N_("ZCA whitening")},
+    "placement": {"before": N_("before the nonlinearity"), "after": N_("after the nonlinearity")},
+    "affine": {"learnable": N_("learnable"), "frozen": N_("frozen at set values"),
+               "undo": N_("set to undo BN")},
+    "arch": {"mlp": N_("fully connected (MLP)"), "cnn": N_("convolutional (CNN)")},
+    "init": {"default": N_("N(0, 1/fan_in) (LeCun)"), "he": N_("He: N(0, 2/fan_in)"),
+             "xavier": N_("Xavier: N(0, 2/(fan_in + fan_out))"),
+             "small": N_("small: N(0, 0.01^2)"), "scaled": N_("N(0, scale^2/fan_in), scale below")},
 }
 
 # Settings added after run keys were first shared: left out of `RunConfig.key()` while at
@@ -262,74 +269,74 @@ class RunConfig:
     """Everything that determines what a run trains; equal configs give equal runs."""
 
     # data
-    dataset: str = setting("moons", "Data set", "data", choices=DATASETS,
-                           help="2-D toy sets, MNIST-style images, or a deep linear regression.")
-    n_samples: int = setting(400, "Training points", "n", lo=40, hi=5000,
-                             help="Size of the 2-D training set.")
-    noise: float = setting(0.15, "Noise", "noise", lo=0.0, hi=1.0,
-                           help="Spread of the 2-D points around their pattern (data units).")
-    far_offset: float = setting(0.0, "Distance from the origin", "far", lo=0.0, hi=20.0,
-                                help="Moves all 2-D data to (d, d): far from where random "
-                                     "boundaries (bias 0) pass.")
-    whitening: str = setting("none", "Whitening", "white", choices=WHITENING,
-                             help="Input transform fitted on the training data.")
-    shift_x: float = setting(0.0, "Test shift x", "sx", lo=-5.0, hi=5.0)
-    shift_y: float = setting(0.0, "Test shift y", "sy", lo=-5.0, hi=5.0)
-    rotate_deg: float = setting(0.0, "Test rotation (degrees)", "rot", lo=-180.0, hi=180.0)
-    scale: float = setting(1.0, "Test scale", "scale", lo=0.25, hi=4.0)
-    binarize: bool = setting(False, "Binary images", "bin",
-                             help="Threshold pixels at 0.5, as the BN paper did.")
-    shuffle: float = setting(1.0, "Shuffling", "shuffle", lo=0.0, hi=1.0,
-                             help="0 = batches in class order, 1 = fully shuffled.")
+    dataset: str = setting("moons", N_("Data set"), "data", choices=DATASETS,
+                           help=N_("2-D toy sets, MNIST-style images, or a deep linear "
+                                   "regression."))
+    n_samples: int = setting(400, N_("Training points"), "n", lo=40, hi=5000,
+                             help=N_("Size of the 2-D training set."))
+    noise: float = setting(0.15, N_("Noise"), "noise", lo=0.0, hi=1.0,
+                           help=N_("Spread of the 2-D points around their pattern (data units)."))
+    far_offset: float = setting(0.0, N_("Distance from the origin"), "far", lo=0.0, hi=20.0,
+                                help=N_("Moves all 2-D data to (d, d): far from where random "
+                                     "boundaries (bias 0) pass."))
+    whitening: str = setting("none", N_("Whitening"), "white", choices=WHITENING,
+                             help=N_("Input transform fitted on the training data."))
+    shift_x: float = setting(0.0, N_("Test shift x"), "sx", lo=-5.0, hi=5.0)
+    shift_y: float = setting(0.0, N_("Test shift y"), "sy", lo=-5.0, hi=5.0)
+    rotate_deg: float = setting(0.0, N_("Test rotation (degrees)"), "rot", lo=-180.0, hi=180.0)
+    scale: float = setting(1.0, N_("Test scale"), "scale", lo=0.25, hi=4.0)
+    binarize: bool = setting(False, N_("Binary images"), "bin",
+                             help=N_("Threshold pixels at 0.5, as the BN paper did."))
+    shuffle: float = setting(1.0, N_("Shuffling"), "shuffle", lo=0.0, hi=1.0,
+                             help=N_("0 = batches in class order, 1 = fully shuffled."))
     # model
-    arch: str = setting("mlp", "Architecture", "arch", choices=ARCHITECTURES,
-                        help="Fully connected layers, or 3x3 convolutions with 2x2 max pooling "
-                             "(image data only; hidden layers = conv layers, units = channels).")
-    nets: tuple = setting(("plain", "bn"), "Nets trained side by side", "nets", choices=NET_KINDS,
-                          item_kind=str)
-    depth: int = setting(3, "Hidden layers", "depth", lo=1, hi=30)
-    width: int = setting(100, "Units per layer", "width", lo=1, hi=512)
-    activation: str = setting("sigmoid", "Activation", "act", choices=ACTIVATIONS)
-    placement: str = setting("before", "BN placement", "place", choices=PLACEMENTS,
-                             help="BN before the nonlinearity (the paper) or after it.")
-    affine: str = setting("learnable", "gamma and beta", "affine", choices=AFFINE_MODES,
-                          help="Learnable, frozen at the values below, or set to undo BN.")
-    gamma_value: float = setting(1.0, "Frozen gamma", "gamma", lo=0.0, hi=5.0)
-    beta_value: float = setting(0.0, "Frozen beta", "beta", lo=-5.0, hi=5.0)
-    init: str = setting("default", "Initial weights", "winit", choices=INITS,
-                        help="How the weights are drawn: N(0, 1/fan_in), He's N(0, 2/fan_in) "
+    arch: str = setting("mlp", N_("Architecture"), "arch", choices=ARCHITECTURES,
+                        help=N_("Fully connected layers, or 3x3 convolutions with 2x2 max pooling "
+                             "(image data only; hidden layers = conv layers, units = channels)."))
+    nets: tuple = setting(("plain", "bn"), N_("Nets trained side by side"), "nets",
+                          choices=NET_KINDS, item_kind=str)
+    depth: int = setting(3, N_("Hidden layers"), "depth", lo=1, hi=30)
+    width: int = setting(100, N_("Units per layer"), "width", lo=1, hi=512)
+    activation: str = setting("sigmoid", N_("Activation"), "act", choices=ACTIVATIONS)
+    placement: str = setting("before", N_("BN placement"), "place", choices=PLACEMENTS,
+                             help=N_("BN before the nonlinearity (the paper) or after it."))
+    affine: str = setting("learnable", N_("gamma and beta"), "affine", choices=AFFINE_MODES,
+                          help=N_("Learnable, frozen at the values below, or set to undo BN."))
+    gamma_value: float = setting(1.0, N_("Frozen gamma"), "gamma", lo=0.0, hi=5.0)
+    beta_value: float = setting(0.0, N_("Frozen beta"), "beta", lo=-5.0, hi=5.0)
+    init: str = setting("default", N_("Initial weights"), "winit", choices=INITS,
+                        help=N_("How the weights are drawn: N(0, 1/fan_in), He's N(0, 2/fan_in) "
                              "for ReLU, Xavier's N(0, 2/(fan_in + fan_out)), a small "
-                             "N(0, 0.01^2), or N(0, scale^2/fan_in) with the scale below.")
-    init_scale: float = setting(1.0, "Init scale (scaled init only)", "init", lo=0.01,
+                             "N(0, 0.01^2), or N(0, scale^2/fan_in) with the scale below."))
+    init_scale: float = setting(1.0, N_("Init scale (scaled init only)"), "init", lo=0.01,
                                 hi=20.0, log=True,
-                                help="Used when the initial weights are 'scaled': "
+                                help=N_("Used when the initial weights are 'scaled': "
                                      "W ~ N(0, scale^2/fan_in). Scale 1 is N(0, 1/fan_in); "
-                                     "He's init is scale sqrt(2) = 1.41, not 2.")
-    groups: int = setting(4, "GroupNorm groups", "groups", lo=1, hi=512,
-                          help="GroupNorm normalises each group of units (channels) together: "
+                                     "He's init is scale sqrt(2) = 1.41, not 2."))
+    groups: int = setting(4, N_("GroupNorm groups"), "groups", lo=1, hi=512,
+                          help=N_("GroupNorm normalises each group of units (channels) together: "
                                "1 group = LayerNorm. Uses the largest divisor of the width "
-                               "that is not above this number.")
-    dropout: float = setting(0.0, "Dropout", "drop", lo=0.0, hi=0.9)
+                               "that is not above this number."))
+    dropout: float = setting(0.0, N_("Dropout"), "drop", lo=0.0, hi=0.9)
     # optimisation
-    lr: float = setting(0.5, "Learning rate", "lr", lo=1e-4, hi=10.0, log=True)
-    lr_multiplier: float = setting(1.0, "Learning-rate multiplier", "lrx", lo=0.1, hi=100.0,
-                                   log=True, help="The BN paper's x5 and x30.")
-    momentum: float = setting(0.0, "Momentum", "mom", lo=0.0, hi=0.99)
-    batch_size: int = setting(60, "Batch size", "batch", lo=1, hi=2000)
-    steps: int = setting(3000, "Training steps", "steps", lo=1, hi=200_000)
-    seed: int = setting(0, "Seed", "seed", lo=0, hi=2**31 - 1)
+    lr: float = setting(0.5, N_("Learning rate"), "lr", lo=1e-4, hi=10.0, log=True)
+    lr_multiplier: float = setting(1.0, N_("Learning-rate multiplier"), "lrx", lo=0.1, hi=100.0,
+                                   log=True, help=N_("The BN paper's x5 and x30."))
+    momentum: float = setting(0.0, N_("Momentum"), "mom", lo=0.0, hi=0.99)
+    batch_size: int = setting(60, N_("Batch size"), "batch", lo=1, hi=2000)
+    steps: int = setting(3000, N_("Training steps"), "steps", lo=1, hi=200_000)
+    seed: int = setting(0, N_("Seed"), "seed", lo=0, hi=2**31 - 1)
     # probes
-    probe_every: int = setting(100, "Probe every (steps)", "pe", lo=1, hi=10_000)
-    eval_every: int = setting(100, "Evaluate every (steps)", "ee", lo=1, hi=10_000)
-    percentiles: tuple = setting(PERCENTILES, "Percentiles", "pct", lo=0.0, hi=100.0,
+    probe_every: int = setting(100, N_("Probe every (steps)"), "pe", lo=1, hi=10_000)
+    eval_every: int = setting(100, N_("Evaluate every (steps)"), "ee", lo=1, hi=10_000)
+    percentiles: tuple = setting(PERCENTILES, N_("Percentiles"), "pct", lo=0.0, hi=100.0,
                                  item_kind=float, max_items=MAX_PERCENTILES,
-                                 help=f"Up to {MAX_PERCENTILES} values between 0 and 100, "
-                                      "e.g. 15,50,85.")
-    probe_unit: int = setting(0, "Probed unit", "unit", lo=0, hi=511)
-    ics_every: int = setting(0, "Measure ICS every (steps, 0 = off)", "ics", lo=0, hi=10_000)
-    grid_resolution: int = setting(60, "Decision grid resolution", "grid", lo=0, hi=200)
-    heldout_size: int = setting(1000, "Held-out probe set", "held", lo=10, hi=10_000)
-    pace: float = setting(0.0, "Speed limit (steps/s, 0 = none)", "pace", lo=0.0, hi=5000.0)
+                                 help=N_("Up to 9 values between 0 and 100, e.g. 15,50,85."))
+    probe_unit: int = setting(0, N_("Probed unit"), "unit", lo=0, hi=511)
+    ics_every: int = setting(0, N_("Measure ICS every (steps, 0 = off)"), "ics", lo=0, hi=10_000)
+    grid_resolution: int = setting(60, N_("Decision grid resolution"), "grid", lo=0, hi=200)
+    heldout_size: int = setting(1000, N_("Held-out probe set"), "held", lo=10, hi=10_000)
+    pace: float = setting(0.0, N_("Speed limit (steps/s, 0 = none)"), "pace", lo=0.0, hi=5000.0)
 
     def __post_init__(self):
         for f in fields(self):
@@ -480,8 +487,6 @@ def setting_for(name: str, nets) -> Setting:
     at 2, and the reason is told wherever a smaller one is refused or clamped."""
     spec = SETTINGS[name]
     if name == "batch_size" and smallest_batch(nets) > spec.lo:
-        return dataclasses.replace(
-            spec, lo=smallest_batch(nets), note=BN_BATCH_REASON,
-            help=f"At least {smallest_batch(nets)}: {BN_BATCH_REASON} (the Inside the BN layer "
-                 "page shows batch size 1).")
+        return dataclasses.replace(spec, lo=smallest_batch(nets), note=BN_BATCH_REASON,
+                                   help=BN_BATCH_HELP)
     return spec

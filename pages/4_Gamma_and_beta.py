@@ -9,6 +9,7 @@ from bn_core.config import TOY_DATASETS, Setting
 from bn_core.figures.activations import (activation_input_figure, affine_figure,
                                          heldout_accuracy_chart, zone_fraction_figure, zone_rule)
 from bn_core.figures.boundaries import boundary_figure
+from bn_core.i18n import N_, _
 from bn_core.lessons import gamma_beta as gb
 from bn_core.presets import lesson_setup
 
@@ -20,39 +21,40 @@ RUN_SETTINGS = ["affine", "gamma_value", "beta_value", "activation", "dataset", 
                 "width", "lr", "steps", "seed"]
 
 lesson = ui.Lesson(
-    "gamma and beta",
-    "After normalising each unit's input to mean 0 and variance 1, BN scales it by **gamma** "
-    "and shifts it by **beta**: why not stop at normalising? A plain and a BN net learn the "
-    "same data; set the BN net's gamma and beta in the sidebar and watch what its units see.",
-    more="A sigmoid fed inputs of mean 0 and variance 1 works mostly in its **near-linear "
-         "middle** (for a normal input, 95% of its outputs lie between 0.12 and 0.88), and every "
-         "unit's threshold sits at the batch mean: a deep net of such units computes almost a "
-         "straight-line function. gamma and beta give the net back the choice of where and how "
-         "steeply each unit switches; gamma = sqrt(var) and beta = mean even undo the "
-         "normalisation entirely. For a ReLU, gamma matters little (scaling its input scales "
-         "its output), but with beta = 0 half of every unit's outputs are 0.\n\n"
-         "This page's default: the two moons, a 3 x 32 sigmoid net, gamma frozen at 0.5 and "
-         "beta at 0. Measured on it (seeds 0-2, docs/claims.md): the BN net ended at 87-88% "
-         "held-out with 98% or more of its top layer's inputs near-linear, against 85-86% for "
-         "the best straight-line boundary, while the plain net reached 100%; with learnable "
-         "gamma and beta the BN net reached 100% too.",
+    N_("gamma and beta"),
+    N_("After normalising each unit's input to mean 0 and variance 1, BN scales it by **gamma** "
+       "and shifts it by **beta**: why not stop at normalising? A plain and a BN net learn the "
+       "same data; set the BN net's gamma and beta in the sidebar and watch what its units see."),
+    more=N_("A sigmoid fed inputs of mean 0 and variance 1 works mostly in its **near-linear "
+            "middle** (for a normal input, 95% of its outputs lie between 0.12 and 0.88), and "
+            "every unit's threshold sits at the batch mean: a deep net of such units computes "
+            "almost a straight-line function. gamma and beta give the net back the choice of "
+            "where and how steeply each unit switches; gamma = sqrt(var) and beta = mean even "
+            "undo the normalisation entirely. For a ReLU, gamma matters little (scaling its "
+            "input scales its output), but with beta = 0 half of every unit's outputs are "
+            "0.\n\nThis page's default: the two moons, a 3 x 32 sigmoid net, gamma frozen at 0.5 "
+            "and beta at 0. Measured on it (seeds 0-2, docs/claims.md): the BN net ended at "
+            "87-88% held-out with 98% or more of its top layer's inputs near-linear, against "
+            "85-86% for the best straight-line boundary, while the plain net reached 100%; with "
+            "learnable gamma and beta the BN net reached 100% too."),
     icon=":material/tune:")
 
-with ui.guard("the gamma and beta page"):
+with ui.guard(N_("the gamma and beta page")):
     config = lesson.settings(BASE, RUN_SETTINGS, limits={"dataset": {"choices": DATASETS_OFFERED}})
     if config.affine != "frozen":
-        st.sidebar.caption("The gamma and beta sliders act only when gamma and beta are frozen.")
+        st.sidebar.caption(_("The gamma and beta sliders act only when gamma and beta are "
+                             "frozen."))
     layer_setting = Setting(name="layer", kind=int, default=min(3, config.depth),
-                            label="Layer shown", lo=1, hi=config.depth, url="layer",
-                            help="Which hidden layer's nonlinearity input to draw. Does not "
-                                 "restart the run.")
+                            label=N_("Layer shown"), lo=1, hi=config.depth, url="layer",
+                            help=N_("Which hidden layer's nonlinearity input to draw. Does not "
+                                    "restart the run."))
     layer = min(int(lesson.views([layer_setting])["layer"]), config.depth) - 1
     ui.share_link()
     run = lesson.run(config)
 
     def curve(snap, brief):
         if not snap.nets or snap.edges is None:
-            st.info("Preparing the run...")
+            st.info(_("Preparing the run..."))
             return
         c1, c2 = st.columns([3, 2])
         with c1:
@@ -83,7 +85,8 @@ with ui.guard("the gamma and beta page"):
         with c2:
             st.markdown(gb.zones_reading(snap, layer))
             if not brief:
-                st.caption(f"The same layer over training ({zone_rule(snap.config.activation)}).")
+                st.caption(_("The same layer over training ({zones}).").format(
+                    zones=zone_rule(snap.config.activation)))
 
     def affine(snap, brief):
         if not snap.nets:
@@ -94,15 +97,15 @@ with ui.guard("the gamma and beta page"):
                 ui.chart(affine_figure, snap, layer, key="gb:affine", height=320)
             with c2:
                 st.markdown(gb.affine_text(snap, layer))
-        with st.expander("Export this run"):
+        with st.expander(_("Export this run")):
             ui.export_controls(snap, "gamma-beta")
 
-    lesson.section("What the nonlinearity sees", curve,
-                   say="Where on the curve do the BN net's inputs fall?")
-    lesson.section("Held-out accuracy and decision boundaries", accuracy,
-                   say="Can a net whose units are all near-linear bend its boundary?")
-    lesson.section("Inputs in each zone over training", zones,
-                   say="How much of each net's input sits in each zone?")
-    lesson.section("The BN net's gamma and beta", affine,
-                   say="What did the net do with gamma and beta?")
+    lesson.section(N_("What the nonlinearity sees"), curve,
+                   say=N_("Where on the curve do the BN net's inputs fall?"))
+    lesson.section(N_("Held-out accuracy and decision boundaries"), accuracy,
+                   say=N_("Can a net whose units are all near-linear bend its boundary?"))
+    lesson.section(N_("Inputs in each zone over training"), zones,
+                   say=N_("How much of each net's input sits in each zone?"))
+    lesson.section(N_("The BN net's gamma and beta"), affine,
+                   say=N_("What did the net do with gamma and beta?"))
     lesson.live(run)

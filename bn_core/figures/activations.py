@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from bn_core.config import CHOICE_LABELS
+from bn_core.i18n import N_, _
 from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
 from bn_core.figures.figure1 import accuracy_figure
 from bn_core.figures.style import (GUIDE, INK, NET_COLORS, axis, band, base_layout,
@@ -68,23 +69,24 @@ def output_range(counts, edges, activation: str, mass=OUTPUT_MASS) -> tuple[floa
 
 
 def zone_names(activation: str) -> dict[str, str]:
-    """The probe series that describe the activation's zones, with their names in words."""
+    """The probe series that describe the activation's zones, with their names in words
+    (English, marked for translation: show them with _())."""
     if activation in SATURATION_THRESHOLD:
-        return {"linear_zone": "near-linear", "saturated": "saturated"}
+        return {"linear_zone": N_("near-linear"), "saturated": N_("saturated")}
     if activation == "relu":
-        return {"zero_outputs": "output 0 (input <= 0)", "dead_units": "dead units"}
+        return {"zero_outputs": N_("output 0 (input <= 0)"), "dead_units": N_("dead units")}
     return {}
 
 
 def zone_rule(activation: str) -> str:
     """The zones' definitions in words, for captions."""
     if activation in SATURATION_THRESHOLD:
-        return (f"near-linear: |input| < {LINEAR_ZONE[activation]:g}; "
-                f"saturated: |input| > {SATURATION_THRESHOLD[activation]:g}")
+        return _("near-linear: |input| < {linear:g}; saturated: |input| > {saturated:g}").format(
+            linear=LINEAR_ZONE[activation], saturated=SATURATION_THRESHOLD[activation])
     if activation == "relu":
-        return ("output 0: inputs <= 0 (share of all values); dead units: units whose input is "
-                "<= 0 for every probe example")
-    return "a linear activation has no zones"
+        return _("output 0: inputs <= 0 (share of all values); dead units: units whose input "
+                 "is <= 0 for every probe example")
+    return _("a linear activation has no zones")
 
 
 def latest_value(view, series: str, layer: int) -> float:
@@ -113,13 +115,18 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> dict:
     edges = snap.edges
     names = list(snap.nets)
     steps = [v.latest.get("step") for v in snap.nets.values() if v.latest.get("hist") is not None]
-    when = f" at step {steps[0]:,}" if steps and steps[0] is not None else ""
-    layout = base_layout(f"What the {activation} sees: layer {layer + 1}'s inputs{when}, drawn "
-                         f"under the {activation} curve", height=height + 30,
-                         hovermode="closest", bargap=0)
+    if steps and steps[0] is not None:
+        title = _("What the {activation} sees: layer {layer}'s inputs at step {step:,}, drawn "
+                  "under the {activation} curve").format(activation=activation, layer=layer + 1,
+                                                          step=steps[0])
+    else:
+        title = _("What the {activation} sees: layer {layer}'s inputs, drawn under the "
+                  "{activation} curve").format(activation=activation, layer=layer + 1)
+    layout = base_layout(title, height=height + 30, hovermode="closest", bargap=0)
     cells = subplot_grid(layout, 1, max(1, len(names)), h_spacing=0.1,
                          titles=[f"<b>{net_label(n)}</b>" for n in names],
-                         x_title=f"input to the {activation} (layer {layer + 1})")[0]
+                         x_title=_("input to the {activation} (layer {layer})").format(
+                             activation=activation, layer=layer + 1))[0]
     for note_, name in zip(layout["annotations"][-len(names):] if names else [], names):
         note_["font"]["color"] = NET_COLORS[name]  # panel titles in the net's colour
     # each panel's right axis (the curve), numbered after the panels' own axes
@@ -138,16 +145,18 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> dict:
             top = max(top, float(shares.max()))
             data.append(on({"type": "bar", "x": f32((edges[:-1] + edges[1:]) / 2), "y": shares,
                             "width": float(edges[1] - edges[0]),
-                            "name": f"{net_label(name)}: inputs at step "
-                                    f"{view.latest.get('step', 0):,}",
+                            "name": _("{net}: inputs at step {step:,}").format(
+                                net=net_label(name), step=view.latest.get('step', 0)),
                             "marker": {"color": NET_COLORS[name], "line": {"width": 0}},
-                            "opacity": 0.65, "hovertemplate": "input %{x:.2f}: %{y:.1f}%"},
+                            "opacity": 0.65,
+                            "hovertemplate": _("input %{x:.2f}: %{y:.1f}%")},
                            cell))
         if edges is not None:
             xs = np.linspace(edges[0], edges[-1], CURVE_POINTS)
             data.append(on({"type": "scatter", "x": f32(xs), "y": activation_curve(activation, xs),
                             "mode": "lines", "line": {"color": INK, "width": 3},
-                            "name": f"{activation}(input)", "legendgroup": "curve",
+                            "name": _("{activation}(input)").format(activation=activation),
+                            "legendgroup": "curve",
                             "showlegend": i == 0, "hoverinfo": "skip"}, curve))
             shapes += sigmoid_zone_shapes(activation, "x", cell["x"], cell["y"],
                                           limit=float(max(abs(edges[0]), abs(edges[-1]))))
@@ -162,14 +171,14 @@ def activation_input_figure(snap, layer: int, height: int = 380) -> dict:
         left, right = layout[layout_key(cell["y"])], layout[layout_key(curve["y"])]
         left["range"] = [0, round(top * 1.08, 3)]
         if i == 0:
-            left["title"] = {"text": "share of inputs (%)"}
+            left["title"] = {"text": _("share of inputs (%)")}
         right["showticklabels"] = last
         if curve_range is not None:
             right["range"] = [round(float(v), 4) for v in curve_range]
         if activation in CURVE_TICKS:
             right.update(tickmode="array", tickvals=CURVE_TICKS[activation])
         if last:
-            right["title"] = {"text": f"{activation} output"}
+            right["title"] = {"text": _("{activation} output").format(activation=activation)}
         if edges is not None:
             layout[layout_key(cell["x"])]["range"] = [float(edges[0]), float(edges[-1])]
     if shapes:
@@ -192,12 +201,14 @@ def zone_fraction_figure(snap, layer: int, height: int = 340) -> dict:
             if layer >= pr[series].shape[1]:
                 continue
             data.append({"type": "scatter", "x": steps32(steps), "y": f32(pr[series][:, layer]),
-                         "mode": "lines", "name": f"{net_label(name)}: {words}",
+                         "mode": "lines", "name": _("{net}: {zone}").format(
+                             net=net_label(name), zone=_(words)),
                          "line": {"color": NET_COLORS[name], "width": 3 if k == 0 else 2,
                                   "dash": "solid" if k == 0 else "dot"}})
-    title = (f"Layer {layer + 1}: share of {activation} inputs in each zone" if zones
-             else "A linear activation has no saturated or near-linear zone")
-    layout = base_layout(title, "training step", "fraction of inputs", height)
+    title = (_("Layer {layer}: share of {activation} inputs in each zone").format(
+                 layer=layer + 1, activation=activation) if zones
+             else N_("A linear activation has no saturated or near-linear zone"))
+    layout = base_layout(title, N_("training step"), N_("fraction of inputs"), height)
     layout["yaxis"]["range"] = [0, 1.02]
     layout["xaxis"].update(step_ticks(step_range(snap)[1]))
     return figure(data, layout)
@@ -205,7 +216,7 @@ def zone_fraction_figure(snap, layer: int, height: int = 340) -> dict:
 
 def heldout_accuracy_chart(snap, height: int = 320) -> dict:
     """Held-out accuracy of both nets over the whole run's steps (the gamma and beta page)."""
-    fig = accuracy_figure(snap.nets, "heldout_acc", "Held-out accuracy of both nets", height)
+    fig = accuracy_figure(snap.nets, "heldout_acc", N_("Held-out accuracy of both nets"), height)
     fig["layout"]["xaxis"].update(step_ticks(step_range(snap)[1]))
     return fig
 
@@ -233,14 +244,17 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> dict:
     color = NET_COLORS.get(net, NET_COLORS["bn"])
     undo = mode == "undo"
     unit = snap.config.probe_unit
-    titles = ([f"gamma (scale) = sqrt(var_B + eps), unit {unit}",
-               f"beta (shift) = mu_B, unit {unit}"] if undo
-              else ["mean |gamma| (scale) per layer", "mean beta (shift) per layer"])
-    what = "set to undo the normalisation" if undo else CHOICE_LABELS["affine"].get(mode, mode)
-    layout = base_layout(f"{net_label(net)} net: scale gamma and shift beta ({what})",
+    titles = ([_("gamma (scale) = sqrt(var_B + eps), unit {unit}").format(unit=unit),
+               _("beta (shift) = mu_B, unit {unit}").format(unit=unit)] if undo
+              else [N_("mean |gamma| (scale) per layer"), N_("mean beta (shift) per layer")])
+    what = (_("set to undo the normalisation") if undo
+            else _(CHOICE_LABELS["affine"].get(mode, mode)))
+    layout = base_layout(_("{net} net: scale gamma and shift beta ({mode})").format(
+                             net=net_label(net), mode=what),
                          height=height + 40, hovermode="closest", legend={"font": {"size": 12}})
     cells = subplot_grid(layout, 1, 3, h_spacing=0.1, column_widths=[0.34, 0.34, 0.32],
-                         titles=titles + [f"layer {layer + 1} now, per unit"])[0]
+                         titles=titles + [_("layer {layer} now, per unit").format(
+                             layer=layer + 1)])[0]
     data = []
     if view is not None and len(view.probes.get("step", ())) > 0:
         pr, steps = view.probes, steps32(view.probes["step"])
@@ -255,17 +269,17 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> dict:
                 line = {"color": color, "width": 3 if j == layer else 1.5,
                         "dash": LAYER_DASHES[j % len(LAYER_DASHES)]}
                 data.append(on({"type": "scatter", "x": steps, "y": f32(gam[:, j]),
-                                "mode": "lines", "name": f"layer {j + 1}",
+                                "mode": "lines", "name": _("layer {layer}").format(layer=j + 1),
                                 "legendgroup": f"l{j}", "line": line}, cells[0]))
                 data.append(on({"type": "scatter", "x": steps, "y": f32(np.asarray(bet)[:, j]),
-                                "mode": "lines", "name": f"layer {j + 1}",
+                                "mode": "lines", "name": _("layer {layer}").format(layer=j + 1),
                                 "legendgroup": f"l{j}", "showlegend": False, "line": dict(line)},
                                cells[1]))
         current = effective_affine(view, layer, mode)
         if current is not None:
             gamma, beta = current
             data.append(on({"type": "scatter", "x": beta, "y": gamma, "mode": "markers",
-                            "name": f"units of layer {layer + 1}",
+                            "name": _("units of layer {layer}").format(layer=layer + 1),
                             "marker": {"color": color, "size": 9, "opacity": 0.8,
                                        "line": {"width": 1, "color": INK}},
                             "hovertemplate": "beta %{x:.2f}, gamma %{y:.2f}"}, cells[2]))
@@ -274,9 +288,10 @@ def affine_figure(snap, layer: int, net: str = "bn", height: int = 360) -> dict:
     last = step_range(snap)[1]
     # y titles only on the left (the panel titles name the other panels' quantities): a
     # title between two narrow panels lands on the neighbour's data
-    layout["yaxis"]["title"] = {"text": "gamma (scale)"}
-    for cell, x_title in zip(cells, ("training step", "training step", "beta (shift)")):
-        layout[layout_key(cell["x"])]["title"] = {"text": x_title}
+    layout["yaxis"]["title"] = {"text": _("gamma (scale)")}
+    for cell, x_title in zip(cells, (N_("training step"), N_("training step"),
+                                     N_("beta (shift)"))):
+        layout[layout_key(cell["x"])]["title"] = {"text": _(x_title)}
     for cell in cells[:2]:
         layout[layout_key(cell["x"])].update(step_ticks(last))
     return figure(data, layout)

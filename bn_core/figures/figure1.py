@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.nets.probes import SATURATION_THRESHOLD
 from bn_core.figures.style import (NET_COLORS, NET_DASH, axis, base_layout, f32, figure,
                                    layout_key, net_label, on, sigmoid_zone_shapes, step_ticks, steps32,
                                    subplot_grid, update_axes)
 
-METRIC_WORDS = {"heldout_acc": "held-out", "test_acc": "test", "train_acc": "training"}
+METRIC_TITLES = {"heldout_acc": N_("(a) held-out accuracy"), "test_acc": N_("(a) test accuracy"),
+                 "train_acc": N_("(a) training accuracy")}
 
 
 def accuracy_traces(nets: dict, metric: str = "heldout_acc") -> list[dict]:
@@ -19,7 +21,8 @@ def accuracy_traces(nets: dict, metric: str = "heldout_acc") -> list[dict]:
         ev = view.evals
         if metric not in ev:
             continue
-        label = net_label(name) + ("" if view.status != "diverged" else f" ({view.status_text})")
+        label = net_label(name) + ("" if view.status != "diverged" else
+                                   _(" (diverged at step {step})").format(step=view.diverged_at))
         traces.append({"type": "scatter", "x": steps32(ev["step"]), "y": f32(ev[metric]),
                        "mode": "lines", "name": label,
                        "line": {"color": NET_COLORS[name], "dash": NET_DASH[name], "width": 3}})
@@ -29,8 +32,8 @@ def accuracy_traces(nets: dict, metric: str = "heldout_acc") -> list[dict]:
 def accuracy_figure(nets: dict, metric: str = "heldout_acc", title: str | None = None,
                     height: int = 340) -> dict:
     """Accuracy of each net against training steps."""
-    layout = base_layout(title or f"(a) {METRIC_WORDS.get(metric, metric)} accuracy",
-                         "training step", "accuracy (fraction correct)", height)
+    layout = base_layout(title or METRIC_TITLES.get(metric, f"(a) {metric} accuracy"),
+                         N_("training step"), N_("accuracy (fraction correct)"), height)
     layout["yaxis"]["range"] = [0, 1.02]
     layout["xaxis"].update(step_ticks())
     return figure(accuracy_traces(nets, metric), layout)
@@ -71,13 +74,15 @@ def percentile_band_figure(nets: dict, layer: int, activation: str, percentiles,
                            height: int = 360) -> dict:
     """Figure 1 (b, c): one panel per net, the percentile band of the nonlinearity's input."""
     names = [n for n in nets if len(nets[n].probes.get("step", ())) > 0] or list(nets)
-    what = "all units pooled" if pooled else f"unit {unit}"
+    what = _("all units pooled") if pooled else _("unit {unit}").format(unit=unit)
     q = "/".join(f"{p:g}" for p in percentiles)
-    layout = base_layout(f"{q}th percentiles of the {activation} input, layer {layer + 1}, "
-                         f"{what}", height=height, hovermode="closest")
+    layout = base_layout(_("{percentiles}th percentiles of the {activation} input, layer {layer}, "
+                           "{what}").format(percentiles=q, activation=activation,
+                                            layer=layer + 1, what=what),
+                         height=height, hovermode="closest")
     cells = subplot_grid(layout, 1, max(1, len(names)), h_spacing=0.06, shared_y=shared_y,
                          titles=[f"({chr(98 + i)}) {net_label(n)}" for i, n in enumerate(names)],
-                         x_title="training step", y_title="input to the nonlinearity")[0]
+                         x_title=N_("training step"), y_title=N_("input to the nonlinearity"))[0]
     data, shapes = [], []
     for cell, name in zip(cells, names):
         data += [on(t, cell) for t in band_traces(nets[name], layer, pooled, NET_COLORS[name],
@@ -95,12 +100,14 @@ def figure1(nets: dict, layer: int, activation: str, percentiles, unit: int,
     """The whole Figure 1 in one figure: accuracy, then one band panel per net."""
     names = list(nets)
     q = "/".join(f"{p:g}" for p in percentiles)
-    layout = base_layout(title or f"Figure 1 reproduced: layer {layer + 1}, unit {unit}",
+    layout = base_layout(title or _("Figure 1 reproduced: layer {layer}, unit {unit}").format(
+                             layer=layer + 1, unit=unit),
                          height=420, hovermode="closest", width=1400)
     cells = subplot_grid(layout, 1, 1 + len(names), h_spacing=0.06,
-                         titles=["(a) held-out accuracy"] +
-                         [f"({chr(98 + i)}) {net_label(n)}: {q}th percentiles"
-                          for i, n in enumerate(names)], x_title="training step")[0]
+                         titles=[N_("(a) held-out accuracy")] +
+                         [_("({panel}) {net}: {percentiles}th percentiles").format(
+                             panel=chr(98 + i), net=net_label(n), percentiles=q)
+                          for i, n in enumerate(names)], x_title=N_("training step"))[0]
     data = [on(t, cells[0]) for t in accuracy_traces(nets)]
     shapes = []
     for cell, name in zip(cells[1:], names):
@@ -109,8 +116,9 @@ def figure1(nets: dict, layer: int, activation: str, percentiles, unit: int,
         shapes += sigmoid_zone_shapes(activation, x_ref=cell["x"], y_ref=cell["y"])
     layout["shapes"] = shapes
     lim = band_limit(nets, names, layer, False, activation)
-    layout["yaxis"].update(axis("accuracy", range=[0, 1.02]))
+    layout["yaxis"].update(axis(N_("accuracy"), range=[0, 1.02]))
     for cell in cells[1:]:
-        layout[layout_key(cell["y"])].update(axis(f"{activation} input", range=[-lim, lim]))
+        layout[layout_key(cell["y"])].update(axis(_("{activation} input").format(
+            activation=activation), range=[-lim, lim]))
     update_axes(layout, "x", **step_ticks())
     return figure(data, layout)

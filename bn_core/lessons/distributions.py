@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bn_core.i18n import N_, _
+
 LOG_DENSITY_FLOOR = -4.0  # log10 of the smallest fraction drawn (0.01 % of the values)
 
 
@@ -171,10 +173,13 @@ def layer_moments_text(snap, layer: int) -> str:
         probed = max(probed, int(v.probes["step"][-1]))
         if layer < len(drift):
             d = drift[layer]
-            rows.append(f"- **{v.label}**: mean {d.mean_start:+.2f} → {d.mean_now:+.2f}, "
-                        f"variance {d.var_start:.3g} → {d.var_now:.3g}")
+            rows.append(_("- **{net}**: mean {mean_start:+.2f} → {mean_now:+.2f}, variance "
+                          "{var_start:.3g} → {var_now:.3g}").format(
+                              net=_(v.label), mean_start=d.mean_start, mean_now=d.mean_now,
+                              var_start=d.var_start, var_now=d.var_now))
     act = snap.config.activation
-    return f"**Layer {layer + 1}'s {act} input, step 0 → {probed:,}**\n" + "\n".join(rows)
+    return _("**Layer {layer}'s {activation} input, step 0 → {step:,}**").format(
+        layer=layer + 1, activation=act, step=probed) + "\n" + "\n".join(rows)
 
 
 def largest_drift_text(snap) -> str:
@@ -190,21 +195,24 @@ def largest_drift_text(snap) -> str:
         top = max(range(len(layers)), key=lambda i: layers[i].var_ratio_max
                   if math.isfinite(layers[i].var_ratio_max) else -1)
         d = layers[top]
-        rows.append(f"- **{v.label}**: layer {top + 1}'s variance grew up to "
-                    f"**{d.var_ratio_max:.3g}×** its start ({d.var_start:.3g} → {d.var_now:.3g} "
-                    f"now); its mean wandered over {d.mean_range:.2f}")
-    return "**Largest drift, measured**\n" + "\n".join(rows)
+        rows.append(_("- **{net}**: layer {layer}'s variance grew up to **{ratio:.3g}×** its "
+                      "start ({var_start:.3g} → {var_now:.3g} now); its mean wandered over "
+                      "{mean_range:.2f}").format(
+                          net=_(v.label), layer=top + 1, ratio=d.var_ratio_max,
+                          var_start=d.var_start, var_now=d.var_now, mean_range=d.mean_range))
+    return _("**Largest drift, measured**") + "\n" + "\n".join(rows)
 
 
-INIT_WORDS = {"default": "N(0, 1/fan_in)", "he": "He's N(0, 2/fan_in)",
-              "xavier": "Xavier's N(0, 2/(fan_in + fan_out))", "small": "a small N(0, 0.01^2)"}
+INIT_WORDS = {"default": "N(0, 1/fan_in)", "he": N_("He's N(0, 2/fan_in)"),
+              "xavier": N_("Xavier's N(0, 2/(fan_in + fan_out))"),
+              "small": N_("a small N(0, 0.01^2)")}
 
 
 def init_words(config) -> str:
     """The run's initial weights in words."""
     if config.init == "scaled":
         return f"N(0, {config.init_scale:g}^2/fan_in)"
-    return INIT_WORDS[config.init]
+    return _(INIT_WORDS[config.init])
 
 
 def start_variance_text(snap) -> str | None:
@@ -218,14 +226,17 @@ def start_variance_text(snap) -> str | None:
     if var0.size < 2 or not np.all(np.isfinite(var0)) or np.any(var0 <= 0):
         return None
     spread = float(var0.max() / var0.min())
-    head = (f"The weights start as {init_words(snap.config)}: the plain net's layers start with "
-            f"input variances from {var0.min():.3g} to {var0.max():.3g}")
+    values = dict(init=init_words(snap.config), lo=var0.min(), hi=var0.max(), spread=spread)
     if spread <= 4:
-        return head + (" (within a factor of 4 of each other), so the growth below is "
-                       "training moving them, not a recovery from a lopsided start.")
-    return head + (f", {spread:.0f}x apart: a layer that starts {spread:.0f}x too small "
-                   "\"grows\" that much just by recovering, so part of the growth below is the "
-                   "initialisation, not covariate shift. **Try** He's init for ReLU nets.")
+        return _("The weights start as {init}: the plain net's layers start with input "
+                 "variances from {lo:.3g} to {hi:.3g} (within a factor of 4 of each other), so "
+                 "the growth below is training moving them, not a recovery from a lopsided "
+                 "start.").format(**values)
+    return _("The weights start as {init}: the plain net's layers start with input variances "
+             "from {lo:.3g} to {hi:.3g}, {spread:.0f}x apart: a layer that starts {spread:.0f}x "
+             "too small \"grows\" that much just by recovering, so part of the growth below is "
+             "the initialisation, not covariate shift. **Try** He's init for ReLU nets.").format(
+                 **values)
 
 
 def bn_input_text(snap, layers) -> str | None:
@@ -238,10 +249,11 @@ def bn_input_text(snap, layers) -> str | None:
     for l in layers:
         counts = bn.probes["bn_hist"][-1, l]
         m = histogram_moments(counts, snap.bn_edges)
-        rows.append(f"- layer {l + 1}: **{mass_near(counts, snap.bn_edges):.0%}** of the values "
-                    f"in the bin at 0; skewness {m['skew']:+.2f}")
-    return (f"**BN's input in the BN net, step {int(bn.probes['step'][-1]):,}**\n"
-            + "\n".join(rows))
+        rows.append(_("- layer {layer}: **{share:.0%}** of the values in the bin at 0; "
+                      "skewness {skew:+.2f}").format(
+                          layer=l + 1, share=mass_near(counts, snap.bn_edges), skew=m['skew']))
+    return (_("**BN's input in the BN net, step {step:,}**").format(
+                step=int(bn.probes['step'][-1])) + "\n" + "\n".join(rows))
 
 
 MOVED = 2.0        # a layer's input variance growing this many times its start has "moved"
@@ -263,21 +275,25 @@ def layer_drift_reading(snap, layer: int) -> str:
             or layer >= len(drifts["bn"]) or len(snap.nets["plain"].probes["step"]) < 3:
         return ""
     p, b = drifts["plain"][layer], drifts["bn"][layer]
-    if p.var_ratio_max >= MOVED:
-        out = (f"Here the plain net's layer-{layer + 1} input **moved**: its variance grew up "
-               f"to {p.var_ratio_max:.3g}× its start and its mean wandered over "
-               f"{p.mean_range:.2f}, "
-               + ("as its own weights changed (layer 1 reads the data itself)." if layer == 0
-                  else "as its own weights and the layers below it changed."))
+    values = dict(layer=layer + 1, ratio=p.var_ratio_max, mean_range=p.mean_range)
+    if p.var_ratio_max >= MOVED and layer == 0:
+        out = _("Here the plain net's layer-{layer} input **moved**: its variance grew up to "
+                "{ratio:.3g}× its start and its mean wandered over {mean_range:.2f}, as its own "
+                "weights changed (layer 1 reads the data itself).").format(**values)
+    elif p.var_ratio_max >= MOVED:
+        out = _("Here the plain net's layer-{layer} input **moved**: its variance grew up to "
+                "{ratio:.3g}× its start and its mean wandered over {mean_range:.2f}, as its own "
+                "weights and the layers below it changed.").format(**values)
     else:
-        out = (f"Here the plain net's layer-{layer + 1} input has hardly moved (variance "
-               f"at most {p.var_ratio_max:.3g}× its start, mean within {p.mean_range:.2f}).")
+        out = _("Here the plain net's layer-{layer} input has hardly moved (variance at most "
+                "{ratio:.3g}× its start, mean within {mean_range:.2f}).").format(**values)
     if snap.config.placement == "before":
-        out += (f" In the BN net this input is BN's output, centred and scaled over every "
-                f"batch: variance at most {b.var_ratio_max:.3g}× its start.")
+        out += _(" In the BN net this input is BN's output, centred and scaled over every "
+                 "batch: variance at most {ratio:.3g}× its start.").format(ratio=b.var_ratio_max)
     else:
-        out += (" With BN *after* the activation, the BN net's nonlinearity input is a plain "
-                f"linear output again: its variance grew up to {b.var_ratio_max:.3g}× its start.")
+        out += _(" With BN *after* the activation, the BN net's nonlinearity input is a plain "
+                 "linear output again: its variance grew up to {ratio:.3g}× its start.").format(
+                     ratio=b.var_ratio_max)
     return out
 
 
@@ -289,12 +305,14 @@ def depth_drift_reading(snap) -> str:
         return ""
     ratios = [d.var_ratio_max for d in drifts]
     top = max(range(len(ratios)), key=lambda i: ratios[i] if math.isfinite(ratios[i]) else -1)
-    words = ", ".join(f"layer {i + 1} {r:.3g}×" for i, r in enumerate(ratios))
+    words = _(", ").join(_("layer {layer} {ratio:.3g}×").format(layer=i + 1, ratio=r)
+                         for i, r in enumerate(ratios))
     if top == len(ratios) - 1 and ratios[-1] >= ratios[0]:
-        return (f"In the plain net the largest growth of the variance is at the top ({words}): "
-                "each layer adds its own change to the changes of the layers below.")
-    return (f"Here the plain net's largest growth of the variance is in layer {top + 1}, not "
-            f"at the top ({words}).")
+        return _("In the plain net the largest growth of the variance is at the top ({layers}): "
+                 "each layer adds its own change to the changes of the layers below.").format(
+                     layers=words)
+    return _("Here the plain net's largest growth of the variance is in layer {layer}, not at "
+             "the top ({layers}).").format(layer=top + 1, layers=words)
 
 
 def placement_reading(snap, layers) -> str:
@@ -311,18 +329,20 @@ def placement_reading(snap, layers) -> str:
     if not skews:
         return ""
     worst = max(abs(s) for s in skews)
-    where = ("linear outputs" if cfg.placement == "before" else f"the {cfg.activation}'s outputs")
+    where = (_("linear outputs") if cfg.placement == "before" else
+             _("the {activation}'s outputs").format(activation=cfg.activation))
     if worst < SYMMETRIC:
-        shape = (f"BN normalises {where}, and here they are symmetric (skewness within "
-                 f"±{worst:.2f}): a mean and a variance describe them well.")
+        shape = _("BN normalises {what}, and here they are symmetric (skewness within "
+                  "±{worst:.2f}): a mean and a variance describe them well.").format(
+                      what=where, worst=worst)
     elif min(skews) > SKEWED:
-        shape = (f"BN normalises {where}, and here they are skewed (skewness "
-                 f"{min(skews):+.2f} to {max(skews):+.2f}), a one-sided tail: a mean and a "
-                 "variance describe that poorly.")
+        shape = _("BN normalises {what}, and here they are skewed (skewness {lo:+.2f} to "
+                  "{hi:+.2f}), a one-sided tail: a mean and a variance describe that "
+                  "poorly.").format(what=where, lo=min(skews), hi=max(skews))
     else:
-        shape = (f"BN normalises {where}; here their skewness ranges from {min(skews):+.2f} "
-                 f"to {max(skews):+.2f}.")
+        shape = _("BN normalises {what}; here their skewness ranges from {lo:+.2f} to "
+                  "{hi:+.2f}.").format(what=where, lo=min(skews), hi=max(skews))
     if cfg.placement == "after" and cfg.activation == "relu":
-        shape += (f" The ReLU sets every negative input to 0: {min(zeros):.0%}-{max(zeros):.0%} "
-                  "of what BN receives sits in the bin at 0.")
+        shape += _(" The ReLU sets every negative input to 0: {lo:.0%}-{hi:.0%} of what BN "
+                   "receives sits in the bin at 0.").format(lo=min(zeros), hi=max(zeros))
     return shape

@@ -17,17 +17,20 @@ import functools
 import math
 
 from bn_core.figures.activations import first_disagreement, latest_value, output_range
+from bn_core.i18n import N_, _
 
 METRIC = "heldout_acc"
 UNDO_TOLERANCE = 0.05          # an accuracy gap this small counts as "the curves agree"
 CLEARLY_BELOW = 0.03           # a BN net this far below the plain net "does worse"
 # Data sets symmetric about their centre whose classes are symmetric too: class(-x) = class(x).
 EVEN_DATASETS = ("circles", "xor")
-MODE_WORDS = {
-    "learnable": "**learnable**: the net learns one gamma and one beta per unit",
-    "frozen": "**frozen** at the sliders' values: every unit gets gamma = {g:g}, beta = {b:g}",
-    "undo": "**set to undo the normalisation**: gamma = sqrt(var_B + eps), beta = mu_B of each "
-            "batch, so every BN layer outputs exactly its input",
+MODE_WORDS = {  # whole sentences, so each is translated as one
+    "learnable": N_("gamma and beta are **learnable**: the net learns one gamma and one beta "
+                    "per unit."),
+    "frozen": N_("gamma and beta are **frozen** at the sliders' values: every unit gets gamma "
+                 "= {g:g}, beta = {b:g}."),
+    "undo": N_("gamma and beta are **set to undo the normalisation**: gamma = sqrt(var_B + "
+               "eps), beta = mu_B of each batch, so every BN layer outputs exactly its input."),
 }
 
 
@@ -63,12 +66,11 @@ def linear_boundary_accuracy(config) -> float:
 
 
 def pct(x: float) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:.0%}"
+    return _("n/a") if x is None or math.isnan(x) else f"{x:.0%}"
 
 
 def mode_sentence(config) -> str:
-    return "gamma and beta are " + MODE_WORDS[config.affine].format(
-        g=config.gamma_value, b=config.beta_value) + "."
+    return _(MODE_WORDS[config.affine]).format(g=config.gamma_value, b=config.beta_value)
 
 
 def layer_now(snap, layer: int) -> str:
@@ -79,54 +81,57 @@ def layer_now(snap, layer: int) -> str:
             hist = v.latest.get("hist")
             lo, hi = (output_range(hist[layer], snap.edges, act) if hist is not None
                       else (math.nan, math.nan))
-            rows.append(f"- **{v.label}**: {pct(latest_value(v, 'linear_zone', layer))} "
-                        f"near-linear, {pct(latest_value(v, 'saturated', layer))} saturated; "
-                        f"95% of outputs in [{lo:.2f}, {hi:.2f}]")
+            rows.append(_("- **{net}**: {linear} near-linear, {saturated} saturated; 95% of "
+                          "outputs in [{lo:.2f}, {hi:.2f}]").format(
+                              net=_(v.label), linear=pct(latest_value(v, 'linear_zone', layer)),
+                              saturated=pct(latest_value(v, 'saturated', layer)), lo=lo, hi=hi))
         elif act == "relu":
-            rows.append(f"- **{v.label}**: {pct(latest_value(v, 'zero_outputs', layer))} of "
-                        f"outputs are 0, {pct(latest_value(v, 'dead_units', layer))} of units "
-                        "dead")
+            rows.append(_("- **{net}**: {zero} of outputs are 0, {dead} of units dead").format(
+                net=_(v.label), zero=pct(latest_value(v, 'zero_outputs', layer)),
+                dead=pct(latest_value(v, 'dead_units', layer))))
         else:
-            rows.append(f"- **{v.label}**: a linear activation has no zones")
-    return f"**Layer {layer + 1} now** (step {snap.step:,}):\n" + "\n".join(rows)
+            rows.append(_("- **{net}**: a linear activation has no zones").format(
+                net=_(v.label)))
+    return _("**Layer {layer} now** (step {step:,}):").format(
+        layer=layer + 1, step=snap.step) + "\n" + "\n".join(rows)
 
 
 def curve_hint(config) -> str:
     if config.affine == "undo":
-        return ("BN hands back its input unchanged, so both panels show the same kind of "
-                "distribution: the plain net's.")
+        return _("BN hands back its input unchanged, so both panels show the same kind of "
+                 "distribution: the plain net's.")
     if config.activation == "relu":
         if config.affine == "frozen":
-            return (f"Grey: the ReLU outputs 0 there. With beta frozen at {config.beta_value:g}, "
-                    "BN centres each unit's batch at beta, so with beta = 0 about half of its "
-                    "outputs are 0. **Try** beta +1 or -1, then learnable.")
-        return ("Grey: the ReLU outputs 0 there. A learnable beta lets each unit choose its own "
-                "threshold. **Try** frozen with beta 0 and watch the BN net's share of zero "
-                "outputs settle near one half.")
+            return _("Grey: the ReLU outputs 0 there. With beta frozen at {beta:g}, BN centres "
+                     "each unit's batch at beta, so with beta = 0 about half of its outputs are "
+                     "0. **Try** beta +1 or -1, then learnable.").format(beta=config.beta_value)
+        return _("Grey: the ReLU outputs 0 there. A learnable beta lets each unit choose its "
+                 "own threshold. **Try** frozen with beta 0 and watch the BN net's share of "
+                 "zero outputs settle near one half.")
     if config.activation not in ("sigmoid", "tanh"):
-        return "A linear activation has no zones: choose sigmoid, tanh or ReLU."
+        return _("A linear activation has no zones: choose sigmoid, tanh or ReLU.")
     if config.affine == "frozen":
-        return (f"Green band: near-linear zone; red: saturated. With gamma = "
-                f"{config.gamma_value:g} and beta = {config.beta_value:g} frozen, each BN unit's "
-                f"input has mean {config.beta_value:g} and spread {config.gamma_value:g} over "
-                "every batch, whatever the weights do. **Try** gamma 1 (normalising alone), "
-                "gamma 4 (pushed into saturation), then learnable.")
-    return ("Green band: near-linear zone; red: saturated. With learnable gamma and beta the BN "
-            "net may widen (gamma > 1) and shift (beta) its inputs out of the middle. **Try** "
-            "frozen at gamma 0.5, beta 0 and compare the near-linear shares.")
+        return _("Green band: near-linear zone; red: saturated. With gamma = {gamma:g} and beta "
+                 "= {beta:g} frozen, each BN unit's input has mean {beta:g} and spread "
+                 "{gamma:g} over every batch, whatever the weights do. **Try** gamma 1 "
+                 "(normalising alone), gamma 4 (pushed into saturation), then learnable.").format(
+                     gamma=config.gamma_value, beta=config.beta_value)
+    return _("Green band: near-linear zone; red: saturated. With learnable gamma and beta the "
+             "BN net may widen (gamma > 1) and shift (beta) its inputs out of the middle. "
+             "**Try** frozen at gamma 0.5, beta 0 and compare the near-linear shares.")
 
 
 def zones_hint(config) -> str:
     if config.affine == "undo":
-        return ("In undo mode the two nets' lines lie on top of each other: the BN net computes "
-                "exactly what the plain net computes (see the accuracy note below).")
+        return _("In undo mode the two nets' lines lie on top of each other: the BN net "
+                 "computes exactly what the plain net computes (see the accuracy note below).")
     if config.activation == "relu":
-        return ("Solid: share of outputs that are 0; dotted: units that are 0 for every probe "
-                "example (dead). In the BN net a unit can only die if beta pushes its whole "
-                "batch below 0.")
+        return _("Solid: share of outputs that are 0; dotted: units that are 0 for every probe "
+                 "example (dead). In the BN net a unit can only die if beta pushes its whole "
+                 "batch below 0.")
     if config.activation in ("sigmoid", "tanh"):
-        return ("Compare the two nets' near-linear shares: the plain net's move as its weights "
-                "grow; the BN net's move only as far as gamma and beta let them.")
+        return _("Compare the two nets' near-linear shares: the plain net's move as its "
+                 "weights grow; the BN net's move only as far as gamma and beta let them.")
     return ""
 
 
@@ -136,84 +141,108 @@ def symmetry_note(config) -> str | None:
     if not (config.affine == "frozen" and config.beta_value == 0
             and config.dataset in EVEN_DATASETS and config.activation in ("sigmoid", "tanh")):
         return None
-    return ("**A symmetry, not the nonlinearity:** these points are symmetric about their "
-            "centre, and a point and its mirror image -x have the same class. With beta frozen "
-            "at 0 every BN unit switches at its batch mean (the data's centre), and the "
-            f"{config.activation} is symmetric about its midpoint, so each layer maps -x to the "
-            "mirror image of what it maps x to: the whole net computes an odd function plus a "
-            "constant, f(-x) = c - f(x), and cannot give x and -x the same class however "
-            "nonlinear its units are. The plain net's biases break the symmetry. **Try** beta "
-            "0.5, or the moons (mirror images there have opposite classes).")
+    return _("**A symmetry, not the nonlinearity:** these points are symmetric about their "
+             "centre, and a point and its mirror image -x have the same class. With beta frozen "
+             "at 0 every BN unit switches at its batch mean (the data's centre), and the "
+             "{activation} is symmetric about its midpoint, so each layer maps -x to the mirror "
+             "image of what it maps x to: the whole net computes an odd function plus a "
+             "constant, f(-x) = c - f(x), and cannot give x and -x the same class however "
+             "nonlinear its units are. The plain net's biases break the symmetry. **Try** beta "
+             "0.5, or the moons (mirror images there have opposite classes).").format(
+                 activation=config.activation)
 
 
 def accuracy_text(snap) -> str:
     """Each net's held-out accuracy, and what it says about gamma and beta in this run."""
     cfg = snap.config
     views = {n: v for n, v in snap.nets.items() if len(v.evals.get(METRIC, ()))}
-    rows = [f"- **{v.label}**: {v.evals[METRIC][-1]:.0%} at step {int(v.evals['step'][-1]):,} "
-            f"({v.status_text})" for v in views.values()]
-    text = "**Held-out accuracy**\n" + "\n".join(rows) + "\n\n"
+    rows = [_("- **{net}**: {acc:.0%} at step {step:,} ({status})").format(
+                net=_(v.label), acc=v.evals[METRIC][-1], step=int(v.evals['step'][-1]),
+                status=_status(v)) for v in views.values()]
+    text = _("**Held-out accuracy**") + "\n" + "\n".join(rows) + "\n\n"
     if cfg.affine == "undo":
         return text + undo_text(snap)
     note = symmetry_note(cfg)
     if note:
         return text + note
     if cfg.activation == "relu":
-        return text + ("For ReLU, gamma matters little: scaling a ReLU's input scales its "
-                       "output. **Try** the sigmoid to see gamma and beta matter.")
+        return text + _("For ReLU, gamma matters little: scaling a ReLU's input scales its "
+                        "output. **Try** the sigmoid to see gamma and beta matter.")
     if "plain" in views and "bn" in views and cfg.affine == "frozen" \
             and cfg.activation in ("sigmoid", "tanh"):
         plain = float(views["plain"].evals[METRIC][-1])
         bn = float(views["bn"].evals[METRIC][-1])
         share = latest_value(views["bn"], "linear_zone", cfg.depth - 1)
         if bn <= plain - CLEARLY_BELOW:
-            return text + (
-                f"Here the BN net, with gamma frozen at {cfg.gamma_value:g} and beta at "
-                f"{cfg.beta_value:g}, is {plain - bn:.0%} below the plain net, with "
-                f"{pct(share)} of its top layer's inputs in the near-linear zone: a sigmoid "
-                "there is almost a straight line, and layers of straight lines add up to one "
-                "linear boundary"
-                + (f": the best straight line on these points reaches {pct(line)}."
-                   if math.isfinite(line := linear_boundary_accuracy(cfg)) else ".")
-                + " **Try** learnable: gamma and beta give the nonlinearity back.")
-        return text + (f"Here the BN net is not clearly below the plain net ({pct(bn)} vs "
-                       f"{pct(plain)}; {pct(share)} of its top layer's inputs near-linear). "
-                       "**Try** a smaller gamma, or learnable to compare.")
-    return text + "**Try** the other modes and compare the BN net's curve with this one."
+            values = dict(gamma=cfg.gamma_value, beta=cfg.beta_value, gap=plain - bn,
+                          share=pct(share))
+            line = linear_boundary_accuracy(cfg)
+            if math.isfinite(line):
+                return text + _(
+                    "Here the BN net, with gamma frozen at {gamma:g} and beta at {beta:g}, is "
+                    "{gap:.0%} below the plain net, with {share} of its top layer's inputs in the "
+                    "near-linear zone: a sigmoid there is almost a straight line, and layers of "
+                    "straight lines add up to one linear boundary: the best straight line on "
+                    "these points reaches {line}. **Try** learnable: gamma and beta give the "
+                    "nonlinearity back.").format(line=pct(line), **values)
+            return text + _(
+                "Here the BN net, with gamma frozen at {gamma:g} and beta at {beta:g}, is "
+                "{gap:.0%} below the plain net, with {share} of its top layer's inputs in the "
+                "near-linear zone: a sigmoid there is almost a straight line, and layers of "
+                "straight lines add up to one linear boundary. **Try** learnable: gamma and "
+                "beta give the nonlinearity back.").format(**values)
+        return text + _("Here the BN net is not clearly below the plain net ({bn} vs {plain}; "
+                        "{share} of its top layer's inputs near-linear). **Try** a smaller "
+                        "gamma, or learnable to compare.").format(
+                            bn=pct(bn), plain=pct(plain), share=pct(share))
+    return text + _("**Try** the other modes and compare the BN net's curve with this one.")
+
+
+# A net's statuses (bn_core/engine/records.py), marked for translation.
+NET_STATUSES = (N_("training"), N_("finished"), N_("stopped"), N_("failed"))
+
+
+def _status(view) -> str:
+    """A net's status in words ("training", "diverged at step N", ...), translated."""
+    if view.status == "diverged":
+        return _("diverged at step {step}").format(step=view.diverged_at)
+    return _(view.status)
 
 
 def undo_text(snap) -> str:
     plain, bn = snap.nets.get("plain"), snap.nets.get("bn")
-    text = ("Undoing the normalisation gives the BN net back the plain net's input to every "
-            "nonlinearity: y = sqrt(var_B + eps) * xhat + mu_B = x, and the gradient passes "
-            "through unchanged, so the BN net trains exactly as the plain one. ")
+    text = _("Undoing the normalisation gives the BN net back the plain net's input to every "
+             "nonlinearity: y = sqrt(var_B + eps) * xhat + mu_B = x, and the gradient passes "
+             "through unchanged, so the BN net trains exactly as the plain one.") + " "
     if plain is None or bn is None or not len(bn.evals.get(METRIC, ())):
         return text
     apart = first_disagreement(bn.evals["step"], plain.evals[METRIC], bn.evals[METRIC],
                                UNDO_TOLERANCE)
     if apart is None:
-        return text + (f"Here the two accuracy curves agree within {UNDO_TOLERANCE:.0%} at "
-                       "every evaluation so far.")
-    return text + (f"Here they agree until step {apart:,} and then part by more than "
-                   f"{UNDO_TOLERANCE:.0%}: floating-point rounding in the normalise-and-undo "
-                   "arithmetic grows over many steps of training.")
+        return text + _("Here the two accuracy curves agree within {tolerance:.0%} at every "
+                        "evaluation so far.").format(tolerance=UNDO_TOLERANCE)
+    return text + _("Here they agree until step {step:,} and then part by more than "
+                    "{tolerance:.0%}: floating-point rounding in the normalise-and-undo "
+                    "arithmetic grows over many steps of training.").format(
+                        step=apart, tolerance=UNDO_TOLERANCE)
 
 
 def affine_text(snap, layer: int) -> str:
     pr = snap.nets["bn"].probes
     if snap.config.affine == "undo":
-        return ("Undo mode: each BN layer multiplies back by sqrt(var_B + eps) and adds mu_B of "
-                "the current batch. Left, these for the probed unit over training; right, every "
-                "unit of the layer now. They follow the net's own drifting statistics.")
+        return _("Undo mode: each BN layer multiplies back by sqrt(var_B + eps) and adds mu_B "
+                 "of the current batch. Left, these for the probed unit over training; right, "
+                 "every unit of the layer now. They follow the net's own drifting statistics.")
     if len(pr.get("step", ())) == 0 or "gamma_mean_abs" not in pr:
-        return "No BN statistics recorded yet."
+        return _("No BN statistics recorded yet.")
     g, b = float(pr["gamma_mean_abs"][-1, layer]), float(pr["beta_mean"][-1, layer])
     if snap.config.affine == "frozen":
-        return (f"Frozen: the lines stay flat at gamma = {g:.2f}, beta = {b:.2f}, and every unit "
-                "is the same dot on the right.")
-    return (f"Learnt so far in layer {layer + 1}: mean |gamma| = {g:.2f}, mean beta = {b:.2f}. "
-            "A gamma above 1 spreads the input beyond the linear zone; each unit's beta sets "
-            "where it switches. Right: every unit's own pair.")
+        return _("Frozen: the lines stay flat at gamma = {gamma:.2f}, beta = {beta:.2f}, and "
+                 "every unit is the same dot on the right.").format(gamma=g, beta=b)
+    return _("Learnt so far in layer {layer}: mean |gamma| = {gamma:.2f}, mean beta = "
+             "{beta:.2f}. A gamma above 1 spreads the input beyond the linear zone; each unit's "
+             "beta sets where it switches. Right: every unit's own pair.").format(
+                 layer=layer + 1, gamma=g, beta=b)
 
 
 def zones_reading(snap, layer: int) -> str:
@@ -233,18 +262,25 @@ def zones_reading(snap, layer: int) -> str:
         shares[name] = col[:, layer]
     if not shares:
         return ""
-    rows = [f"- **{snap.nets[n].label}**: {pct(float(s[0]))} → {pct(float(s[-1]))} {words}"
+    words = _(words)
+    rows = [_("- **{net}**: {start} → {now} {zone}").format(
+                net=_(snap.nets[n].label), start=pct(float(s[0])), now=pct(float(s[-1])),
+                zone=words)
             for n, s in shares.items()]
-    text = f"**Layer {layer + 1}, share {words}**\n" + "\n".join(rows)
+    text = _("**Layer {layer}, share {zone}**").format(layer=layer + 1, zone=words) \
+        + "\n" + "\n".join(rows)
     if {"plain", "bn"} <= set(shares):
         n = min(len(shares["plain"]), len(shares["bn"]))
         gap = float(max(abs(a - b) for a, b in zip(shares["plain"][:n], shares["bn"][:n])))
         if snap.config.affine == "undo":
-            text += ("\n\nUndo mode: the two nets' lines "
-                     + (f"lie on top of each other (at most {gap:.1%} apart)." if gap < 0.02
-                        else f"part by up to {gap:.0%}: see the accuracy note."))
+            text += "\n\n" + (
+                _("Undo mode: the two nets' lines lie on top of each other (at most {gap:.1%} "
+                  "apart).").format(gap=gap) if gap < 0.02 else
+                _("Undo mode: the two nets' lines part by up to {gap:.0%}: see the accuracy "
+                  "note.").format(gap=gap))
         elif snap.config.affine == "frozen" and series == "linear_zone":
             bn = shares["bn"]
-            text += (f"\n\nThe BN net's share is held by gamma and beta, not by its weights: "
-                     f"it stayed between {pct(float(bn.min()))} and {pct(float(bn.max()))}.")
+            text += "\n\n" + _("The BN net's share is held by gamma and beta, not by its "
+                                 "weights: it stayed between {lo} and {hi}.").format(
+                                     lo=pct(float(bn.min())), hi=pct(float(bn.max())))
     return text

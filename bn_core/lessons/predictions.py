@@ -12,9 +12,14 @@ from typing import Callable
 
 import numpy as np
 
+from bn_core.i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Question:
+    """`text` and `choices` are English, marked with N_ and shown translated; `measure`
+    returns its reason in the current language."""
+
     id: str
     page: str
     text: str
@@ -49,11 +54,13 @@ def _which_learn(snap, threshold: float, metric: str = "heldout_acc"):
         return None
     p, b = (_learns(snap.nets[n], threshold, metric) for n in ("plain", "bn"))
     index = {(True, False): 0, (False, True): 1, (True, True): 2, (False, False): 3}[(p, b)]
-    return index, (f"held-out accuracy at the end: plain {_last(snap.nets['plain'], metric):.0%}, "
-                   f"BN {_last(snap.nets['bn'], metric):.0%} (threshold {threshold:.0%})")
+    return index, _("held-out accuracy at the end: plain {plain:.0%}, BN {bn:.0%} (threshold "
+                    "{threshold:.0%})").format(plain=_last(snap.nets['plain'], metric),
+                                               bn=_last(snap.nets['bn'], metric),
+                                               threshold=threshold)
 
 
-WHICH = ("only the plain net", "only the BN net", "both", "neither")
+WHICH = (N_("only the plain net"), N_("only the BN net"), N_("both"), N_("neither"))
 
 
 def ahead_early(snap, step: int = 300):
@@ -63,7 +70,8 @@ def ahead_early(snap, step: int = 300):
     if p is None or b is None:
         return None
     index = 2 if abs(p - b) < 0.02 else (1 if b > p else 0)
-    return index, f"at step {step}: plain {p:.0%}, BN {b:.0%} held-out accuracy"
+    return index, _("at step {step}: plain {plain:.0%}, BN {bn:.0%} held-out accuracy").format(
+        step=step, plain=p, bn=b)
 
 
 def diverges(snap):
@@ -73,8 +81,20 @@ def diverges(snap):
     if not (p and b) and not _done(snap):
         return None
     index = {(True, False): 0, (False, True): 1, (True, True): 2, (False, False): 3}[(p, b)]
-    words = ", ".join(f"{snap.nets[n].label}: {snap.nets[n].status_text}" for n in ("plain", "bn"))
+    words = _(", ").join(_("{net}: {status}").format(net=_(snap.nets[n].label),
+                                                      status=_status(snap.nets[n]))
+                         for n in ("plain", "bn"))
     return index, words
+
+
+# A net's statuses (bn_core/engine/records.py), marked for translation.
+NET_STATUSES = (N_("training"), N_("finished"), N_("stopped"), N_("failed"))
+
+
+def _status(view) -> str:
+    if view.status == "diverged":
+        return _("diverged at step {step}").format(step=view.diverged_at)
+    return _(view.status)
 
 
 def variance_grows(snap):
@@ -83,8 +103,9 @@ def variance_grows(snap):
         return None
     var = plain.probes["var"][:, -1]
     ratio = float(var[-1] / var[0]) if var[0] > 0 else math.inf
-    return (0 if ratio > 2 else 1), (f"the plain net's top-layer input variance went from "
-                                     f"{var[0]:.3g} to {var[-1]:.3g} ({ratio:.1f} times)")
+    return (0 if ratio > 2 else 1), _("the plain net's top-layer input variance went from "
+                                      "{start:.3g} to {end:.3g} ({ratio:.1f} times)").format(
+                                          start=var[0], end=var[-1], ratio=ratio)
 
 
 def bn_reduces_ics(snap):
@@ -94,9 +115,9 @@ def bn_reduces_ics(snap):
     if any(c is None or len(c) < 3 for c in cos.values()):
         return None
     med = {n: float(np.nanmedian(c[:, -1])) for n, c in cos.items()}
-    return (0 if med["bn"] > med["plain"] else 1), (
-        f"median cosine of G and G' at the top layer: plain {med['plain']:.2f}, "
-        f"BN {med['bn']:.2f} (1 = no shift)")
+    return (0 if med["bn"] > med["plain"] else 1), _(
+        "median cosine of G and G' at the top layer: plain {plain:.2f}, BN {bn:.2f} (1 = no "
+        "shift)").format(plain=med['plain'], bn=med['bn'])
 
 
 def test_accuracy_falls(snap):
@@ -104,8 +125,9 @@ def test_accuracy_falls(snap):
     if plain is None or not _done(snap):
         return None
     train, test = _last(plain, "train_acc"), _last(plain, "test_acc")
-    return (0 if test < train - 0.1 else 1), (f"plain net: training data {train:.0%}, shifted "
-                                               f"test data {test:.0%}")
+    return (0 if test < train - 0.1 else 1), _("plain net: training data {train:.0%}, shifted "
+                                                "test data {test:.0%}").format(train=train,
+                                                                               test=test)
 
 
 def first_to_fit(snap, target: float = 0.9):
@@ -118,20 +140,29 @@ def first_to_fit(snap, target: float = 0.9):
         steps, acc = ev.get("step"), ev.get("train_acc")
         idx = np.nonzero(np.nan_to_num(acc, nan=-1.0) >= target)[0] if acc is not None else []
         hit[n] = int(steps[idx[0]]) if len(idx) else None
+    values = dict(target=target, plain=hit["plain"], bn=hit["bn"])
     if hit["plain"] is None and hit["bn"] is None:
-        return None if not _done(snap) else (2, f"neither reached {target:.0%} in this run")
+        return None if not _done(snap) else (
+            2, _("neither reached {target:.0%} in this run").format(**values))
     if hit["plain"] is not None and hit["bn"] is not None and \
             abs(hit["plain"] - hit["bn"]) <= 20:
-        return 2, f"both reached {target:.0%}: plain at step {hit['plain']:,}, BN at {hit['bn']:,}"
+        return 2, _("both reached {target:.0%}: plain at step {plain:,}, BN at {bn:,}").format(
+            **values)
     if hit["bn"] is not None and (hit["plain"] is None or hit["bn"] < hit["plain"]):
         if hit["plain"] is None and not _done(snap):
-            return 1, f"BN reached {target:.0%} at step {hit['bn']:,}; plain has not yet"
-        return 1, f"BN reached {target:.0%} at step {hit['bn']:,}, plain " + (
-            f"at {hit['plain']:,}" if hit["plain"] is not None else "never")
+            return 1, _("BN reached {target:.0%} at step {bn:,}; plain has not yet").format(
+                **values)
+        if hit["plain"] is not None:
+            return 1, _("BN reached {target:.0%} at step {bn:,}, plain at {plain:,}").format(
+                **values)
+        return 1, _("BN reached {target:.0%} at step {bn:,}, plain never").format(**values)
     if hit["bn"] is None and not _done(snap):
-        return 0, f"plain reached {target:.0%} at step {hit['plain']:,}; BN has not yet"
-    return 0, f"plain reached {target:.0%} at step {hit['plain']:,}, BN " + (
-        f"at {hit['bn']:,}" if hit["bn"] is not None else "never")
+        return 0, _("plain reached {target:.0%} at step {plain:,}; BN has not yet").format(
+            **values)
+    if hit["bn"] is not None:
+        return 0, _("plain reached {target:.0%} at step {plain:,}, BN at {bn:,}").format(
+            **values)
+    return 0, _("plain reached {target:.0%} at step {plain:,}, BN never").format(**values)
 
 
 def keeps_up(snap, margin: float = 0.03):
@@ -141,39 +172,44 @@ def keeps_up(snap, margin: float = 0.03):
         return None
     p, b = _last(snap.nets["plain"], "heldout_acc"), _last(snap.nets["bn"], "heldout_acc")
     if snap.nets["bn"].status == "diverged":
-        return 1, f"the BN net diverged; the plain net ended at {p:.0%} held-out accuracy"
-    return (0 if b >= p - margin else 1), (f"held-out accuracy at the end: plain {p:.0%}, "
-                                           f"BN {b:.0%}")
+        return 1, _("the BN net diverged; the plain net ended at {plain:.0%} held-out "
+                    "accuracy").format(plain=p)
+    return (0 if b >= p - margin else 1), _("held-out accuracy at the end: plain {plain:.0%}, "
+                                            "BN {bn:.0%}").format(plain=p, bn=b)
 
 
 QUESTIONS: tuple[Question, ...] = (
     Question("home-first", "app.py",
-             "Which net will first get 90% of the training points right?",
-             ("the plain net", "the BN net", "about the same time"), first_to_fit),
+             N_("Which net will first get 90% of the training points right?"),
+             (N_("the plain net"), N_("the BN net"), N_("about the same time")), first_to_fit),
     Question("fig1-early", "pages/1_Figure_1_live.py",
-             "After 300 steps, which net is ahead on held-out digits?",
-             ("the plain net", "the BN net", "about level (within 2 points)"), ahead_early),
+             N_("After 300 steps, which net is ahead on held-out digits?"),
+             (N_("the plain net"), N_("the BN net"), N_("about level (within 2 points)")),
+             ahead_early),
     Question("shift-test", "pages/2_Covariate_shift.py",
-             "The test data is shifted and rotated: does the plain net's test accuracy fall "
-             "well below its training accuracy?", ("yes, by more than 10 points", "no"),
+             N_("The test data is shifted and rotated: does the plain net's test accuracy fall "
+                "well below its training accuracy?"), (N_("yes, by more than 10 points"), N_("no")),
              test_accuracy_falls),
     Question("ics-variance", "pages/3_Internal_covariate_shift.py",
-             "During training, will the plain net's top-layer input variance more than double?",
-             ("yes", "no"), variance_grows),
+             N_("During training, will the plain net's top-layer input variance more than "
+                "double?"),
+             (N_("yes"), N_("no")), variance_grows),
     Question("gb-frozen", "pages/4_Gamma_and_beta.py",
-             "gamma frozen at 0.5 and beta at 0: will the BN net end as accurate as the plain "
-             "net on the two moons?", ("yes, within 3 points", "no, clearly below it"),
+             N_("gamma frozen at 0.5 and beta at 0: will the BN net end as accurate as the plain "
+                "net on the two moons?"), (N_("yes, within 3 points"), N_("no, clearly below it")),
              keeps_up, settings={"affine": "frozen", "gamma": "0.5", "beta": "0",
                                  "data": "moons"}),
     Question("shuffle-sorted", "pages/5_Shuffling.py",
-             "Batches sorted by class (shuffling 0): which net reaches 80% held-out accuracy?",
+             N_("Batches sorted by class (shuffling 0): which net reaches 80% held-out "
+                "accuracy?"),
              WHICH, lambda s: _which_learn(s, 0.8), settings={"shuffle": "0"}),
     Question("lr-x30", "pages/6_Gradients_and_learning_rates.py",
-             "Learning rate x30: which net diverges?", WHICH, diverges,
+             N_("Learning rate x30: which net diverges?"), WHICH, diverges,
              settings={"lrx": "30"}),
     Question("santurkar-ics", "pages/8_Does_BN_reduce_ICS.py",
-             "Does BN reduce internal covariate shift, measured as the change of a layer's "
-             "gradient caused by the updates below it?", ("yes", "no"), bn_reduces_ics),
+             N_("Does BN reduce internal covariate shift, measured as the change of a layer's "
+                "gradient caused by the updates below it?"), (N_("yes"), N_("no")),
+             bn_reduces_ics),
 )
 
 
