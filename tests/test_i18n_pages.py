@@ -70,7 +70,7 @@ def test_zh_page_2_checker_flags_english_and_allows_names_symbols_and_links():
 # ---------------------------------------------------------------------------- page 2
 
 def test_zh_page_2_move_the_test_data_is_all_chinese():
-    at = chinese_page("pages/2_Covariate_shift.py", {"shift_x": "2", "rotate_deg": "30"})
+    at = chinese_page("pages/2_Covariate_shift.py", {"sx": "2", "rot": "30"})
     assert [t.value for t in at.title] == ["协变量偏移与决策边界"]
     texts = " ".join(m.value for m in at.markdown)
     assert "被平移 (+2, +0) 并旋转 +30 度" in texts        # the shift, said as one phrase
@@ -79,7 +79,7 @@ def test_zh_page_2_move_the_test_data_is_all_chinese():
 
 
 def test_zh_page_2_data_far_from_the_origin_is_all_chinese():
-    at = chinese_page("pages/2_Covariate_shift.py", {"part": "whitening", "whitening": "zca"})
+    at = chinese_page("pages/2_Covariate_shift.py", {"part": "whitening", "white": "zca"})
     texts = " ".join(m.value for m in at.markdown)
     assert "**初始化时**" in texts and "第一层单元穿过训练数据" in texts
     assert "训练准确率：白化（实线）与不白化（点线）" in chart_titles(at)
