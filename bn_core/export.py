@@ -73,7 +73,7 @@ def series_csv(snapshot: RunSnapshot) -> str:
     for name, view in snapshot.nets.items():
         every = {f"{kind}_kept_every": records(getattr(view, kind))["every"] for kind in thinned}
         by_step: dict[int, dict] = {}
-        for kind, prefix, _ in SERIES:
+        for kind, prefix, _words in SERIES:
             series = getattr(view, kind)
             for i, step in enumerate(series.get("step", np.array([])).tolist()):
                 by_step.setdefault(step, {"net": name, "step": step, **every}).update(

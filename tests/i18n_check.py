@@ -72,13 +72,13 @@ def _node_texts(node) -> list[str]:
     for attr in ("value", "label", "help", "placeholder", "body"):
         try:
             value = getattr(node, attr, None)
-        except Exception:
-            continue
+        except (AttributeError, KeyError, TypeError, ValueError):  # not this element's kind
+            value = None
         if isinstance(value, str):
             out.append(value)
     try:
         options = getattr(node, "options", None)
-    except Exception:
+    except (AttributeError, KeyError, TypeError, ValueError):
         options = None
     if isinstance(options, (list, tuple)):
         out += [o for o in options if isinstance(o, str)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from i18n_check import english_left, visible_texts
 from pagetest import (
     chart_specs,
@@ -89,8 +88,8 @@ def test_zh_page_2_data_far_from_the_origin_is_all_chinese():
 def test_zh_page_2_a_bad_part_in_the_url_is_told_in_chinese():
     at = open_page("pages/2_Covariate_shift.py", {"lang": "zh", "part": "nope"})
     no_exceptions(at)
-    assert [w.value for w in at.warning] == ["`part=nope` 无效（应为 shift, whitening 之一）；"
-                                             "显示移动测试数据。"]
+    assert [w.value for w in at.warning] == [
+        "`part=nope` 无效（应为 shift, whitening 之一）；显示移动测试数据。"]
 
 
 def test_zh_page_2_shift_phrases_are_whole_and_chinese_for_every_combination():
