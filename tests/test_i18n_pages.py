@@ -147,3 +147,55 @@ def test_zh_page_6_net_status_and_export_note_are_translated_where_shown():
         assert _("Probes: {kept:,} of {offered:,} kept (every {nth} and the last, at step "
                  "{step:,}).").format(kept=251, offered=502, nth=_ordinal(2), step=5003) == \
             "探测：保留了 502 条中的 251 条（每 2 条取一条，外加最后一条，即第 5,003 步）。"
+
+
+# ---------------------------------------------------------------------------- sentences off the defaults
+
+def test_zh_page_2_whitening_sentences_are_chinese_for_real_runs():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons import covariate_shift as text
+    from bn_core.presets import lesson_setup
+
+    setup = lesson_setup("whitening").replace(steps=300)
+    runs = [train_to_end(setup.replace(whitening="none")),
+            train_to_end(setup.replace(whitening="zca"))]
+    with i18n.language("zh"):
+        method = text.whitening_name("zca")
+        said = [text.cut_rows(runs), text.now_rows(runs), text.whitening_look_for(runs[:1], 0.9)]
+        for target in (0.6, 0.9, 0.999):
+            said += [text.whitening_look_for(runs, target),
+                     text.speedup_sentence(runs, "plain", target, method)]
+            said += [text.reached_text(v, target) for v in runs[0].nets.values()]
+    assert method == "ZCA 白化"
+    assert english_left(said) == [], said
+
+
+def test_zh_page_5_verdicts_are_chinese_sorted_partly_and_fully_shuffled():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons import data_order as text
+    from bn_core.presets import lesson_setup
+
+    said = []
+    for shuffle in (0.0, 0.5, 1.0):
+        snap = train_to_end(lesson_setup("shuffling").replace(steps=400, shuffle=shuffle))
+        with i18n.language("zh"):
+            said += [text.verdict(snap), text.accuracy_rows(snap), text.region_shares(snap),
+                     text.order_words(shuffle)]
+    assert all(said) and english_left(said) == [], said
+
+
+def test_zh_page_6_learning_rate_sentences_are_chinese_for_every_scenario():
+    from bn_core.engine.training import train_to_end
+    from bn_core.lessons import gradients as text
+    from bn_core.presets import lesson_setup
+
+    said, outcomes = [], set()
+    for values in text.scenarios().values():
+        snap = train_to_end(lesson_setup("gradients").replace(**values, steps=120))
+        outcomes |= {text.outcome(v, text.chance(snap)) for v in snap.nets.values()}
+        with i18n.language("zh"):
+            said += [text.gradient_text(snap), text.accuracy_text(snap), text.lr_hint(snap),
+                     text.explosion_text(snap), text.caption(snap.config),
+                     text.profile_hint(snap.config)]
+    assert len(outcomes) >= 2, outcomes          # more than one branch of lr_hint was said
+    assert english_left(said) == [], said

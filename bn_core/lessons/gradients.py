@@ -105,7 +105,7 @@ def gradient_text(snap) -> str:
                    if v.status == "diverged" else _("no gradient norms recorded yet")
                    if len(v.probes.get("step", ())) < 2 else
                    _("this run recorded no gradient norms"))
-            rows.append(f"- **{_(v.label)}**: {why}")
+            rows.append(_("- **{net}**: {why}").format(net=_(v.label), why=why))
             continue
         step, g = prof
         drop = orders_of_magnitude(g)
@@ -124,7 +124,7 @@ def accuracy_text(snap) -> str:
     for v in snap.nets.values():
         acc = v.evals.get("heldout_acc")
         if acc is None or not len(acc):
-            rows.append(f"- **{_(v.label)}**: {v.status_shown}")
+            rows.append(_("- **{net}**: {why}").format(net=_(v.label), why=v.status_shown))
             continue
         rows.append(_("- **{net}**: {now:.0%} now, best {best:.0%} ({status})").format(
             net=_(v.label), now=float(acc[-1]), best=float(np.nanmax(acc)),
