@@ -14,6 +14,7 @@ import json
 import numpy as np
 
 from bn_core.engine.records import RunSnapshot
+from bn_core.i18n import N_, _
 
 SERIES = (("evals", "", "evaluations"), ("probes", "", "probes"),
           ("ics", "ics_", "ICS measurements"))
@@ -72,7 +73,7 @@ def series_csv(snapshot: RunSnapshot) -> str:
     for name, view in snapshot.nets.items():
         every = {f"{kind}_kept_every": records(getattr(view, kind))["every"] for kind in thinned}
         by_step: dict[int, dict] = {}
-        for kind, prefix, _ in SERIES:
+        for kind, prefix, _words in SERIES:
             series = getattr(view, kind)
             for i, step in enumerate(series.get("step", np.array([])).tolist()):
                 by_step.setdefault(step, {"net": name, "step": step, **every}).update(
@@ -112,22 +113,38 @@ def settings_json(snapshot: RunSnapshot, page: str | None = None, replay: bool =
 
 
 def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    """"2nd", "11th", ... in English; in another language as its catalogue says it."""
+    if 10 <= n % 100 <= 20:
+        form = N_("{n}th")
+    else:
+        form = {1: N_("{n}st"), 2: N_("{n}nd"), 3: N_("{n}rd")}.get(n % 10, N_("{n}th"))
+    return _(form).format(n=n)
+
+
+# One whole sentence per thinned series (the CSV's headers stay machine-readable).
+KEPT_SENTENCES = {
+    "evals": N_("Evaluations: {kept:,} of {offered:,} kept (every {nth} and the last, at step "
+                "{step:,})."),
+    "probes": N_("Probes: {kept:,} of {offered:,} kept (every {nth} and the last, at step "
+                 "{step:,})."),
+    "ics": N_("ICS measurements: {kept:,} of {offered:,} kept (every {nth} and the last, at "
+              "step {step:,})."),
+}
 
 
 def thinning_note(snapshot: RunSnapshot) -> str | None:
-    """In words, which records a long run kept (None when it kept them all)."""
+    """In words (whole sentences, in the current language), which records a long run kept
+    (None when it kept them all)."""
     thinned = _thinned(snapshot)
     if not thinned or not snapshot.nets:
         return None
-    parts = []
-    for kind, _, words in SERIES:
+    sentences = [_("A long run: to stay within memory, each net's charts and CSV keep only part "
+                   "of its records.")]
+    for kind, _prefix, _words in SERIES:
         if kind not in thinned:
             continue
         r = max((records(getattr(v, kind)) for v in snapshot.nets.values()),
                 key=lambda r: r["offered"])
-        parts.append(f"{r['kept']:,} of its {r['offered']:,} {words} (every "
-                     f"{_ordinal(r['every'])} and the last, at step {r['last_step']:,})")
-    return ("A long run: to stay within memory, each net's charts and CSV keep "
-            + " and ".join(parts) + ".")
+        sentences.append(_(KEPT_SENTENCES[kind]).format(
+            kept=r["kept"], offered=r["offered"], nth=_ordinal(r["every"]), step=r["last_step"]))
+    return " ".join(sentences)

@@ -129,7 +129,7 @@ def status_line(snap: RunSnapshot) -> None:
         parts.append(_("{rate:,.0f} steps/s").format(rate=snap.steps_per_sec))
     if snap.viewers > 1:
         parts.append(_("{viewers} viewers").format(viewers=snap.viewers))
-    nets = ", ".join(f"{_(net_label(n))}: {v.status_text}" for n, v in snap.nets.items())
+    nets = ", ".join(f"{_(net_label(n))}: {v.status_shown}" for n, v in snap.nets.items())
     if nets:
         parts.append(nets)
     st.progress(snap.progress, text=" · ".join(parts))

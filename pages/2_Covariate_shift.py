@@ -9,6 +9,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import Setting, setting_for
+from bn_core.i18n import N_, _
 from bn_core.figures.shift import (current_boundaries_chart, decision_regions_chart,
                                    initial_boundaries_chart, shift_sweep_chart,
                                    train_test_accuracy_chart, whitening_accuracy_chart)
@@ -26,22 +27,23 @@ WHITE_SETTINGS = ["dataset", "n_samples", "noise", "far_offset", "whitening"]
 # run (the table's settings, as view settings: same URL keys, so old links keep working).
 TEST_VIEWS = [dataclasses.replace(setting_for(name, SHIFT_BASE.nets),
                                   default=getattr(SHIFT_BASE, name)) for name in TEST_ONLY]
-TARGET = Setting(name="target", kind=float, default=0.9, label="Target training accuracy",
+TARGET = Setting(name="target", kind=float, default=0.9, label=N_("Target training accuracy"),
                  lo=0.5, hi=1.0, url="target",
-                 help="Steps to reach it are counted for each net. Changing it does not "
-                      "restart the runs.")
-PARTS = {"shift": "Move the test data", "whitening": "Data far from the origin"}
+                 help=N_("Steps to reach it are counted for each net. Changing it does not "
+                         "restart the runs."))
+PARTS = {"shift": N_("Move the test data"), "whitening": N_("Data far from the origin")}
 PART_URL, DEFAULT_PART = "part", "shift"
 PART_KEY, PART_NOTICE = "covshift:part", "covshift:part_notice"
 INTRO = {
-    "shift": "A plain and a BN net learn to separate two classes of 2-D points (circles); the "
-             "test points (crosses) are then moved, rotated or rescaled. Move them with the "
-             "*Test* sliders in the sidebar: the charts change at once, nothing retrains.",
-    "whitening": "The same points, moved far from the origin: a net's random first boundaries "
-                 "(bias 0) pass through the origin and miss the data. Two runs, the inputs "
-                 "whitened and not, show how many steps that costs.",
+    "shift": N_("A plain and a BN net learn to separate two classes of 2-D points (circles); "
+                "the test points (crosses) are then moved, rotated or rescaled. Move them with "
+                "the *Test* sliders in the sidebar: the charts change at once, nothing "
+                "retrains."),
+    "whitening": N_("The same points, moved far from the origin: a net's random first "
+                    "boundaries (bias 0) pass through the origin and miss the data. Two runs, "
+                    "the inputs whitened and not, show how many steps that costs."),
 }
-MORE = (
+MORE = N_(
     "A network learns the distribution of its **training** data. **Move the test data** keeps "
     "the nets as they trained and moves only the test points (about the training data's "
     "centre): a boundary that is right for the training points is wrong for many of the moved "
@@ -65,18 +67,20 @@ def current_part() -> str:
         raw = st.query_params.get(PART_URL, DEFAULT_PART)
         st.session_state[PART_NOTICE] = None
         if raw not in PARTS:
-            st.session_state[PART_NOTICE] = (
-                f"{url_value(PART_URL, raw)} is not valid (one of {', '.join(PARTS)}); "
-                f"showing {PARTS[DEFAULT_PART]}.")
+            st.session_state[PART_NOTICE] = raw  # said in the session's language when shown
             raw = DEFAULT_PART
         st.session_state[PART_KEY] = raw
     return st.session_state[PART_KEY] or DEFAULT_PART
 
 
 def part_selector() -> str:
-    if st.session_state.get(PART_NOTICE):
-        st.warning(st.session_state[PART_NOTICE], icon=":material/link_off:")
-    part = st.segmented_control("Part of the lesson", list(PARTS), format_func=PARTS.get,
+    raw = st.session_state.get(PART_NOTICE)
+    if raw is not None:
+        st.warning(_("{value} is not valid (one of {choices}); showing {part}.").format(
+            value=url_value(PART_URL, raw), choices=", ".join(PARTS),
+            part=_(PARTS[DEFAULT_PART])), icon=":material/link_off:")
+    part = st.segmented_control(_("Part of the lesson"), list(PARTS),
+                                format_func=lambda p: _(PARTS[p]),
                                 required=True, key=PART_KEY, label_visibility="collapsed",
                                 on_change=lambda: st.session_state.update({PART_NOTICE: None})
                                 ) or DEFAULT_PART
@@ -95,11 +99,11 @@ def regions_chart(snap):
 
 
 def shift_part(lesson) -> None:
-    st.sidebar.header("Test data: shown at once")
+    st.sidebar.header(_("Test data: shown at once"))
     test = lesson.views(TEST_VIEWS)
-    st.sidebar.caption("These move only the test points: the nets are re-scored on them, "
-                       "nothing retrains.")
-    st.sidebar.header("Training data: a new run")
+    st.sidebar.caption(_("These move only the test points: the nets are re-scored on them, "
+                         "nothing retrains."))
+    st.sidebar.header(_("Training data: a new run"))
     config = lesson.settings(SHIFT_BASE, TRAIN_SETTINGS)
     ui.share_link()
     run = lesson.run(training_config(config))
@@ -107,7 +111,7 @@ def shift_part(lesson) -> None:
 
     def regions(snap, brief):
         if not snap.nets or snap.data is None:
-            st.info("Preparing the data and the twin nets...")
+            st.info(_("Preparing the data and the twin nets..."))
             return
         c1, c2 = st.columns([3, 2])
         with c1:
@@ -116,13 +120,14 @@ def shift_part(lesson) -> None:
             if brief:
                 st.markdown(text.shift_verdict(snap))
                 return
-            st.markdown(
+            st.markdown(_(
                 "**Look for** the boundary (solid line) bending around the training points "
                 "(circles) as the nets learn, and where the test points (crosses, same colour = "
-                f"same class) fall: here they are **{text.shift_words(snap.config)}**.")
+                "same class) fall: here they are **{where}**.").format(
+                    where=text.shift_words(snap.config)))
             st.markdown(text.shift_verdict(snap))
-            st.markdown("**Try** *Test rotation* 90, *Test shift x* 0 or *Test scale* 2 in the "
-                        "sidebar: the crosses move at once.")
+            st.markdown(_("**Try** *Test rotation* 90, *Test shift x* 0 or *Test scale* 2 in "
+                          "the sidebar: the crosses move at once."))
 
     def accuracy(snap, brief):
         if not snap.nets:
@@ -133,10 +138,10 @@ def shift_part(lesson) -> None:
         with c2:
             st.markdown(text.accuracy_rows(snap))
             if not brief:
-                st.markdown("**Look for** the gap between the solid lines (training data) and "
-                            "the dotted ones (moved test data). Held-out points from the "
-                            "*training* distribution score like the training data: the nets did "
-                            "learn, just not the test distribution.")
+                st.markdown(_("**Look for** the gap between the solid lines (training data) "
+                              "and the dotted ones (moved test data). Held-out points from the "
+                              "*training* distribution score like the training data: the nets "
+                              "did learn, just not the test distribution."))
 
     def sweep(snap, brief):
         if not snap.nets:
@@ -147,19 +152,22 @@ def shift_part(lesson) -> None:
         with c2:
             st.markdown(text.sweep_rows(snap))
             if not brief:
-                st.markdown("The same boundary, scored on the test points moved 0 %, 10 %, ... "
-                            "100 % of your shift. **Look for** accuracy falling as the test "
-                            "distribution drifts further from the training one.")
+                st.markdown(_("The same boundary, scored on the test points moved {shares} of "
+                              "your shift. **Look for** accuracy falling as the test "
+                              "distribution drifts further from the training one.").format(
+                                  shares="0 %, 10 %, ... 100 %"))
         if not brief:
-            with st.expander("Export this run"):
+            with st.expander(_("Export this run")):
                 ui.export_controls(snap, "covariate-shift")
 
-    lesson.section("Decision regions", regions,
-                   say="Where do the moved test points fall, against a boundary learnt on the circles?")
-    lesson.section("Training vs moved test data", accuracy,
-                   say="Compare the solid lines (training data) with the dotted ones (moved test data).")
-    lesson.section("Moving the test data part of the way", sweep,
-                   say="The same boundary, as the test data drifts further and further.")
+    lesson.section(N_("Decision regions"), regions,
+                   say=N_("Where do the moved test points fall, against a boundary learnt on "
+                          "the circles?"))
+    lesson.section(N_("Training vs moved test data"), accuracy,
+                   say=N_("Compare the solid lines (training data) with the dotted ones (moved "
+                          "test data)."))
+    lesson.section(N_("Moving the test data part of the way"), sweep,
+                   say=N_("The same boundary, as the test data drifts further and further."))
     lesson.live(run, shown=lambda snap: rescore(snap, *shift))
 
 
@@ -198,9 +206,9 @@ def initial_chart(snaps: list, key: str) -> None:
 
 
 def whitening_part(lesson) -> None:
-    st.sidebar.header("Data far from the origin")
+    st.sidebar.header(_("Data far from the origin"))
     config = lesson.settings(WHITE_BASE, WHITE_SETTINGS,
-                             labels={"whitening": "Whitening (compared with none)"})
+                             labels={"whitening": N_("Whitening (compared with none)")})
     target = lesson.views([TARGET])["target"]
     ui.share_link()
     configs = [config.replace(whitening="none")]
@@ -211,8 +219,9 @@ def whitening_part(lesson) -> None:
     def ready(snaps):
         waiting = [s for s in snaps if not s.nets or s.data is None]
         if waiting:
-            st.info(f"Preparing {' and '.join(whitening_name(s.config.whitening) for s in waiting)}"
-                    " (a run waits in a queue while the server trains two others)...")
+            st.info(_("Preparing {runs} (a run waits in a queue while the server trains two "
+                      "others)...").format(runs=text.and_list(
+                          whitening_name(s.config.whitening) for s in waiting)))
         return [s for s in snaps if s.nets and s.data is not None]
 
     def initial(snaps, brief):
@@ -225,12 +234,12 @@ def whitening_part(lesson) -> None:
         with c2:
             st.markdown(text.cut_rows(snaps))
             if not brief:
-                st.markdown(
+                st.markdown(_(
                     "Each grey line is where one first-layer unit's input is 0 at the random "
                     "start (bias 0): all pass through the origin of what the net sees. **Look "
                     "for** the fan of lines: unwhitened it meets at (0, 0), far from the data; "
                     "whitening moves the data's centre there.\n\n**Try** *Distance from the "
-                    "origin* 0: then both panels look alike.")
+                    "origin* 0: then both panels look alike."))
 
     def reached(snaps, brief):
         snaps = [s for s in snaps if s.nets and s.data is not None]
@@ -241,19 +250,20 @@ def whitening_part(lesson) -> None:
             pair_chart(whitening_accuracy_chart, snaps, target, key="white:acc")
         with c2:
             names = list(snaps[0].nets)
-            head = "| net | " + " | ".join(whitening_name(s.config.whitening) for s in snaps) + " |"
+            head = "| " + _("net") + " | " + " | ".join(whitening_name(s.config.whitening) for s in snaps) + " |"
             rule = "|---|" + "---|" * len(snaps)
-            body = ["| " + snaps[0].nets[n].label + " | "
+            body = ["| " + _(snaps[0].nets[n].label) + " | "
                     + " | ".join(text.reached_text(s.nets[n], target) for s in snaps) + " |"
                     for n in names]
-            st.markdown(f"**Steps to reach {target:.0%} training accuracy**\n\n"
-                        + "\n".join([head, rule] + body))
+            st.markdown(_("**Steps to reach {target:.0%} training accuracy**").format(
+                target=target) + "\n\n" + "\n".join([head, rule] + body))
             if len(snaps) == 2:
                 st.markdown(text.speedup_sentence(snaps, "plain", target,
                                                   whitening_name(snaps[1].config.whitening)))
             if not brief:
-                st.markdown(text.whitening_look_for(snaps, target) + "\n\n**Try** the target "
-                            "slider, *standardise* or *PCA whitening*, or a larger distance.")
+                st.markdown(text.whitening_look_for(snaps, target) + "\n\n"
+                            + _("**Try** the target slider, *standardise* or *PCA whitening*, "
+                                "or a larger distance."))
 
     def now(snaps, brief):
         snaps = [s for s in snaps if s.nets and s.data is not None]
@@ -265,28 +275,29 @@ def whitening_part(lesson) -> None:
         with c2:
             st.markdown(text.now_rows(snaps))
             if not brief:
-                st.markdown("**Look for** which nets already bend their boundary around the "
-                            "data and which still cut it with a nearly straight line.")
+                st.markdown(_("**Look for** which nets already bend their boundary around "
+                              "the data and which still cut it with a nearly straight line."))
         if not brief:
-            with st.expander("Export these runs"):
+            with st.expander(_("Export these runs")):
                 for s in snaps:
                     st.caption(whitening_name(s.config.whitening))
                     ui.export_controls(s, f"whitening-{s.config.whitening}")
 
-    lesson.section("At initialisation", initial,
-                   say="Where do the random first boundaries pass, whitened and not?")
-    lesson.section("Steps to reach the target", reached,
-                   say="How many steps does each net need to reach the target?")
-    lesson.section("Decision regions now", now, say="Which nets already bend their boundary?")
+    lesson.section(N_("At initialisation"), initial,
+                   say=N_("Where do the random first boundaries pass, whitened and not?"))
+    lesson.section(N_("Steps to reach the target"), reached,
+                   say=N_("How many steps does each net need to reach the target?"))
+    lesson.section(N_("Decision regions now"), now,
+                   say=N_("Which nets already bend their boundary?"))
     lesson.live(runs)
 
 
 # ---------------------------------------------------------------------------- the page
 
 PART = current_part()
-LESSON = ui.Lesson("Covariate shift and decision boundaries", INTRO[PART], more=MORE)
+LESSON = ui.Lesson(N_("Covariate shift and decision boundaries"), INTRO[PART], more=MORE)
 
-with ui.guard("the covariate shift page"):
+with ui.guard(N_("the covariate shift page")):
     if part_selector() == "whitening":
         whitening_part(LESSON)
     else:

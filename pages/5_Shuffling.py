@@ -7,6 +7,7 @@ import streamlit as st
 import bnlab_ui as ui
 from bn_core.config import TOY_DATASETS, RunConfig
 from bn_core.engine.training import load_data
+from bn_core.i18n import N_, _
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
 from bn_core.figures.shift import decision_regions_chart
 from bn_core.lessons import data_order as text
@@ -36,19 +37,19 @@ def regions_chart(snap):
 
 
 lesson = ui.Lesson(
-    "Shuffling: why data order matters",
-    "A plain and a BN net train on the same mini-batches, fed **sorted by class** (all of one "
-    "class, then the next) or shuffled. Move *Shuffling* in the sidebar from sorted (0) to "
-    "fully shuffled (1) and watch what they learn.",
-    more="Stochastic gradient descent assumes every mini-batch is a small, fair sample of the "
+    N_("Shuffling: why data order matters"),
+    N_("A plain and a BN net train on the same mini-batches, fed **sorted by class** (all of "
+       "one class, then the next) or shuffled. Move *Shuffling* in the sidebar from sorted (0) "
+       "to fully shuffled (1) and watch what they learn."),
+    more=N_("Stochastic gradient descent assumes every mini-batch is a small, fair sample of the "
          "whole training set. Fed sorted by class with a small batch, every batch comes from "
          "a different distribution: each step pulls the net towards \"everything is this "
          "batch's class\", and the next batches undo it. BN adds a twist: it normalises each "
          "batch with that batch's own mean and variance, so in a one-class batch it subtracts "
-         "away where the class lies.")
+         "away where the class lies."))
 
-with ui.guard("the shuffling page"):
-    st.sidebar.header("Data order")
+with ui.guard(N_("the shuffling page")):
+    st.sidebar.header(_("Data order"))
     # 2-D data only: the page draws the decision regions and sorts batches by class label
     config = lesson.settings(BASE, SETTINGS, limits={"dataset": {"choices": TOY_DATASETS}})
     ui.share_link()
@@ -56,7 +57,7 @@ with ui.guard("the shuffling page"):
 
     def accuracy(snap, brief):
         if not snap.nets or snap.data is None:
-            st.info("Preparing the data and the twin nets...")
+            st.info(_("Preparing the data and the twin nets..."))
             return
         c1, c2 = st.columns([3, 2])
         with c1:
@@ -65,11 +66,13 @@ with ui.guard("the shuffling page"):
             st.markdown(text.accuracy_rows(snap))
             st.markdown(text.verdict(snap))
             if not brief:
-                _, mix, n, _ = batch_mix(snap.config, charts.chart_theme())
-                st.markdown(f"The batches: **{mix['single_class']:.0%}** of the first {n} hold "
-                            f"one class ({text.order_words(snap.config.shuffle)}).\n\n"
-                            "**Try** *Shuffling* 0 and 1 to compare, 0.5 (partly sorted), a "
-                            "larger batch, or the data set *Gaussian blobs (3)*.")
+                _fig, mix, n, _per_epoch = batch_mix(snap.config, charts.chart_theme())
+                st.markdown(_("The batches: **{share:.0%}** of the first {n} hold one class "
+                              "({order}).").format(share=mix["single_class"], n=n,
+                                                   order=text.order_words(snap.config.shuffle))
+                            + "\n\n"
+                            + _("**Try** *Shuffling* 0 and 1 to compare, 0.5 (partly sorted), a "
+                                "larger batch, or the data set *Gaussian blobs (3)*."))
 
     def batches(snap, brief):
         figure, mix, n, per_epoch = batch_mix(snap.config, charts.chart_theme())
@@ -91,15 +94,16 @@ with ui.guard("the shuffling page"):
         with c2:
             st.markdown(text.region_shares(snap))
             if not brief:
-                st.markdown("**Look for** how the regions change as the run goes on: drag "
-                            "*Step shown* back and forth, with *Shuffling* 0 and then 1.")
+                st.markdown(_("**Look for** how the regions change as the run goes on: drag "
+                              "*Step shown* back and forth, with *Shuffling* 0 and then 1."))
         if not brief:
-            with st.expander("Export this run"):
+            with st.expander(_("Export this run")):
                 ui.export_controls(snap, "shuffling")
 
-    lesson.section("Held-out accuracy", accuracy,
-                   say="Which net gets past chance, with the batches in this order?")
-    lesson.section("What each batch holds", batches,
-                   say="Each column is one batch: how many classes does it hold?")
-    lesson.section("Decision regions", regions, say="What has each net learnt of the plane?")
+    lesson.section(N_("Held-out accuracy"), accuracy,
+                   say=N_("Which net gets past chance, with the batches in this order?"))
+    lesson.section(N_("What each batch holds"), batches,
+                   say=N_("Each column is one batch: how many classes does it hold?"))
+    lesson.section(N_("Decision regions"), regions,
+                   say=N_("What has each net learnt of the plane?"))
     lesson.live(run)

@@ -16,8 +16,13 @@ import numpy as np
 
 from bn_core.config import NET_LABELS, RunConfig
 from bn_core.engine.history import DEFAULT_CAPACITY, History
+from bn_core.i18n import N_, _
 
 LIVE_STATUSES = ("queued", "loading", "running", "paused")
+# A net's status as a page shows it (translated where shown: `NetView.status_shown`); the
+# English `status_text` stays as it is for exports and the reproduction report.
+NET_STATUS_WORDS = {"training": N_("training"), "finished": N_("finished"),
+                    "diverged": N_("diverged"), "stopped": N_("stopped"), "failed": N_("failed")}
 PARTS = ("probes", "evals", "ics")
 
 
@@ -42,6 +47,14 @@ class NetView:
         if self.status == "diverged":
             return f"diverged at step {self.diverged_at}"
         return self.status
+
+    @property
+    def status_shown(self) -> str:
+        """`status_text` in the current language (computed where it is shown: the language
+        is the viewing session's, never the trainer's)."""
+        if self.status == "diverged":
+            return _("diverged at step {step}").format(step=self.diverged_at)
+        return _(NET_STATUS_WORDS.get(self.status, self.status))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.figures.figure1 import accuracy_figure
 from bn_core.figures.style import (COLORBAR, GUIDE, base_layout, f32, figure, hline, note,
                                    step_ticks, vline)
@@ -21,13 +22,14 @@ def label_mix_figure(counts, batch_size: int, per_epoch: int, height: int = 260)
     totals = np.maximum(counts.sum(axis=1, keepdims=True), 1) if n_batches else 1
     share = np.ascontiguousarray(f32(counts / totals).T)  # (classes, batches)
     heat = {"type": "heatmap", "z": share, "x": np.arange(1, n_batches + 1, dtype=np.int32),
-            "y": [f"class {k}" for k in range(n_classes)], "zmin": 0.0, "zmax": 1.0,
+            "y": [_("class {k}").format(k=k) for k in range(n_classes)], "zmin": 0.0, "zmax": 1.0,
             "colorscale": MIX_SCALE, "ygap": 2,
-            "colorbar": {**COLORBAR, "title": {"text": "share of<br>the batch"},
+            "colorbar": {**COLORBAR, "title": {"text": _("share of<br>the batch")},
                          "tickformat": ".0%"},
-            "hovertemplate": "batch %{x}, %{y}: %{z:.0%}<extra></extra>"}
-    layout = base_layout(f"Label mix of the first {n_batches} batches ({batch_size} examples "
-                         "each)", "batch number (= training step)", "class", height,
+            "hovertemplate": _("batch %{x}, %{y}: %{z:.0%}") + "<extra></extra>"}
+    layout = base_layout(_("Label mix of the first {n} batches ({size} examples each)").format(
+                             n=n_batches, size=batch_size),
+                         N_("batch number (= training step)"), N_("class"), height,
                          hovermode="closest")
     layout["yaxis"]["autorange"] = "reversed"
     layout["xaxis"].update(step_ticks())
@@ -35,7 +37,7 @@ def label_mix_figure(counts, batch_size: int, per_epoch: int, height: int = 260)
               for e in (range(per_epoch, n_batches, per_epoch) if per_epoch > 0 else ())]
     if shapes:
         layout["shapes"] = shapes
-        layout["annotations"] = [note("dashed: a new epoch starts", 1.0, 1.0, xanchor="right",
+        layout["annotations"] = [note(_("dashed: a new epoch starts"), 1.0, 1.0, xanchor="right",
                                       yanchor="bottom",
                                       font={"size": 12, "color": EPOCH_COLOR})]
     return figure([heat], layout)
@@ -44,13 +46,13 @@ def label_mix_figure(counts, batch_size: int, per_epoch: int, height: int = 260)
 def shuffle_accuracy_chart(snap, height: int = 360) -> dict:
     """Held-out accuracy of each net against steps, with the chance level marked."""
     fig = accuracy_figure(snap.nets, "heldout_acc",
-                          "Held-out accuracy (points from the same shapes, never trained on)",
+                          N_("Held-out accuracy (points from the same shapes, never trained on)"),
                           height)
     layout = fig["layout"]
     if snap.data is not None:
         chance = 1.0 / snap.data.n_classes
         layout["shapes"] = [hline(chance, {"color": GUIDE, "dash": "dash", "width": 1})]
-        layout["annotations"] = [note("chance", 1.0, chance, "x domain", "y", xanchor="right",
+        layout["annotations"] = [note(_("chance"), 1.0, chance, "x domain", "y", xanchor="right",
                                       yanchor="top", font={"color": GUIDE})]
     layout["xaxis"].update(step_ticks(snap.total_steps))
     return fig

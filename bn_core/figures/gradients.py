@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.figures.activations import step_range
 from bn_core.figures.style import (COLORBAR, GUIDE, VIRIDIS, NET_COLORS, NET_DASH, SOFT_TEXT, base_layout,
                                    f32, figure, hline, log_axis, net_label, note, on,
@@ -19,7 +20,7 @@ DIVERGED_LINE = {"width": 2, "dash": "dash"}
 
 def layer_labels(n_weights: int) -> list[str]:
     """Names of the weight matrices bottom to top: hidden layers 1..L, then the output."""
-    return [f"layer {i + 1}" for i in range(n_weights - 1)] + ["output"]
+    return [_("layer {n}").format(n=i + 1) for i in range(n_weights - 1)] + [_("output")]
 
 
 def finite_rows(grad_norm) -> np.ndarray:
@@ -67,7 +68,8 @@ def divergence_marks(name: str, view, x_ref: str = "x", y_ref: str = "y",
     shapes = [vline(view.diverged_at, {"color": NET_COLORS[name], **DIVERGED_LINE}, x_ref, y_ref)]
     notes = []
     if label:
-        notes.append(note(f"{net_label(name)} diverged at step {view.diverged_at:,}",
+        notes.append(note(_("{net} diverged at step {step:,}").format(net=net_label(name),
+                                                                       step=view.diverged_at),
                           view.diverged_at, 1.0, x_ref, f"{y_ref} domain", xanchor="left",
                           yanchor="top", font={"color": NET_COLORS[name], "size": 14},
                           bgcolor="rgba(255,255,255,0.8)"))
@@ -90,18 +92,21 @@ def gradient_profile_figure(snap, height: int = 360) -> dict:
         if first != last:
             data.append({"type": "scatter", "x": labels, "y": f32(g[first]),
                          "mode": "lines+markers",
-                         "name": f"{net_label(name)} at step {int(steps[first]):,}",
+                         "name": _("{net} at step {step:,}").format(net=net_label(name),
+                                                                    step=int(steps[first])),
                          "line": {"color": NET_COLORS[name], "width": 1.5, "dash": "dot"},
                          "marker": {"size": 6}, "opacity": 0.6})
-        note_ = (f" (last before diverging at {view.diverged_at:,})"
-                 if view.status == "diverged" else "")
+        name_ = (_("{net} at step {step:,} (last before diverging at {diverged:,})").format(
+                     net=net_label(name), step=int(steps[last]), diverged=view.diverged_at)
+                 if view.status == "diverged" else
+                 _("{net} at step {step:,}").format(net=net_label(name), step=int(steps[last])))
         data.append({"type": "scatter", "x": labels, "y": f32(g[last]), "mode": "lines+markers",
-                     "name": f"{net_label(name)} at step {int(steps[last]):,}{note_}",
+                     "name": name_,
                      "line": {"color": NET_COLORS[name], "width": 3.5, "dash": NET_DASH[name]},
                      "marker": {"size": 9}})
-    layout = base_layout("Gradient size of each weight matrix, from the input (left) to the "
-                         "output", "weight matrix (bottom to top)",
-                         "gradient norm ||dL/dW|| (log scale)", height, showlegend=True,
+    layout = base_layout(N_("Gradient size of each weight matrix, from the input (left) to the "
+                            "output"), "weight matrix (bottom to top)",
+                         N_("gradient norm ||dL/dW|| (log scale)"), height, showlegend=True,
                          hovermode="closest")
     layout["yaxis"].update(log_axis(np.concatenate(shown) if shown else []))
     if labels is not None:
@@ -129,10 +134,11 @@ def gradient_heatmap_figure(snap, height: int = 380) -> dict:
         view = snap.nets.get(name)
         text = net_label(name)
         if view is not None and view.status == "diverged":
-            text += f" (diverged at step {view.diverged_at:,}, dashed line)"
+            text = _("{net} (diverged at step {step:,}, dashed line)").format(
+                net=text, step=view.diverged_at)
         titles.append(f"<b>{text}</b>")
-    layout = base_layout("Gradient norm of every weight matrix over training (colour = power "
-                         "of ten)", height=height, hovermode="closest")
+    layout = base_layout(N_("Gradient norm of every weight matrix over training (colour = "
+                            "power of ten)"), height=height, hovermode="closest")
     cells = subplot_grid(layout, 1, len(names), h_spacing=0.06, shared_y=True, titles=titles,
                          x_title="training step", y_title="weight matrix (bottom to top)")[0]
     for note_, name in zip(layout["annotations"][-len(names):], names):
@@ -141,9 +147,10 @@ def gradient_heatmap_figure(snap, height: int = 380) -> dict:
     for i, (cell, name) in enumerate(zip(cells, names)):
         view = snap.nets.get(name)
         if name not in logs or not np.isfinite(logs[name]).any():
-            why = (f"no gradients recorded: diverged at step {view.diverged_at:,},<br>before "
-                   "its first probe" if view is not None and view.status == "diverged"
-                   else "no gradients recorded yet")
+            why = (_("no gradients recorded: diverged at step {step:,},<br>before its first "
+                     "probe").format(step=view.diverged_at)
+                   if view is not None and view.status == "diverged"
+                   else _("no gradients recorded yet"))
             notes.append(note(why, 0.5, 0.5, f"{cell['x']} domain", f"{cell['y']} domain",
                               font={"size": 14, "color": SOFT_TEXT}))
         if name in logs:
@@ -152,7 +159,7 @@ def gradient_heatmap_figure(snap, height: int = 380) -> dict:
                     "y": layer_labels(z.shape[1]), "z": np.ascontiguousarray(z.T),
                     "zmin": round(zmin, 3), "zmax": round(zmax, 3), "colorscale": HEATMAP_SCALE,
                     "showscale": i == len(names) - 1, "name": net_label(name),
-                    "hovertemplate": "step %{x}, %{y}: 10^%{z:.1f}<extra>" + net_label(name)
+                    "hovertemplate": _("step %{x}, %{y}: 10^%{z:.1f}") + "<extra>" + net_label(name)
                                      + "</extra>"}
             if i == len(names) - 1:
                 heat["colorbar"] = {**COLORBAR, "title": {"text": "log10 ||dL/dW||",
@@ -186,11 +193,11 @@ def vanishing_ratio_figure(snap, height: int = 320) -> dict:
         shown.append(ratio)
         data.append({"type": "scatter", "x": steps32(view.probes["step"][rows]), "y": f32(ratio),
                      "mode": "lines",
-                     "name": net_label(name) + (f" ({view.status_text})"
+                     "name": net_label(name) + (f" ({view.status_shown})"
                                                 if view.status == "diverged" else ""),
                      "line": {"color": NET_COLORS[name], "width": 3, "dash": NET_DASH[name]}})
-    layout = base_layout("Layer 1's gradient as a fraction of the output layer's",
-                         "training step", "||dL/dW1|| / ||dL/dW_out|| (log scale)", height,
+    layout = base_layout(N_("Layer 1's gradient as a fraction of the output layer's"),
+                         "training step", N_("||dL/dW1|| / ||dL/dW_out|| (log scale)"), height,
                          showlegend=True, shapes=shapes)
     if notes:
         layout["annotations"] = notes
@@ -202,16 +209,16 @@ def vanishing_ratio_figure(snap, height: int = 320) -> dict:
 def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340) -> dict:
     """Loss (left, log scale) and accuracy (right) of each net over training; a net that
     diverged ends with a cross and a dashed line at the step it diverged."""
-    layout = base_layout("How each net learns", height=height + 20, hovermode="closest",
+    layout = base_layout(N_("How each net learns"), height=height + 20, hovermode="closest",
                          showlegend=True)
     cells = subplot_grid(layout, 1, 2, h_spacing=0.12,
-                         titles=["training loss (log scale; mean since the last probe)",
-                                 "held-out accuracy (fraction correct)"],
+                         titles=[N_("training loss (log scale; mean since the last probe)"),
+                                 N_("held-out accuracy (fraction correct)")],
                          x_title="training step")[0]
     data, shapes = [], []
     for name, view in snap.nets.items():
         color, dash = NET_COLORS[name], NET_DASH[name]
-        label = net_label(name) + (f" ({view.status_text})" if view.status == "diverged" else "")
+        label = net_label(name) + (f" ({view.status_shown})" if view.status == "diverged" else "")
         pr, ev = view.probes, view.evals
         if len(pr.get("step", ())) > 0:
             data.append(on({"type": "scatter", "x": steps32(pr["step"]), "y": f32(pr["loss"]),
@@ -225,7 +232,7 @@ def training_curves_figure(snap, metric: str = "heldout_acc", height: int = 340)
             if view.status == "diverged":
                 data.append(on({"type": "scatter", "x": [int(view.diverged_at)],
                                 "y": [float(ev[metric][-1])], "mode": "markers+text",
-                                "text": ["diverged"], "textposition": "top right",
+                                "text": [_("diverged")], "textposition": "top right",
                                 "showlegend": False,
                                 "marker": {"symbol": "x", "size": 14, "color": color},
                                 "textfont": {"color": color}, "hoverinfo": "skip"}, cells[1]))

@@ -9,6 +9,7 @@ import numpy as np
 from bn_core.lessons.covariate_shift import (SHIFT_FRACTIONS, WHITENING_NAMES,  # noqa: F401
                                              first_layer_lines, shift_sweep, steps_to_accuracy,
                                              units_cutting_data, whitening_name)
+from bn_core.i18n import N_, _
 from bn_core.figures.boundaries import boundary_traces, point_traces, region_panels
 from bn_core.figures.style import (GUIDE, INK, NET_COLORS, base_layout, f32, figure, hline,
                                    layout_key, net_label, note, on, step_ticks, steps32,
@@ -24,7 +25,7 @@ def _chance(layout: dict, n_classes: int) -> None:
     layout.setdefault("shapes", []).append(hline(chance, {"color": GUIDE, "dash": "dash",
                                                           "width": 1}))
     layout.setdefault("annotations", []).append(
-        note("chance", 1.0, chance, "x domain", "y", xanchor="right", yanchor="top",
+        note(_("chance"), 1.0, chance, "x domain", "y", xanchor="right", yanchor="top",
              font={"color": GUIDE}))
 
 
@@ -37,10 +38,11 @@ def decision_regions_chart(snap, show_test: bool = True, height: int = 500) -> d
     """One panel per net: its decision regions now, the training points (circles) and, if
     `show_test`, the shifted test points (crosses), coloured by class; legend below."""
     names = list(snap.nets) or list(snap.config.nets)
-    panels = [(f"{net_label(n)} net, step {snap.nets[n].step if n in snap.nets else 0:,}",
+    panels = [(_("{net} net, step {step:,}").format(
+                   net=net_label(n), step=snap.nets[n].step if n in snap.nets else 0),
                snap.nets[n].latest.get("grid") if n in snap.nets else None) for n in names]
-    layout = base_layout("Decision regions (shaded by predicted class; the solid line is the "
-                         "boundary)", height=height, hovermode="closest", legend=dict(LEGEND))
+    layout = base_layout(N_("Decision regions (shaded by predicted class; the solid line is "
+                            "the boundary)"), height=height, hovermode="closest", legend=dict(LEGEND))
     traces = region_panels(layout, panels, snap.data, snap.viewport, show_test, 300,
                            x_title="x1 (data units)", y_title="x2 (data units)")
     return figure(traces, layout)
@@ -53,12 +55,12 @@ def train_test_accuracy_chart(snap, height: int = 420) -> dict:
         ev = view.evals
         if len(ev.get("step", ())) == 0:
             continue
-        for metric, what, dash in (("train_acc", "training data", "solid"),
-                                   ("test_acc", "shifted test data", "dot")):
+        for metric, what, dash in (("train_acc", N_("{net}: training data"), "solid"),
+                                   ("test_acc", N_("{net}: shifted test data"), "dot")):
             data.append({"type": "scatter", "x": steps32(ev["step"]), "y": f32(ev[metric]),
-                         "mode": "lines", "name": f"{net_label(name)}: {what}",
+                         "mode": "lines", "name": _(what).format(net=net_label(name)),
                          "line": {"color": NET_COLORS[name], "dash": dash, "width": 3}})
-    layout = base_layout("Accuracy on the training data vs on the shifted test data",
+    layout = base_layout(N_("Accuracy on the training data vs on the shifted test data"),
                          "training step", "accuracy (fraction correct)", height,
                          legend=dict(LEGEND))
     if snap.data is not None:
@@ -82,9 +84,10 @@ def shift_sweep_chart(snap, fractions=SHIFT_FRACTIONS, height: int = 360) -> dic
         data.append({"type": "scatter", "x": pct, "y": f32(acc), "mode": "lines+markers",
                      "name": net_label(name), "line": {"color": NET_COLORS[name], "width": 3},
                      "marker": {"size": 8}})
-    layout = base_layout(f"The boundary of step {snap.step:,} on test data shifted part of the "
-                         "way", "share of your shift applied to the test data (%)",
-                         "test accuracy (fraction correct)", height)
+    layout = base_layout(_("The boundary of step {step:,} on test data shifted part of the "
+                           "way").format(step=snap.step),
+                         N_("share of your shift applied to the test data (%)"),
+                         N_("test accuracy (fraction correct)"), height)
     if data_set is not None:
         _chance(layout, data_set.n_classes)
     layout["yaxis"]["range"] = [0, 1.02]
@@ -114,10 +117,12 @@ def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 500)
         if snap.data is not None and snap.viewport is not None:
             lines = first_layer_lines(snap.config, snap.data.whitener, snap.data.n_classes)
             cuts = units_cutting_data(lines, snap.data.x_train)
-            title += f": {int(cuts.sum())} of {len(cuts)} lines cut the data"
+            title = _("{method}: {cut} of {units} lines cut the data").format(
+                method=title, cut=int(cuts.sum()), units=len(cuts))
         titles.append(title)
-    layout = base_layout(f"At initialisation: the {net_label(net)} net's boundaries and its "
-                         f"first {MAX_LINES} hidden units' lines", height=height,
+    layout = base_layout(_("At initialisation: the {net} net's boundaries and its first {n} "
+                           "hidden units' lines").format(net=net_label(net), n=MAX_LINES),
+                         height=height,
                          hovermode="closest", legend=dict(LEGEND))
     cells = subplot_grid(layout, 1, max(1, len(snaps)), h_spacing=0.08, titles=titles,
                          x_title="x1 (data units)", y_title="x2 (data units)")[0]
@@ -135,14 +140,14 @@ def initial_boundaries_chart(snaps: list, net: str = "plain", height: int = 500)
         part = type(lines)(lines.normals[:shown], lines.anchor)
         lx, ly = part.segments(4.0 * max(box[1] - box[0], box[3] - box[2]))
         data.append(on({"type": "scatter", "x": lx, "y": ly, "mode": "lines",
-                        "name": "first-layer unit lines at init", "legendgroup": "lines",
+                        "name": _("first-layer unit lines at init"), "legendgroup": "lines",
                         "showlegend": i == 0, "hoverinfo": "skip",
                         "line": {"color": "#555555", "width": 1.2}}, cell))
         for t in point_traces(data_set, show_test=False):
             t["showlegend"] = i == 0
             data.append(on(t, cell))
         data.append(on({"type": "scatter", "x": [0.0], "y": [0.0], "mode": "markers",
-                        "name": "origin (0, 0)", "legendgroup": "origin", "showlegend": i == 0,
+                        "name": _("origin (0, 0)"), "legendgroup": "origin", "showlegend": i == 0,
                         "hoverinfo": "skip",
                         "marker": {"symbol": "x-thin", "size": 14, "color": "#000000",
                                    "line": {"width": 3, "color": "#000000"}}}, cell))
@@ -162,7 +167,7 @@ def whitening_accuracy_chart(snaps: list, target: float, height: int = 440) -> d
             ev = view.evals
             if len(ev.get("step", ())) == 0:
                 continue
-            label = f"{net_label(name)}, {whitening_name(method)}"
+            label = _("{net}, {method}").format(net=net_label(name), method=whitening_name(method))
             data.append({"type": "scatter", "x": steps32(ev["step"]), "y": f32(ev["train_acc"]),
                          "mode": "lines", "name": label, "legendgroup": label,
                          "line": {"color": NET_COLORS[name], "dash": dash, "width": 3}})
@@ -171,15 +176,17 @@ def whitening_accuracy_chart(snaps: list, target: float, height: int = 440) -> d
                 data.append({"type": "scatter", "x": [int(hit)], "y": [float(target)],
                              "mode": "markers", "name": label, "legendgroup": label,
                              "showlegend": False,
-                             "hovertemplate": f"{label}: step {hit:,}<extra></extra>",
+                             "hovertemplate": _("{label}: step {step:,}").format(
+                                 label=label, step=hit) + "<extra></extra>",
                              "marker": {"color": NET_COLORS[name], "size": 12,
                                         "symbol": "diamond",
                                         "line": {"width": 1.5, "color": INK}}})
     end = max((s.total_steps for s in snaps), default=1)
     data.append({"type": "scatter", "x": [0, int(end)], "y": [float(target)] * 2,
-                 "mode": "lines", "name": f"target {target:.0%} (diamond: first reached)",
+                 "mode": "lines",
+                 "name": _("target {target:.0%} (diamond: first reached)").format(target=target),
                  "hoverinfo": "skip", "line": {"color": "#444444", "dash": "dash", "width": 1.5}})
-    layout = base_layout("Training accuracy: whitened (solid) vs not whitened (dotted)",
+    layout = base_layout(N_("Training accuracy: whitened (solid) vs not whitened (dotted)"),
                          "training step", "training accuracy (fraction correct)", height,
                          legend=dict(LEGEND))
     layout["yaxis"]["range"] = [0, 1.02]
@@ -190,10 +197,11 @@ def whitening_accuracy_chart(snaps: list, target: float, height: int = 440) -> d
 def current_boundaries_chart(snaps: list, height: int = 620) -> dict:
     """Rows = runs (not whitened, whitened), columns = nets: the decision regions now."""
     names = list(snaps[0].nets) if snaps and snaps[0].nets else ["plain", "bn"]
-    titles = [f"{net_label(n)}, {whitening_name(s.config.whitening)}, step {s.step:,}"
+    titles = [_("{net}, {method}, step {step:,}").format(
+                  net=net_label(n), method=whitening_name(s.config.whitening), step=s.step)
               for s in snaps for n in names]
-    layout = base_layout("Decision regions now (shaded by predicted class; the solid line is the "
-                         "boundary)", height=height, hovermode="closest", showlegend=False)
+    layout = base_layout(N_("Decision regions now (shaded by predicted class; the solid line is "
+                            "the boundary)"), height=height, hovermode="closest", showlegend=False)
     grid = subplot_grid(layout, max(1, len(snaps)), len(names), h_spacing=0.08,
                         v_spacing=0.18, titles=titles, x_title="x1 (data units)",
                         y_title="x2 (data units)")

@@ -16,18 +16,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core.config import RunConfig
+from bn_core.i18n import N_, _
 from bn_core.data.datasets import Dataset, Whitener, shift_points
 from bn_core.nets.models import initial_weights
 
 SHIFT_FRACTIONS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # 0 %, 10 %, ..., 100 % of the shift
 CUT_MARGIN = 0.05  # a unit "cuts through" the data if each side holds more than 5 % of it
-WHITENING_NAMES = {"none": "not whitened", "standardize": "standardized",
-                   "pca": "PCA-whitened", "zca": "ZCA-whitened"}
+WHITENING_NAMES = {"none": N_("not whitened"), "standardize": N_("standardized"),
+                   "pca": N_("PCA-whitened"), "zca": N_("ZCA-whitened")}
 
 
 def whitening_name(method: str) -> str:
-    """A whitening method as the page says it ("ZCA-whitened", "not whitened")."""
-    return WHITENING_NAMES.get(method, method)
+    """A whitening method as the page says it ("ZCA-whitened", "not whitened"), translated."""
+    return _(WHITENING_NAMES.get(method, method))
+
+
+def and_list(items) -> str:
+    """Names joined as a reader says them: "a", "a and b", "a, b and c" (in the current
+    language: the joiners are messages of their own, each item a whole phrase)."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return "".join(items)
+    return _("{first} and {last}").format(first=_(", ").join(items[:-1]), last=items[-1])
 
 
 def steps_to_accuracy(steps, accuracy, target: float) -> int | None:
@@ -309,7 +319,7 @@ GAP = 0.10  # test accuracy this far below training accuracy: the shift cost the
 
 
 def _pct(value) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.0%}"
+    return _("n/a") if value is None or not math.isfinite(value) else f"{value:.0%}"
 
 
 def _last(view, metric: str) -> float:
@@ -317,24 +327,37 @@ def _last(view, metric: str) -> float:
     return float(values[-1]) if values is not None and len(values) else math.nan
 
 
+# How the test data is moved, one whole phrase per combination (moved, rotated, scaled).
+SHIFT_PHRASES = {
+    (True, False, False): N_("moved by ({x:+g}, {y:+g})"),
+    (False, True, False): N_("rotated {rot:+g} degrees"),
+    (False, False, True): N_("scaled x{scale:g}"),
+    (True, True, False): N_("moved by ({x:+g}, {y:+g}) and rotated {rot:+g} degrees"),
+    (True, False, True): N_("moved by ({x:+g}, {y:+g}) and scaled x{scale:g}"),
+    (False, True, True): N_("rotated {rot:+g} degrees and scaled x{scale:g}"),
+    (True, True, True): N_("moved by ({x:+g}, {y:+g}), rotated {rot:+g} degrees and scaled "
+                           "x{scale:g}"),
+}
+
+
 def shift_words(config: RunConfig) -> str:
     """How the test data is moved, in words: "moved by (+1, +0) and rotated +30 degrees"."""
     sx, sy, rot, scale = test_shift(config)
-    parts = ([f"moved by ({sx:+g}, {sy:+g})"] if (sx, sy) != (0.0, 0.0) else []) + \
-            ([f"rotated {rot:+g} degrees"] if rot else []) + \
-            ([f"scaled x{scale:g}"] if scale != 1.0 else [])
-    if not parts:
-        return "not moved"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    which = ((sx, sy) != (0.0, 0.0), bool(rot), scale != 1.0)
+    if not any(which):
+        return _("not moved")
+    return _(SHIFT_PHRASES[which]).format(x=sx, y=sy, rot=rot, scale=scale)
 
 
 def accuracy_rows(snap) -> str:
     """Each net's accuracy now on its training data, on unshifted held-out points and on the
     shifted test data (Markdown)."""
-    rows = [f"- **{v.label}**: training data **{_pct(_last(v, 'train_acc'))}**, unshifted "
-            f"held-out {_pct(_last(v, 'heldout_acc'))}, shifted test **{_pct(_last(v, 'test_acc'))}**"
+    rows = [_("- **{net}**: training data **{train}**, unshifted held-out {heldout}, shifted "
+              "test **{test}**").format(net=_(v.label), train=_pct(_last(v, "train_acc")),
+                                        heldout=_pct(_last(v, "heldout_acc")),
+                                        test=_pct(_last(v, "test_acc")))
             for v in snap.nets.values() if len(v.evals.get("step", ()))]
-    return f"**Accuracy at step {snap.step:,}**\n" + "\n".join(rows)
+    return _("**Accuracy at step {step:,}**").format(step=snap.step) + "\n" + "\n".join(rows)
 
 
 def shift_verdict(snap) -> str:
@@ -342,40 +365,43 @@ def shift_verdict(snap) -> str:
     points cost the boundary accuracy, and whether BN fared any better on them."""
     nets = {n: v for n, v in snap.nets.items() if len(v.evals.get("step", ()))}
     if not nets:
-        return "The nets have not been evaluated yet."
+        return _("The nets have not been evaluated yet.")
     train = {n: _last(v, "train_acc") for n, v in nets.items()}
     test = {n: _last(v, "test_acc") for n, v in nets.items()}
-    label = {n: v.label for n, v in nets.items()}
+    label = {n: _(v.label) for n, v in nets.items()}
     if test_shift(snap.config) == NO_SHIFT:
-        return ("The test data is not moved: crosses and circles come from the same "
-                "distribution, so test accuracy tracks training accuracy ("
-                + ", ".join(f"{label[n]} {_pct(train[n])} vs {_pct(test[n])}" for n in nets)
-                + "). **Try** a shift or a rotation.")
+        pairs = _(", ").join(_("{net} {train} vs {test}").format(
+            net=label[n], train=_pct(train[n]), test=_pct(test[n])) for n in nets)
+        return _("The test data is not moved: crosses and circles come from the same "
+                 "distribution, so test accuracy tracks training accuracy ({pairs}). **Try** a "
+                 "shift or a rotation.").format(pairs=pairs)
     if not any(math.isfinite(t) for t in test.values()):
-        return "The shifted test accuracy cannot be computed for this run."
+        return _("The shifted test accuracy cannot be computed for this run.")
     if max(train.values()) < 0.8:
-        return (f"The nets are still learning (training accuracy "
-                + ", ".join(f"{label[n]} {_pct(train[n])}" for n in nets)
-                + "): the boundary is not settled yet.")
+        accs = _(", ").join(_("{net} {acc}").format(net=label[n], acc=_pct(train[n]))
+                            for n in nets)
+        return _("The nets are still learning (training accuracy {accs}): the boundary is not "
+                 "settled yet.").format(accs=accs)
     cost = [n for n in nets if test[n] < train[n] - GAP]
     if cost:
-        text = ("The shift costs " + " and ".join(
-            f"the {label[n]} net {100 * (train[n] - test[n]):.0f} points" for n in cost)
-            + ": the boundary fits the *training* distribution, and many crosses now fall on "
-              "its wrong side.")
+        costs = [_("the {net} net {points:.0f} points").format(
+            net=label[n], points=100 * (train[n] - test[n])) for n in cost]
+        text = _("The shift costs {costs}: the boundary fits the *training* distribution, and "
+                 "many crosses now fall on its wrong side.").format(
+                     costs=and_list(costs))
     else:
-        text = (f"This shift costs little here (test within {100 * GAP:.0f} points of "
-                "training): the moved points still fall on the right side. **Try** a larger "
-                "shift or rotation.")
+        text = _("This shift costs little here (test within {gap:.0f} points of training): the "
+                 "moved points still fall on the right side. **Try** a larger shift or "
+                 "rotation.").format(gap=100 * GAP)
     if "plain" in nets and "bn" in nets:
         if test["bn"] <= test["plain"] + 0.05:
-            text += (f" BN does not rescue it ({_pct(test['bn'])} vs plain "
-                     f"{_pct(test['plain'])} on the moved points): it normalises with "
-                     "statistics of the *training* batches.")
+            text += _(" BN does not rescue it ({bn} vs plain {plain} on the moved points): it "
+                      "normalises with statistics of the *training* batches.").format(
+                          bn=_pct(test["bn"]), plain=_pct(test["plain"]))
         else:
-            text += (f" Here the BN net's boundary happens to score better on the moved "
-                     f"points ({_pct(test['bn'])} vs {_pct(test['plain'])}), though it never "
-                     "saw them either.")
+            text += _(" Here the BN net's boundary happens to score better on the moved points "
+                      "({bn} vs {plain}), though it never saw them either.").format(
+                          bn=_pct(test["bn"]), plain=_pct(test["plain"]))
     return text
 
 
@@ -388,10 +414,12 @@ def sweep_rows(snap, fractions=SHIFT_FRACTIONS) -> str:
         if grid is None or snap.viewport is None or snap.data is None:
             continue
         acc = shift_sweep(snap.data, snap.config, grid, snap.viewport, fractions)
-        rows.append(f"- **{view.label}**: {_pct(float(acc[0]))} unshifted, "
-                    f"{_pct(float(acc[len(acc) // 2]))} half way, **{_pct(float(acc[-1]))}** "
-                    "at your full shift")
-    return f"**The boundary of step {snap.step:,}, test data moved gradually**\n" + "\n".join(rows)
+        rows.append(_("- **{net}**: {none} unshifted, {half} half way, **{full}** at your full "
+                      "shift").format(net=_(view.label), none=_pct(float(acc[0])),
+                                      half=_pct(float(acc[len(acc) // 2])),
+                                      full=_pct(float(acc[-1]))))
+    return (_("**The boundary of step {step:,}, test data moved gradually**").format(
+        step=snap.step) + "\n" + "\n".join(rows))
 
 
 # ---------------------------------------------------------------------------- T2: page text
@@ -403,19 +431,21 @@ def cut_rows(snaps: list) -> str:
     for s in snaps:
         cuts = units_cutting_data(first_layer_lines(s.config, s.data.whitener, s.data.n_classes),
                                   s.data.x_train)
-        rows.append(f"- **{whitening_name(s.config.whitening)}**: "
-                    f"**{int(cuts.sum())} of {len(cuts)}** first-layer units cut through the "
-                    "training data")
+        rows.append(_("- **{method}**: **{cut} of {units}** first-layer units cut through the "
+                      "training data").format(method=whitening_name(s.config.whitening),
+                                              cut=int(cuts.sum()), units=len(cuts)))
     dist = distance_from_origin(snaps[0].data.x_train)
-    return f"**At initialisation** (data centred {dist:.1f} from the origin)\n" + "\n".join(rows)
+    return (_("**At initialisation** (data centred {dist:.1f} from the origin)").format(dist=dist)
+            + "\n" + "\n".join(rows))
 
 
 def now_rows(snaps: list) -> str:
     """Each net of each run: the share of training points it classifies right now (Markdown)."""
-    rows = [f"- **{s.nets[n].label}, {whitening_name(s.config.whitening)}**: "
-            f"{_pct(_last(s.nets[n], 'train_acc'))} of training points right"
+    rows = [_("- **{net}, {method}**: {acc} of training points right").format(
+                net=_(s.nets[n].label), method=whitening_name(s.config.whitening),
+                acc=_pct(_last(s.nets[n], "train_acc")))
             for s in snaps for n in s.nets]
-    return "**Now**\n" + "\n".join(rows)
+    return _("**Now**") + "\n" + "\n".join(rows)
 
 
 def first_reached(view, target: float) -> int | None:
@@ -427,56 +457,67 @@ def reached_text(view, target: float) -> str:
     """When a net reached the target, or where it is if it has not."""
     hit = first_reached(view, target)
     if hit is not None:
-        return f"**step {hit:,}**"
+        return _("**step {step:,}**").format(step=hit)
     acc = view.evals.get("train_acc")
     now = float(acc[-1]) if acc is not None and len(acc) else math.nan
     done = view.status != "training"
-    shown = "n/a" if not math.isfinite(now) else f"{now:.0%}"
-    return f"{'not reached' if done else 'not yet'} ({shown} at step {view.step:,})"
+    shown = _pct(now)
+    if done:
+        return _("not reached ({acc} at step {step:,})").format(acc=shown, step=view.step)
+    return _("not yet ({acc} at step {step:,})").format(acc=shown, step=view.step)
 
 
 def speedup_sentence(snaps: list, net: str, target: float, method: str) -> str:
     """What whitening did for one net, in numbers from the two runs (unwhitened first)."""
     plain_view, white_view = snaps[0].nets[net], snaps[1].nets[net]
-    label = plain_view.label
+    label = _(plain_view.label)
     before, after = first_reached(plain_view, target), first_reached(white_view, target)
     if after is None:
-        return f"The {method} {label} net has not reached {target:.0%} yet."
+        return _("The {method} {net} net has not reached {target:.0%} yet.").format(
+            method=method, net=label, target=target)
     if before is None:
-        return (f"**{label} net:** {method}, {target:.0%} after **{after:,} steps**; not "
-                f"whitened, not reached in {plain_view.step:,} steps.")
+        return _("**{net} net:** {method}, {target:.0%} after **{after:,} steps**; not "
+                 "whitened, not reached in {steps:,} steps.").format(
+                     net=label, method=method, target=target, after=after,
+                     steps=plain_view.step)
     if before > after:
-        return (f"**{label} net:** whitening reached {target:.0%} **{before / after:.1f} times "
-                f"sooner** ({after:,} instead of {before:,} steps).")
-    return (f"**{label} net:** here whitening did not speed it up ({after:,} vs {before:,} "
-            "steps); try a larger distance from the origin.")
+        return _("**{net} net:** whitening reached {target:.0%} **{times:.1f} times sooner** "
+                 "({after:,} instead of {before:,} steps).").format(
+                     net=label, target=target, times=before / after, after=after, before=before)
+    return _("**{net} net:** here whitening did not speed it up ({after:,} vs {before:,} "
+             "steps); try a larger distance from the origin.").format(
+                 net=label, after=after, before=before)
 
 
 def whitening_look_for(snaps: list, target: float) -> str:
     """The "Look for" text beside the steps-to-target chart, from the runs on screen
     (unwhitened run first): who got there, and whether BN coped better unwhitened."""
-    text = "**Look for** the diamonds, where each net first reached the target. "
+    text = _("**Look for** the diamonds, where each net first reached the target.") + " "
     if len(snaps) < 2:
-        return text + "Choose a whitening method to compare it with none."
+        return text + _("Choose a whitening method to compare it with none.")
     plain0, bn0 = snaps[0].nets.get("plain"), snaps[0].nets.get("bn")
     plain1 = snaps[1].nets.get("plain")
     if plain0 is None or plain1 is None:
         return text
     before, after = first_reached(plain0, target), first_reached(plain1, target)
     if after is not None and (before is None or after < before):
-        text += ("Here the whitened plain net got there first: without whitening, its first "
-                 "steps go into dragging the boundaries out to the data. ")
+        text += _("Here the whitened plain net got there first: without whitening, its first "
+                  "steps go into dragging the boundaries out to the data.") + " "
     elif after is None and before is None:
-        text += "Neither plain net has got there yet. "
+        text += _("Neither plain net has got there yet.") + " "
     else:
-        text += "Here whitening did not get the plain net there sooner. "
+        text += _("Here whitening did not get the plain net there sooner.") + " "
     if bn0 is not None:
         bn_before = first_reached(bn0, target)
         if bn_before is not None and (before is None or bn_before < before):
-            text += (f"Unwhitened, the BN net got there sooner than the plain net (step "
-                     f"{bn_before:,} vs " + (f"{before:,}" if before is not None else "not yet")
-                     + "): BN subtracts each unit's batch mean, a per-unit centring done inside "
-                       "the net.")
+            if before is not None:
+                text += _("Unwhitened, the BN net got there sooner than the plain net (step "
+                          "{bn:,} vs {plain:,}): BN subtracts each unit's batch mean, a per-unit "
+                          "centring done inside the net.").format(bn=bn_before, plain=before)
+            else:
+                text += _("Unwhitened, the BN net got there sooner than the plain net (step "
+                          "{bn:,} vs not yet): BN subtracts each unit's batch mean, a per-unit "
+                          "centring done inside the net.").format(bn=bn_before)
         elif bn_before is not None or before is not None:
-            text += "Unwhitened, the BN net did not get there sooner than the plain net here."
+            text += _("Unwhitened, the BN net did not get there sooner than the plain net here.")
     return text

@@ -8,6 +8,8 @@ import numpy as np
 
 from bn_core.data.datasets import class_mix_entropy
 from bn_core.engine.training import BatchSchedule
+from bn_core.i18n import _
+from bn_core.lessons.covariate_shift import and_list
 
 STRIP_BATCHES = 100   # batches shown in the label-mix strip
 RECENT_EVALS = 10     # evaluations summarised as "lately"
@@ -66,37 +68,40 @@ EARLY_STEPS = 200       # before this, the nets have only just started
 
 
 def _pct(value) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.0%}"
+    return _("n/a") if value is None or not math.isfinite(value) else f"{value:.0%}"
 
 
 def order_words(shuffle: float) -> str:
     """The data order in words: sorted by class, fully shuffled, or how far in between."""
     if shuffle == 0.0:
-        return "sorted by class"
+        return _("sorted by class")
     if shuffle == 1.0:
-        return "fully shuffled"
-    return f"{shuffle:.0%} of the way from sorted to shuffled"
+        return _("fully shuffled")
+    return _("{share:.0%} of the way from sorted to shuffled").format(share=shuffle)
 
 
 def mix_text(mix: dict, n_batches: int, per_epoch: int, batch_size: int, shuffle: float) -> str:
     """What the batches of this run hold, from their label counts (`mix_summary`)."""
-    return (f"**The batches this run is fed ({order_words(shuffle)})**\n"
-            f"- {mix['single_class']:.0%} of the first {n_batches} batches hold a single class\n"
-            f"- mean label entropy per batch: **{mix['entropy_bits']:.2f} bits** (0 = one class "
-            f"per batch, {mix['max_bits']:.2f} = evenly mixed)\n"
-            f"- one epoch = {per_epoch} batches of {batch_size}")
+    return "\n".join([
+        _("**The batches this run is fed ({order})**").format(order=order_words(shuffle)),
+        _("- {share:.0%} of the first {n} batches hold a single class").format(
+            share=mix["single_class"], n=n_batches),
+        _("- mean label entropy per batch: **{bits:.2f} bits** (0 = one class per batch, "
+          "{top:.2f} = evenly mixed)").format(bits=mix["entropy_bits"], top=mix["max_bits"]),
+        _("- one epoch = {per_epoch} batches of {size}").format(per_epoch=per_epoch,
+                                                                size=batch_size)])
 
 
 def mix_look_for(mix: dict, shuffle: float) -> str:
     """How to read the strip, for the mix this run has, and what to try next."""
-    look = ("**Look for** solid blocks: the nets see a long run of one class, then a long run "
-            "of the next, again every epoch." if mix["single_class"] >= 0.5 else
-            "**Look for** the patchwork: most batches hold several classes in changing "
-            "proportions, a fair sample of the whole set.")
-    try_ = ("to 1 and watch the blocks break up." if shuffle < 1.0 else
-            "back to 0 and watch the blocks form.")
-    return (f"Each column is one batch (one training step), each row a class; dark = most of "
-            f"the batch. {look}\n\n**Try** moving *Shuffling* {try_}")
+    look = (_("**Look for** solid blocks: the nets see a long run of one class, then a long "
+              "run of the next, again every epoch.") if mix["single_class"] >= 0.5 else
+            _("**Look for** the patchwork: most batches hold several classes in changing "
+              "proportions, a fair sample of the whole set."))
+    try_ = (_("**Try** moving *Shuffling* to 1 and watch the blocks break up.") if shuffle < 1.0
+            else _("**Try** moving *Shuffling* back to 0 and watch the blocks form."))
+    return (_("Each column is one batch (one training step), each row a class; dark = most of "
+              "the batch.") + f" {look}\n\n{try_}")
 
 
 def accuracy_rows(snap) -> str:
@@ -107,12 +112,14 @@ def accuracy_rows(snap) -> str:
         recent = recent_range(acc) if acc is not None else None
         if recent is None:
             continue
-        _, lo, hi = recent
-        rows.append(f"- **{view.label}**: **{_pct(float(acc[-1]))}** now; over the last "
-                    f"{min(len(acc), RECENT_EVALS)} evaluations between {_pct(lo)} and {_pct(hi)}")
+        _mean, lo, hi = recent
+        rows.append(_("- **{net}**: **{now}** now; over the last {n} evaluations between {lo} "
+                      "and {hi}").format(net=_(view.label), now=_pct(float(acc[-1])),
+                                         n=min(len(acc), RECENT_EVALS), lo=_pct(lo),
+                                         hi=_pct(hi)))
     chance = 1.0 / snap.data.n_classes if snap.data is not None else math.nan
-    return (f"**Held-out accuracy at step {snap.step:,}** (chance: {_pct(chance)})\n"
-            + "\n".join(rows))
+    return (_("**Held-out accuracy at step {step:,}** (chance: {chance})").format(
+        step=snap.step, chance=_pct(chance)) + "\n" + "\n".join(rows))
 
 
 def verdict(snap) -> str:
@@ -124,30 +131,54 @@ def verdict(snap) -> str:
     lately = {v.label: r for v in snap.nets.values()
               if (r := recent_range(v.evals.get("heldout_acc", []))) is not None}
     if snap.step < EARLY_STEPS or not lately:
-        return "The nets have only just started: give them a few hundred steps."
+        return _("The nets have only just started: give them a few hundred steps.")
+    points = 100 * CLOSE_TO_CHANCE
     stuck = [name for name, r in lately.items() if r[0] < chance + CLOSE_TO_CHANCE]
     if not stuck:
-        who = "Both nets are" if len(lately) == 2 else f"{len(lately)} of {len(lately)} nets are"
-        who = f"The {next(iter(lately))} net is" if len(lately) == 1 else who
-        text = f"{who} more than {100 * CLOSE_TO_CHANCE:.0f} points above chance lately"
-        if snap.config.shuffle < 0.5:
-            return (text + f", with the batches {order_words(snap.config.shuffle)}: on this "
-                    "data and batch size the order does not stop them learning.")
-        return text + ": the batches are mixed enough to learn from."
-    text = (f"**{' and '.join(stuck)}** {'is' if len(stuck) == 1 else 'are'} within "
-            f"{100 * CLOSE_TO_CHANCE:.0f} points of chance lately")
+        mixed = snap.config.shuffle >= 0.5
+        if len(lately) == 1:
+            who = _(next(iter(lately)))
+            text = (_("The {net} net is more than {points:.0f} points above chance lately: the "
+                      "batches are mixed enough to learn from.") if mixed else
+                    _("The {net} net is more than {points:.0f} points above chance lately, "
+                      "with the batches {order}: on this data and batch size the order does "
+                      "not stop them learning."))
+        elif len(lately) == 2:
+            who = ""
+            text = (_("Both nets are more than {points:.0f} points above chance lately: the "
+                      "batches are mixed enough to learn from.") if mixed else
+                    _("Both nets are more than {points:.0f} points above chance lately, with "
+                      "the batches {order}: on this data and batch size the order does not stop "
+                      "them learning."))
+        else:
+            who = ""
+            text = (_("{n} of {n} nets are more than {points:.0f} points above chance lately: "
+                      "the batches are mixed enough to learn from.") if mixed else
+                    _("{n} of {n} nets are more than {points:.0f} points above chance lately, "
+                      "with the batches {order}: on this data and batch size the order does not "
+                      "stop them learning."))
+        return text.format(net=who, n=len(lately), points=points,
+                           order=order_words(snap.config.shuffle))
+    names = and_list(_(n) for n in stuck)
     if snap.config.shuffle < 0.5:
-        text += (": each run of one-class batches pulls a net towards \"everything is this "
-                 "class\", and the next run undoes it.")
+        text = (_("**{nets}** is within {points:.0f} points of chance lately: each run of "
+                  "one-class batches pulls a net towards \"everything is this class\", and the "
+                  "next run undoes it.") if len(stuck) == 1 else
+                _("**{nets}** are within {points:.0f} points of chance lately: each run of "
+                  "one-class batches pulls a net towards \"everything is this class\", and the "
+                  "next run undoes it."))
     else:
-        text += "."
+        text = (_("**{nets}** is within {points:.0f} points of chance lately.") if len(stuck) == 1
+                else _("**{nets}** are within {points:.0f} points of chance lately."))
+    text = text.format(nets=names, points=points)
     learns = [name for name in lately if name not in stuck]
     if learns:
-        text += f" The {' and '.join(learns)} net learns from the same batches."
+        text += _(" The {nets} net learns from the same batches.").format(
+            nets=and_list(_(n) for n in learns))
         if "BN" in stuck and snap.config.shuffle < 0.5:
-            text += (" BN normalises each batch with its own mean and variance: in a one-class "
-                     "batch that subtracts away where the class lies, the very thing that "
-                     "tells the classes apart.")
+            text += _(" BN normalises each batch with its own mean and variance: in a one-class "
+                      "batch that subtracts away where the class lies, the very thing that "
+                      "tells the classes apart.")
     return text
 
 
@@ -163,8 +194,14 @@ def region_shares(snap) -> str:
         n = snap.data.n_classes if snap.data is not None else int(grid[..., 0].max()) + 1
         share = np.bincount(grid[..., 0].ravel().astype(np.int64), minlength=n)[:n] / grid[..., 0].size
         top = int(np.argmax(share))
-        what = (f"paints **{share[top]:.0%}** of the plane as class {top}" if share[top] >= 0.9
-                else "splits the plane " + ", ".join(f"class {k} {s:.0%}"
-                                                     for k, s in enumerate(share)))
-        rows.append(f"- **{view.label}** {what}")
-    return f"**Decision regions at step {snap.step:,}**\n" + "\n".join(rows)
+        if share[top] >= 0.9:
+            row = _("- **{net}** paints **{share:.0%}** of the plane as class {k}").format(
+                net=_(view.label), share=share[top], k=top)
+        else:
+            parts = _(", ").join(_("class {k} {share:.0%}").format(k=k, share=s)
+                                 for k, s in enumerate(share))
+            row = _("- **{net}** splits the plane {parts}").format(net=_(view.label),
+                                                                   parts=parts)
+        rows.append(row)
+    return (_("**Decision regions at step {step:,}**").format(step=snap.step) + "\n"
+            + "\n".join(rows))

@@ -13,7 +13,14 @@ import math
 import numpy as np
 
 from bn_core.figures.gradients import latest_profile, orders_of_magnitude
+from bn_core.i18n import N_, _
+from bn_core.lessons.covariate_shift import and_list
 from bn_core.lessons.distributions import init_words
+
+# The initial weights in words (bn_core.lessons.distributions.INIT_WORDS), marked here so the
+# caption below can show them translated.
+INIT_PHRASES = (N_("He's N(0, 2/fan_in)"), N_("Xavier's N(0, 2/(fan_in + fan_out))"),
+                N_("a small N(0, 0.01^2)"))
 
 COLLAPSE_MARGIN = 0.05  # within 5 points of chance at the end: the net collapsed
 
@@ -39,24 +46,24 @@ def scenarios() -> dict[str, dict]:
     are the presets lr-x1/x5/x30 (10 x 100 ReLU, He's init, base rate 0.1; claims T9, T9b,
     T9c)."""
     return {
-        "Deep sigmoid (vanishing gradients)": dict(
+        N_("Deep sigmoid (vanishing gradients)"): dict(
             activation="sigmoid", depth=10, width=64, init="default", init_scale=1.0, lr=0.1,
             lr_multiplier=1.0, dataset="mnist-subset"),
-        "ReLU, learning rate x1": preset_values("lr-x1"),
-        "ReLU, x5 (BN-x5)": preset_values("lr-x5"),
-        "ReLU, x30 (BN-x30)": preset_values("lr-x30"),
+        N_("ReLU, learning rate x1"): preset_values("lr-x1"),
+        N_("ReLU, x5 (BN-x5)"): preset_values("lr-x5"),
+        N_("ReLU, x30 (BN-x30)"): preset_values("lr-x30"),
         # Weights N(0, 9/fan_in), 3 / sqrt(2) times He's: at the first probe (step 20) the
         # plain net's gradients are 41-224 times the BN net's, median 87-112 (seeds 0-2). At a
         # rate of 0.1 the plain net overflows within 3-5 steps, before any probe, so the rate
         # here is 0.0001: slow, but it shows them.
-        "Large init (exploding gradients)": dict(
+        N_("Large init (exploding gradients)"): dict(
             activation="relu", depth=10, width=64, init="scaled", init_scale=3.0, lr=0.0001,
             lr_multiplier=1.0, dataset="mnist-subset"),
     }
 
 
 def sci(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1e}"
+    return _("n/a") if x is None or not math.isfinite(x) else f"{x:.1e}"
 
 
 def chance(snap) -> float:
@@ -80,9 +87,11 @@ def outcome(view, chance_level: float) -> str:
 
 
 def caption(config) -> str:
-    return (f"Effective learning rate: {config.lr:g} x {config.lr_multiplier:g} = "
-            f"{config.effective_lr:g}; {config.depth} hidden layers of {config.width} "
-            f"{config.activation} units; initial weights {init_words(config)}.")
+    return _("Effective learning rate: {lr:g} x {multiplier:g} = {effective:g}; {depth} hidden "
+             "layers of {width} {activation} units; initial weights {init}.").format(
+                 lr=config.lr, multiplier=config.lr_multiplier, effective=config.effective_lr,
+                 depth=config.depth, width=config.width, activation=config.activation,
+                 init=_(init_words(config)))
 
 
 def gradient_text(snap) -> str:
@@ -91,20 +100,23 @@ def gradient_text(snap) -> str:
     for v in snap.nets.values():
         prof = latest_profile(v)
         if prof is None:
-            why = (f"diverged at step {v.diverged_at:,} before its first probe"
-                   if v.status == "diverged" else "no gradient norms recorded yet"
+            why = (_("diverged at step {step:,} before its first probe").format(
+                       step=v.diverged_at)
+                   if v.status == "diverged" else _("no gradient norms recorded yet")
                    if len(v.probes.get("step", ())) < 2 else
-                   "this run recorded no gradient norms")
-            rows.append(f"- **{v.label}**: {why}")
+                   _("this run recorded no gradient norms"))
+            rows.append(_("- **{net}**: {why}").format(net=_(v.label), why=why))
             continue
         step, g = prof
         drop = orders_of_magnitude(g)
-        how = (f"{drop:.1f} powers of ten smaller at the bottom" if drop >= 0.05 else
-               f"{-drop:.1f} powers of ten larger at the bottom" if drop <= -0.05 else
-               "about equal")
-        rows.append(f"- **{v.label}** (step {step:,}): layer 1 {sci(g[0])}, output "
-                    f"{sci(g[-1])}: {how}")
-    return "**Gradient norm, bottom vs top**\n" + "\n".join(rows)
+        row = (N_("- **{net}** (step {step:,}): layer 1 {bottom}, output {top}: {powers:.1f} "
+                  "powers of ten smaller at the bottom") if drop >= 0.05 else
+               N_("- **{net}** (step {step:,}): layer 1 {bottom}, output {top}: {powers:.1f} "
+                  "powers of ten larger at the bottom") if drop <= -0.05 else
+               N_("- **{net}** (step {step:,}): layer 1 {bottom}, output {top}: about equal"))
+        rows.append(_(row).format(net=_(v.label), step=step, bottom=sci(g[0]), top=sci(g[-1]),
+                                  powers=abs(drop)))
+    return _("**Gradient norm, bottom vs top**") + "\n" + "\n".join(rows)
 
 
 def accuracy_text(snap) -> str:
@@ -112,23 +124,25 @@ def accuracy_text(snap) -> str:
     for v in snap.nets.values():
         acc = v.evals.get("heldout_acc")
         if acc is None or not len(acc):
-            rows.append(f"- **{v.label}**: {v.status_text}")
+            rows.append(_("- **{net}**: {why}").format(net=_(v.label), why=v.status_shown))
             continue
-        rows.append(f"- **{v.label}**: {float(acc[-1]):.0%} now, best "
-                    f"{float(np.nanmax(acc)):.0%} ({v.status_text})")
-    return "**Held-out accuracy**\n" + "\n".join(rows)
+        rows.append(_("- **{net}**: {now:.0%} now, best {best:.0%} ({status})").format(
+            net=_(v.label), now=float(acc[-1]), best=float(np.nanmax(acc)),
+            status=v.status_shown))
+    return _("**Held-out accuracy**") + "\n" + "\n".join(rows)
 
 
 def profile_hint(config) -> str:
     if config.activation == "sigmoid":
-        return ("Each sigmoid layer multiplies the signal by its slope (at most 0.25) and by "
-                "its weights: in the plain net the line falls steeply toward layer 1. In the "
-                "BN net each layer divides by its input's spread, which keeps the line flat.")
+        return _("Each sigmoid layer multiplies the signal by its slope (at most 0.25) and by "
+                 "its weights: in the plain net the line falls steeply toward layer 1. In the "
+                 "BN net each layer divides by its input's spread, which keeps the line flat.")
     if config.activation == "relu":
-        return ("A ReLU passes the signal through where it is on (slope 1), so depth alone "
-                "hurts less; the weights' scale decides: **try** the scaled init with scale 3 "
-                "(exploding) or 0.5 (vanishing), or He's N(0, 2/fan_in), made to keep it level.")
-    return "**Try** sigmoid with 10 layers to see a gradient vanish."
+        return _("A ReLU passes the signal through where it is on (slope 1), so depth alone "
+                 "hurts less; the weights' scale decides: **try** the scaled init with scale 3 "
+                 "(exploding) or 0.5 (vanishing), or He's N(0, 2/fan_in), made to keep it "
+                 "level.")
+    return _("**Try** sigmoid with 10 layers to see a gradient vanish.")
 
 
 def lr_hint(snap) -> str:
@@ -144,36 +158,43 @@ def lr_hint(snap) -> str:
         for n in failed:
             v = snap.nets[n]
             if outcomes[n] == "diverged":
-                parts.append(f"the {v.label} net's loss or weights stopped being finite numbers "
-                             f"at step {v.diverged_at:,} (dashed line)")
+                parts.append(_("the {net} net's loss or weights stopped being finite numbers "
+                               "at step {step:,} (dashed line)").format(
+                                   net=_(v.label), step=v.diverged_at))
             elif outcomes[n] == "stuck":
-                parts.append(f"the {v.label} net never left chance level ({level:.0%}): "
-                             f"{float(v.evals['heldout_acc'][-1]):.0%} at the end")
+                parts.append(_("the {net} net never left chance level ({chance:.0%}): "
+                               "{end:.0%} at the end").format(
+                                   net=_(v.label), chance=level,
+                                   end=float(v.evals["heldout_acc"][-1])))
             else:
                 best = float(np.nanmax(v.evals["heldout_acc"]))
-                parts.append(f"the {v.label} net collapsed: it reached {best:.0%} at best, then "
-                             f"fell to {float(v.evals['heldout_acc'][-1]):.0%}, chance level "
-                             f"({level:.0%}), with its loss still finite")
-        others = [snap.nets[n].label for n, o in outcomes.items() if o == "trained"]
-        text = f"At learning rate {cfg.effective_lr:g} " + "; ".join(parts) + "."
+                parts.append(_("the {net} net collapsed: it reached {best:.0%} at best, then "
+                               "fell to {end:.0%}, chance level ({chance:.0%}), with its loss "
+                               "still finite").format(
+                                   net=_(v.label), best=best,
+                                   end=float(v.evals["heldout_acc"][-1]), chance=level))
+        others = [_(snap.nets[n].label) for n, o in outcomes.items() if o == "trained"]
+        text = _("At learning rate {lr:g} {what}.").format(lr=cfg.effective_lr,
+                                                          what=_("; ").join(parts))
         if others:
-            text += (f" The {' and '.join(others)} net trained at the same rate. BN makes a "
-                     "layer's output independent of its weights' scale, so an oversized step "
-                     "cannot blow the activations up.")
+            text += _(" The {nets} net trained at the same rate. BN makes a layer's output "
+                      "independent of its weights' scale, so an oversized step cannot blow the "
+                      "activations up.").format(nets=and_list(others))
         elif len(failed) == len(outcomes):
-            text += " Every net failed: this rate is too large even with BN."
+            text += _(" Every net failed: this rate is too large even with BN.")
         return text
-    stuck = [snap.nets[n].label for n, o in outcomes.items() if o == "stuck"]
-    note = (f"The {' and '.join(stuck)} net never left chance level ({level:.0%}) at this rate: "
-            "the gradient profile above shows whether its lowest layers got any signal. "
+    stuck = [_(snap.nets[n].label) for n, o in outcomes.items() if o == "stuck"]
+    note = (_("The {nets} net never left chance level ({chance:.0%}) at this rate: the gradient "
+              "profile above shows whether its lowest layers got any signal.").format(
+                  nets=and_list(stuck), chance=level) + " "
             if stuck else "")
     if cfg.lr_multiplier < 5:
-        return note + ("**Try** the multiplier x5 and x30 (the BN paper's BN-x5 and BN-x30), "
-                       "or the ReLU scenarios in the sidebar.")
+        return note + _("**Try** the multiplier x5 and x30 (the BN paper's BN-x5 and BN-x30), "
+                        "or the ReLU scenarios in the sidebar.")
     if any(o == "training" for o in outcomes.values()):
-        return "Neither net has failed at this rate so far."
-    return ("Neither net failed at this rate. **Try** a ReLU net (the ReLU scenarios) or a "
-            "larger multiplier.")
+        return _("Neither net has failed at this rate so far.")
+    return _("Neither net failed at this rate. **Try** a ReLU net (the ReLU scenarios) or a "
+             "larger multiplier.")
 
 
 # ---------------------------------------------------------------------------- exploding gradients
@@ -211,19 +232,21 @@ def explosion_text(snap) -> str:
     if med < EXPLODING_RATIO:
         return ""
     cfg = snap.config
-    text = (f"**Exploding gradients:** at step {step:,} the plain net's gradients were "
-            f"**{ratio.min():.0f} to {ratio.max():.0f} times** the BN net's (median {med:.0f}), "
-            f"weight matrix by weight matrix: each of its {cfg.depth} layers multiplies the "
-            "error signal by its large weights on the way down. BN divides each layer's input "
-            "by its spread, so the weights' scale cancels.")
+    text = _("**Exploding gradients:** at step {step:,} the plain net's gradients were "
+             "**{lo:.0f} to {hi:.0f} times** the BN net's (median {median:.0f}), weight matrix "
+             "by weight matrix: each of its {depth} layers multiplies the error signal by its "
+             "large weights on the way down. BN divides each layer's input by its spread, so "
+             "the weights' scale cancels.").format(step=step, lo=ratio.min(), hi=ratio.max(),
+                                                   median=med, depth=cfg.depth)
     now = size_ratio(snap, latest=True)
     if now is not None and now[0] != step:
-        text += f" At step {now[0]:,}: {float(np.median(now[1])):.0f} times (median)."
+        text += _(" At step {step:,}: {median:.0f} times (median).").format(
+            step=now[0], median=float(np.median(now[1])))
     bn = snap.nets["bn"]
     if (cfg.init == "scaled" and cfg.init_scale > 1 and cfg.lr_multiplier < 5
             and outcome(bn, chance(snap)) == "stuck"):
         s = cfg.init_scale
-        text += (f" At this small rate the BN net barely learns: its hidden layers' outputs "
-                 f"ignore their weights' scale, so with weights {s:g} times larger each step "
-                 f"changes them about {s * s:g} times less.")
+        text += _(" At this small rate the BN net barely learns: its hidden layers' outputs "
+                  "ignore their weights' scale, so with weights {scale:g} times larger each step "
+                  "changes them about {square:g} times less.").format(scale=s, square=s * s)
     return text
