@@ -1,0 +1,124 @@
+"""Is any English sentence left in a page shown in Chinese? `english_left(texts)` returns the
+stretches of visible text that still read as English: 3 or more ASCII words in a row (words of
+2+ letters, not broken by a Chinese character). Numbers, symbols, formula fragments, single
+letters (x, m), gamma/beta, units and the proper names below do not count as words, so
+"Ioffe & Szegedy (2015), BN, γ = 1.0, 120 ms" is fine and "Train with BN" is not."""
+from __future__ import annotations
+
+import re
+
+# Proper names, symbols spelled out, units and formula fragments that stay as they are in Chinese.
+ALLOWED = {
+    # names of people, data sets, libraries, layers
+    "ioffe", "szegedy", "santurkar", "tsipras", "ilyas", "madry", "mnist", "pytorch", "torch",
+    "numpy", "plotly", "streamlit", "ray", "relu", "tanh", "sigmoid", "softmax", "sgd", "adam",
+    "layernorm", "groupnorm", "batchnorm", "batchnorm1d", "batchnorm2d", "bn", "ics", "nn",
+    "cnn", "mlp", "cpu", "gpu", "ram", "rss", "pid", "id", "url", "csv", "json", "png", "http",
+    "https", "api", "ok", "vs", "et", "al", "lab", "nips", "icml", "neurips", "arxiv", "pca",
+    "zca", "he", "xavier", "glorot", "kaiming", "bnlab", "eval", "train",
+    # symbols spelled out and formula fragments
+    "gamma", "beta", "epsilon", "eps", "mu", "sigma", "var", "std", "sqrt", "exp", "log", "max",
+    "min", "hat", "lr", "lang", "zh", "en", "inf", "nan", "ln", "tr", "dx", "dy",
+    # units
+    "ms", "kb", "mb", "gb", "px", "fps", "hz", "mhz", "ghz",
+}
+
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")        # a stretch not broken by a non-ASCII character
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]|[A-Za-z]")
+MIN_RUN = 3
+
+
+def english_words(stretch: str, allow: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The English words of an ASCII stretch (names, symbols, units and single letters left
+    out)."""
+    allowed = ALLOWED | {a.lower() for a in allow}
+    return [w for w in _WORD.findall(stretch) if len(w) > 1 and w.lower() not in allowed]
+
+
+def english_left(texts, allow=(), min_run: int = MIN_RUN) -> list[str]:
+    """Every stretch of `texts` (a string or an iterable of strings) with `min_run` or more
+    English words in a row; [] when the text is all translated."""
+    if isinstance(texts, str):
+        texts = [texts]
+    allow = {a.lower() for a in allow}
+    found = []
+    for text in texts:
+        for stretch in _ASCII_RUN.findall(str(text or "")):
+            if len(english_words(stretch, allow)) >= min_run:
+                found.append(" ".join(stretch.split()))
+    return found
+
+
+def apptest_texts(at) -> list[str]:
+    """What a student reads in an AppTest run, main area and sidebar: markdown, captions,
+    headings, notices, widget labels, help and options, tables' headers and cells, charts'
+    titles, axes, legends and hover text."""
+    import json
+
+    out: list[str] = []
+    kinds = ("markdown", "caption", "title", "header", "subheader", "text", "latex",
+             "info", "warning", "error", "success", "exception", "code")
+    for root in (at.main, at.sidebar):
+        for kind in kinds:
+            for el in root.get(kind):
+                out.append(str(getattr(el, "value", "") or ""))
+        for kind in ("button", "checkbox", "toggle", "radio", "selectbox", "multiselect",
+                     "slider", "select_slider", "number_input", "text_input", "text_area",
+                     "segmented_control", "pills", "download_button", "expander", "tab",
+                     "metric", "button_group"):
+            for el in root.get(kind):
+                proto = getattr(el, "proto", None)
+                for attr in ("label", "help", "placeholder"):
+                    out.append(str(getattr(proto, attr, "") or getattr(el, attr, "") or ""))
+                for option in getattr(proto, "options", []) or []:
+                    out.append(str(getattr(option, "content", option)))
+                for attr in ("value", "delta"):
+                    if kind == "metric":
+                        out.append(str(getattr(proto, "body", "")))
+        for el in root.get("plotly_chart"):
+            out.extend(_figure_texts(json.loads(el.proto.spec)))
+        for el in root.get("dataframe") + root.get("table"):
+            try:
+                df = el.value
+                out.extend(str(c) for c in df.columns)
+                out.extend(str(v) for v in df.astype(str).to_numpy().ravel())
+            except Exception:
+                pass
+    return [t for t in out if t]
+
+
+def _figure_texts(spec: dict) -> list[str]:
+    """Titles, axis titles, annotations, legend names and hover templates of a Plotly spec."""
+    out = []
+    layout = spec.get("layout", {})
+
+    def title(obj):
+        t = obj.get("title") if isinstance(obj, dict) else None
+        if isinstance(t, dict):
+            t = t.get("text")
+        if t:
+            out.append(str(t))
+
+    title(layout)
+    for key, val in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(val, dict):
+            title(val)
+        if key.startswith("coloraxis") and isinstance(val, dict):
+            title(val.get("colorbar", {}))
+    for ann in layout.get("annotations", []) or []:
+        out.append(str(ann.get("text", "")))
+    for trace in spec.get("data", []):
+        for attr in ("name", "hovertemplate", "legendgrouptitle"):
+            v = trace.get(attr)
+            if isinstance(v, dict):
+                v = v.get("text")
+            if v and (trace.get("showlegend", True) or attr != "name"):
+                out.append(str(v))
+        text = trace.get("text")
+        if isinstance(text, str):
+            out.append(text)
+        elif isinstance(text, list):
+            out.extend(str(t) for t in text if isinstance(t, str))
+        if isinstance(trace.get("colorbar"), dict):
+            title(trace["colorbar"])
+    return out
