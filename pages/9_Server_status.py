@@ -33,6 +33,8 @@ def shown(row: dict, columns: dict) -> dict:
             continue
         if k == "status":
             v = _(STATUS_WORDS.get(v, v))
+        elif k == "page":
+            v = _(v)          # a lesson's English title, as its page shows it
         out[_(columns[k]) if k in columns else k] = v
     return out
 
