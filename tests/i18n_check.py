@@ -36,7 +36,11 @@ def english_words(stretch: str, allow: set[str] | frozenset[str] = frozenset()) 
     out)."""
     allowed = ALLOWED | {a.lower() for a in allow}
     prose = _CODE.sub(" ", stretch)
-    return [w for w in _WORD.findall(prose) if len(w) > 1 and w.lower() not in allowed]
+    words = [w for w in _WORD.findall(prose) if len(w) > 1 and w.lower() not in allowed]
+    operators = len(re.findall(r"[=*+/^()<>-]", prose))
+    if "=" in prose and operators >= len(words):
+        return []      # a formula whose variables are words: running = (1 - m) * running + ...
+    return words
 
 
 def english_left(texts, allow=(), min_run: int = MIN_RUN, skip=()) -> list[str]:

@@ -105,7 +105,7 @@ def gradient_check_figure(check: BackwardCheck, height: int = 340) -> dict:
     layout["annotations"] = [
         note(_("agree below {tolerance:.0e}").format(tolerance=GRADCHECK_TOLERANCE), 0, GRADCHECK_TOLERANCE, "x domain", "y",
              xanchor="left", yanchor="bottom"),
-        note(N_("returned by backward"), len(rows) - 0.5, 1, "x", "y domain", xanchor="right",
+        note(_("returned by backward"), len(rows) - 0.5, 1, "x", "y domain", xanchor="right",
              yanchor="top")]
     return figure([bars], layout)
 
