@@ -76,6 +76,10 @@ TRANSLATED_PAGES = ["/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&
                     "/Server_status"]
 VISIBLE_TEXT_JS = """sel => Array.from(document.querySelectorAll(sel))
     .map(e => e.innerText).join('\\n')"""
+# pages whose charts the check must wait for (a run's charts appear once it has trained a little)
+CHARTS = {"/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50"}
+CHARTS_SHOWN_JS = """n => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .filter(p => p.getBoundingClientRect().height > 0).length >= n"""
 MAIN = "[data-testid='stMain']"
 SIDEBAR = "[data-testid='stSidebar']"
 
@@ -107,6 +111,9 @@ def test_page_in_chinese_has_no_english_sentence_left(server, path):
                 arg=f"{MAIN} h1", timeout=90_000)
             page.locator("[data-testid='stSidebarNav']", has_text="首页").wait_for(
                 timeout=90_000)
+            if path in CHARTS:
+                page.wait_for_function(CHARTS_SHOWN_JS, arg=1 if "ICS" not in path else 3,
+                                       timeout=180_000)
             wait_idle(page)
             assert page.locator("[data-testid='stException']").count() == 0
             main, sidebar = (page.evaluate(VISIBLE_TEXT_JS, sel) for sel in (MAIN, SIDEBAR))
