@@ -362,13 +362,15 @@ with ui.guard(N_("the Inside the BN layer page")):
     for title, draw, say, name in (
         (N_("Your batch"), draw_batch, N_("Normalise, then scale and shift: every feature ends at "
          "mean beta and spread gamma."), "batch"),
-        (N_("The arithmetic"), draw_numbers, N_("mu and var belong to the whole batch."), "numbers"),
+        (N_("The arithmetic"), draw_numbers, N_("mu and var belong to the whole batch."),
+         "numbers"),
         (N_("Backward rules"), draw_rules, N_("Backprop: each node's gradient from the one after "
          "it."), "rules"),
         (N_("Gradient check"), draw_backward, N_("Backprop and centred differences agree at every "
          "node."), "backward"),
         (N_("Every node"), draw_nodes, N_("The numbers behind the check."), "nodes"),
-        (N_("Running averages"), draw_running, N_("What the layer keeps for inference."), "running"),
+        (N_("Running averages"), draw_running, N_("What the layer keeps for inference."),
+         "running"),
         ("Train vs eval", draw_modes, "One input, two modes: a spread, then one value.",
          "modes"),
         ("Batch size", draw_batch_size, "The smaller the batch, the noisier BN's output.",

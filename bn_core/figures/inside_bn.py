@@ -103,7 +103,8 @@ def gradient_check_figure(check: BackwardCheck, height: int = 340) -> dict:
         band(1e-13, FLOAT64_AGREEMENT, "rgba(0, 158, 115, 0.10)"),
         band(n_nodes - 0.5, len(rows) - 0.5, "rgba(0,0,0,0.05)", "x")]
     layout["annotations"] = [
-        note(_("agree below {tolerance:.0e}").format(tolerance=GRADCHECK_TOLERANCE), 0, GRADCHECK_TOLERANCE, "x domain", "y",
+        note(_("agree below {tolerance:.0e}").format(tolerance=GRADCHECK_TOLERANCE), 0,
+             GRADCHECK_TOLERANCE, "x domain", "y",
              xanchor="left", yanchor="bottom"),
         note(_("returned by backward"), len(rows) - 0.5, 1, "x", "y domain", xanchor="right",
              yanchor="top")]
@@ -179,7 +180,8 @@ def train_eval_figure(rs: RunningStatistics, bins: int = 30, height: int = 320) 
              "line": {"color": TRUE_COLOR, "width": 2, "dash": "longdash"}}]
     layout = base_layout(_("x0 = {x0:g} normalised, in {batches} training batches and in eval "
                            "mode").format(x0=rs.probe_value, batches=len(values)),
-                         N_("xhat of x0 (standard deviations)"), N_("batches"), height, hovermode="closest", bargap=0.05)
+                         N_("xhat of x0 (standard deviations)"), N_("batches"), height,
+                         hovermode="closest", bargap=0.05)
     return figure(data, layout)
 
 
@@ -194,7 +196,8 @@ def _band(sizes, pct, color, cell, showlegend) -> list[dict]:
             "name": _("5th-95th percentile of batches"), "legendgroup": "band",
             "showlegend": showlegend, "hoverinfo": "skip"}, cell),
         on({"type": "scatter", "x": labels, "y": f32(pct[:, 1]), "mode": "lines+markers",
-            "line": {"color": color, "width": 3}, "name": _("median batch"), "legendgroup": "median",
+            "line": {"color": color, "width": 3}, "name": _("median batch"),
+            "legendgroup": "median",
             "showlegend": showlegend, "hovertemplate": "m=%{x}: %{y:.3f}<extra></extra>"}, cell),
     ]
 
@@ -257,9 +260,11 @@ def channel_slab_figure(x, channel: int, height_per_row: int = 190) -> dict:
     update_axes(layout, "y", showticklabels=False, showgrid=False, zeroline=False,
                 autorange="reversed")
     for k in range(c):
-        layout[layout_key(grid[n - 1][k]["x"])]["title"] = {"text": _("W = {w} columns").format(w=w)}
+        layout[layout_key(grid[n - 1][k]["x"])]["title"] = {
+            "text": _("W = {w} columns").format(w=w)}
     for i in range(n):
-        layout[layout_key(grid[i][0]["y"])]["title"] = {"text": _("example {i}<br>H = {h} rows").format(
+        layout[layout_key(grid[i][0]["y"])]["title"] = {
+            "text": _("example {i}<br>H = {h} rows").format(
             i=i + 1, h=h)}
     x0, x1 = grid[0][channel]["xdomain"]
     layout["shapes"] = [{"type": "rect", "xref": "paper", "yref": "paper",
