@@ -251,9 +251,10 @@ class Lesson:
             return names.index(raw), None
         if raw.isdigit() and 1 <= int(raw) <= len(names):
             return int(raw) - 1, None
-        return 0, (f"{url_value(SECTION_KEY, raw)} is not a section of this lesson (one of "
-                   f"{', '.join(names)}, or 1 to {len(names)}); showing the first, "
-                   f"{core.escape_markdown(self.sections[0].title)}.")
+        return 0, _("{value} is not a section of this lesson (one of {names}, or 1 to {count}); "
+                    "showing the first, {first}.").format(
+                        value=url_value(SECTION_KEY, raw), names=", ".join(names),
+                        count=len(names), first=core.escape_markdown(self.sections[0].title))
 
     def _step_bar(self) -> Section:
         """Previous, one button per section, Next; the URL holds the choice (see the module
@@ -277,16 +278,16 @@ class Lesson:
             go(names.index(chosen) if chosen in names else 0)
 
         bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
-        bar.button("Previous", icon=":material/chevron_left:", key=f"{key}:prev",
+        bar.button(_("Previous"), icon=":material/chevron_left:", key=f"{key}:prev",
                    shortcut="PageUp", disabled=i == 0, on_click=go, args=(max(i - 1, 0),),
-                   help="The previous section (PageUp)")
-        bar.segmented_control("Section", names, key=key, format_func=labels.get,
+                   help=_("The previous section (PageUp)"))
+        bar.segmented_control(_("Section"), names, key=key, format_func=labels.get,
                               required=True, on_change=picked, label_visibility="collapsed",
                               help=" · ".join(f"{n + 1}. {s.title}"
                                               for n, s in enumerate(self.sections)))
-        bar.button("Next", icon=":material/chevron_right:", key=f"{key}:next",
+        bar.button(_("Next"), icon=":material/chevron_right:", key=f"{key}:next",
                    shortcut="PageDown", disabled=i == len(names) - 1, on_click=go,
-                   args=(min(i + 1, len(names) - 1),), help="The next section (PageDown)")
+                   args=(min(i + 1, len(names) - 1),), help=_("The next section (PageDown)"))
         if notice:
             st.warning(notice, icon=":material/link_off:")
         return self.sections[i]

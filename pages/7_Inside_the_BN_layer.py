@@ -9,6 +9,7 @@ import streamlit as st
 import bnlab_ui as ui
 from bn_core.config import Setting
 from bn_core.figures import inside_bn as figs
+from bn_core.i18n import N_, _
 from bn_core.lessons import inside_bn as lesson
 from bn_core.lessons import inside_bn_sections as words
 from bn_core.nets.batchnorm import DEFAULT_EPS, batchnorm_forward
@@ -16,29 +17,30 @@ from bnlab_ui.charts import show_figure
 from bnlab_ui.core import escape_markdown
 from bnlab_ui.settings import view_values
 
-N_ROWS = Setting("n_rows", int, 4, "Batch: examples N (rows)", "1 shows what breaks.", lo=1,
-                 hi=8, url="n")
-N_FEATURES = Setting("n_features", int, 3, "Batch: features D (columns)", lo=1, hi=6, url="d")
-FEATURE = Setting("feature", int, 1, "Feature shown", "The column the tables and text follow.",
-                  lo=1, hi=6, url="f")
-SEED = Setting("seed", int, 0, "Random seed", "A new batch x and upstream gradient dy, new "
-               "training batches, a new tensor.", lo=0, hi=999, url="seed")
-EPS = Setting("eps", str, f"{DEFAULT_EPS:g}", "eps (added to the variance)",
-              "BN divides by sqrt(var + eps); try a large eps or a tiny one.",
+N_ROWS = Setting("n_rows", int, 4, N_("Batch: examples N (rows)"), N_("1 shows what breaks."),
+                 lo=1, hi=8, url="n")
+N_FEATURES = Setting("n_features", int, 3, N_("Batch: features D (columns)"), lo=1, hi=6, url="d")
+FEATURE = Setting("feature", int, 1, N_("Feature shown"),
+                  N_("The column the tables and text follow."), lo=1, hi=6, url="f")
+SEED = Setting("seed", int, 0, N_("Random seed"), N_("A new batch x and upstream gradient dy, new "
+               "training batches, a new tensor."), lo=0, hi=999, url="seed")
+EPS = Setting("eps", str, f"{DEFAULT_EPS:g}", N_("eps (added to the variance)"),
+              N_("BN divides by sqrt(var + eps); try a large eps or a tiny one."),
               choices=("1e-08", "1e-05", "0.001", "0.1", "1"), url="eps")
-POP_MEAN = Setting("pop_mean", float, 3.0, "Population: mean", lo=-10.0, hi=10.0, url="pm")
-POP_STD = Setting("pop_std", float, 2.0, "Population: standard deviation", lo=0.1, hi=10.0,
+POP_MEAN = Setting("pop_mean", float, 3.0, N_("Population: mean"), lo=-10.0, hi=10.0, url="pm")
+POP_STD = Setting("pop_std", float, 2.0, N_("Population: standard deviation"), lo=0.1, hi=10.0,
                   url="ps")
-M = Setting("m", int, 4, "Training batch size m", "Batches drawn from the population.", lo=1,
-            hi=256, url="m")
-MOMENTUM = Setting("momentum", float, 0.1, "Running-average momentum",
-                   "running = (1 - momentum) * running + momentum * batch (torch's convention).",
+M = Setting("m", int, 4, N_("Training batch size m"), N_("Batches drawn from the population."),
+            lo=1, hi=256, url="m")
+MOMENTUM = Setting("momentum", float, 0.1, N_("Running-average momentum"),
+                   N_("running = (1 - momentum) * running + momentum * batch (torch's "
+                      "convention)."),
                    lo=0.01, hi=1.0, url="mom")
-N_BATCHES = Setting("n_batches", int, 300, "Training batches T", lo=10, hi=1000, url="T")
-TENSOR_N = Setting("tensor_n", int, 2, "Tensor: examples N", lo=1, hi=4, url="tn")
-TENSOR_C = Setting("tensor_c", int, 3, "Tensor: channels C", lo=1, hi=4, url="tc")
-TENSOR_HW = Setting("tensor_hw", int, 4, "Tensor: height = width", lo=2, hi=8, url="hw")
-CHANNEL = Setting("channel", int, 1, "Tensor: channel highlighted", lo=1, hi=4, url="ch")
+N_BATCHES = Setting("n_batches", int, 300, N_("Training batches T"), lo=10, hi=1000, url="T")
+TENSOR_N = Setting("tensor_n", int, 2, N_("Tensor: examples N"), lo=1, hi=4, url="tn")
+TENSOR_C = Setting("tensor_c", int, 3, N_("Tensor: channels C"), lo=1, hi=4, url="tc")
+TENSOR_HW = Setting("tensor_hw", int, 4, N_("Tensor: height = width"), lo=2, hi=8, url="hw")
+CHANNEL = Setting("channel", int, 1, N_("Tensor: channel highlighted"), lo=1, hi=4, url="ch")
 VIEW = [N_ROWS, N_FEATURES, FEATURE, SEED, EPS, POP_MEAN, POP_STD, M, MOMENTUM, N_BATCHES,
         TENSOR_N, TENSOR_C, TENSOR_HW, CHANNEL]
 BATCH = [N_ROWS, N_FEATURES, FEATURE, SEED, EPS]
@@ -69,11 +71,11 @@ def refusals():
 
 
 lesson_frame = ui.Lesson(
-    "Inside the BN layer",
-    "Batch normalization is four lines of arithmetic, computed here live by BN Lab's "
+    N_("Inside the BN layer"),
+    N_("Batch normalization is four lines of arithmetic, computed here live by BN Lab's "
     "from-scratch layer on a batch **you edit**. Step through it: forward, backward, training "
-    "vs evaluation mode, tiny batches, convolutions.",
-    more="Algorithm 1 of Ioffe & Szegedy (2015), per feature over a mini-batch of m values: the "
+    "vs evaluation mode, tiny batches, convolutions."),
+    more=N_("Algorithm 1 of Ioffe & Szegedy (2015), per feature over a mini-batch of m values: the "
          "batch mean **mu**, the batch variance **var** (dividing by m), the normalised **xhat "
          "= (x - mu) / sqrt(var + eps)**, and the output **y = gamma * xhat + beta**, with gamma "
          "and beta learnt. Steps 1-5 run it forward and backward on a small batch you edit "
@@ -81,7 +83,7 @@ lesson_frame = ui.Lesson(
          "hand edits). Steps 6-8 draw many batches from a population you set, to show what the "
          "layer keeps for inference (Algorithm 2) and what goes wrong as the batch shrinks. "
          "Step 9 does the same per channel of a convolutional layer's (N, C, H, W) output. "
-         "Each step's settings are in the sidebar.",
+         "Each step's settings are in the sidebar."),
     icon=":material/calculate:", steps=True)
 
 
@@ -96,7 +98,7 @@ def tables(view) -> dict:
     if kept is None or kept["key"] != key:
         example = lesson.example_batch(n, d, seed)
         names = [f"x{j + 1}" for j in range(d)]
-        rows = [f"example {i + 1}" for i in range(n)]
+        rows = [_("example {n}").format(n=i + 1) for i in range(n)]
         kept = {"key": key, "names": names, "rows": rows,
                 "x": pd.DataFrame(example.x, index=rows, columns=names),
                 "affine": pd.DataFrame(np.vstack([example.gamma, example.beta]),
@@ -108,7 +110,7 @@ def tables(view) -> dict:
 
 def editor(kept: dict, name: str, label: str, help_text: str) -> pd.DataFrame:
     """One of the batch's tables as an editable grid; the edit is kept for the other steps."""
-    st.markdown(f"**{label}**", help=help_text)
+    st.markdown(f"**{_(label)}**", help=_(help_text))
     frame = kept[name]
     config = {c: st.column_config.NumberColumn(c, format="%.4g", width=CELL) for c in frame.columns}
     config["_index"] = st.column_config.Column("", width=64 if name == "affine" else 80)
@@ -121,7 +123,7 @@ def reset_button() -> None:
     def reset():
         st.session_state["_inside_bn_edits"] = st.session_state.get("_inside_bn_edits", 0) + 1
 
-    st.button("Reset to the seed's batch", icon=":material/restart_alt:", on_click=reset,
+    st.button(_("Reset to the seed's batch"), icon=":material/restart_alt:", on_click=reset,
               key="inside:reset")
 
 
@@ -135,8 +137,9 @@ def parsed(kept: dict, name: str):
         return lesson.checked_table(label, frame.to_numpy(dtype=float, na_value=np.nan),
                                     (len(rows), len(kept["names"])), kept["names"], rows)
     except (ValueError, TypeError) as exc:
-        st.error(f"Please fix the tables: {escape_markdown(exc)}. Every cell must hold a "
-                 "finite number (no empty cells, no text, no inf).", icon=":material/edit_off:")
+        st.error(_("Please fix the tables: {problem}. Every cell must hold a finite number (no "
+                   "empty cells, no text, no inf).").format(problem=escape_markdown(exc)),
+                 icon=":material/edit_off:")
         return None
 
 
@@ -151,8 +154,8 @@ def forward(kept: dict, eps: float):
 
 def shown_feature(view) -> int:
     if view["feature"] > view["n_features"]:
-        st.sidebar.caption(f"Feature {view['feature']} does not exist with D = "
-                           f"{view['n_features']}; showing feature {view['n_features']}.")
+        st.sidebar.caption(_("Feature {feature} does not exist with D = {d}; showing feature "
+                             "{d}.").format(feature=view["feature"], d=view["n_features"]))
     return min(view["feature"], view["n_features"]) - 1
 
 
@@ -168,10 +171,10 @@ def draw_batch(view, brief):
     eps, feature = float(view["eps"]), shown_feature(view)
     c1, c2 = st.columns([3, 2] if view["n_features"] <= 3 else [1, 1])
     with c2:
-        editor(kept, "x", "Input batch x", "Double-click a cell to change it: N rows (examples), "
-               "D columns (features).")
-        editor(kept, "affine", "gamma and beta", "BN's learnable scale and shift, one pair per "
-               "feature.")
+        editor(kept, "x", N_("Input batch x"), N_("Double-click a cell to change it: N rows "
+                                                   "(examples), D columns (features)."))
+        editor(kept, "affine", N_("gamma and beta"), N_("BN's learnable scale and shift, one "
+                                                        "pair per feature."))
         reset_button()
     with c1:
         done = forward(kept, eps)
@@ -189,16 +192,16 @@ def draw_numbers(view, brief):
     eps, feature = float(view["eps"]), shown_feature(view)
     c1, c2 = st.columns([1, 1])
     with c2:
-        editor(kept, "affine", "gamma and beta", "Change them and watch y: BN's learnable "
-               "scale and shift.")
+        editor(kept, "affine", N_("gamma and beta"), N_("Change them and watch y: BN's "
+                                                        "learnable scale and shift."))
     done = forward(kept, eps)
     if done is None:
         return
     x, gamma, beta, y, cache = done
     names, rows = kept["names"], kept["rows"]
     with c1:
-        st.markdown(f"**Per feature, over the batch** (m = {len(rows)}; var divides by m, "
-                    "not m - 1)")
+        st.markdown(_("**Per feature, over the batch** (m = {m}; var divides by m, not "
+                      "m - 1)").format(m=len(rows)))
         number_table(pd.DataFrame({"mu": cache.mu, "var": cache.var,
                                    "sqrt(var + eps)": cache.std}, index=names), "{:.4g}")
         st.markdown("**xhat = (x - mu) / sqrt(var + eps)**")
@@ -219,10 +222,13 @@ def draw_rules(view, brief):
     x, gamma, beta, y, cache = done
     check = lesson.backward_check(x, gamma, beta, dy, eps)
     if not brief:
-        st.caption("The forward pass as a graph of 9 small steps (nodes). Backprop walks it "
-                   "from y back to x: each node's gradient comes from the gradient of the node "
-                   "after it, by the rule on its row; dL/dy is what the layers above send back.")
-    st.table(pd.DataFrame(lesson.node_table(check, 0))[["node", "forward", "backward rule"]]
+        st.caption(_("The forward pass as a graph of 9 small steps (nodes). Backprop walks it "
+                     "from y back to x: each node's gradient comes from the gradient of the node "
+                     "after it, by the rule on its row; dL/dy is what the layers above send "
+                     "back."))
+    frame = pd.DataFrame(lesson.node_table(check, 0))[["node", "forward", "backward rule"]]
+    st.table(frame.rename(columns={"node": _("node"), "forward": _("forward"),
+                                   "backward rule": _("backward rule")})
              .style.hide(axis="index"))
 
 
@@ -231,8 +237,9 @@ def draw_backward(view, brief):
     eps = float(view["eps"])
     c1, c2 = st.columns([3, 2])
     with c2:
-        editor(kept, "dy", "Upstream gradient dL/dy", "What the layers above send back: change "
-               "it and every gradient below changes.")
+        editor(kept, "dy", N_("Upstream gradient dL/dy"), N_("What the layers above send back: "
+                                                             "change it and every gradient below "
+                                                             "changes."))
     done, dy = forward(kept, eps), parsed(kept, "dy")
     if done is None or dy is None:
         return
@@ -257,23 +264,26 @@ def draw_nodes(view, brief):
     check = lesson.backward_check(x, gamma, beta, dy, eps)
     name = kept["names"][feature]
     if not brief:
-        st.caption(f"dL/d(node) by backprop beside centred differences (nudge the node by a "
-                   f"small step, rerun what follows, measure the change of the loss), for "
-                   f"feature {name} (sidebar); the error covers all features.")
+        st.caption(_("dL/d(node) by backprop beside centred differences (nudge the node by a "
+                     "small step, rerun what follows, measure the change of the loss), for "
+                     "feature {name} (sidebar); the error covers all features.").format(name=name))
     frame = pd.DataFrame(words.gradient_rows(check, feature)).drop(columns="backward rule")
-    st.table(frame.rename(columns={"backprop": f"backprop ({name})",
-                                   "centred differences": f"centred differences ({name})"})
-             .style.format({"relative error": "{:.1e}"}).hide(axis="index"))
+    st.table(frame.rename(columns={
+        "node": _("node"), "backprop": _("backprop ({name})").format(name=name),
+        "centred differences": _("centred differences ({name})").format(name=name),
+        "relative error": _("relative error")})
+             .style.format({_("relative error"): "{:.1e}"}).hide(axis="index"))
 
 
 def running_and_modes(view):
     mean, std, m = view["pop_mean"], view["pop_std"], view["m"]
     if m < 2:
         msgs = refusals()
-        st.error(f"**m = 1: training-mode BN is undefined.** The variance of one value is 0. "
-                 f"torch refuses: {escape_markdown(msgs['torch'])}. BN Lab's layer too: "
-                 f"{escape_markdown(msgs['bn_core'])}. Set the training batch size m "
-                 "to 2 or more.", icon=":material/block:")
+        st.error(_("**m = 1: training-mode BN is undefined.** The variance of one value is 0. "
+                   "torch refuses: {torch}. BN Lab's layer too: {ours}. Set the training batch "
+                   "size m to 2 or more.").format(torch=escape_markdown(msgs["torch"]),
+                                                  ours=escape_markdown(msgs["bn_core"])),
+                 icon=":material/block:")
         return None
     return running_statistics(mean, std, m, view["momentum"], view["n_batches"], view["seed"],
                               float(view["eps"]))
@@ -290,7 +300,7 @@ def draw_running(view, brief):
         if not brief:
             st.markdown(words.running_look_for(rs))
         st.download_button(
-            "Every batch's statistics (CSV)",
+            _("Every batch's statistics (CSV)"),
             pd.DataFrame({"batch": np.arange(1, len(rs.batch_mean) + 1),
                           "batch_mean": rs.batch_mean, "batch_var_biased": rs.batch_var,
                           "running_mean": rs.running_mean, "running_var_unbiased": rs.running_var,
@@ -328,8 +338,8 @@ def draw_conv(view, brief):
     tn, tc, hw = view["tensor_n"], view["tensor_c"], view["tensor_hw"]
     channel = min(view["channel"], tc) - 1
     if view["channel"] > tc:
-        st.sidebar.caption(f"Channel {view['channel']} does not exist with C = {tc}; showing "
-                           f"channel {tc}.")
+        st.sidebar.caption(_("Channel {channel} does not exist with C = {c}; showing channel "
+                             "{c}.").format(channel=view["channel"], c=tc))
     tensor = lesson.example_tensor(tn, tc, hw, hw, view["seed"])
     cc = lesson.channel_check(tensor, float(view["eps"]))
     c1, c2 = st.columns([3, 2])
@@ -339,25 +349,28 @@ def draw_conv(view, brief):
         if not brief:
             st.markdown(words.conv_look_for(cc, tensor.shape, channel))
     if not brief:
-        with st.expander("Every channel's statistics, both routes"):
+        with st.expander(_("Every channel's statistics, both routes")):
             number_table(pd.DataFrame({
-                "mean (0,2,3)": cc.mean, "mean, reshape": cc.reshape_mean,
-                "var (0,2,3)": cc.var, "var, reshape": cc.reshape_var,
-                "mean, wrong reshape": cc.naive_mean, "BN out: mean": cc.y_mean,
-                "BN out: std": cc.y_std}, index=[f"channel {k + 1}" for k in range(tc)]), "{:.4g}")
+                _("mean (0,2,3)"): cc.mean, _("mean, reshape"): cc.reshape_mean,
+                _("var (0,2,3)"): cc.var, _("var, reshape"): cc.reshape_var,
+                _("mean, wrong reshape"): cc.naive_mean, _("BN out: mean"): cc.y_mean,
+                _("BN out: std"): cc.y_std},
+                index=[_("channel {n}").format(n=k + 1) for k in range(tc)]), "{:.4g}")
 
 
-with ui.guard("the Inside the BN layer page"):
+with ui.guard(N_("the Inside the BN layer page")):
     for title, draw, say, name in (
-        ("Your batch", draw_batch, "Normalise, then scale and shift: every feature ends at "
-         "mean beta and spread gamma.", "batch"),
-        ("The arithmetic", draw_numbers, "mu and var belong to the whole batch.", "numbers"),
-        ("Backward rules", draw_rules, "Backprop: each node's gradient from the one after "
-         "it.", "rules"),
-        ("Gradient check", draw_backward, "Backprop and centred differences agree at every "
-         "node.", "backward"),
-        ("Every node", draw_nodes, "The numbers behind the check.", "nodes"),
-        ("Running averages", draw_running, "What the layer keeps for inference.", "running"),
+        (N_("Your batch"), draw_batch, N_("Normalise, then scale and shift: every feature ends at "
+         "mean beta and spread gamma."), "batch"),
+        (N_("The arithmetic"), draw_numbers, N_("mu and var belong to the whole batch."),
+         "numbers"),
+        (N_("Backward rules"), draw_rules, N_("Backprop: each node's gradient from the one after "
+         "it."), "rules"),
+        (N_("Gradient check"), draw_backward, N_("Backprop and centred differences agree at every "
+         "node."), "backward"),
+        (N_("Every node"), draw_nodes, N_("The numbers behind the check."), "nodes"),
+        (N_("Running averages"), draw_running, N_("What the layer keeps for inference."),
+         "running"),
         ("Train vs eval", draw_modes, "One input, two modes: a spread, then one value.",
          "modes"),
         ("Batch size", draw_batch_size, "The smaller the batch, the noisier BN's output.",

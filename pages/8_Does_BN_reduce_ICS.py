@@ -12,6 +12,7 @@ from bn_core.figures.ics import (
     landscape_figure,
     training_loss_figure,
 )
+from bn_core.i18n import N_, _
 from bn_core.lessons import santurkar
 from bn_core.lessons import santurkar_sections as words
 from bn_core.presets import lesson_setup
@@ -26,14 +27,14 @@ FIELDS = {"mnist-sigmoid": ["lr", "steps", "batch_size", "depth", "ics_every", "
           "deep-linear": ["lr", "steps", "depth", "ics_every", "seed"]}
 
 VIEW = [
-    Setting("setup", str, "mnist-sigmoid", "Setup", "Which experiment to run.",
+    Setting("setup", str, "mnist-sigmoid", N_("Setup"), N_("Which experiment to run."),
             choices=tuple(SETUPS), url="setup"),
-    Setting("noisy_bn", bool, True, "Noisy BN (BN + time-varying noise)",
-            "Adds a third net: BN followed by a random shift and scale, new at every step.",
+    Setting("noisy_bn", bool, True, N_("Noisy BN (BN + time-varying noise)"),
+            N_("Adds a third net: BN followed by a random shift and scale, new at every step."),
             url="noisy"),
-    Setting("noisy_plain", bool, False, "The same noise in a plain net",
-            "Adds a fourth net: the plain net with the same noise.", url="noisyplain"),
-    Setting("metric", str, "cos", "ICS shown as", "cos(G, G') or the distance ||G - G'||.",
+    Setting("noisy_plain", bool, False, N_("The same noise in a plain net"),
+            N_("Adds a fourth net: the plain net with the same noise."), url="noisyplain"),
+    Setting("metric", str, "cos", N_("ICS shown as"), N_("cos(G, G') or the distance ||G - G'||."),
             choices=("cos", "dist"), url="metric"),
 ]
 
@@ -67,7 +68,7 @@ def ics_page_loss(snap):
 
 
 def ics_page_accuracy(snap):
-    return accuracy_figure(snap.nets, "train_acc", "Training accuracy (eval mode)", 320)
+    return accuracy_figure(snap.nets, "train_acc", N_("Training accuracy (eval mode)"), 320)
 
 
 def ics_page_landscape(snap):
@@ -75,22 +76,22 @@ def ics_page_landscape(snap):
 
 
 lesson = ui.Lesson(
-    "Does BN really reduce internal covariate shift?",
-    "Ioffe & Szegedy credited BN's success to less **internal covariate shift**; Santurkar et "
+    N_("Does BN really reduce internal covariate shift?"),
+    N_("Ioffe & Szegedy credited BN's success to less **internal covariate shift**; Santurkar et "
     "al. (2018) measured that shift by how much a layer's gradient changes when the layers "
     "below it update, and found BN does not reduce it. Measure it yourself: the nets below "
-    "train from the same weights on the same batches.",
-    more="The measure: take layer i's gradient **G** on a batch, update the layers below it, "
+    "train from the same weights on the same batches."),
+    more=N_("The measure: take layer i's gradient **G** on a batch, update the layers below it, "
          "and compute the gradient again on the same batch, **G'**. If the layers below did not "
          "shift layer i's inputs, G' = G: cos(G, G') = 1 and ||G - G'|| = 0. Santurkar et al. "
          "found that BN does *not* reduce this shift, that BN with noise injected on purpose "
          "after every BN layer (**noisy BN**: a random shift and scale, new at every step) "
          "still trains well, and argued that BN helps by making the loss landscape smoother: "
          "the last charts probe it along the gradient. Two setups: the BN paper's MNIST net, "
-         "and Santurkar's 25-layer deep linear network (choose in the sidebar).",
+         "and Santurkar's 25-layer deep linear network (choose in the sidebar)."),
     icon=":material/query_stats:")
 
-with ui.guard("the ICS page"):
+with ui.guard(N_("the ICS page")):
     view = lesson.views(VIEW, choice_labels={"setup": words.SETUP_LABELS,
                                              "metric": words.METRIC_LABELS})
     setup, metric = view["setup"], view["metric"]
@@ -104,10 +105,10 @@ with ui.guard("the ICS page"):
 
     def draw_ics_by_layer(snap, brief):
         if snap.config.ics_every == 0:
-            st.warning("ICS measurement is off ('Measure ICS every' = 0): set it to 10-100 steps "
-                       "to see the ICS charts.", icon=":material/visibility_off:")
+            st.warning(_("ICS measurement is off ('Measure ICS every' = 0): set it to 10-100 "
+                         "steps to see the ICS charts."), icon=":material/visibility_off:")
         if not snap.nets:
-            st.info("Preparing the run...")
+            st.info(_("Preparing the run..."))
             return
         c1, c2 = st.columns([3, 2])
         with c1:
@@ -115,7 +116,8 @@ with ui.guard("the ICS page"):
         with c2:
             text = words.ics_layer_look_for(summaries(snap), metric)
             if text is None:
-                st.caption(f"The first measurement comes at step {snap.config.ics_every:,}.")
+                st.caption(_("The first measurement comes at step {step:,}.").format(
+                    step=snap.config.ics_every))
             elif not brief:
                 st.markdown(text)
 
@@ -168,24 +170,24 @@ with ui.guard("the ICS page"):
         if sentences:
             st.markdown("\n".join(f"- {s}" for s in (sentences[:2] if brief else sentences)))
             if snap.live:
-                st.caption(f"Written from the measurements up to step {snap.step:,}; they "
-                           "update as the run goes on.")
+                st.caption(_("Written from the measurements up to step {step:,}; they update "
+                             "as the run goes on.").format(step=snap.step))
         else:
-            st.caption("Conclusions appear after two ICS measurements of the plain and BN nets "
-                       f"(every {cfg.ics_every or '-'} steps).")
+            st.caption(_("Conclusions appear after two ICS measurements of the plain and BN nets "
+                         "(every {every} steps).").format(every=cfg.ics_every or "-"))
         if not brief:
-            with st.expander("Export this run", icon=":material/download:"):
+            with st.expander(_("Export this run"), icon=":material/download:"):
                 ui.export_controls(snap, f"ics-{setup}")
 
-    lesson.section("Internal covariate shift, layer by layer", draw_ics_by_layer,
-                   say="If BN reduced internal covariate shift, its cosine would sit above the "
-                       "plain net's.")
-    lesson.section("Internal covariate shift over training", draw_ics_over_time,
-                   say="Watch whether BN's line stays above the plain net's.")
-    lesson.section("How well does each net train?", draw_training,
-                   say="The net with more shift can still train better.")
-    lesson.section("Loss-landscape probes", draw_landscape,
-                   say="Lower means a smoother landscape along the gradient.")
-    lesson.section("What should you conclude?", draw_conclusions,
-                   say="Conclusions written from this run's measurements.")
+    lesson.section(N_("Internal covariate shift, layer by layer"), draw_ics_by_layer,
+                   say=N_("If BN reduced internal covariate shift, its cosine would sit above "
+                          "the plain net's."))
+    lesson.section(N_("Internal covariate shift over training"), draw_ics_over_time,
+                   say=N_("Watch whether BN's line stays above the plain net's."))
+    lesson.section(N_("How well does each net train?"), draw_training,
+                   say=N_("The net with more shift can still train better."))
+    lesson.section(N_("Loss-landscape probes"), draw_landscape,
+                   say=N_("Lower means a smoother landscape along the gradient."))
+    lesson.section(N_("What should you conclude?"), draw_conclusions,
+                   say=N_("Conclusions written from this run's measurements."))
     lesson.live(run)

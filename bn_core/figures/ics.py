@@ -7,18 +7,19 @@ import warnings
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.lessons.santurkar import LANDSCAPE_PROBES
 from bn_core.figures.style import (NET_COLORS, NET_DASH, base_layout, cosine_range, f32, figure,
                                    hline, layout_key, log_axis, net_label, on,
                                    step_ticks, steps32, subplot_grid)
 
 METRICS = {
-    "cos": ("cos(G, G')", "cos(G, G')  (1 = no shift)"),
-    "dist": ("||G - G'||", "||G - G'||  (0 = no shift, log scale)"),
+    "cos": ("cos(G, G')", N_("cos(G, G')  (1 = no shift)")),
+    "dist": ("||G - G'||", N_("||G - G'||  (0 = no shift, log scale)")),
 }
-PROBE_TITLES = {"loss_range": "range of the loss L",
-                "grad_change": "largest change of grad L",
-                "beta_smoothness": "effective beta-smoothness"}
+PROBE_TITLES = {"loss_range": N_("range of the loss L"),
+                "grad_change": N_("largest change of grad L"),
+                "beta_smoothness": N_("effective beta-smoothness")}
 NO_SHIFT_LINE = {"color": "#000000", "width": 1.5, "dash": "dot"}
 
 
@@ -49,10 +50,11 @@ def ics_by_layer_figure(nets: dict, metric: str = "cos", height: int = 360) -> d
         per_layer = _finite_mean(ics[metric], 0)
         shown.append(per_layer)
         layers = np.arange(1, len(per_layer) + 1, dtype=np.int32)
-        hover = f"{net_label(name)}, layer %{{x}}: %{{y:.3f}}<extra></extra>"
+        hover = _("{net}, layer %{{x}}: %{{y:.3f}}").format(net=net_label(name)) + \
+            "<extra></extra>"
         data.append(_line(name, layers, per_layer, hovertemplate=hover))
-    layout = base_layout(f"{short} per layer, averaged over the run",
-                         "layer (1 = lowest; the last is the output layer)", axis_title, height,
+    layout = base_layout(_("{metric} per layer, averaged over the run").format(metric=short),
+                         N_("layer (1 = lowest; the last is the output layer)"), axis_title, height,
                          hovermode="closest")
     layout["xaxis"]["tickformat"] = ",d"
     return figure(_metric_axis(data, layout, metric, shown), layout)
@@ -69,7 +71,8 @@ def ics_over_time_figure(nets: dict, metric: str = "cos", height: int = 360) -> 
         mean = _finite_mean(np.asarray(ics[metric], np.float64)[:, 1:], 1)
         shown.append(mean)
         data.append(_line(name, steps32(ics["step"]), mean))
-    layout = base_layout(f"{short} over training (mean of layers 2 and up)", "training step",
+    layout = base_layout(_("{metric} over training (mean of layers 2 and up)").format(
+                         metric=short), N_("training step"),
                          axis_title, height)
     layout["xaxis"].update(step_ticks())
     return figure(_metric_axis(data, layout, metric, shown), layout)
@@ -99,12 +102,13 @@ def training_loss_figure(nets: dict, regression: bool, height: int = 360) -> dic
             continue
         trace = _line(name, steps32(pr["step"]), pr["loss"], mode="lines")
         if view.status == "diverged":
-            trace["name"] += f" (diverged at step {view.diverged_at})"
+            trace["name"] = _("{net} (diverged at step {step})").format(
+                net=trace["name"], step=view.diverged_at)
         losses.append(pr["loss"])
         data.append(trace)
-    what = "mean squared error" if regression else "cross-entropy"
-    layout = base_layout("Training loss of each net (training mode)", "training step",
-                         f"{what} (log scale)", height)
+    layout = base_layout(N_("Training loss of each net (training mode)"), N_("training step"),
+                         N_("mean squared error (log scale)") if regression else
+                         N_("cross-entropy (log scale)"), height)
     layout["yaxis"].update(log_axis(np.concatenate(losses) if losses else []))
     layout["xaxis"].update(step_ticks())
     return figure(data, layout)
@@ -112,11 +116,11 @@ def training_loss_figure(nets: dict, regression: bool, height: int = 360) -> dic
 
 def landscape_figure(nets: dict, height: int = 340) -> dict:
     """Santurkar's loss-landscape probes along the gradient, one panel each, over training."""
-    layout = base_layout("Loss-landscape probes along the gradient (lower = smoother)",
+    layout = base_layout(N_("Loss-landscape probes along the gradient (lower = smoother)"),
                          height=height + 50, hovermode="closest")
     cells = subplot_grid(layout, 1, len(LANDSCAPE_PROBES), h_spacing=0.09,
                          titles=[PROBE_TITLES[k] for k in LANDSCAPE_PROBES],
-                         x_title="training step")[0]
+                         x_title=N_("training step"))[0]
     data, shown = [], {k: [] for k in LANDSCAPE_PROBES}
     for name, view in nets.items():
         ics = view.ics
@@ -143,12 +147,12 @@ def landscape_reproduction_figure(nets: dict, title: str = "", height: int = 420
     """Santurkar et al.'s Fig. 4 for a run: over training, the range (shaded, min to max over
     the step sizes along the gradient) of the loss (a) and of the gradient change (b), and the
     effective beta-smoothness (c), one colour per net."""
-    panels = ["(a) loss along the gradient", "(b) gradient change along it",
-              "(c) effective beta-smoothness"]
-    layout = base_layout(title or "Loss landscape along the gradient (Santurkar et al. 2018, "
-                         "Fig. 4)", height=height, hovermode="closest")
+    panels = [N_("(a) loss along the gradient"), N_("(b) gradient change along it"),
+              N_("(c) effective beta-smoothness")]
+    layout = base_layout(title or N_("Loss landscape along the gradient (Santurkar et al. 2018, "
+                                     "Fig. 4)"), height=height, hovermode="closest")
     cells = subplot_grid(layout, 1, 3, h_spacing=0.09, titles=panels,
-                         x_title="training step")[0]
+                         x_title=N_("training step"))[0]
     data, shown = [], [[], [], []]
     for name, view in nets.items():
         ics = view.ics

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bn_core.i18n import _
 from bn_core.nets.batchnorm import (
     DEFAULT_EPS,
     BatchNorm1d,
@@ -72,23 +73,31 @@ def checked_table(name: str, values, shape: tuple, column_names=None, row_names=
     try:
         arr = np.array(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: every cell must be a number") from None
+        raise ValueError(_("{name}: every cell must be a number").format(name=name)) from None
     if arr.size == 0:
-        raise ValueError(f"{name} is empty: it needs at least one row and one column")
+        raise ValueError(_("{name} is empty: it needs at least one row and one column").format(
+            name=name))
     if arr.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}; got {arr.shape}")
+        raise ValueError(_("{name} must have shape {shape}; got {got}").format(
+            name=name, shape=tuple(shape), got=arr.shape))
     grid = arr if arr.ndim == 2 else arr.reshape(1, -1)
     bad = np.argwhere(~np.isfinite(grid))
     if len(bad):
         cells = []
         for r, c in bad[:5]:
-            col = column_names[c] if column_names is not None else f"column {c + 1}"
-            row = row_names[r] if row_names is not None else f"row {r + 1}"
+            col = (column_names[c] if column_names is not None else
+                   _("column {n}").format(n=c + 1))
+            row = row_names[r] if row_names is not None else _("row {n}").format(n=r + 1)
             cells.append(col if arr.ndim == 1 else f"{row}, {col}")
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise ValueError(f"{name}: empty or not a finite number at {'; '.join(cells)}{more}")
+        if len(bad) > 5:
+            raise ValueError(_("{name}: empty or not a finite number at {cells} and {more} "
+                               "more").format(name=name, cells="; ".join(cells),
+                                              more=len(bad) - 5))
+        raise ValueError(_("{name}: empty or not a finite number at {cells}").format(
+            name=name, cells="; ".join(cells)))
     if np.max(np.abs(arr)) > 1e100:
-        raise ValueError(f"{name}: values above 1e100 overflow the variance; use smaller numbers")
+        raise ValueError(_("{name}: values above 1e100 overflow the variance; use smaller "
+                           "numbers").format(name=name))
     return arr
 
 
@@ -216,25 +225,30 @@ def gradient_check_verdict(check: BackwardCheck) -> str:
     rerunning the failing node's centred differences with steps 10 times smaller."""
     rows = check.nodes + check.params
     worst = max(rows, key=lambda r: r.rel_error)
-    text = f"the largest error is **{worst.rel_error:.1e}** (at {worst.name})"
-    if worst.agrees:
-        return (text + f", below {GRADCHECK_TOLERANCE:g}: backprop and the numerical gradients "
-                "agree. (Each element's step is scaled to its value and to how sharply L bends "
-                "there, and a difference smaller than float64 rounding can resolve at that step "
-                "counts as agreement.)")
-    text += f", above {GRADCHECK_TOLERANCE:g}. "
     finer = worst.finer_error
-    if finer is not None and finer < 0.1 * worst.rel_error:
-        return text + (f"With steps 10 times smaller it falls to {finer:.1e}: the step was too "
-                       "coarse for how sharply L bends at this node (truncation error of "
-                       "centred differences), not a wrong backward rule.")
-    if finer is not None and finer > 10 * worst.rel_error:
-        return text + (f"With steps 10 times smaller it grows to {finer:.1e}: rounding error "
-                       "dominates (the loss changes too little over a step to be resolved in "
-                       "float64), not a wrong backward rule.")
-    return text + (f"With steps 10 times smaller it stays at {finer if finer is not None else worst.rel_error:.1e}: "
-                   "the difference does not come from the step, so the backward rule and the "
-                   "numbers genuinely disagree at this node.")
+    slots = dict(error=worst.rel_error, node=worst.name, tolerance=GRADCHECK_TOLERANCE,
+                 finer=finer if finer is not None else worst.rel_error)
+    if worst.agrees:
+        text = _("the largest error is **{error:.1e}** (at {node}), below {tolerance:g}: "
+                 "backprop and the numerical gradients agree. (Each element's step is scaled to "
+                 "its value and to how sharply L bends there, and a difference smaller than "
+                 "float64 rounding can resolve at that step counts as agreement.)")
+    elif finer is not None and finer < 0.1 * worst.rel_error:
+        text = _("the largest error is **{error:.1e}** (at {node}), above {tolerance:g}. With "
+                 "steps 10 times smaller it falls to {finer:.1e}: the step was too coarse for how "
+                 "sharply L bends at this node (truncation error of centred differences), not a "
+                 "wrong backward rule.")
+    elif finer is not None and finer > 10 * worst.rel_error:
+        text = _("the largest error is **{error:.1e}** (at {node}), above {tolerance:g}. With "
+                 "steps 10 times smaller it grows to {finer:.1e}: rounding error dominates (the "
+                 "loss changes too little over a step to be resolved in float64), not a wrong "
+                 "backward rule.")
+    else:
+        text = _("the largest error is **{error:.1e}** (at {node}), above {tolerance:g}. With "
+                 "steps 10 times smaller it stays at {finer:.1e}: the difference does not come "
+                 "from the step, so the backward rule and the numbers genuinely disagree at this "
+                 "node.")
+    return text.format(**slots)
 
 
 def _short(values, digits: int = 4) -> str:

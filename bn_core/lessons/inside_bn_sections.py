@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bn_core.i18n import _
 from bn_core.lessons.inside_bn import (
     GRADCHECK_TOLERANCE,
     BackwardCheck,
@@ -39,21 +40,25 @@ def forward_look_for(cache, y, feature: int, names: list[str]) -> str:
     """Beside Algorithm 1's chart: what normalising, then scaling and shifting, did here."""
     name, m = names[feature], cache.x.shape[0]
     if m == 1:
-        return ("**N = 1: BN breaks.** With one example mu = x and var = 0, so xhat = "
-                "0 / sqrt(eps) = 0 whatever x is, and y = beta "
-                f"({numbers(cache.beta)}): the layer erases its input. Set N to 2 or more.")
+        return _("**N = 1: BN breaks.** With one example mu = x and var = 0, so xhat = "
+                 "0 / sqrt(eps) = 0 whatever x is, and y = beta ({beta}): the layer erases its "
+                 "input. Set N to 2 or more.").format(beta=numbers(cache.beta))
     stds = cache.xhat.std(axis=0)
+    slots = dict(spread=stds[feature], spreads=numbers(stds, 3), name=name,
+                 gamma=abs(cache.gamma[feature]), beta=cache.beta[feature],
+                 std=value(y[:, feature].std()), mean=value(y[:, feature].mean()))
     if np.all(np.abs(stds - 1.0) < UNIT_STD):
-        spread = (f"panel 2 puts every feature at mean 0, spread {stds[feature]:.3f} (1 less "
-                  "a hair for eps), whatever its scale")
+        text = _("**Look for:** panel 2 puts every feature at mean 0, spread {spread:.3f} (1 less "
+                 "a hair for eps), whatever its scale; panel 3 gives {name} spread |gamma| = "
+                 "{gamma:g} and centre beta = {beta:g} (y: std {std}, mean {mean}).")
     else:
-        spread = (f"panel 2 centres every feature at 0, with spreads {numbers(stds, 3)} (a "
-                  "variance not much larger than eps keeps the spread below 1)")
-    return (f"**Look for:** {spread}; panel 3 gives {name} spread |gamma| = "
-            f"{abs(cache.gamma[feature]):g} and centre beta = {cache.beta[feature]:g} (y: std "
-            f"{value(y[:, feature].std())}, mean {value(y[:, feature].mean())}).\n\n"
-            "**Try:** make one value of x1 huge (1000): all of x1's xhat move, because mu and "
-            "var belong to the whole batch.")
+        text = _("**Look for:** panel 2 centres every feature at 0, with spreads {spreads} (a "
+                 "variance not much larger than eps keeps the spread below 1); panel 3 gives "
+                 "{name} spread |gamma| = {gamma:g} and centre beta = {beta:g} (y: std {std}, "
+                 "mean {mean}).")
+    return text.format(**slots) + "\n\n" + _(
+        "**Try:** make one value of x1 huge (1000): all of x1's xhat move, because mu and var "
+        "belong to the whole batch.")
 
 
 def arithmetic_look_for(cache, y, feature: int, names: list[str]) -> str:
@@ -63,11 +68,12 @@ def arithmetic_look_for(cache, y, feature: int, names: list[str]) -> str:
     scale = max(float(np.ptp(cache.x[:, j])), float(np.max(np.abs(cache.x[:, j]))), 1e-12)
     gap = float(np.max(np.abs(y[:, j] - cache.x[:, j])))
     if m > 1 and gap <= UNDONE * scale:
-        return (f"Here {name}'s gamma = sqrt(var + eps) and beta = mu, so y equals x (largest "
-                f"difference {gap:.1e}): **BN undone**. gamma and beta can give the net its "
-                "inputs back.")
-    return (f"**Try:** for {name}, gamma = {cache.std[j]:.6g} (its sqrt(var + eps)) and beta = "
-            f"{cache.mu[j]:.6g} (its mu): y equals x again, BN undone.")
+        return _("Here {name}'s gamma = sqrt(var + eps) and beta = mu, so y equals x (largest "
+                 "difference {gap:.1e}): **BN undone**. gamma and beta can give the net its "
+                 "inputs back.").format(name=name, gap=gap)
+    return _("**Try:** for {name}, gamma = {std:.6g} (its sqrt(var + eps)) and beta = {mu:.6g} "
+             "(its mu): y equals x again, BN undone.").format(name=name, std=cache.std[j],
+                                                              mu=cache.mu[j])
 
 
 def backward_look_for(check: BackwardCheck, eps: float) -> tuple[str, str]:
@@ -76,56 +82,70 @@ def backward_look_for(check: BackwardCheck, eps: float) -> tuple[str, str]:
     rows = check.nodes + check.params
     worst = max(rows, key=lambda r: r.rel_error)
     if worst.agrees:
-        verdict = (f"**Measured:** the largest error is {worst_error(check):.1e} (at "
-                   f"d{worst.name}), below {GRADCHECK_TOLERANCE:g}: backprop and centred "
-                   "differences agree at every node.")
+        verdict = _("**Measured:** the largest error is {error:.1e} (at d{node}), below "
+                    "{tolerance:g}: backprop and centred differences agree at every "
+                    "node.").format(error=worst_error(check), node=worst.name,
+                                    tolerance=GRADCHECK_TOLERANCE)
     else:
-        verdict = "**Measured:** " + gradient_check_verdict(check)
+        verdict = _("**Measured:** {verdict}").format(verdict=gradient_check_verdict(check))
     xhat = next(n.value for n in check.nodes if n.name == "xhat")
     terms = np.maximum(np.sum(np.abs(check.dx * xhat), axis=0), 1e-300)
     share = float(np.max(np.abs(check.dx_dot_xhat) / terms))
+    sums = numbers(check.dx_dot_xhat, 2)
     if share < ROUNDED_ZERO:
-        dot = "0 up to rounding (eps is tiny next to the variance)"
+        dot = _("sum_i dL/dx_i xhat_i = [{sums}]: 0 up to rounding (eps is tiny next to the "
+                "variance).").format(sums=sums)
     elif share < NEARLY_ZERO:
-        dot = f"almost 0: exactly 0 only when eps = 0 (here {eps:g})"
+        dot = _("sum_i dL/dx_i xhat_i = [{sums}]: almost 0: exactly 0 only when eps = 0 (here "
+                "{eps:g}).").format(sums=sums, eps=eps)
     else:
-        dot = f"clearly not 0: eps = {eps:g} is not small next to the variance"
+        dot = _("sum_i dL/dx_i xhat_i = [{sums}]: clearly not 0: eps = {eps:g} is not small "
+                "next to the variance.").format(sums=sums, eps=eps)
     sum_share = float(np.max(np.abs(check.dx_sum)
                              / np.maximum(np.sum(np.abs(check.dx), axis=0), 1e-300)))
-    total = ("0 up to rounding: shifting the whole batch changes nothing after BN"
-             if sum_share < ROUNDED_ZERO else "not 0, which BN's gradient should be: look at "
-             "every node (step 5)")
-    return verdict, (f"sum_i dL/dx_i = [{numbers(check.dx_sum, 2)}]: {total}.\n\n"
-                     f"sum_i dL/dx_i xhat_i = [{numbers(check.dx_dot_xhat, 2)}]: {dot}.\n\n"
-                     "**Try:** eps = 1, then 1e-08 (sidebar).")
+    total = (_("sum_i dL/dx_i = [{sums}]: 0 up to rounding: shifting the whole batch changes "
+               "nothing after BN.") if sum_share < ROUNDED_ZERO else
+             _("sum_i dL/dx_i = [{sums}]: not 0, which BN's gradient should be: look at every "
+               "node (step 5).")).format(sums=numbers(check.dx_sum, 2))
+    return verdict, (total + "\n\n" + dot + "\n\n"
+                     + _("**Try:** eps = 1, then 1e-08 (sidebar)."))
 
 
 def running_look_for(rs: RunningStatistics) -> str:
     """Beside the running statistics: where they ended, and the m/(m-1) correction measured."""
     m, T = rs.m, len(rs.batch_mean)
-    return (f"After {T} batches of m = {m}: running mean **{rs.running_mean[-1]:.3f}** (true "
-            f"{rs.true_mean:g}), running variance **{rs.running_var[-1]:.3f}** (true "
-            f"{rs.true_var:g}).\n\n"
-            f"Batch variances divide by m, so on average they are (m-1)/m = {(m - 1) / m:.3f} of "
-            f"the truth: here **{rs.average_batch_var[-1]:.3f}** (dotted; expected "
-            f"{(m - 1) / m * rs.true_var:.3f}). Times m/(m-1): **{rs.population_var[-1]:.3f}** "
-            "(dashed), what Algorithm 2 keeps.\n\n"
-            "**Try:** m = 2, m = 128, momentum 0.01 or 1.")
+    return _("After {T} batches of m = {m}: running mean **{mean:.3f}** (true {true_mean:g}), "
+             "running variance **{var:.3f}** (true {true_var:g}).\n\n"
+             "Batch variances divide by m, so on average they are (m-1)/m = {ratio:.3f} of the "
+             "truth: here **{batch_var:.3f}** (dotted; expected {expected:.3f}). Times m/(m-1): "
+             "**{population_var:.3f}** (dashed), what Algorithm 2 keeps.\n\n"
+             "**Try:** m = 2, m = 128, momentum 0.01 or 1.").format(
+                 T=T, m=m, mean=rs.running_mean[-1], true_mean=rs.true_mean,
+                 var=rs.running_var[-1], true_var=rs.true_var, ratio=(m - 1) / m,
+                 batch_var=rs.average_batch_var[-1], expected=(m - 1) / m * rs.true_var,
+                 population_var=rs.population_var[-1])
 
 
 def modes_look_for(rs: RunningStatistics) -> str:
     """Beside one input in both modes: its spread in training mode, its one value in eval mode."""
     lo, hi = np.percentile(rs.train_xhat, [5, 95])
     close = abs(rs.eval_xhat - 1.0) < CONVERGED
-    return (f"x0 = {rs.probe_value:g} is one standard deviation above the mean. In training "
-            f"mode its xhat depends on the batch it is in: **{lo:.2f} to {hi:.2f}** (5th to "
-            f"95th percentile of {len(rs.train_xhat)} batches). In eval mode it is always "
-            f"**{rs.eval_xhat:.3f}**"
-            + (", close to the true 1." if close else
-               f"; the true value is 1: with momentum {rs.momentum:g} the running averages "
-               f"remember only the last ~{1 / rs.momentum:.0f} batches, so they are noisy too.")
-            + " A trained net predicts in eval mode: an answer must not depend on the rest of "
-            "its batch.\n\n**Try:** m = 2, momentum 0.01.")
+    slots = dict(x0=rs.probe_value, lo=lo, hi=hi, batches=len(rs.train_xhat), xhat=rs.eval_xhat,
+                 momentum=rs.momentum, remembered=1 / rs.momentum)
+    if close:
+        text = _("x0 = {x0:g} is one standard deviation above the mean. In training mode its "
+                 "xhat depends on the batch it is in: **{lo:.2f} to {hi:.2f}** (5th to 95th "
+                 "percentile of {batches} batches). In eval mode it is always **{xhat:.3f}**, "
+                 "close to the true 1. A trained net predicts in eval mode: an answer must not "
+                 "depend on the rest of its batch.")
+    else:
+        text = _("x0 = {x0:g} is one standard deviation above the mean. In training mode its "
+                 "xhat depends on the batch it is in: **{lo:.2f} to {hi:.2f}** (5th to 95th "
+                 "percentile of {batches} batches). In eval mode it is always **{xhat:.3f}**; "
+                 "the true value is 1: with momentum {momentum:g} the running averages remember "
+                 "only the last ~{remembered:.0f} batches, so they are noisy too. A trained net "
+                 "predicts in eval mode: an answer must not depend on the rest of its batch.")
+    return text.format(**slots) + "\n\n" + _("**Try:** m = 2, momentum 0.01.")
 
 
 def batch_size_look_for(noise: BatchNoise) -> str:
@@ -139,30 +159,38 @@ def batch_size_look_for(noise: BatchNoise) -> str:
     two = spread(2) if 2 in sizes else float("nan")
     plus_minus = abs(two - 2.0) < PLUS_MINUS_ONE
     shown = [m for m in (4, 32, 128) if m in sizes]
-    return (f"The 5-95% range of x0's xhat (right) spans **{two:.2f}** standard deviations at "
-            f"m = 2" + (" (xhat is always +1 or -1 there)" if plus_minus else "")
-            + "".join(f", {spread(m):.2f} at m = {m}" for m in shown)
-            + ". At **m = 1** the variance is 0 and xhat 0: the layer outputs beta whatever the "
-            "input (torch refuses it in training mode).\n\n"
-            "In large nets that noise costs accuracy: ResNet-50's ImageNet error rose from "
-            "23.6% at 32 images per GPU to 34.7% at 2 (Wu & He 2018).\n\n"
-            "**Try:** another population mean or std: the xhat ranges stay put.")
+    others = "".join(_(", {spread:.2f} at m = {m}").format(spread=spread(m), m=m) for m in shown)
+    head = (_("The 5-95% range of x0's xhat (right) spans **{two:.2f}** standard deviations at "
+              "m = 2 (xhat is always +1 or -1 there){others}.") if plus_minus else
+            _("The 5-95% range of x0's xhat (right) spans **{two:.2f}** standard deviations at "
+              "m = 2{others}.")).format(two=two, others=others)
+    return (head + " " + _("At **m = 1** the variance is 0 and xhat 0: the layer outputs beta "
+                           "whatever the input (torch refuses it in training mode).") + "\n\n"
+            + _("In large nets that noise costs accuracy: ResNet-50's ImageNet error rose from "
+                "23.6% at 32 images per GPU to 34.7% at 2 (Wu & He 2018).") + "\n\n"
+            + _("**Try:** another population mean or std: the xhat ranges stay put."))
 
 
 def conv_look_for(cc: ChannelCheck, shape: tuple, channel: int) -> str:
     """Beside the (N, C, H, W) tensor: one channel's statistics, checked against the reshape."""
     n, c, h, w = shape
     k = channel
-    same = ("equal up to rounding" if cc.max_abs_diff < ROUNDING else
-            "**not equal**: the two routes disagree")
-    return (f"One gamma and one beta per channel, statistics over all N x H x W = "
-            f"**{cc.values_per_channel}** values of the channel (outlined). Channel {k + 1}: "
-            f"mean **{cc.mean[k]:.4f}**, variance **{cc.var[k]:.4f}**; after BN, mean "
-            f"{value(cc.y_mean[k])} and std {cc.y_std[k]:.4f}.\n\n"
-            f"**Checked** against ordinary BN on x reshaped to `(N*H*W, C)` = "
-            f"({cc.values_per_channel}, {c}): largest difference {cc.max_abs_diff:.1e}, {same}. "
-            f"`x.reshape(-1, C)` without moving C last mixes channels: off by up to "
-            f"{cc.naive_max_abs_diff:.2f}.\n\n**Try:** C = 1, or H = W = 8.")
+    slots = dict(values=cc.values_per_channel, channel=k + 1, mean=cc.mean[k], var=cc.var[k],
+                 y_mean=value(cc.y_mean[k]), y_std=cc.y_std[k], c=c, diff=cc.max_abs_diff,
+                 naive=cc.naive_max_abs_diff)
+    text = _("One gamma and one beta per channel, statistics over all N x H x W = **{values}** "
+             "values of the channel (outlined). Channel {channel}: mean **{mean:.4f}**, variance "
+             "**{var:.4f}**; after BN, mean {y_mean} and std {y_std:.4f}.").format(**slots)
+    check = (_("**Checked** against ordinary BN on x reshaped to `(N*H*W, C)` = ({values}, {c}): "
+               "largest difference {diff:.1e}, equal up to rounding.")
+             if cc.max_abs_diff < ROUNDING else
+             _("**Checked** against ordinary BN on x reshaped to `(N*H*W, C)` = ({values}, {c}): "
+               "largest difference {diff:.1e}, **not equal**: the two routes disagree.")
+             ).format(**slots)
+    return (text + "\n\n" + check + " "
+            + _("`x.reshape(-1, C)` without moving C last mixes channels: off by up to "
+                "{naive:.2f}.").format(**slots)
+            + "\n\n" + _("**Try:** C = 1, or H = W = 8."))
 
 
 def gradient_rows(check: BackwardCheck, feature: int, digits: int = 3) -> list[dict]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.nets.models import NOISE_MEAN_RANGE, NOISE_SCALE_RANGE
 from bn_core.nets.probes import LANDSCAPE_STEP_SIZES
 
@@ -32,11 +33,8 @@ PLATEAU_FRACTION = 0.9      # a training loss above 0.9x its first value: still 
 PLATEAU_SHARE = 1 / 3       # warn when more than this share of measurements fell on a plateau
 EVAL_GAP = 1.5              # an evaluation loss 1.5x the training-mode loss needs explaining
 LANDSCAPE_PROBES = ("loss_range", "grad_change", "beta_smoothness")
-PROBE_WORDS = {"loss_range": "the loss varied over a range of",
-               "grad_change": "the gradient changed by at most",
-               "beta_smoothness": "the effective beta-smoothness was"}
-PROBE_NAMES = {"loss_range": "loss range", "grad_change": "gradient change",
-               "beta_smoothness": "effective beta-smoothness"}
+PROBE_NAMES = {"loss_range": N_("loss range"), "grad_change": N_("gradient change"),
+               "beta_smoothness": N_("effective beta-smoothness")}
 # What the noise alone does to a layer input's mean between two probes: its per-step shift
 # mu_t ~ U(a, b) is drawn afresh, and E|U - U'| = (b - a) / 3 for two independent draws.
 NOISE_MEAN_JUMP = (NOISE_MEAN_RANGE[1] - NOISE_MEAN_RANGE[0]) / 3
@@ -196,72 +194,138 @@ def probe_verdicts(bn: ShiftSummary, plain: ShiftSummary) -> dict[str, tuple[flo
 
 def _times(a: float, b: float) -> str:
     """How many times larger a is than b, in words (a >= b > 0)."""
-    return f"{a / b:.1f}x" if b > 0 else "far"
+    return f"{a / b:.1f}x" if b > 0 else _("far")
 
 
 def _loss_words(s: ShiftSummary, classification: bool) -> str:
+    """A net's latest training loss (and accuracy), or where it diverged: a phrase that the
+    sentences below name as {loss}."""
     if s.diverged:
-        return f"diverged at step {s.diverged_at}"
-    text = f"training loss {s.last_loss:.3g}"
+        return _("diverged at step {step}").format(step=s.diverged_at)
     if classification and math.isfinite(s.last_acc):
-        text += f" (training accuracy {s.last_acc:.2f})"
-    return text
+        return _("training loss {loss:.3g} (training accuracy {acc:.2f})").format(
+            loss=s.last_loss, acc=s.last_acc)
+    return _("training loss {loss:.3g}").format(loss=s.last_loss)
 
 
 # ---------------------------------------------------------------------------- sentences
+# Each clause below is one message with named placeholders, its verdict written into it, so a
+# translation never has to fit a translated fragment into a sentence.
+
+COS_CLAUSES = {
+    "more": N_("In this run BN's mean cos(G, G') was **{bn:.2f}** vs plain **{plain:.2f}** (1 = a "
+               "layer's gradient did not change when the layers below it were updated): by the "
+               "cosine, BN's gradients shifted **more**"),
+    "less": N_("In this run BN's mean cos(G, G') was **{bn:.2f}** vs plain **{plain:.2f}** (1 = a "
+               "layer's gradient did not change when the layers below it were updated): by the "
+               "cosine, BN's gradients shifted less"),
+    "same": N_("In this run BN's mean cos(G, G') was **{bn:.2f}** vs plain **{plain:.2f}** (1 = a "
+               "layer's gradient did not change when the layers below it were updated): by the "
+               "cosine, about the same"),
+}
+DIST_CLAUSES = {
+    "more": N_("by the distance ||G - G'|| (0 = no shift) BN measured {bn:.3g} vs plain "
+               "{plain:.3g}: BN's gradients shifted **more**"),
+    "less": N_("by the distance ||G - G'|| (0 = no shift) BN measured {bn:.3g} vs plain "
+               "{plain:.3g}: BN's gradients shifted less"),
+    "same": N_("by the distance ||G - G'|| (0 = no shift) BN measured {bn:.3g} vs plain "
+               "{plain:.3g}: about the same (within {tolerance:.0%})"),
+}
+
 
 def ics_sentence(bn: ShiftSummary, plain: ShiftSummary) -> tuple[str, bool | None]:
     """The ICS comparison, one verdict per measure, and whether BN reduced ICS overall."""
     verdicts = ics_verdicts(bn, plain)
     if not verdicts:
-        return ("A net diverged before its internal covariate shift could be measured.", None)
-    cos_words = {"more": "BN's gradients shifted **more**", "less": "BN's gradients shifted less",
-                 "same": "about the same"}
+        return (_("A net diverged before its internal covariate shift could be measured."), None)
     parts = []
     if "cos" in verdicts:
-        parts.append(f"In this run BN's mean cos(G, G') was **{bn.mean_cos:.2f}** vs plain "
-                     f"**{plain.mean_cos:.2f}** (1 = a layer's gradient did not change when the "
-                     f"layers below it were updated): by the cosine, {cos_words[verdicts['cos']]}")
+        parts.append(_(COS_CLAUSES[verdicts["cos"]]).format(bn=bn.mean_cos, plain=plain.mean_cos))
     if "dist" in verdicts:
-        parts.append(f"by the distance ||G - G'|| (0 = no shift) BN measured {bn.mean_dist:.3g} "
-                     f"vs plain {plain.mean_dist:.3g}: {cos_words[verdicts['dist']]}"
-                     + (f" (within {DIST_TOLERANCE:.0%})" if verdicts["dist"] == "same" else ""))
+        parts.append(_(DIST_CLAUSES[verdicts["dist"]]).format(
+            bn=bn.mean_dist, plain=plain.mean_dist, tolerance=DIST_TOLERANCE))
     reduced = ics_reduced(verdicts)
     values = set(verdicts.values())
     if reduced is None:
-        verdict = ("**the two measures disagree**: this run cannot say whether BN reduced "
-                   "internal covariate shift.")
+        verdict = _("So **the two measures disagree**: this run cannot say whether BN reduced "
+                    "internal covariate shift.")
     elif reduced:
-        verdict = ("**here BN did reduce internal covariate shift**"
-                   + (" by both measures." if values == {"less"} else
-                      " by one measure and left the other about the same."))
+        verdict = (_("So **here BN did reduce internal covariate shift** by both measures.")
+                   if values == {"less"} else
+                   _("So **here BN did reduce internal covariate shift** by one measure and left "
+                     "the other about the same."))
     elif values == {"same"}:
-        verdict = "**BN left internal covariate shift about where it was** by both measures."
+        verdict = _("So **BN left internal covariate shift about where it was** by both "
+                    "measures.")
+    elif values == {"more"}:
+        verdict = _("So **BN did NOT reduce internal covariate shift; it increased it** (by both "
+                    "measures).")
+    elif verdicts.get("cos") == "more":
+        verdict = _("So **BN did NOT reduce internal covariate shift; it increased it** (by the "
+                    "cosine, the other about the same).")
     else:
-        how = ("by both measures" if values == {"more"} else
-               "by " + ("the cosine" if verdicts.get("cos") == "more" else "the distance")
-               + ", the other about the same")
-        verdict = f"**BN did NOT reduce internal covariate shift; it increased it** ({how})."
-    return "; ".join(parts) + ". So " + verdict, reduced
+        verdict = _("So **BN did NOT reduce internal covariate shift; it increased it** (by the "
+                    "distance, the other about the same).")
+    clauses = (_("{first}; {second}").format(first=parts[0], second=parts[1])
+               if len(parts) == 2 else parts[0])
+    return _("{clauses}. {verdict}").format(clauses=clauses, verdict=verdict), reduced
+
+
+TRAINED = {
+    ("Yet", "much better"): N_("Yet BN trained **much better**: at step {step:,} BN had {bn} and "
+                               "plain had {plain} (loss in training mode, as each net sees it "
+                               "while it learns)."),
+    ("Yet", "a little better"): N_("Yet BN trained **a little better**: at step {step:,} BN had "
+                                   "{bn} and plain had {plain} (loss in training mode, as each "
+                                   "net sees it while it learns)."),
+    ("And", "much better"): N_("And BN trained **much better**: at step {step:,} BN had {bn} and "
+                               "plain had {plain} (loss in training mode, as each net sees it "
+                               "while it learns)."),
+    ("And", "a little better"): N_("And BN trained **a little better**: at step {step:,} BN had "
+                                   "{bn} and plain had {plain} (loss in training mode, as each "
+                                   "net sees it while it learns)."),
+    ("And", "about as well as the plain net"): N_(
+        "And BN trained **about as well as the plain net**: at step {step:,} BN had {bn} and "
+        "plain had {plain} (loss in training mode, as each net sees it while it learns)."),
+    ("And", "worse"): N_("And BN trained **worse**: at step {step:,} BN had {bn} and plain had "
+                         "{plain} (loss in training mode, as each net sees it while it learns)."),
+}
 
 
 def training_sentence(bn: ShiftSummary, plain: ShiftSummary, classification: bool,
                       ics_was_reduced: bool | None) -> tuple[str, bool]:
     """Which net trained better, and whether BN did."""
     if plain.diverged and not bn.diverged:
-        return (f"The plain net **diverged at step {plain.diverged_at}**; BN reached "
-                f"{_loss_words(bn, classification)} with the same learning rate.", True)
+        return (_("The plain net **diverged at step {step}**; BN reached {bn} with the same "
+                  "learning rate.").format(step=plain.diverged_at,
+                                           bn=_loss_words(bn, classification)), True)
     if bn.diverged:
-        return (f"BN **diverged at step {bn.diverged_at}** (plain: "
-                f"{_loss_words(plain, classification)}): lower the learning rate.", False)
+        return (_("BN **diverged at step {step}** (plain: {plain}): lower the learning "
+                  "rate.").format(step=bn.diverged_at, plain=_loss_words(plain, classification)),
+                False)
     ratio = bn.last_loss / plain.last_loss if plain.last_loss > 0 else math.nan
     bn_better = bool(ratio < 1.0 - ABOUT_EQUAL)
     how = ("much better" if ratio < MUCH_BETTER else "a little better" if bn_better
            else "about as well as the plain net" if ratio <= 1.0 + ABOUT_EQUAL else "worse")
     joiner = "Yet" if ics_was_reduced is False and bn_better else "And"
-    return (f"{joiner} BN trained **{how}**: at step {bn.loss_step:,} BN had "
-            f"{_loss_words(bn, classification)} and plain had {_loss_words(plain, classification)}"
-            " (loss in training mode, as each net sees it while it learns).", bn_better)
+    return (_(TRAINED[joiner, how]).format(step=bn.loss_step, bn=_loss_words(bn, classification),
+                                           plain=_loss_words(plain, classification)), bn_better)
+
+
+NOISY_TRAINED = {
+    (True, True): N_("**Noisy BN** (BN, then a random shift and scale of every layer input, new "
+                     "at every step) trained about as well as BN and better than the plain net: "
+                     "{loss}{cos}."),
+    (True, False): N_("**Noisy BN** (BN, then a random shift and scale of every layer input, new "
+                      "at every step) trained about as well as BN and no better than the plain "
+                      "net: {loss}{cos}."),
+    (False, True): N_("**Noisy BN** (BN, then a random shift and scale of every layer input, new "
+                      "at every step) trained worse than BN and better than the plain net: "
+                      "{loss}{cos}."),
+    (False, False): N_("**Noisy BN** (BN, then a random shift and scale of every layer input, "
+                       "new at every step) trained worse than BN and no better than the plain "
+                       "net: {loss}{cos}."),
+}
 
 
 def noisy_bn_sentences(nb: ShiftSummary, bn: ShiftSummary, plain: ShiftSummary,
@@ -269,47 +333,100 @@ def noisy_bn_sentences(nb: ShiftSummary, bn: ShiftSummary, plain: ShiftSummary,
     """How noisy BN trained, what its "less stable distributions" measure is, and why its
     evaluation loss can be far above its training loss."""
     if nb.diverged:
-        return [f"Noisy BN diverged at step {nb.diverged_at}."]
-    vs_bn = ("about as well as BN" if nb.last_loss <= max(1.25 * bn.last_loss, bn.last_loss + 0.02)
-             else "worse than BN")
-    vs_plain = ("better than the plain net" if plain.diverged or nb.last_loss < plain.last_loss
-                else "no better than the plain net")
-    cos = f", mean cos(G, G') {nb.mean_cos:.2f}" if math.isfinite(nb.mean_cos) else ""
-    out = [f"**Noisy BN** (BN, then a random shift and scale of every layer input, new at every "
-           f"step) trained {vs_bn} and {vs_plain}: {_loss_words(nb, classification)}{cos}."]
+        return [_("Noisy BN diverged at step {step}.").format(step=nb.diverged_at)]
+    like_bn = nb.last_loss <= max(1.25 * bn.last_loss, bn.last_loss + 0.02)
+    beats_plain = bool(plain.diverged or nb.last_loss < plain.last_loss)
+    cos = (_(", mean cos(G, G') {cos:.2f}").format(cos=nb.mean_cos)
+           if math.isfinite(nb.mean_cos) else "")
+    out = [_(NOISY_TRAINED[like_bn, beats_plain]).format(loss=_loss_words(nb, classification),
+                                                        cos=cos)]
     if math.isfinite(nb.input_jitter) and math.isfinite(plain.input_jitter):
         more = nb.input_jitter > plain.input_jitter
-        out.append(
-            f"Its layer inputs' means moved by {nb.input_jitter:.3g} from one probe to the next "
-            f"on average, vs {plain.input_jitter:.3g} for the plain net: "
-            f"**{'less' if more else 'more'} stable** distributions. That number is mostly the "
-            f"injected noise itself: the noise's shift mu_t ~ U({NOISE_MEAN_RANGE[0]:g}, "
-            f"{NOISE_MEAN_RANGE[1]:g}) is drawn afresh, and alone moves a mean by "
-            f"{NOISE_MEAN_JUMP:.2f} on average between two probes. That is the point of "
-            "Santurkar et al.'s experiment: they made the layer inputs unstable on purpose, "
-            + ("and the net still trains." if vs_plain.startswith("better") else
-               "to see whether the net still trains.")
-            if more else
-            f"Its layer inputs' means moved by {nb.input_jitter:.3g} from one probe to the next "
-            f"on average, vs {plain.input_jitter:.3g} for the plain net: in this run noisy BN's "
-            "distributions were not less stable than the plain net's, although its injected "
-            f"noise alone moves a mean by {NOISE_MEAN_JUMP:.2f} on average between probes.")
+        slots = dict(noisy=nb.input_jitter, plain=plain.input_jitter, lo=NOISE_MEAN_RANGE[0],
+                     hi=NOISE_MEAN_RANGE[1], jump=NOISE_MEAN_JUMP)
+        if more and beats_plain:
+            out.append(_(
+                "Its layer inputs' means moved by {noisy:.3g} from one probe to the next on "
+                "average, vs {plain:.3g} for the plain net: **less stable** distributions. That "
+                "number is mostly the injected noise itself: the noise's shift mu_t ~ U({lo:g}, "
+                "{hi:g}) is drawn afresh, and alone moves a mean by {jump:.2f} on average between "
+                "two probes. That is the point of Santurkar et al.'s experiment: they made the "
+                "layer inputs unstable on purpose, and the net still trains.").format(**slots))
+        elif more:
+            out.append(_(
+                "Its layer inputs' means moved by {noisy:.3g} from one probe to the next on "
+                "average, vs {plain:.3g} for the plain net: **less stable** distributions. That "
+                "number is mostly the injected noise itself: the noise's shift mu_t ~ U({lo:g}, "
+                "{hi:g}) is drawn afresh, and alone moves a mean by {jump:.2f} on average between "
+                "two probes. That is the point of Santurkar et al.'s experiment: they made the "
+                "layer inputs unstable on purpose, to see whether the net still "
+                "trains.").format(**slots))
+        else:
+            out.append(_(
+                "Its layer inputs' means moved by {noisy:.3g} from one probe to the next on "
+                "average, vs {plain:.3g} for the plain net: in this run noisy BN's distributions "
+                "were not less stable than the plain net's, although its injected noise alone "
+                "moves a mean by {jump:.2f} on average between probes.").format(**slots))
     if (math.isfinite(nb.eval_loss) and math.isfinite(nb.last_loss) and nb.last_loss > 0
             and nb.eval_loss > EVAL_GAP * nb.last_loss):
-        layers = f"its {depth} BN layers" if depth else "its BN layers"
-        out.append(
-            f"Evaluated (noise off, running statistics), noisy BN's training-set loss was "
-            f"**{nb.eval_loss:.3g}**, against {nb.last_loss:.3g} while it trained (noise on) and "
-            f"{bn.eval_loss:.3g} for BN: {_times(nb.eval_loss, nb.last_loss)} worse. Why: in "
-            f"evaluation the noise is switched off, but each BN layer still normalises with "
-            f"running statistics gathered *with* the noise, which scaled every layer's output by "
-            f"sigma_t ~ U({NOISE_SCALE_RANGE[0]:g}, {NOISE_SCALE_RANGE[1]:g}), "
-            f"{NOISE_MEAN_SCALE:g} on average; without it every layer's input is smaller than "
-            f"its statistics expect, and through {layers} the mismatch compounds."
-            + (" And while it trains, the noise after the last hidden layer passes into the "
-               "regression output through one linear layer, with no BN after it to take it "
-               "out: it adds to the squared error at every step." if not classification else ""))
+        slots = dict(eval=nb.eval_loss, train=nb.last_loss, bn=bn.eval_loss,
+                     times=_times(nb.eval_loss, nb.last_loss), lo=NOISE_SCALE_RANGE[0],
+                     hi=NOISE_SCALE_RANGE[1], scale=NOISE_MEAN_SCALE, depth=depth)
+        text = (_(
+            "Evaluated (noise off, running statistics), noisy BN's training-set loss was "
+            "**{eval:.3g}**, against {train:.3g} while it trained (noise on) and {bn:.3g} for BN: "
+            "{times} worse. Why: in evaluation the noise is switched off, but each BN layer still "
+            "normalises with running statistics gathered *with* the noise, which scaled every "
+            "layer's output by sigma_t ~ U({lo:g}, {hi:g}), {scale:g} on average; without it "
+            "every layer's input is smaller than its statistics expect, and through its {depth} "
+            "BN layers the mismatch compounds.") if depth else _(
+            "Evaluated (noise off, running statistics), noisy BN's training-set loss was "
+            "**{eval:.3g}**, against {train:.3g} while it trained (noise on) and {bn:.3g} for BN: "
+            "{times} worse. Why: in evaluation the noise is switched off, but each BN layer still "
+            "normalises with running statistics gathered *with* the noise, which scaled every "
+            "layer's output by sigma_t ~ U({lo:g}, {hi:g}), {scale:g} on average; without it "
+            "every layer's input is smaller than its statistics expect, and through its BN "
+            "layers the mismatch compounds.")).format(**slots)
+        if not classification:
+            text += " " + _("And while it trains, the noise after the last hidden layer passes "
+                            "into the regression output through one linear layer, with no BN "
+                            "after it to take it out: it adds to the squared error at every "
+                            "step.")
+        out.append(text)
     return out
+
+
+PROBE_CLAUSES = {
+    ("loss_range", "lower"): N_("the loss varied over a range of **{bn:.3g}** with BN vs "
+                                "**{plain:.3g}** plain: BN's {times} lower: **smoother**"),
+    ("grad_change", "lower"): N_("the gradient changed by at most **{bn:.3g}** with BN vs "
+                                 "**{plain:.3g}** plain: BN's {times} lower: **smoother**"),
+    ("beta_smoothness", "lower"): N_("the effective beta-smoothness was **{bn:.3g}** with BN vs "
+                                     "**{plain:.3g}** plain: BN's {times} lower: **smoother** by "
+                                     "this measure too"),
+    ("loss_range", "higher"): N_("the loss varied over a range of **{bn:.3g}** with BN vs "
+                                 "**{plain:.3g}** plain: **not lower with BN** ({times} higher)"),
+    ("grad_change", "higher"): N_("the gradient changed by at most **{bn:.3g}** with BN vs "
+                                  "**{plain:.3g}** plain: **not lower with BN** ({times} higher)"),
+    ("beta_smoothness", "higher"): N_("the effective beta-smoothness was **{bn:.3g}** with BN vs "
+                                      "**{plain:.3g}** plain: **not lower with BN** ({times} "
+                                      "higher)"),
+    ("loss_range", "same"): N_("the loss varied over a range of **{bn:.3g}** with BN vs "
+                               "**{plain:.3g}** plain: about the same (within {tolerance:.0%})"),
+    ("grad_change", "same"): N_("the gradient changed by at most **{bn:.3g}** with BN vs "
+                                "**{plain:.3g}** plain: about the same (within {tolerance:.0%})"),
+    ("beta_smoothness", "same"): N_("the effective beta-smoothness was **{bn:.3g}** with BN vs "
+                                    "**{plain:.3g}** plain: about the same (within "
+                                    "{tolerance:.0%})"),
+}
+
+
+def _names(keys) -> str:
+    """Probe names as a list: "loss range", "loss range and the gradient change"."""
+    names = [_(PROBE_NAMES[k]) for k in keys]
+    if len(names) == 2:
+        return _("{first} and the {second}").format(first=names[0], second=names[1])
+    return ", ".join(names)
 
 
 def landscape_sentences(bn: ShiftSummary, plain: ShiftSummary) -> list[str]:
@@ -321,34 +438,37 @@ def landscape_sentences(bn: ShiftSummary, plain: ShiftSummary) -> list[str]:
     lo, hi = min(LANDSCAPE_STEP_SIZES), max(LANDSCAPE_STEP_SIZES)
     parts = []
     for k, (b, p, how) in verdicts.items():
-        if how == "lower":
-            judged = f"BN's {_times(p, b)} lower" + (": **smoother**" if k != "beta_smoothness"
-                                                      else ": **smoother** by this measure too")
-        elif how == "higher":
-            judged = f"**not lower with BN** ({_times(b, p)} higher)"
-        else:
-            judged = f"about the same (within {PROBE_TOLERANCE:.0%})"
-        parts.append(f"{PROBE_WORDS[k]} **{b:.3g}** with BN vs **{p:.3g}** plain: {judged}")
-    lower = [PROBE_NAMES[k] for k, v in verdicts.items() if v[2] == "lower"]
-    other = [PROBE_NAMES[k] for k, v in verdicts.items() if v[2] != "lower"]
+        times = _times(p, b) if how == "lower" else _times(b, p) if how == "higher" else ""
+        parts.append(_(PROBE_CLAUSES[k, how]).format(bn=b, plain=p, times=times,
+                                                     tolerance=PROBE_TOLERANCE))
+    lower = [k for k, v in verdicts.items() if v[2] == "lower"]
+    other = [k for k, v in verdicts.items() if v[2] != "lower"]
     n = min(bn.ics_records, plain.ics_records)
-    summary = ("So by every probe BN's landscape was smoother here, as Santurkar et al. found."
-               if not other else
-               "So by no probe was BN's landscape smoother here." if not lower else
-               f"So BN's landscape was smoother by the {' and the '.join(lower)}, but not by the "
-               f"{' and the '.join(other)}: Santurkar et al. found all three lower with BN (in "
-               "a VGG net); this run agrees on " + ("one" if len(lower) == 1 else "two")
-               + " of them.")
-    out = [f"Moving along the gradient by {lo:g} to {hi:g} times the learning rate (medians over "
-           f"{n} measurements): " + "; ".join(parts) + ". " + summary]
+    if not other:
+        summary = _("So by every probe BN's landscape was smoother here, as Santurkar et al. "
+                    "found.")
+    elif not lower:
+        summary = _("So by no probe was BN's landscape smoother here.")
+    elif len(lower) == 1:
+        summary = _("So BN's landscape was smoother by the {lower}, but not by the {other}: "
+                    "Santurkar et al. found all three lower with BN (in a VGG net); this run "
+                    "agrees on one of them.").format(lower=_names(lower), other=_names(other))
+    else:
+        summary = _("So BN's landscape was smoother by the {lower}, but not by the {other}: "
+                    "Santurkar et al. found all three lower with BN (in a VGG net); this run "
+                    "agrees on two of them.").format(lower=_names(lower), other=_names(other))
+    out = [_("Moving along the gradient by {lo:g} to {hi:g} times the learning rate (medians "
+             "over {n} measurements): {probes}. {summary}").format(
+                 lo=lo, hi=hi, n=n, probes=_("; ").join(parts), summary=summary)]
     for s in (plain, bn):
         if s.ics_records and s.plateau_share > PLATEAU_SHARE and not s.diverged:
-            out.append(
-                f"Careful: at {s.plateau_records} of the {s.ics_records} measurements the "
-                f"{s.label} net's training loss was still above {PLATEAU_FRACTION:g}x its "
-                f"starting value ({s.first_loss:.3g}): a net that has not left its plateau sees "
-                "a flat landscape, so these probes say little about it. Try a larger learning "
-                "rate or more steps.")
+            out.append(_(
+                "Careful: at {plateau} of the {measured} measurements the {net} net's training "
+                "loss was still above {fraction:g}x its starting value ({first:.3g}): a net that "
+                "has not left its plateau sees a flat landscape, so these probes say little about "
+                "it. Try a larger learning rate or more steps.").format(
+                    plateau=s.plateau_records, measured=s.ics_records, net=_(s.label),
+                    fraction=PLATEAU_FRACTION, first=s.first_loss))
     return out
 
 
@@ -367,9 +487,9 @@ def conclusions(nets: dict, classification: bool, min_records: int = 2,
     out = []
     sentence, reduced = ics_sentence(bn, plain)
     if reduced is None and not ics_verdicts(bn, plain):
-        sentence = ("A net diverged before its internal covariate shift could be measured: "
-                    f"plain {_loss_words(plain, classification)}, BN "
-                    f"{_loss_words(bn, classification)}.")
+        sentence = _("A net diverged before its internal covariate shift could be measured: "
+                     "plain {plain}, BN {bn}.").format(plain=_loss_words(plain, classification),
+                                                      bn=_loss_words(bn, classification))
         reduced = False
     out.append(sentence)
     sentence, bn_better = training_sentence(bn, plain, classification, reduced)
@@ -378,21 +498,24 @@ def conclusions(nets: dict, classification: bool, min_records: int = 2,
         out += noisy_bn_sentences(s["noisy_bn"], bn, plain, classification, depth)
     if "noisy_plain" in s:
         npl = s["noisy_plain"]
-        out.append(f"The same noise in the **plain net** gave {_loss_words(npl, classification)}"
-                   f" (plain without noise: {_loss_words(plain, classification)}).")
+        out.append(_("The same noise in the **plain net** gave {noisy} (plain without noise: "
+                     "{plain}).").format(noisy=_loss_words(npl, classification),
+                                         plain=_loss_words(plain, classification)))
     out += landscape_sentences(bn, plain)
     if reduced is False and bn_better:
-        out.append("**So BN's advantage here did not come from reducing internal covariate "
-                   "shift** as measured by gradients: Santurkar et al.'s conclusion.")
+        out.append(_("**So BN's advantage here did not come from reducing internal covariate "
+                     "shift** as measured by gradients: Santurkar et al.'s conclusion."))
     elif reduced and bn_better:
-        out.append("Here BN both reduced gradient-measured ICS and trained better: the 2015 "
-                   "story fits this run. Try the deep linear setup, or a larger learning rate.")
+        out.append(_("Here BN both reduced gradient-measured ICS and trained better: the 2015 "
+                     "story fits this run. Try the deep linear setup, or a larger learning "
+                     "rate."))
     elif reduced is None and bn_better:
-        out.append("BN trained better, but the two ICS measures disagree, so this run neither "
-                   "supports nor refutes the ICS explanation: try more steps or another seed.")
+        out.append(_("BN trained better, but the two ICS measures disagree, so this run neither "
+                     "supports nor refutes the ICS explanation: try more steps or another "
+                     "seed."))
     elif not bn_better:
-        out.append("BN did not help in this run, so it says little about why BN helps: try "
-                   "more steps or a larger learning rate.")
+        out.append(_("BN did not help in this run, so it says little about why BN helps: try "
+                     "more steps or a larger learning rate."))
     return out
 
 
