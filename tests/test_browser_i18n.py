@@ -72,7 +72,7 @@ def test_home_in_chinese_by_url_and_by_browser_language(server):
 
 # The pages translated so far (path, and URL parameters that keep a run short); add each page as
 # it is translated. The server-status page keeps its path when its file is renamed.
-TRANSLATED_PAGES = ["/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+TRANSLATED_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Gamma_and_beta", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
                     "/Server_status"]
 VISIBLE_TEXT_JS = """sel => Array.from(document.querySelectorAll(sel))
     .map(e => e.innerText).join('\\n')"""

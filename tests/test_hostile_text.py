@@ -23,7 +23,10 @@ PAGES = [
     ("pages/4_Gamma_and_beta.py", {}, ["affine", "gamma", "beta", "depth", "layer"]),
     ("pages/5_Shuffling.py", {}, ["shuffle", "batch", "lr"]),
     ("pages/6_Gradients_and_learning_rates.py", {}, ["lrx", "depth", "width", "init", "seed"]),
-    ("pages/7_Inside_the_BN_layer.py", {}, ["n", "d", "f", "eps", "pm", "mom", "T", "ch"]),
+    # a stepped lesson: each section draws (and checks) only its own settings
+    ("pages/7_Inside_the_BN_layer.py", {}, ["n", "d", "f", "eps"]),
+    ("pages/7_Inside_the_BN_layer.py", {"section": "running"}, ["pm", "mom", "T", "eps"]),
+    ("pages/7_Inside_the_BN_layer.py", {"section": "conv"}, ["ch", "eps"]),
     ("pages/8_Does_BN_reduce_ICS.py", {}, ["setup", "noisy", "noisyplain", "metric", "ics", "lr"]),
 ]
 
