@@ -38,6 +38,10 @@ def proc_stats(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
+def proc_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
 def _median_cost(backend, runs) -> float | None:
     costs = sorted(h.placements[r.key].cost for r in runs
                    for h in getattr(getattr(backend, "scheduler", None), "hosts", [])
@@ -72,14 +76,25 @@ def paced(args) -> dict:
         "runs_at_90pct_or_more": sum(s >= 0.9 for s in shares),
         "worker_cpu_fraction": [round((stats[p][0] - cpu0[p]) / dt, 3) for p in pids],
         "worker_rss_mib": [round(stats[p][1]) for p in pids],
+        "worker_threads": [proc_threads(p) for p in pids],
+        "parent_rss_mib": round(proc_stats(os.getpid())[1]),
+        "parent_threads": proc_threads(os.getpid()),
         "step_cost_ms_median": _median_cost(backend, runs),
         "load_average": os.getloadavg()[0],
     }
+    if out["step_cost_ms_median"]:
+        # cores the runs would need to keep their pace: runs x pace x the scheduler's measured
+        # cost of one step
+        out["cores_needed_at_full_pace"] = round(
+            args.runs * args.pace * out["step_cost_ms_median"] / 1000, 2)
     registry.shutdown()
     return out
 
 
 def main() -> None:
+    import torch
+
+    torch.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("paced")

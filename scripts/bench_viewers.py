@@ -1,16 +1,19 @@
-"""Classroom benchmark with a real browser: a real `streamlit run app.py` server and N headless
-Chromium contexts (Debian's chromium driven by Playwright).
+"""Classroom benchmark with a real browser: a real `streamlit run app.py` server (training in its
+worker processes) and N headless Chromium contexts (Debian's chromium driven by Playwright).
 
-    python scripts/bench_viewers.py [--viewers 20] [--window 10] [--cycles 100] [--out FILE]
+    python scripts/bench_viewers.py [--viewers 1,10,30] [--window 15] [--only cold|pages|viewers]
+                                    [--out FILE]
 
-Measures (printed as JSON, see docs/benchmarks.md):
-- cold start: server process start to a usable home page (first chart drawn);
-- per page: time from pressing Restart to the first changed chart, websocket bytes received per
-  live refresh, and server time per refresh (the pages' own timing, read off the status page);
-- server CPU (user+system seconds per second of wall time, all threads: training included) and
-  resident memory with 1, 5 and 20 viewers of one run, and with 5 viewers of 5 different runs;
-- resident memory over many Restart/Stop cycles.
-Only loopback traffic; every loop is bounded in count and time.
+Measures (printed as JSON, see docs/benchmarks.md, "The classroom on the new engine"):
+- cold start: server process start to the home page's first chart, and to its first *live* chart
+  (the counter says "training" at a step > 0 and the shipped recording's caption is gone);
+- per page: Restart to the first chart of the new run; websocket bytes received per live refresh;
+  server time per refresh (the frame's own REFRESH_TIMES, read off the Server status page, as the
+  change over the same window in which the bytes are counted);
+- one Figure 1 run (50,000 steps, so it does not finish) watched by 1, 10 and 30 viewers, then by
+  1 again: its speed from the page's step counter over a window, the web server's CPU and memory
+  and the training processes' CPU, and each count's ratio to the first 1-viewer speed.
+Only loopback traffic; every wait has a timeout, every loop a bound.
 """
 from __future__ import annotations
 
@@ -28,8 +31,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser_server import Server, chart_state, launch_browser, wait_idle  # noqa: E402
 
 PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Internal_covariate_shift",
-         "/Gamma_and_beta", "/Shuffling", "/Gradients_and_learning_rates", "/Does_BN_reduce_ICS"]
+         "/Gamma_and_beta"]
+FIGURE1 = "/Figure_1_live?steps=50000"
 TICKS = os.sysconf("SC_CLK_TCK")
+STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
+RATE = re.compile(r"([\d,]+) steps/s")
+TRAINING = re.compile(r"step [\d,]+ of [\d,]+ · training")  # the control bar's counter
+RECORDING = "Until this run has records of its own"
+MAIN = "[data-testid='stMain']"
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -46,185 +55,282 @@ def proc_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def proc_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def children(pid: int) -> list[int]:
+    """Every process under `pid` (the training workers and their helpers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for task in os.listdir(f"/proc/{p}/task") if os.path.exists(f"/proc/{p}/task") else []:
+            try:
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                kids = []
+            out += kids
+            todo += kids
+    return out
+
+
+def main_text(page) -> str:
+    return page.inner_text(MAIN)
+
+
+def step_of(page) -> int:
+    m = STEP.search(main_text(page))
+    return int(m.group(1).replace(",", "")) if m else -1
+
+
+def wait_for(cond, timeout: float, interval: float = 0.05):
+    """cond() until it is truthy or `timeout` s pass; its last value."""
+    deadline = time.perf_counter() + timeout
+    value = cond()
+    while not value and time.perf_counter() < deadline:
+        time.sleep(interval)
+        value = cond()
+    return value
+
+
 def click(page, label: str) -> None:
-    page.get_by_role("button", name=re.compile(rf"{label}$")).first.click()
+    page.locator(MAIN).get_by_role("button", name=re.compile(rf"{label}$")).first.click()
 
 
-def new_viewer(browser, url: str):
+def new_viewer(browser, url: str, count_bytes: bool = False):
     ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
     page = ctx.new_page()
     received = {"bytes": 0, "frames": 0}
-
-    def on_ws(ws):
-        def frame(payload):
-            received["bytes"] += len(payload) if payload else 0
-            received["frames"] += 1
-        ws.on("framereceived", frame)
-
-    page.on("websocket", on_ws)
-    page.goto(url)
+    if count_bytes:
+        def on_ws(ws):
+            def frame(payload):
+                received["bytes"] += len(payload) if payload else 0
+                received["frames"] += 1
+            ws.on("framereceived", frame)
+        page.on("websocket", on_ws)
+    page.goto(url, wait_until="commit", timeout=180_000)
     wait_idle(page)
     return ctx, page, received
 
 
-def refresh_table(browser, server) -> dict:
-    """The status page's 'server time per live refresh' table: page -> (refreshes, mean ms)."""
-    ctx, page, _ = new_viewer(browser, server.url + "/Server_status")
-    try:
-        page.wait_for_selector("[data-testid='stMetric']")
-        rows = page.evaluate("""() => Array.from(document.querySelectorAll('table tr')).map(
-            tr => Array.from(tr.querySelectorAll('td,th')).map(c => c.innerText.trim()))""")
-    finally:
-        ctx.close()
+STATUS_JS = """() => {
+    for (const t of document.querySelectorAll('table')) {
+        const rows = Array.from(t.querySelectorAll('tr')).map(
+            tr => Array.from(tr.querySelectorAll('td,th')).map(c => c.innerText.trim()));
+        if (rows.length && rows[0].some(c => c === 'mean_ms')) return rows;
+    }
+    return [];
+}"""
+
+
+def refresh_table(status_page) -> dict:
+    """The status page's 'server time per live refresh' table: page -> (refreshes, mean ms).
+    The status page redraws every 2 s; this waits for one redraw so the numbers are fresh."""
+    stamp = status_page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").innerText")
+    status_page.wait_for_function(
+        "s => document.querySelector(\"[data-testid='stMain']\").innerText !== s", arg=stamp,
+        timeout=30_000)
+    rows = status_page.evaluate(STATUS_JS)
+    if not rows:
+        return {}
+    head = rows[0]
+    ip, ir, im = head.index("page"), head.index("refreshes"), head.index("mean_ms")
     out = {}
-    for row in rows:
-        if len(row) >= 4 and row[-3].replace(",", "").isdigit():
-            out[row[-4]] = (int(row[-3].replace(",", "")), float(row[-2]))
+    for row in rows[1:]:
+        if len(row) == len(head):
+            out[row[ip]] = (int(row[ir].replace(",", "")), float(row[im].replace(",", "")))
     return out
+
+
+def window_delta(before: dict, after: dict) -> dict:
+    """Refreshes and mean ms per page over the window between two readings of the table."""
+    out = {}
+    for name, (n, mean) in after.items():
+        n0, mean0 = before.get(name, (0, 0.0))
+        if n > n0:
+            out[name] = (n - n0, round((n * mean - n0 * mean0) / (n - n0), 2))
+    return out
+
+
+def restart_to_first_chart(page, timeout: float = 30.0) -> float | None:
+    """Press Restart and time it to the first chart drawn from the new run (the counter back
+    below where it was, a chart changed, and not the shipped recording)."""
+    wait_for(lambda: step_of(page) > 0, 120)
+    old_step, old_chart = step_of(page), chart_state(page)
+    t0 = time.perf_counter()
+    click(page, "Restart")
+
+    def new_run_drawn():
+        text = main_text(page)
+        m = STEP.search(text)
+        step = int(m.group(1).replace(",", "")) if m else -1
+        return (0 < step < old_step and RECORDING not in text
+                and chart_state(page) != old_chart)
+    ok = wait_for(new_run_drawn, timeout, 0.02)
+    return round(time.perf_counter() - t0, 3) if ok else None
 
 
 def measure_pages(browser, server, window: float) -> dict:
     results = {}
-    for path in PAGES:
-        before = refresh_table(browser, server)
-        ctx, page, ws = new_viewer(browser, server.url + path)
-        try:
-            state = chart_state(page)
-            t0 = time.perf_counter()
-            click(page, "Restart")
-            first = None
-            while time.perf_counter() - t0 < 20:
-                if chart_state(page) != state:
-                    first = time.perf_counter() - t0
-                    break
-                time.sleep(0.02)
-            page.wait_for_timeout(500)  # let the frames of the restart be delivered
-            ws["bytes"], ws["frames"] = 0, 0
-            # wait_for_timeout, not time.sleep: Playwright delivers websocket events only
-            # while one of its calls is running
-            page.wait_for_timeout(window * 1000)
-            got = dict(ws)
-        finally:
-            ctx.close()
-        after = refresh_table(browser, server)
-        delta = {k: (after[k][0] - before.get(k, (0, 0))[0], after[k][1]) for k in after}
-        page_rows = [v for k, v in delta.items() if v[0] > 0]
-        refreshes = sum(v[0] for v in page_rows) or 1
-        results[path] = {
-            "start_to_first_live_chart_s": round(first, 3) if first is not None else None,
-            "ws_bytes_per_refresh": round(got["bytes"] / refreshes),
-            "refreshes_in_window": refreshes,
-            "server_ms_per_refresh_mean": max((v[1] for v in page_rows), default=None),
-        }
+    sctx, status, _ = new_viewer(browser, server.url + "/Server_status")
+    try:
+        for path in PAGES:
+            ctx, page, ws = new_viewer(browser, server.url + path, count_bytes=True)
+            try:
+                first = restart_to_first_chart(page)
+                page.wait_for_timeout(1000)  # the restart's own frames delivered
+                before = refresh_table(status)
+                ws["bytes"], ws["frames"] = 0, 0
+                # wait_for_timeout, not time.sleep: Playwright delivers websocket events only
+                # while one of its calls is running
+                page.wait_for_timeout(window * 1000)
+                got = dict(ws)
+                after = refresh_table(status)
+                still_training = bool(TRAINING.search(main_text(page)))
+            finally:
+                ctx.close()
+            delta = window_delta(before, after)
+            refreshes = sum(n for n, _ in delta.values())
+            results[path] = {
+                "restart_to_first_chart_s": first,
+                "refreshes_in_window": refreshes,
+                "ws_bytes_per_refresh": round(got["bytes"] / refreshes) if refreshes else None,
+                "ws_frames": got["frames"],
+                "server_ms_per_refresh_mean": max((m for _, m in delta.values()), default=None),
+                "pages_refreshed": sorted(delta),
+                "still_training_at_end": still_training,
+            }
+    finally:
+        sctx.close()
     return results
 
 
-def cpu_window(server, seconds: float) -> dict:
-    c0, t0 = proc_cpu_seconds(server.proc.pid), time.perf_counter()
-    time.sleep(seconds)
-    c1, t1 = proc_cpu_seconds(server.proc.pid), time.perf_counter()
-    return {"cpu_cores": round((c1 - c0) / (t1 - t0), 3),
-            "rss_mib": round(proc_rss_mib(server.proc.pid), 1)}
-
-
-def measure_viewers(browser, counts, window: float, page_path: str) -> dict:
-    out = {}
-    for n in counts:
-        server = Server(log_name=f"bench-viewers-{n}.log")
+def speed_window(server, page, window: float) -> dict:
+    """Figure 1's speed over `window` s from the step counter, with the server's costs."""
+    pid = server.proc.pid
+    kids = children(pid)
+    cpu0 = {p: proc_cpu_seconds(p) for p in [pid] + kids}
+    s0, t0 = step_of(page), time.perf_counter()
+    page.wait_for_timeout(window * 1000)
+    s1, t1 = step_of(page), time.perf_counter()
+    text = main_text(page)
+    cpu1 = {}
+    for p in cpu0:
         try:
-            viewers = [new_viewer(browser, server.url + page_path) for _ in range(n)]
-            click(viewers[0][1], "Restart")
-            time.sleep(2.0)
-            out[f"{n}_viewers_one_run"] = cpu_window(server, window)
-            for ctx, _, _ in viewers:
-                ctx.close()
-        finally:
-            server.stop()
-    server = Server(log_name="bench-viewers-5runs.log")
+            cpu1[p] = proc_cpu_seconds(p)
+        except OSError:
+            pass
+    shown = RATE.search(text)
+    watching = re.search(r"(\d+) watching", text)
+    dt = t1 - t0
+    return {
+        "steps_per_s": round((s1 - s0) / dt, 1),
+        "counter_steps_per_s": int(shown.group(1).replace(",", "")) if shown else None,
+        "watching": int(watching.group(1)) if watching else 1,
+        "step_at_end": s1,
+        "web_server_cpu_cores": round((cpu1.get(pid, cpu0[pid]) - cpu0[pid]) / dt, 3),
+        "workers_cpu_cores": round(sum(cpu1[p] - cpu0[p] for p in kids if p in cpu1) / dt, 3),
+        "web_server_rss_mib": round(proc_rss_mib(pid), 1),
+        "web_server_threads": proc_threads(pid),
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def measure_viewers(browser, counts: list[int], window: float) -> dict:
+    out = {"page": FIGURE1, "window_s": window}
+    server = Server(log_name="bench-viewers.log")
+    viewers = []
     try:
-        viewers = [new_viewer(browser, f"{server.url}{page_path}?seed={i + 1}") for i in range(5)]
-        time.sleep(2.0)
-        out["5_viewers_5_runs"] = cpu_window(server, window)
+        viewers.append(new_viewer(browser, server.url + FIGURE1))
+        lead = viewers[0][1]
+        if not wait_for(lambda: step_of(lead) > 0 and TRAINING.search(main_text(lead)), 180, 0.5):
+            out["error"] = "the Figure 1 run did not start: " + main_text(lead)[:300]
+            return out
+        for n in counts:
+            while len(viewers) < n:
+                viewers.append(new_viewer(browser, server.url + FIGURE1))
+            while len(viewers) > n:
+                viewers.pop()[0].close()
+            wait_for(lambda: n == 1 or f"{n} watching" in main_text(lead), 60, 0.5)
+            lead.wait_for_timeout(2000)
+            key = f"{n}_viewers" if f"{n}_viewers" not in out else f"{n}_viewers_again"
+            out[key] = speed_window(server, lead, window)
+            if out[key]["step_at_end"] >= 50_000:
+                out["note"] = "the run finished during the measurement"
+                break
+        base = out.get("1_viewers", {}).get("steps_per_s")
+        if base:
+            for key, v in list(out.items()):
+                if isinstance(v, dict) and key != "1_viewers":
+                    out[f"ratio_{key}_to_1"] = round(v["steps_per_s"] / base, 3)
+    finally:
         for ctx, _, _ in viewers:
             ctx.close()
-    finally:
         server.stop()
-    one = out.get("1_viewers_one_run", {}).get("cpu_cores")
-    many = out.get(f"{max(counts)}_viewers_one_run", {}).get("cpu_cores")
-    if one:
-        out[f"cpu_ratio_{max(counts)}_over_1"] = round(many / one, 3)
     return out
 
 
-def measure_cycles(browser, cycles: int) -> dict:
-    server = Server(log_name="bench-cycles.log")
-    samples = []
-    try:
-        ctx, page, _ = new_viewer(browser, server.url + "/")
-        for i in range(cycles):
-            click(page, "Restart")
-            page.wait_for_selector("button:has-text('Stop'):not([disabled])", timeout=30_000)
-            time.sleep(0.2)
-            click(page, "Stop")
-            page.wait_for_selector("button:has-text('Start'):not([disabled])", timeout=30_000)
-            if i % 10 == 0 or i == cycles - 1:
-                samples.append((i + 1, round(proc_rss_mib(server.proc.pid), 1)))
-        ctx.close()
-    finally:
-        server.stop()
-    return {"cycles": cycles, "rss_mib_by_cycle": samples,
-            "rss_growth_mib_after_first_10": round(samples[-1][1] - samples[1][1], 1)
-            if len(samples) > 2 else None}
-
-
-def cold_start(browser) -> float:
+def cold_start(browser) -> dict:
     t0 = time.perf_counter()
     server = Server(log_name="bench-cold.log")
     try:
-        ctx, page, _ = new_viewer(browser, server.url + "/")
-        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
-        elapsed = time.perf_counter() - t0
+        healthy = time.perf_counter() - t0
+        ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = ctx.new_page()
+        page.goto(server.url + "/", wait_until="commit", timeout=180_000)
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        first_chart = time.perf_counter() - t0
+
+        def live():
+            text = main_text(page)
+            m = STEP.search(text)
+            return (m and int(m.group(1).replace(",", "")) > 0 and TRAINING.search(text)
+                    and RECORDING not in text and page.locator(".js-plotly-plot").count() > 0)
+        ok = wait_for(live, 120, 0.05)
+        first_live = time.perf_counter() - t0
         ctx.close()
     finally:
         server.stop()
-    return round(elapsed, 2)
+    return {"server_healthy_s": round(healthy, 2), "first_chart_s": round(first_chart, 2),
+            "first_live_chart_s": round(first_live, 2) if ok else None}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--viewers", type=int, default=20)
-    ap.add_argument("--window", type=float, default=10.0)
-    ap.add_argument("--cycles", type=int, default=100)
-    ap.add_argument("--page", default="/Figure_1_live", help="page for the viewer counts")
-    ap.add_argument("--only", choices=("pages", "viewers", "cycles"), default=None,
-                    help="run one part (and the cold start) only")
+    ap.add_argument("--viewers", default="1,10,30,1",
+                    help="viewer counts of one Figure 1 run, in order (comma-separated)")
+    ap.add_argument("--window", type=float, default=15.0)
+    ap.add_argument("--only", choices=("cold", "pages", "viewers"), default=None)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    counts = [int(c) for c in args.viewers.split(",")]
     from playwright.sync_api import sync_playwright
 
-    result = {"viewers_max": args.viewers, "window_s": args.window}
+    result = {"window_s": args.window, "load_average_at_start": os.getloadavg()}
 
     def save():
         if args.out:
             args.out.write_text(json.dumps(result, indent=2))
     with sync_playwright() as pw:
         browser = launch_browser(pw)
-        result["cold_start_to_home_chart_s"] = cold_start(browser)
-        save()
-        if args.only in (None, "pages"):
-            server = Server(log_name="bench-pages.log")
-            try:
-                result["pages"] = measure_pages(browser, server, args.window)
-            finally:
-                server.stop()
-            save()
-        if args.only in (None, "viewers"):
-            counts = sorted({1, min(5, args.viewers), args.viewers})
-            result["viewers"] = measure_viewers(browser, counts, args.window, args.page)
-            save()
-        if args.only in (None, "cycles"):
-            result["start_stop"] = measure_cycles(browser, args.cycles)
-        browser.close()
+        try:
+            if args.only in (None, "cold"):
+                result["cold_start"] = cold_start(browser)
+                save()
+            if args.only in (None, "pages"):
+                server = Server(log_name="bench-pages.log")
+                try:
+                    result["pages"] = measure_pages(browser, server, args.window)
+                finally:
+                    server.stop()
+                save()
+            if args.only in (None, "viewers"):
+                result["figure1_viewers"] = measure_viewers(browser, counts, args.window)
+        finally:
+            browser.close()
+    result["load_average_at_end"] = os.getloadavg()
     save()
     print(json.dumps(result, indent=2))
     return 0
