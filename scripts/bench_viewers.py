@@ -1,12 +1,13 @@
 """Classroom benchmark with a real browser: a real `streamlit run app.py` server (training in its
 worker processes) and N headless Chromium contexts (Debian's chromium driven by Playwright).
 
-    python scripts/bench_viewers.py [--viewers 1,10,30] [--window 15] [--only cold|pages|viewers]
-                                    [--out FILE]
+    python scripts/bench_viewers.py [--viewers 1,10,30,1] [--window 15] [--page-window 8]
+                                    [--only cold|pages|viewers] [--out FILE]
 
 Measures (printed as JSON, see docs/benchmarks.md, "The classroom on the new engine"):
 - cold start: server process start to the home page's first chart, and to its first *live* chart
   (the counter says "training" at a step > 0 and the shipped recording's caption is gone);
+- a Figure 1 run with settings nobody has run yet: opening its page to its first live chart;
 - per page: Restart to the first chart of the new run; websocket bytes received per live refresh;
   server time per refresh (the frame's own REFRESH_TIMES, read off the Server status page, as the
   change over the same window in which the bytes are counted);
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_server import Server, chart_state, launch_browser, wait_idle  # noqa: E402
 
-PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Internal_covariate_shift",
+PAGES = ["/", "/Figure_1_live?steps=50000", "/Covariate_shift", "/Internal_covariate_shift",
          "/Gamma_and_beta"]
 FIGURE1 = "/Figure_1_live?steps=50000"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -272,6 +273,28 @@ def measure_viewers(browser, counts: list[int], window: float) -> dict:
     return out
 
 
+def live_chart_shown(page) -> bool:
+    """The counter says training at a step > 0, a chart is drawn, and it is not the recording."""
+    text = main_text(page)
+    m = STEP.search(text)
+    return bool(m and int(m.group(1).replace(",", "")) > 0 and TRAINING.search(text)
+                and RECORDING not in text and page.locator(".js-plotly-plot").count() > 0)
+
+
+def new_settings_to_live_chart(browser, server, url: str) -> float | None:
+    """Open a page with settings nobody has run yet (the run starts with the page) and time it to
+    its first live chart."""
+    ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+    try:
+        page = ctx.new_page()
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="commit", timeout=180_000)
+        ok = wait_for(lambda: live_chart_shown(page), 120, 0.02)
+        return round(time.perf_counter() - t0, 3) if ok else None
+    finally:
+        ctx.close()
+
+
 def cold_start(browser) -> dict:
     t0 = time.perf_counter()
     server = Server(log_name="bench-cold.log")
@@ -282,13 +305,7 @@ def cold_start(browser) -> dict:
         page.goto(server.url + "/", wait_until="commit", timeout=180_000)
         page.wait_for_selector(".js-plotly-plot", timeout=120_000)
         first_chart = time.perf_counter() - t0
-
-        def live():
-            text = main_text(page)
-            m = STEP.search(text)
-            return (m and int(m.group(1).replace(",", "")) > 0 and TRAINING.search(text)
-                    and RECORDING not in text and page.locator(".js-plotly-plot").count() > 0)
-        ok = wait_for(live, 120, 0.05)
+        ok = wait_for(lambda: live_chart_shown(page), 120, 0.05)
         first_live = time.perf_counter() - t0
         ctx.close()
     finally:
@@ -301,7 +318,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--viewers", default="1,10,30,1",
                     help="viewer counts of one Figure 1 run, in order (comma-separated)")
-    ap.add_argument("--window", type=float, default=15.0)
+    ap.add_argument("--window", type=float, default=15.0, help="seconds per viewer count")
+    ap.add_argument("--page-window", type=float, default=8.0,
+                    help="seconds of live refreshes per page")
     ap.add_argument("--only", choices=("cold", "pages", "viewers"), default=None)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -322,7 +341,11 @@ def main() -> int:
             if args.only in (None, "pages"):
                 server = Server(log_name="bench-pages.log")
                 try:
-                    result["pages"] = measure_pages(browser, server, args.window)
+                    result["pages"] = measure_pages(browser, server, args.page_window)
+                    result["new_settings_to_first_live_chart_s"] = [
+                        new_settings_to_live_chart(
+                            browser, server, f"{server.url}/Figure_1_live?steps=50000&lr={lr}")
+                        for lr in (0.4, 0.3, 0.2)]
                 finally:
                     server.stop()
                 save()
