@@ -158,7 +158,7 @@ def window_delta(before: dict, after: dict) -> dict:
 def restart_to_first_chart(page, timeout: float = 30.0) -> float | None:
     """Press Restart and time it to the first chart drawn from the new run (the counter back
     below where it was, a chart changed, and not the shipped recording)."""
-    wait_for(lambda: step_of(page) > 0, 120)
+    wait_for(lambda: step_of(page) > 100, 120)
     old_step, old_chart = step_of(page), chart_state(page)
     t0 = time.perf_counter()
     click(page, "Restart")
