@@ -76,4 +76,4 @@ language.setup()
 pages = [st.Page(home, title=_(HOME_TITLE), icon=":material/home:", default=True)]
 pages += [st.Page(f"pages/{p.name}", title=page_name(p.name))
           for p in sorted(PAGES.glob("*.py"), key=lambda p: page_order(p.name))]
-st.navigation(pages).run()
+st.navigation(pages, expanded=True).run()

@@ -20,7 +20,7 @@ from bn_core.i18n import _
 from bnlab_ui import core, language, roles
 
 FOLLOW_SECONDS = 1.0
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
 EXPLORE_KEY = "_bnlab_explore"       # page -> True: this session has its own runs there
 DETACHED_KEY = "_bnlab_detached"     # True: this student explores instead of following
 APPLIED_KEY = "_bnlab_class_version"
@@ -85,6 +85,9 @@ def _teacher_heartbeat(page: str) -> None:
     @st.fragment(run_every=HEARTBEAT_SECONDS)
     def beat():
         room().present(page, _class_query())
+        now = room().state()  # the class as it is now: students join and leave while it runs
+        st.caption(_("{following} following, {exploring} exploring").format(
+            following=now["following"], exploring=now["exploring"]))
 
     with st.sidebar:
         beat()
@@ -172,8 +175,6 @@ def _teacher_sidebar(page: str, state: dict) -> None:
             else:
                 st.query_params["present"] = "1"
             st.rerun()
-        st.caption(_("{following} following, {exploring} exploring").format(
-            following=state["following"], exploring=state["exploring"]))
         questions = predictions.for_page(page)
         rnd = state.get("round")
         if questions:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bn_core.i18n import _
+
 from bn_core.engine.records import RunSnapshot
 from bn_core.replay import Replay, ReplayError, from_files, shipped
 from bn_core.markdown import literal
@@ -61,8 +63,8 @@ def _uploaded(page: str) -> None:
         st.session_state[error] = str(exc)
         return
     if replay.page and replay.page != page:
-        st.session_state[error] = (f"This run was recorded on another lesson page "
-                                   f"({literal(replay.page)}): open it there.")
+        st.session_state[error] = _("This run was recorded on another lesson page ({page}): open it there.").format(
+            page=literal(replay.page))
         st.session_state[f"{error}:page"] = replay.page
         return
     st.session_state[state] = replay
@@ -73,25 +75,24 @@ def sidebar(page: str) -> None:
     """The sidebar's "Show a recorded run" box: upload an export, or close the recording."""
     state, error, upload = _keys(page)
     replay = opened(page)
-    with st.sidebar.expander("Show a recorded run", icon=":material/movie:",
+    with st.sidebar.expander(_("Show a recorded run"), icon=":material/movie:",
                              expanded=replay is not None or bool(st.session_state.get(error))):
         if replay is not None:
-            st.markdown(f"Showing **{literal(replay.source)}**: nothing trains while it is "
-                        "open.")
-            st.button("Close the recording", icon=":material/close:", key=f"{upload}:close",
+            st.markdown(_("Showing **{source}**: nothing trains while it is open.").format(
+                source=literal(replay.source)))
+            st.button(_("Close the recording"), icon=":material/close:", key=f"{upload}:close",
                       on_click=close, args=(page,))
-        st.file_uploader("A run's JSON export (with, for an older export, its CSV)",
+        st.file_uploader(_("A run's JSON export (with, for an older export, its CSV)"),
                          accept_multiple_files=True, key=upload, on_change=_uploaded,
-                         args=(page,), help="The files the Export this run box downloads. A "
-                                            "teacher can record a long run before class and "
-                                            "show it at once.")
+                         args=(page,), help=_("The files the Export this run box downloads. A teacher can "
+                                "record a long run before class and show it at once."))
         message = st.session_state.get(error)
         if message:
             st.error(message, icon=":material/error:")
             other = st.session_state.get(f"{error}:page")
             if other:
                 try:
-                    st.page_link(other, label="Open that page", icon=":material/arrow_forward:")
+                    st.page_link(other, label=_("Open that page"), icon=":material/arrow_forward:")
                 except Exception:  # a page this app does not have
                     pass
 
@@ -110,10 +111,11 @@ def bar(replay_runs: list[ReplayRun], page: str) -> None:
     snap = replay_runs[0].snapshot()
     source = replay_runs[0].replay.source
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    row.button("Close the recording", icon=":material/close:", key=f"{_keys(page)[2]}:bar",
-               on_click=close, args=(page,), help="Back to the live run of the page's settings")
-    row.markdown(f":material/movie: **Recorded run** · step {snap.step:,} of "
-                 f"{snap.total_steps:,} · {snap.status} · {literal(source)}")
+    row.button(_("Close the recording"), icon=":material/close:", key=f"{_keys(page)[2]}:bar",
+               on_click=close, args=(page,), help=_("Back to the live run of the page's settings"))
+    row.markdown(_(":material/movie: **Recorded run** · step {step:,} of {total:,} · {status} · "
+                   "{source}").format(step=snap.step, total=snap.total_steps,
+                                      status=_(snap.status), source=literal(source)))
     if not replay_runs[0].replay.complete:
-        st.caption("Replayed from a CSV: its series only (histograms and decision regions are "
-                   "not in a CSV).")
+        st.caption(_("Replayed from a CSV: its series only (histograms and decision regions "
+                     "are not in a CSV)."))

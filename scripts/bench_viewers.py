@@ -96,7 +96,8 @@ def wait_for(cond, timeout: float, interval: float = 0.05):
 
 
 def click(page, label: str) -> None:
-    page.locator(MAIN).get_by_role("button", name=re.compile(rf"{label}$")).first.click()
+    # the accessible name carries the icon and the shortcut ("Restart B"): match the word
+    page.locator(MAIN).get_by_role("button", name=re.compile(rf"\b{label}\b")).first.click()
 
 
 def new_viewer(browser, url: str, count_bytes: bool = False):

@@ -40,7 +40,7 @@ def start_server(port: int) -> subprocess.Popen:
     raise RuntimeError("streamlit server did not become healthy")
 
 
-def wait_idle(page, timeout_ms: int = 30_000) -> None:
+def wait_idle(page, timeout_ms: int = 180_000) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
                            timeout=timeout_ms)
 
@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=8611)
     ap.add_argument("--wait", type=float, default=8.0, help="seconds of live training to wait")
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "screenshots")
+    ap.add_argument("--suffix", default="", help="added to each file name, e.g. -1280x720")
     ap.add_argument("--width", type=int, default=1500)
     ap.add_argument("--height", type=int, default=2400,
                     help="viewport height: Streamlit scrolls inside its own container, so a "
@@ -66,11 +67,15 @@ def main() -> int:
             for path in args.pages:
                 ctx = browser.new_context(viewport={"width": args.width, "height": args.height})
                 page = ctx.new_page()
-                page.goto(f"http://127.0.0.1:{args.port}{path}")
+                page.goto(f"http://127.0.0.1:{args.port}{path}", wait_until="commit", timeout=180_000)
                 wait_idle(page)
+                try:  # a page with charts: wait until one is drawn, then let it train a moment
+                    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+                except Exception:
+                    pass
                 time.sleep(args.wait)
                 name = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "home"
-                file = args.out / f"{name}.png"
+                file = args.out / f"{name}{args.suffix}.png"
                 page.screenshot(path=str(file), full_page=True)
                 errors = page.locator("[data-testid='stException']").count()
                 print(f"{file} exceptions={errors}")

@@ -61,7 +61,8 @@ def test_many_viewers_share_one_run_and_release_it(browser):
         # every viewer sees the run advance, with no click of its own
         for _, page in viewers:
             seen = _step(page)
-            assert wait_until(lambda p=page, s=seen: _step(p) > max(s, 0), timeout=120, interval=0.5), \
+            assert wait_until(lambda p=page, s=seen: _step(p) > max(s, 0) or "· finished" in _main(p),
+                              timeout=120, interval=0.5), \
                 _main(page)[:500]
         assert server.log_text().count("new run") == 1, "viewers with equal settings got more than one run"
         # the control bar counts them

@@ -27,7 +27,9 @@ PAGES = {
                        "lr"],
     "Shuffling": ["shuffle", "batch", "lr", "n", "noise"],
     "Gradients_and_learning_rates": ["lrx", "depth", "width", "init", "seed", "lr", "steps"],
-    "Inside_the_BN_layer": ["n", "d", "f", "eps", "pm", "mom", "T", "ch", "seed"],
+    # a stepped lesson checks the settings of the section shown (the first here; every section
+    # in tests/test_hostile_text.py)
+    "Inside_the_BN_layer": ["n", "d", "f", "eps", "seed"],
     "Does_BN_reduce_ICS": ["setup", "noisy", "noisyplain", "metric", "ics", "lr", "steps"],
 }
 NAMES = list(PAYLOADS)
@@ -36,7 +38,9 @@ RENDERED_JS = """([host, mark]) => {
   const has = el => (el.textContent || '').includes(mark);
   const all = sel => Array.from(document.querySelectorAll(sel));
   return {
-    links: all('a[href]').filter(a => a.href.includes(host)).length,
+    // a link *to* the payload's host (a same-page link may carry the typed query, encoded)
+    links: all('a[href]').filter(a => { try { return new URL(a.href).hostname === host; }
+                                        catch (e) { return false; } }).length,
     images: all('img').filter(i => (i.src || '').includes(host) || has(i) ||
                                    (i.alt || '').includes(mark)).length,
     katex: all('.katex, .katex-display, math').length,
