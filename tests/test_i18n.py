@@ -205,7 +205,7 @@ def test_home_page_in_english_and_in_chinese(clean_registry):
     labels = {b.label for b in zh.button}
     assert {"暂停", "单步", "10 步", "重新开始", "停止"} <= labels
     assert not labels & {"Pause", "Step", "Restart", "Stop"}
-    assert [e.label for e in zh.expander] == ["关于本课的更多内容"]
+    assert [e.label for e in zh.expander] == ["关于本课的更多内容", "显示录制的运行"]
     assert any("协变量偏移与决策边界" in c.value for c in zh.caption) or \
         any("内部协变量偏移" in c.value for c in zh.caption)
     choice = zh.get("button_group")[0]
