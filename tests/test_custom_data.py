@@ -163,8 +163,8 @@ def test_a_good_upload_trains_on_the_worker_backend():
         run = _train_on(registry, name)
         snap = run.snapshot()
         assert run.status == "finished", snap.message
-        assert backend.health and all(h["pid"] != __import__("os").getpid()
-                                      for h in backend.health.values())
+        # trained in the worker process: this process never built the nets
+        assert backend.pids() and __import__("os").getpid() not in backend.pids()
         assert snap.nets["bn"].evals["heldout_acc"][-1] >= 0.9
         assert math.isfinite(snap.nets["plain"].evals["heldout_loss"][-1])
         registry.clear()
