@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from i18n_check_visible import english_left, visible_texts
 from pagetest import (
     chart_specs,
@@ -16,6 +18,14 @@ from pagetest import (
 
 from bn_core import i18n
 from bn_core.i18n import _
+
+@pytest.fixture(autouse=True)
+def zh_in_the_test_thread():
+    """AppTest calls a widget's format_func (which translates) in the test's own thread when
+    it re-runs a page: Chinese there too, or the options it compares would be English."""
+    with i18n.language("zh"):
+        yield
+
 
 WAIT = 90  # seconds a page's run may take to show its first sentences on a loaded machine
 
