@@ -116,7 +116,8 @@ def test_zh_page_2_shift_phrases_are_whole_and_chinese_for_every_combination():
                     assert english_left([words]) == [] and "{" not in words
                     seen.add(words)
     assert len(seen) == 8 and "被平移 (+1.5, +0)、旋转 -45 度并缩放 x2" in seen
-    assert shift_words(base.replace(shift_x=1.5, scale=2.0)) == "moved by (+1.5, +0) and scaled x2"
+    with i18n.language("en"):
+        assert shift_words(base.replace(shift_x=1.5, scale=2.0)) == "moved by (+1.5, +0) and scaled x2"
 
 
 # ---------------------------------------------------------------------------- page 5
@@ -148,8 +149,9 @@ def test_zh_page_6_net_status_and_export_note_are_translated_where_shown():
     fields = {f.name: None for f in dataclasses.fields(NetView)}
     view = NetView(**{**fields, "name": "plain", "label": "Plain", "status": "diverged",
                       "step": 40, "diverged_at": 37})
-    assert view.status_text == view.status_shown == "diverged at step 37"
-    assert _ordinal(2) == "2nd" and _ordinal(12) == "12th" and _ordinal(23) == "23rd"
+    with i18n.language("en"):
+        assert view.status_text == view.status_shown == "diverged at step 37"
+        assert _ordinal(2) == "2nd" and _ordinal(12) == "12th" and _ordinal(23) == "23rd"
     with i18n.language("zh"):
         assert view.status_shown == "在第 37 步发散"
         assert view.status_text == "diverged at step 37"     # exports stay English
