@@ -84,6 +84,9 @@ def presenting() -> bool:
     return str(st.query_params.get(PRESENT_KEY, "")).strip() in ("1", "true", "yes")
 
 
+IDLE_REFRESH_SECONDS = 3.0
+
+
 class Lesson:
     """One lesson page (see the module docstring)."""
 
@@ -175,7 +178,9 @@ class Lesson:
         registry, viewer = core.get_registry(), core.viewer_id()
         recorded = [r for r in runs if isinstance(r, replays.ReplayRun)]
         trained = [r for r in runs if not isinstance(r, replays.ReplayRun)]
-        interval = refresh if any(r.snapshot().live for r in trained) else None
+        # a page whose runs are not live still looks every few seconds: a shared run may be
+        # restarted by the teacher or another viewer, and this page must notice
+        interval = refresh if any(r.snapshot().live for r in trained) else IDLE_REFRESH_SECONDS
         key = f"{self.name}|live"
         view = shown or (lambda snap: snap)
         replays.sidebar(self.page)
@@ -213,7 +218,7 @@ class Lesson:
                 self._draw_sections(drawn if many else drawn[0])
             core.REFRESH_TIMES.add(self.name, time.perf_counter() - started)
             live = any(r.snapshot().live for r in trained)
-            if (interval is not None) != live:
+            if (interval == refresh) != live:
                 st.rerun()  # one full rerun turns the timer on or off
 
         fragment()
