@@ -73,7 +73,9 @@ def home():
 
 # Every run starts here: the session's language first, so the sidebar's page names are in it.
 language.setup()
-pages = [st.Page(home, title=_(HOME_TITLE), icon=":material/home:", default=True)]
+# No page icon: the browser shows a page's icon as its favicon, and a Material icon there is
+# fetched from a font host (no internet in a classroom); the served PNG is the favicon.
+pages = [st.Page(home, title=_(HOME_TITLE), default=True)]
 pages += [st.Page(f"pages/{p.name}", title=page_name(p.name))
           for p in sorted(PAGES.glob("*.py"), key=lambda p: page_order(p.name))]
 st.navigation(pages, expanded=True).run()

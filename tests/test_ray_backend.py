@@ -125,15 +125,51 @@ def test_pause_resume_and_last_command_wins(backend):
     from bn_core.engine.run import Run
 
     run = Run(toy_config(seed=33, steps=100_000, pace=150.0), backend=backend).start()
-    assert wait_until(lambda: run.status == "running" and run.snapshot().step > 10, timeout=90)
-    run.pause()
-    run.resume()
-    run.pause()  # the last command wins
-    assert wait_until(lambda: run.status == "paused" and held_still(run), timeout=90)
-    run.resume()
-    held = run.snapshot().step
-    assert wait_until(lambda: run.snapshot().step > held + 10, timeout=90)
-    run.stop()
+    try:
+        assert wait_until(lambda: run.status == "running" and run.snapshot().step > 10,
+                          timeout=90)
+        run.pause()
+        run.resume()
+        run.pause()  # the last command wins
+        assert wait_until(lambda: run.status == "paused" and held_still(run), timeout=90), \
+            run.status
+        run.resume()
+        held = run.snapshot().step
+        assert wait_until(lambda: run.snapshot().step > held + 10, timeout=90)
+    finally:
+        run.stop()  # a failure here must not leave a paced actor holding the cluster's CPU
+
+
+def test_an_actor_applies_one_servers_commands_in_the_order_sent(cluster):
+    """Ray may run a threaded actor's calls out of order; the actor puts them back in the
+    order the server numbered them, and a command whose predecessor never comes waits only
+    REORDER_WAIT."""
+    from bn_core.engine.backends import ray_backend
+    from bn_core.engine.backends.ray_backend import RunActorImpl
+
+    impl = RunActorImpl("k", toy_config(seed=37, steps=100_000), 64)
+    try:
+        impl.command({"op": "start", "config": impl.config, "key": "k", "pace": 150.0,
+                      "sender": "s", "order": 1})
+        assert wait_until(lambda: impl.record.status == "running", timeout=90)
+        # sent: pause (2), resume (3); arrived: resume first. In arrival order the run would
+        # end paused; in the order sent it trains on.
+        impl.command({"op": "resume", "sender": "s", "order": 3})
+        assert impl.record.status == "running" and impl.held == {"s": {3: impl.held["s"][3]}}
+        impl.command({"op": "pause", "sender": "s", "order": 2})
+        assert impl.record.status == "running" and not impl.held
+        step = impl.record.step
+        assert wait_until(lambda: impl.record.step > step + 10, timeout=90)
+        # a command whose predecessor (4) is lost is applied once it has waited
+        impl.command({"op": "pause", "sender": "s", "order": 5})
+        assert impl.record.status == "running"
+        assert wait_until(lambda: impl.poll(-1, impl.record.attempt) and
+                          impl.record.status == "paused",
+                          timeout=ray_backend.REORDER_WAIT * 20, interval=0.2)
+        impl.command({"op": "resume", "sender": "s", "order": 4})  # late: dropped
+        assert impl.record.status == "paused" and not impl.held
+    finally:
+        impl.close()
 
 
 def held_still(run, seconds: float = 1.0) -> bool:
@@ -198,19 +234,24 @@ def test_two_servers_show_one_run_and_a_stopped_server_leaves_it_to_the_other(cl
                 m = STEP.search(page.inner_text("[data-testid='stMain']"))
                 return int(m.group(1).replace(",", "")) if m else -1
 
-            assert wait_until(lambda: min(step_of(p) for p in pages) > 0, timeout=120, interval=0.5)
+            def seen():
+                return [(step_of(p), p.inner_text("[data-testid='stMain']")[:300]) for p in pages]
+
+            assert wait_until(lambda: min(step_of(p) for p in pages) > 0, timeout=120,
+                              interval=0.5), seen()
             new = set(_named_actors()) - before
             assert len(new) == 1, new  # both servers: one run, one actor
             # the same run: both pages show the same step, give or take a refresh
             assert wait_until(lambda: abs(step_of(pages[0]) - step_of(pages[1])) < 400,
-                              timeout=120, interval=0.5)
+                              timeout=120, interval=0.5), seen()
             first.stop()
             held = step_of(pages[1])
             total = int(STEP_OF_TOTAL.search(pages[1].inner_text("[data-testid='stMain']")).group(1)
                         .replace(",", ""))
             # the second server goes on showing it train (or reach its end)
             assert wait_until(lambda: step_of(pages[1]) > held + 50 or step_of(pages[1]) == total,
-                              timeout=120, interval=0.5)
+                              timeout=120, interval=0.5), (held, seen()[1],
+                                                           second.log_text()[-1500:])
             browser.close()
     finally:
         for server in (first, second):

@@ -29,6 +29,7 @@ POLL_SECONDS = 0.25          # how often a server asks each of its runs for news
 POLL_TIMEOUT = 5.0           # a poll that takes longer leaves the run "waiting for the cluster"
 ACTOR_IDLE_SECONDS = float(os.environ.get("BNLAB_RAY_ACTOR_IDLE", 120))
 LOG_LENGTH = 512             # recent updates an actor keeps for servers polling it
+REORDER_WAIT = 2.0           # how long a command that overtook an earlier one waits for it
 ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_EXCLUDES = [".git", ".hypothesis", ".pytest_cache", "artifacts", "out", "docs", "tests",
                     "**/__pycache__", "*.png"]
@@ -62,6 +63,11 @@ class RunActorImpl:
         self.seq = 0
         self.last_poll = time.monotonic()
         self.inbox: queue.Queue = queue.Queue()
+        # A threaded actor may run two calls from one server out of order (Ray orders calls
+        # only for single-threaded actors), so each server numbers its commands per run and
+        # the actor applies them in that order: pause, resume, pause ends paused.
+        self.expected: dict = {}      # sender -> the next seq to apply
+        self.held: dict = {}          # sender -> {seq: (since, cmd)} that came too early
         self.host = TrainingHost(emit=self._on_update)
         self.closed = False
         self.thread = threading.Thread(target=self.host.serve, name="bnlab-actor-host",
@@ -89,29 +95,59 @@ class RunActorImpl:
             self.log.append((self.seq, update))
 
     def command(self, cmd: dict) -> int:
-        """Apply a server's command; returns the attempt it applies to."""
+        """Take a server's command, in the order that server sent it (`sender`, `order`);
+        returns the attempt it applies to."""
         with self.lock:
             self.last_poll = time.monotonic()
-            if cmd["op"] == "start":
-                if self.record.status in ("queued", "loading", "running", "paused"):
-                    return self.record.attempt  # another server started it already
-                attempt = self.record.attempt + 1
-                self.record = RunRecord(attempt, self.capacity)
-                self.record.status = "loading"
-                self.record.pace = cmd.get("pace") or 0.0
-                self.log.clear()
-                self.seq += 1
-                cmd = {**cmd, "attempt": attempt}
-            else:
-                cmd = {**cmd, "attempt": self.record.attempt}
-                if cmd["op"] == "stop":
-                    self.record.status = "stopped"
-                    self.record.message = cmd.get("reason", "stopped")
-                elif cmd["op"] == "pause" and self.record.status == "running":
-                    self.record.status = "paused"
-                elif cmd["op"] == "resume" and self.record.status == "paused":
-                    self.record.status = "running"
-            attempt = cmd["attempt"]
+            sender, seq = cmd.get("sender"), cmd.get("order")
+            if sender is None or seq is None:
+                return self._apply(cmd)
+            held = self.held.setdefault(sender, {})
+            held[seq] = (time.monotonic(), cmd)
+            return self._release(sender)
+
+    def _release(self, sender, force: bool = False) -> int:
+        """Apply the sender's held commands that are next in its order (all of them, oldest
+        first, once the earliest has waited REORDER_WAIT for a command that never came)."""
+        held = self.held.get(sender, {})
+        expected = self.expected.get(sender, 1)
+        if held and min(held) < expected:  # a stale duplicate: drop it
+            for seq in [s for s in held if s < expected]:
+                del held[seq]
+        if held and expected not in held and (
+                force or time.monotonic() - min(t for t, _ in held.values()) > REORDER_WAIT):
+            expected = min(held)
+        while expected in held:
+            self._apply(held.pop(expected)[1])
+            expected += 1
+        self.expected[sender] = expected
+        if not held:
+            self.held.pop(sender, None)
+        return self.record.attempt
+
+    def _apply(self, cmd: dict) -> int:
+        """Apply one command (the lock is held)."""
+        cmd = {k: v for k, v in cmd.items() if k not in ("sender", "order")}
+        if cmd["op"] == "start":
+            if self.record.status in ("queued", "loading", "running", "paused"):
+                return self.record.attempt  # another server started it already
+            attempt = self.record.attempt + 1
+            self.record = RunRecord(attempt, self.capacity)
+            self.record.status = "loading"
+            self.record.pace = cmd.get("pace") or 0.0
+            self.log.clear()
+            self.seq += 1
+            cmd = {**cmd, "attempt": attempt}
+        else:
+            cmd = {**cmd, "attempt": self.record.attempt}
+            if cmd["op"] == "stop":
+                self.record.status = "stopped"
+                self.record.message = cmd.get("reason", "stopped")
+            elif cmd["op"] == "pause" and self.record.status == "running":
+                self.record.status = "paused"
+            elif cmd["op"] == "resume" and self.record.status == "paused":
+                self.record.status = "running"
+        attempt = cmd["attempt"]
         self.inbox.put(cmd)
         return attempt
 
@@ -120,6 +156,8 @@ class RunActorImpl:
         record state)."""
         with self.lock:
             self.last_poll = time.monotonic()
+            for sender in list(self.held):  # commands left waiting for one that never came
+                self._release(sender)
             if attempt == self.record.attempt and self.log and since >= self.log[0][0] - 1:
                 return "delta", self.seq, [u for s, u in self.log if s > since]
             if attempt == self.record.attempt and not self.log and since == self.seq:
@@ -190,6 +228,7 @@ class RayBackend:
         self._attached: dict = {}     # key -> (run, actor handle)
         self._cursor: dict = {}       # key -> last seq seen
         self._waiting: dict = {}      # key -> since when the actor has not answered
+        self._sent: dict = {}         # key -> [sender token, commands sent] (the actor's order)
         self._closing = False
         self._thread = threading.Thread(target=self._poll_loop, name="bnlab-ray-poll",
                                         daemon=True)
@@ -215,17 +254,25 @@ class RayBackend:
         """Mirror a run that may already train on the cluster (another server's)."""
         self._actor(run)
 
+    def _stamped(self, run, cmd: dict) -> dict:
+        """The command numbered in this server's order for the run."""
+        with self._lock:
+            sent = self._sent.setdefault(run.key, [os.urandom(8).hex(), 0])
+            sent[1] += 1
+            return {**cmd, "sender": sent[0], "order": sent[1]}
+
     def submit(self, run, cmd: dict) -> None:
-        self._actor(run).command.remote(cmd)
+        self._actor(run).command.remote(self._stamped(run, cmd))
 
     def command(self, run, cmd: dict) -> None:
-        self._actor(run).command.remote(cmd)
+        self._actor(run).command.remote(self._stamped(run, cmd))
 
     def forget(self, run) -> None:
         with self._lock:
             entry = self._attached.get(run.key)
             if entry is not None and entry[0] is run:
                 del self._attached[run.key]
+                self._sent.pop(run.key, None)
                 self._cursor.pop(run.key, None)
                 self._waiting.pop(run.key, None)
 
