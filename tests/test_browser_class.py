@@ -128,26 +128,39 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
         assert wait_until(lambda: "· training" in main_text(teacher) and 10 < step_of(teacher) < 1500,
                           timeout=120, interval=0.3)
         _, ana = students[0]
+        held = step_of(teacher)
         button(ana, "Stop").click()
         assert wait_until(lambda: "You left the shared run" in main_text(ana), timeout=30)
-        held = step_of(teacher)
-        assert wait_until(lambda: step_of(teacher) > held + 20, timeout=30, interval=0.5)
-        assert "· training" in main_text(teacher)
+        # the run goes on: it trains past where Ana pressed Stop, or (3,000 steps at 150/s
+        # take 20 s, a loaded machine may take that long to show Ana's page) reaches its end
+        assert wait_until(lambda: (step_of(teacher) > held + 20 and "· training" in
+                                   main_text(teacher)) or "· finished" in main_text(teacher),
+                          timeout=30, interval=0.5), (held, step_of(teacher),
+                                                      main_text(teacher)[:700])
+        assert "· stopped" not in main_text(teacher)
 
         # the teacher changes page: every following student is brought along
         teacher.get_by_role("link", name=re.compile("Shuffling")).first.click()
         moved = time.monotonic()
         followers = students[1:]  # Ana has her own copy of the home page's run now
-        assert wait_until(lambda: all("/Shuffling" in p.url for _, p in followers),
-                          timeout=30, interval=0.1), [p.url for _, p in followers]
+
+        def title(page) -> str:
+            heading = page.locator("[data-testid='stMain'] h1")
+            return heading.first.inner_text() if heading.count() else ""
+
+        # what a student sees is the page's content (its title); the address bar follows it
+        # too, though under load Streamlit's browser side may keep the old path a while
+        assert wait_until(lambda: all(title(p).startswith("Shuffling") for _, p in followers),
+                          timeout=120, interval=0.1), [(p.url, title(p)) for _, p in followers]
         took = time.monotonic() - moved
         with capsys.disabled():
             print(f"\n[class] {len(followers)} students followed the teacher's page change in "
-                  f"{took:.2f} s (load factor {load_factor():.1f})")
+                  f"{took:.2f} s (load factor {load_factor():.1f}); address bars on the page: "
+                  f"{sum('/Shuffling' in p.url for _, p in followers)} of {len(followers)}")
         assert took <= 2.0 * load_factor() + 1.0
-        teacher.get_by_role("link", name=re.compile("^app$|Home")).first.click()
-        assert wait_until(lambda: all(p.url.rstrip("/").endswith(str(server.port))
-                                      for _, p in followers), timeout=30, interval=0.2)
+        teacher.get_by_role("link", name=re.compile("^Home$")).first.click()
+        assert wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
+                          timeout=120, interval=0.2), [(p.url, title(p)) for _, p in followers]
 
         # a student who explores drives a run of their own
         _, ben = students[1]
