@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
+import unicodedata
 
 import numpy as np
 from plotly.colors import get_colorscale
@@ -124,15 +124,79 @@ def merged(base: dict, *overrides: dict | None) -> dict:
     return out
 
 
+TAG = re.compile(r"<[^>]*>")   # plotly's HTML-like tags (<b>, <i>, <sub>): no width
+# no line starts with these (CJK closing punctuation) and none ends with the openers
+NO_LINE_START = set("\uff0c\u3002\u3001\uff1a\uff1b\uff01\uff1f\uff09\u300b\u300d\u300f\u3011"
+                    "\u201d\u2019,.:;!?)]%")
+NO_LINE_END = set("\uff08\u300a\u300c\u300e\u3010\u201c\u2018([")
+
+
+def char_width(ch: str) -> int:
+    """Display width of one character: 2 for East Asian wide and full-width characters
+    (a Chinese character is drawn about as wide as two Latin letters), 0 for combining marks,
+    1 otherwise."""
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    """Display width of chart text in Latin-letter units (tags such as <b> count nothing)."""
+    return sum(char_width(ch) for ch in TAG.sub("", text))
+
+
+def _wrap_tokens(text: str) -> list[str]:
+    """Pieces a line may break between: spaces, Latin words, and single wide characters
+    (Chinese breaks between any two characters), punctuation and tags kept on their word."""
+    tokens: list[str] = []
+    for piece in re.findall(r"<[^>]*>|\s+|[^\s<]", text):
+        if piece.isspace():
+            tokens.append(" ")
+            continue
+        prev = tokens[-1] if tokens else ""
+        shown = TAG.sub("", prev)
+        joins = prev not in ("", " ") and (
+            piece.startswith("<") or not shown or piece in NO_LINE_START
+            or shown[-1] in NO_LINE_END
+            or (char_width(piece) < 2 and char_width(shown[-1]) < 2))
+        if joins:
+            tokens[-1] += piece
+        else:
+            tokens.append(piece)
+    return tokens
+
+
+def _wrap_lines(tokens: list[str], width: int) -> list[str]:
+    """Greedy lines of at most `width` display units (a token wider than that stands alone);
+    a line breaks at a space (dropped) or between two tokens with no space."""
+    out, line, used = [], "", 0
+    for tok in tokens:
+        if tok == " ":
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        w = text_width(tok)
+        if line and used + w > width:
+            out.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + tok, used + w
+    if line.strip():
+        out.append(line.rstrip())
+    return out
+
+
 def wrap(text: str, width: int) -> str:
-    """`text` broken onto lines of at most about `width` characters (plotly's <br>), the lines
-    balanced so the last is not a lone word."""
+    """`text` broken onto lines of at most about `width` display units (plotly's <br>; a
+    Chinese character counts 2, see `text_width`), the lines balanced so the last is not a
+    lone word. Latin text breaks at spaces, Chinese between characters."""
     width = max(8, width)
-    if len(text) <= width:
+    total = text_width(text)
+    if total <= width:
         return text
-    for n in range(math.ceil(len(text) / width), len(text)):
-        for w in range(math.ceil(len(text) / n), width + 1):
-            parts = textwrap.wrap(text, w, break_long_words=False)
+    tokens = _wrap_tokens(text)
+    for n in range(math.ceil(total / width), len(tokens) + 1):
+        for w in range(math.ceil(total / n), width + 1):
+            parts = _wrap_lines(tokens, w)
             if len(parts) <= n:
                 return "<br>".join(parts)
     return text
@@ -196,7 +260,7 @@ def place_legend(data: list, layout: dict) -> None:
     if "y" in (layout.get("legend") or {}):
         return
     panels = sum(1 for k in layout if re.fullmatch(r"xaxis\d*", k))
-    short = sum(len(n) + 5 for n in names) <= LEGEND_TOP_CHARS
+    short = sum(text_width(n) + 5 for n in names) <= LEGEND_TOP_CHARS
     one_line = lines((layout.get("title") or {}).get("text", "")) <= 1
     if panels <= 1 and short and one_line:
         layout["legend"] = merged(LEGEND_TOP, layout.get("legend"))
@@ -209,7 +273,7 @@ def legend_rows(names: list[str], size: int = FONT_SIZE - 2, width_px: int = CHA
     does: left to right, wrapping when the next one would not fit)."""
     rows, used = 1, 0.0
     for name in names:
-        entry = 60 + len(name) * size * 0.55  # the key (line sample), the text, the gap
+        entry = 60 + text_width(name) * size * 0.55  # the key (line sample), the text, the gap
         if used and used + entry > width_px - 80:
             rows, used = rows + 1, 0.0
         used += entry
