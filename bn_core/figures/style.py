@@ -86,6 +86,7 @@ TITLE_CHARS = 70            # a title longer than this is wrapped (about 500 px 
 LINE_PX = 22                # height of one line of title or legend text
 CHART_PX = 540              # the chart width the wrapping assumes (a lesson column at 1280 px: ~520-560)
 CHAR_PX = 8.0               # average width of one character of panel-title text (16 px)
+AXIS_CHAR_PX = 7.5          # ... and of axis-title text (15 px)
 
 
 def named_scale(name: str) -> list:
@@ -223,8 +224,14 @@ def base_layout(title: str, x_title: str | None = None, y_title: str | None = No
         "title": {"text": text, "x": 0.0, "xanchor": "left", "yref": "container", "y": 1.0,
                   "yanchor": "top", "pad": {"t": 14}}, "height": height,
         "margin": {"t": 60 + LINE_PX * (lines(text) - 1)},
-        "xaxis": axis(x_title), "yaxis": axis(y_title)})
+        "xaxis": axis(fitted(x_title, CHART_PX - 80)), "yaxis": axis(fitted(y_title, height - 40))})
     return merged(layout, overrides)
+
+
+def fitted(title: str | None, px: float) -> str | None:
+    """An axis title in the current language, wrapped when it is longer than `px` (the
+    chart's width for an x title, its height for a y title): a long one was cut at the edge."""
+    return wrap(_(title), int(px / AXIS_CHAR_PX)) if title else title
 
 
 def figure(data: list, layout: dict) -> dict:
@@ -335,7 +342,7 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
 
     shared_x: columns share the bottom row's x axis (upper rows show no tick labels);
     shared_y (True or "rows"): each row shares its first panel's y axis. x_title goes under
-    each bottom axis of up to two columns, and once, centred, under three or more (repeated
+    each bottom axis of up to two columns when it fits its panel, else once, centred (repeated
     titles collide in narrow panels); y_title on the first column's axes."""
     h = 0.2 / cols if h_spacing is None else h_spacing
     v = 0.3 / rows if v_spacing is None else v_spacing
@@ -344,12 +351,15 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
     for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
         del layout[key]
     cells = []
+    chart_px = layout.get("width", CHART_PX)
+    apart = cols <= 2 and x_title is not None and all(
+        text_width(_(x_title)) * AXIS_CHAR_PX <= (x1 - x0) * (chart_px - 80) for x0, x1 in xs)
     for r in range(rows):
         row = []
         for c in range(cols):
             k = r * cols + c
             x, y = axis_id("x", k), axis_id("y", k)
-            xa = axis(x_title if r == rows - 1 and cols <= 2 else None, anchor=y, domain=xs[c])
+            xa = axis(x_title if r == rows - 1 and apart else None, anchor=y, domain=xs[c])
             ya = axis(y_title if c == 0 else None, anchor=x, domain=ys[r])
             if shared_x and r < rows - 1:
                 xa.update(matches=axis_id("x", (rows - 1) * cols + c), showticklabels=False)
@@ -358,7 +368,7 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
             layout[layout_key(x)], layout[layout_key(y)] = xa, ya
             row.append({"x": x, "y": y, "xdomain": xs[c], "ydomain": ys[r]})
         cells.append(row)
-    if x_title and cols > 2:
+    if x_title and not apart:
         shared_x_title(layout, x_title)
     if titles:
         flat = [cell for row in cells for cell in row]
@@ -388,7 +398,7 @@ def subplot_titles(cells: list[dict], titles: list[str], size: int = SUBTITLE_SI
         if not text:
             continue
         x0, x1 = cell["xdomain"]
-        chars = int((x1 - x0) * chart_px / (CHAR_PX * size / 15))
+        chars = int((x1 - x0) * (chart_px - 80) / (CHAR_PX * size / 15))  # the plot area
         notes.append({"text": wrap(_(text), chars), "x": round((x0 + x1) / 2, 4),
                       "y": cell["ydomain"][1], "xref": "paper", "yref": "paper",
                       "xanchor": "center", "yanchor": "bottom", "showarrow": False,
