@@ -262,8 +262,8 @@ def channel_slab_figure(x, channel: int, height_per_row: int = 190) -> dict:
     # one width title under the grid: repeated under each narrow column they ran together
     layout.setdefault("annotations", []).append(
         note(_("W = {w} columns").format(w=w), 0.5, 0, xanchor="center", yanchor="top",
-             yshift=-4))
-    layout["margin"]["b"] = max(layout["margin"].get("b", 50), 40)
+             yshift=-14))   # below the outline
+    layout["margin"]["b"] = max(layout["margin"].get("b", 50), 50)
     for i in range(n):
         layout[layout_key(grid[i][0]["y"])]["title"] = {
             "text": _("example {i}<br>H = {h} rows").format(

@@ -82,7 +82,8 @@ COLORBAR = {"outlinewidth": 0, "thickness": 14}
 BAR_LINE = {"color": "white", "width": 0.5}   # plotly_white's bar outline
 LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 1.0, "xanchor": "right"}
 LEGEND_TOP_CHARS = 36       # legends with more text than this (5 per entry for the key) go below
-TITLE_CHARS = 70            # a title longer than this is wrapped (about 500 px of bold 16 px text)
+TITLE_CHARS = 64            # a title wider than this is wrapped: a lesson chart at 1280x720 is
+                            # 484 px wide (measured); bold Latin ~6.9 px a letter, Chinese ~16 px
 LINE_PX = 22                # height of one line of title or legend text
 CHART_PX = 540              # the chart width the wrapping assumes (a lesson column at 1280 px: ~520-560)
 CHAR_PX = 8.0               # average width of one character of panel-title text (16 px)
@@ -224,13 +225,13 @@ def base_layout(title: str, x_title: str | None = None, y_title: str | None = No
         "title": {"text": text, "x": 0.0, "xanchor": "left", "yref": "container", "y": 1.0,
                   "yanchor": "top", "pad": {"t": 14}}, "height": height,
         "margin": {"t": 60 + LINE_PX * (lines(text) - 1)},
-        "xaxis": axis(fitted(x_title, CHART_PX - 80)), "yaxis": axis(fitted(y_title, height - 40))})
+        "xaxis": axis(fitted(x_title, CHART_PX - 80)), "yaxis": axis(fitted(y_title, height - 100))})
     return merged(layout, overrides)
 
 
 def fitted(title: str | None, px: float) -> str | None:
     """An axis title in the current language, wrapped when it is longer than `px` (the
-    chart's width for an x title, its height for a y title): a long one was cut at the edge."""
+    plot's width for an x title, its height for a y title): a long one was cut at the edge."""
     return wrap(_(title), int(px / AXIS_CHAR_PX)) if title else title
 
 
