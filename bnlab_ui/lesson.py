@@ -317,14 +317,12 @@ class Lesson:
                             step=step, run_step=snaps[0].step),
                         help=_("Every chart shows the run at this recorded step. Drag back to "
                                "see how it was; drag to the right end to follow it live again."))
-        # The slider spans the whole run (its planned end), not the steps recorded so far:
-        # Streamlit's identity of a keyed slider includes min, max and step, so a max that grew
-        # with every refresh made a new widget each time (the browser re-mounted the slider,
-        # dropping a drag in progress, and stale copies piled up while refreshes were slow).
-        # Anything right of the newest record means "follow the run".
-        end = max(latest, int(snaps[0].total_steps or 0))
-        spacing = int(getattr(snaps[0].config, "probe_every", 0) or 0) or steps[1] - steps[0]
-        row[1].slider(_("Step shown"), 0, end, key=value_key, step=max(1, spacing),
+        # max = the newest record, so the slider's identity (Streamlit hashes a keyed slider's
+        # min, max and step) changes with every new record and the browser mounts a new slider
+        # each refresh. A fixed max (the run's end) was tried: the browser then kept the slider
+        # and echoed its first value back on every refresh, which ran `moved` and stopped
+        # following ("Step 200 (run at 2,197)"). (issue 10)
+        row[1].slider(_("Step shown"), 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
                       on_change=moved, label_visibility="collapsed")
         if step >= latest:
             return snaps
