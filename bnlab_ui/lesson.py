@@ -317,6 +317,12 @@ class Lesson:
                             step=step, run_step=snaps[0].step),
                         help=_("Every chart shows the run at this recorded step. Drag back to "
                                "see how it was; drag to the right end to follow it live again."))
+        # max = the newest record, so the slider's identity (Streamlit hashes a keyed slider's
+        # min, max and step) changes with every new record and the browser mounts a new slider
+        # each refresh. A fixed max (the run's end) was tried: in a real browser (not in
+        # AppTest) the page then stopped following at the slider's first value ("Step 200 (run
+        # at 2,197)"); most likely the browser reports that value back and it runs `moved`
+        # (not proven). Issue 10.
         row[1].slider(_("Step shown"), 0, latest, key=value_key, step=max(1, steps[1] - steps[0]),
                       on_change=moved, label_visibility="collapsed")
         if step >= latest:

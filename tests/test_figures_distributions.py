@@ -110,7 +110,7 @@ def test_figure1_page_charts_carry_the_run(sigmoid_snap):
         t = trace(acc, name={"plain": "Plain", "bn": "BN"}[name])
         np.testing.assert_allclose(values(t), ev["heldout_acc"], rtol=1e-6)
         np.testing.assert_array_equal(values(t, "x"), ev["step"])
-    assert "on two moons (" in title(acc)  # the dataset's label, not its key
+    assert "on two moons (" in title(acc).replace("<br>", " ")  # the dataset's label, not its key
     assert acc["layout"]["xaxis"]["tickformat"] == ",d"
     assert acc["layout"]["xaxis"]["range"] == [0, sigmoid_snap.total_steps]
     bands = checked(percentile_bands_chart(sigmoid_snap, 2, pooled=True))

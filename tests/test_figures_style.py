@@ -103,6 +103,31 @@ def test_wrap_keeps_the_words_and_balances_lines():
     assert style.wrap("short", 70) == "short"
 
 
+def test_wrap_counts_display_width_so_chinese_titles_fit():
+    # a Chinese character is drawn about as wide as two Latin letters: 37 of them are 74 units
+    title = "隐藏层输入分布的百分位带：批归一化网络保持稳定，而普通网络的分布随训练漂移"
+    assert style.text_width(title) == 2 * len(title)
+    assert style.text_width("<b>BN</b> 网络") == 7   # tags count nothing, a space counts 1
+    wrapped = style.wrap(title, 40)
+    lines_ = wrapped.split("<br>")
+    assert "".join(lines_) == title            # broken between characters, nothing dropped
+    assert len(lines_) == 2 and all(style.text_width(line) <= 40 for line in lines_)
+    assert not any(line.startswith(("，", "。", "：")) for line in lines_)
+    # counted in characters (37 <= 70) this 74-unit title stayed on one line, cut by the chart
+    assert style.wrap(title, 70) != title
+    mixed = style.wrap("普通网络 (plain) 与 BN 网络：第 300 步的准确率", 20)
+    assert "plain" in mixed and all(style.text_width(x) <= 20 for x in mixed.split("<br>"))
+    assert "(plain)" in mixed.replace("<br>", " ")   # a Latin word is never split
+
+
+def test_panel_titles_in_chinese_are_wrapped_to_their_panel():
+    layout = style.base_layout("t")
+    style.subplot_grid(layout, 1, 3, titles=["普通网络：每一层输入的百分位带随训练的变化"] * 3)
+    for note_ in layout["annotations"]:
+        widest = max(style.text_width(line) for line in note_["text"].split("<br>"))
+        assert widest * style.CHAR_PX * style.SUBTITLE_SIZE / 15 <= style.CHART_PX / 3
+
+
 def test_legends_go_where_they_cover_nothing():
     short = style.figure([{"type": "scatter", "name": "Plain"}, {"type": "scatter", "name": "BN"}],
                          style.base_layout("t", height=300))

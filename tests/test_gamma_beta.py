@@ -36,6 +36,16 @@ def test_layer_now_and_mode_words_quote_the_run(squeezed):
     assert "frozen: the lines stay flat at gamma = 0.50" in lesson.affine_text(squeezed, 2).lower()
 
 
+def test_layer_now_names_the_step_its_shares_were_probed_at(squeezed):
+    # a live run's step counter runs ahead of its newest probe: the shares are the probe's
+    from dataclasses import replace
+
+    ahead = replace(squeezed, step=squeezed.step + 7)
+    probed = int(squeezed.nets["bn"].latest["step"])
+    assert lesson.layer_now(ahead, 2).startswith(f"**Layer 3 now** (step {probed:,})")
+    assert f"{ahead.step:,}" not in lesson.layer_now(ahead, 2)
+
+
 def test_symmetric_data_with_beta_zero_is_explained_as_a_symmetry():
     cfg = lesson_setup("gamma-beta").replace(dataset="circles", gamma_value=1.0, pace=0.0,
                                              steps=200)

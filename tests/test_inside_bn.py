@@ -240,9 +240,12 @@ def test_figure_builders_return_valid_data():
     slab = specs[-1]
     assert len(slab["data"]) == 2 * 3 and len(slab["layout"]["shapes"]) == 1
     np.testing.assert_allclose(values(slab["data"][4], "z"), x[1, 1], rtol=1e-6)
-    # one title per column (channel), none per cell: they cannot collide
+    # one title per column (channel), none per cell, and one width title under the grid
+    # (repeated under each narrow column they ran together): they cannot collide
     assert [a["text"] for a in slab["layout"]["annotations"]] == [
-        "channel 1", "<b>channel 2</b>", "channel 3"]
+        "channel 1", "<b>channel 2</b>", "channel 3", "W = 4 columns"]
+    assert not any((slab["layout"][k].get("title") or {}).get("text")
+                   for k in slab["layout"] if k.startswith("xaxis"))
     assert values(specs[1]["data"][0])[0] > 0
     running = specs[2]
     np.testing.assert_allclose(values(running["data"][1]), rs.running_mean, rtol=1e-6)

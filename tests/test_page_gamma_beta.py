@@ -137,3 +137,35 @@ def test_the_page_is_on_the_lesson_frame_only():
     for old in ("ui.page_header", "ui.run_controls", "ui.live_view", "ui.status_line",
                 "st.plotly_chart", "plotly.graph_objects"):
         assert old not in source, old
+
+
+
+def test_the_scrubber_follows_the_newest_probe_and_shows_a_past_step():
+    """The Step shown slider follows the newest probe while the run trains, and a step
+    dragged back to is the step the charts' titles say."""
+    from bn_core.engine.records import recorded_steps
+    import bnlab_ui.core as core
+
+    at = open_page(PAGE, {"steps": "3000"})
+
+    def scrubber(at):
+        return next((s for s in at.slider if s.label == "Step shown"), None)
+
+    poll(at, 60, until=lambda at: scrubber(at) is not None)
+    run = max(core.get_registry().runs(), key=lambda r: r.last_seen)
+    first = scrubber(at)
+    assert first is not None and first.value == first.max
+    seen = int(first.value)
+    poll(at, 30, until=lambda at: scrubber(at).value > seen)
+    assert scrubber(at).value > seen and scrubber(at).value == scrubber(at).max
+    run.pause()
+    poll(at, 20, until=lambda at: not run.snapshot().live)
+    at.run()
+    steps = recorded_steps(run.snapshot())
+    assert scrubber(at).value == steps[-1]
+    back = steps[len(steps) // 2]
+    scrubber(at).set_value(back).run()
+    no_exceptions(at)
+    titles = [spec["layout"]["title"]["text"].replace("<br>", " ") for spec in chart_specs(at)]
+    assert any(f"at step {back:,}" in t for t in titles), (back, titles)
+    assert "(run at" in " ".join(m.value for m in at.markdown)

@@ -80,7 +80,8 @@ def percentile_band_figure(nets: dict, layer: int, activation: str, percentiles,
                            "{what}").format(percentiles=q, activation=activation,
                                             layer=layer + 1, what=what),
                          height=height, hovermode="closest")
-    cells = subplot_grid(layout, 1, max(1, len(names)), h_spacing=0.06, shared_y=shared_y,
+    # 0.1 apart: at 0.06 the left panel's last step tick ("3,000") ran into the next one's "0"
+    cells = subplot_grid(layout, 1, max(1, len(names)), h_spacing=0.1, shared_y=shared_y,
                          titles=[f"({chr(98 + i)}) {net_label(n)}" for i, n in enumerate(names)],
                          x_title=N_("training step"), y_title=N_("input to the nonlinearity"))[0]
     data, shapes = [], []

@@ -259,9 +259,11 @@ def channel_slab_figure(x, channel: int, height_per_row: int = 190) -> dict:
     update_axes(layout, "x", showticklabels=False, showgrid=False, zeroline=False)
     update_axes(layout, "y", showticklabels=False, showgrid=False, zeroline=False,
                 autorange="reversed")
-    for k in range(c):
-        layout[layout_key(grid[n - 1][k]["x"])]["title"] = {
-            "text": _("W = {w} columns").format(w=w)}
+    # one width title under the grid: repeated under each narrow column they ran together
+    layout.setdefault("annotations", []).append(
+        note(_("W = {w} columns").format(w=w), 0.5, 0, xanchor="center", yanchor="top",
+             yshift=-14))   # below the outline
+    layout["margin"]["b"] = max(layout["margin"].get("b", 50), 50)
     for i in range(n):
         layout[layout_key(grid[i][0]["y"])]["title"] = {
             "text": _("example {i}<br>H = {h} rows").format(

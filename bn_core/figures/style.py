@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
+import unicodedata
 
 import numpy as np
 from plotly.colors import get_colorscale
@@ -82,10 +82,12 @@ COLORBAR = {"outlinewidth": 0, "thickness": 14}
 BAR_LINE = {"color": "white", "width": 0.5}   # plotly_white's bar outline
 LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 1.0, "xanchor": "right"}
 LEGEND_TOP_CHARS = 36       # legends with more text than this (5 per entry for the key) go below
-TITLE_CHARS = 70            # a title longer than this is wrapped (about 500 px of bold 16 px text)
+TITLE_CHARS = 64            # a title wider than this is wrapped: a lesson chart at 1280x720 is
+                            # 484 px wide (measured); bold Latin ~6.9 px a letter, Chinese ~16 px
 LINE_PX = 22                # height of one line of title or legend text
 CHART_PX = 540              # the chart width the wrapping assumes (a lesson column at 1280 px: ~520-560)
 CHAR_PX = 8.0               # average width of one character of panel-title text (16 px)
+AXIS_CHAR_PX = 7.5          # ... and of axis-title text (15 px)
 
 
 def named_scale(name: str) -> list:
@@ -124,15 +126,79 @@ def merged(base: dict, *overrides: dict | None) -> dict:
     return out
 
 
+TAG = re.compile(r"<[^>]*>")   # plotly's HTML-like tags (<b>, <i>, <sub>): no width
+# no line starts with these (CJK closing punctuation) and none ends with the openers
+NO_LINE_START = set("\uff0c\u3002\u3001\uff1a\uff1b\uff01\uff1f\uff09\u300b\u300d\u300f\u3011"
+                    "\u201d\u2019,.:;!?)]%")
+NO_LINE_END = set("\uff08\u300a\u300c\u300e\u3010\u201c\u2018([")
+
+
+def char_width(ch: str) -> int:
+    """Display width of one character: 2 for East Asian wide and full-width characters
+    (a Chinese character is drawn about as wide as two Latin letters), 0 for combining marks,
+    1 otherwise."""
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    """Display width of chart text in Latin-letter units (tags such as <b> count nothing)."""
+    return sum(char_width(ch) for ch in TAG.sub("", text))
+
+
+def _wrap_tokens(text: str) -> list[str]:
+    """Pieces a line may break between: spaces, Latin words, and single wide characters
+    (Chinese breaks between any two characters), punctuation and tags kept on their word."""
+    tokens: list[str] = []
+    for piece in re.findall(r"<[^>]*>|\s+|[^\s<]", text):
+        if piece.isspace():
+            tokens.append(" ")
+            continue
+        prev = tokens[-1] if tokens else ""
+        shown = TAG.sub("", prev)
+        joins = prev not in ("", " ") and (
+            piece.startswith("<") or not shown or piece in NO_LINE_START
+            or shown[-1] in NO_LINE_END
+            or (char_width(piece) < 2 and char_width(shown[-1]) < 2))
+        if joins:
+            tokens[-1] += piece
+        else:
+            tokens.append(piece)
+    return tokens
+
+
+def _wrap_lines(tokens: list[str], width: int) -> list[str]:
+    """Greedy lines of at most `width` display units (a token wider than that stands alone);
+    a line breaks at a space (dropped) or between two tokens with no space."""
+    out, line, used = [], "", 0
+    for tok in tokens:
+        if tok == " ":
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        w = text_width(tok)
+        if line and used + w > width:
+            out.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + tok, used + w
+    if line.strip():
+        out.append(line.rstrip())
+    return out
+
+
 def wrap(text: str, width: int) -> str:
-    """`text` broken onto lines of at most about `width` characters (plotly's <br>), the lines
-    balanced so the last is not a lone word."""
+    """`text` broken onto lines of at most about `width` display units (plotly's <br>; a
+    Chinese character counts 2, see `text_width`), the lines balanced so the last is not a
+    lone word. Latin text breaks at spaces, Chinese between characters."""
     width = max(8, width)
-    if len(text) <= width:
+    total = text_width(text)
+    if total <= width:
         return text
-    for n in range(math.ceil(len(text) / width), len(text)):
-        for w in range(math.ceil(len(text) / n), width + 1):
-            parts = textwrap.wrap(text, w, break_long_words=False)
+    tokens = _wrap_tokens(text)
+    for n in range(math.ceil(total / width), len(tokens) + 1):
+        for w in range(math.ceil(total / n), width + 1):
+            parts = _wrap_lines(tokens, w)
             if len(parts) <= n:
                 return "<br>".join(parts)
     return text
@@ -159,8 +225,14 @@ def base_layout(title: str, x_title: str | None = None, y_title: str | None = No
         "title": {"text": text, "x": 0.0, "xanchor": "left", "yref": "container", "y": 1.0,
                   "yanchor": "top", "pad": {"t": 14}}, "height": height,
         "margin": {"t": 60 + LINE_PX * (lines(text) - 1)},
-        "xaxis": axis(x_title), "yaxis": axis(y_title)})
+        "xaxis": axis(fitted(x_title, CHART_PX - 80)), "yaxis": axis(fitted(y_title, height - 100))})
     return merged(layout, overrides)
+
+
+def fitted(title: str | None, px: float) -> str | None:
+    """An axis title in the current language, wrapped when it is longer than `px` (the
+    plot's width for an x title, its height for a y title): a long one was cut at the edge."""
+    return wrap(_(title), int(px / AXIS_CHAR_PX)) if title else title
 
 
 def figure(data: list, layout: dict) -> dict:
@@ -196,7 +268,7 @@ def place_legend(data: list, layout: dict) -> None:
     if "y" in (layout.get("legend") or {}):
         return
     panels = sum(1 for k in layout if re.fullmatch(r"xaxis\d*", k))
-    short = sum(len(n) + 5 for n in names) <= LEGEND_TOP_CHARS
+    short = sum(text_width(n) + 5 for n in names) <= LEGEND_TOP_CHARS
     one_line = lines((layout.get("title") or {}).get("text", "")) <= 1
     if panels <= 1 and short and one_line:
         layout["legend"] = merged(LEGEND_TOP, layout.get("legend"))
@@ -209,7 +281,7 @@ def legend_rows(names: list[str], size: int = FONT_SIZE - 2, width_px: int = CHA
     does: left to right, wrapping when the next one would not fit)."""
     rows, used = 1, 0.0
     for name in names:
-        entry = 60 + len(name) * size * 0.55  # the key (line sample), the text, the gap
+        entry = 60 + text_width(name) * size * 0.55  # the key (line sample), the text, the gap
         if used and used + entry > width_px - 80:
             rows, used = rows + 1, 0.0
         used += entry
@@ -271,7 +343,7 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
 
     shared_x: columns share the bottom row's x axis (upper rows show no tick labels);
     shared_y (True or "rows"): each row shares its first panel's y axis. x_title goes under
-    each bottom axis of up to two columns, and once, centred, under three or more (repeated
+    each bottom axis of up to two columns when it fits its panel, else once, centred (repeated
     titles collide in narrow panels); y_title on the first column's axes."""
     h = 0.2 / cols if h_spacing is None else h_spacing
     v = 0.3 / rows if v_spacing is None else v_spacing
@@ -280,12 +352,15 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
     for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
         del layout[key]
     cells = []
+    chart_px = layout.get("width", CHART_PX)
+    apart = cols <= 2 and x_title is not None and all(
+        text_width(_(x_title)) * AXIS_CHAR_PX <= (x1 - x0) * (chart_px - 80) for x0, x1 in xs)
     for r in range(rows):
         row = []
         for c in range(cols):
             k = r * cols + c
             x, y = axis_id("x", k), axis_id("y", k)
-            xa = axis(x_title if r == rows - 1 and cols <= 2 else None, anchor=y, domain=xs[c])
+            xa = axis(x_title if r == rows - 1 and apart else None, anchor=y, domain=xs[c])
             ya = axis(y_title if c == 0 else None, anchor=x, domain=ys[r])
             if shared_x and r < rows - 1:
                 xa.update(matches=axis_id("x", (rows - 1) * cols + c), showticklabels=False)
@@ -294,7 +369,7 @@ def subplot_grid(layout: dict, rows: int = 1, cols: int = 1, h_spacing: float | 
             layout[layout_key(x)], layout[layout_key(y)] = xa, ya
             row.append({"x": x, "y": y, "xdomain": xs[c], "ydomain": ys[r]})
         cells.append(row)
-    if x_title and cols > 2:
+    if x_title and not apart:
         shared_x_title(layout, x_title)
     if titles:
         flat = [cell for row in cells for cell in row]
@@ -324,7 +399,7 @@ def subplot_titles(cells: list[dict], titles: list[str], size: int = SUBTITLE_SI
         if not text:
             continue
         x0, x1 = cell["xdomain"]
-        chars = int((x1 - x0) * chart_px / (CHAR_PX * size / 15))
+        chars = int((x1 - x0) * (chart_px - 80) / (CHAR_PX * size / 15))  # the plot area
         notes.append({"text": wrap(_(text), chars), "x": round((x0 + x1) / 2, 4),
                       "y": cell["ydomain"][1], "xref": "paper", "yref": "paper",
                       "xanchor": "center", "yanchor": "bottom", "showarrow": False,

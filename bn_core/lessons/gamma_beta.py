@@ -92,8 +92,11 @@ def layer_now(snap, layer: int) -> str:
         else:
             rows.append(_("- **{net}**: a linear activation has no zones").format(
                 net=_(v.label)))
+    # the step of the probe these shares are from (the chart's title says the same), not the
+    # run's step counter, which is up to a probe interval ahead
+    probed = [v.latest.get("step") for v in snap.nets.values() if v.latest.get("step") is not None]
     return _("**Layer {layer} now** (step {step:,}):").format(
-        layer=layer + 1, step=snap.step) + "\n" + "\n".join(rows)
+        layer=layer + 1, step=probed[0] if probed else snap.step) + "\n" + "\n".join(rows)
 
 
 def curve_hint(config) -> str:
