@@ -30,17 +30,17 @@ def switch_setup() -> None:
 lesson = ui.Lesson(
     N_("Which part of BN does the work?"),
     N_("Four nets learn the same digits from the same weights on the same batches: plain, "
-    "**normalise only** (gamma 1, beta 0, fixed), **scale and shift only** (learnable gamma "
-    "and beta, nothing normalised) and full **BN**. Which part gives BN its head start?"),
+       "**normalise only** (gamma 1, beta 0, fixed), **scale and shift only** (learnable gamma "
+       "and beta, nothing normalised) and full **BN**. Which part gives BN its head start?"),
     more=N_("BN does two things to every unit's input: it *normalises* it over the batch (zero "
-         "mean, unit variance), then *scales and shifts* it with a learnt gamma and beta. One "
-         "of the classic explanations of BN wonders whether the per-feature scale-and-shift, "
-         "not the normalising, is what speeds training, and proposes to test it. This page is "
-         "that test: each variant keeps one part. If a variant trains like BN, that part is "
-         "doing the work; if it trains like the plain net, it is not.\n\n"
-         "The sentences beside each chart are computed from the run you are watching, so they "
-         "change with it. The deep sigmoid net (10 layers) is the hard case: without BN its "
-         "gradients vanish."),
+            "mean, unit variance), then *scales and shifts* it with a learnt gamma and beta. One "
+            "of the classic explanations of BN wonders whether the per-feature scale-and-shift, "
+            "not the normalising, is what speeds training, and proposes to test it. This page is "
+            "that test: each variant keeps one part. If a variant trains like BN, that part is "
+            "doing the work; if it trains like the plain net, it is not.\n\n"
+            "The sentences beside each chart are computed from the run you are watching, so they "
+            "change with it. The deep sigmoid net (10 layers) is the hard case: without BN its "
+            "gradients vanish."),
     icon=":material/call_split:")
 
 with ui.guard(N_("the which-part page")):

@@ -108,7 +108,8 @@ with ui.guard(N_("the small-batches page")):
     def one_run(snaps, brief):
         chosen = next((s for s in snaps if s.config.batch_size == int(detail)), snaps[0])
         if not chosen.nets:
-            st.info(_("The batch-{batch} run is starting...").format(batch=chosen.config.batch_size))
+            st.info(_("The batch-{batch} run is starting...").format(
+                batch=chosen.config.batch_size))
             return
         c1, c2 = st.columns([3, 2])
         with c1:

@@ -70,8 +70,8 @@ def test_zh_page_10_four_twins_and_their_sentences_in_chinese(zh):
     titles = [s["layout"]["title"]["text"] for s in specs]
     assert "四个网络的留出集准确率（从未训练过的数字）" in titles, titles
     accuracy = next(s for s in specs if s["layout"]["title"]["text"].startswith("四个网络"))
-    assert [t["name"] for t in accuracy["data"]] == ["无批归一化", "仅归一化", "仅缩放与平移",
-                                                    "BN"]
+    assert [t["name"] for t in accuracy["data"]] == [
+        "无批归一化", "仅归一化", "仅缩放与平移", "BN"]
     bands = next(s for s in specs if "百分位" in s["layout"]["title"]["text"])
     assert [a["text"] for a in bands["layout"]["annotations"]][:4] == [
         "无批归一化", "仅归一化", "仅缩放与平移", "BN"]

@@ -116,7 +116,8 @@ def mode_gap_chart(points: list[SweepPoint], height: int = 360) -> dict:
                          N_("held-out accuracy"), height, hovermode="closest", barmode="group",
                          bargap=0.25)
     if not rows:
-        layout["annotations"] = [empty_note(N_("Waiting for the runs at batch 16 or less to finish"))]
+        layout["annotations"] = [
+            empty_note(N_("Waiting for the runs at batch 16 or less to finish"))]
         return figure([], layout)
     labels = [str(p.batch_size) for p in rows]
     data = [

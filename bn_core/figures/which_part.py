@@ -27,7 +27,8 @@ def part_accuracy_chart(snap, height: int = 360) -> dict:
     layout = fig["layout"]
     if snap.total_steps >= EARLY_STEP:
         layout["shapes"] = [vline(EARLY_STEP, MARK_LINE)]
-        layout["annotations"] = [note(_("step {step}").format(step=EARLY_STEP), EARLY_STEP, 0, "x", "y domain",
+        layout["annotations"] = [note(_("step {step}").format(step=EARLY_STEP), EARLY_STEP, 0,
+                                      "x", "y domain",
                                       xanchor="left", yanchor="bottom", font={"color": GUIDE})]
     layout["xaxis"].update(step_ticks(snap.total_steps))
     return fig
