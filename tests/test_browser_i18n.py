@@ -21,9 +21,23 @@ ZH_TITLE = "BN 实验室：观察批归一化如何起作用"
 
 @pytest.fixture(scope="module")
 def server():
+    """A fresh server that has run app.py once: until a session has run it, Streamlit serves a
+    page opened by its own URL from the pages/ folder, with its own (English) page list, so a
+    page's test run alone (-k) would see that list instead of app.py's navigation."""
     s = Server(log_name="server-i18n.log")
-    yield s
-    s.stop()
+    try:
+        with sync_playwright() as pw:
+            browser = launch_browser(pw)
+            try:
+                page = browser.new_page()
+                page.goto(s.url, timeout=120_000)
+                wait_idle(page)
+                page.locator("[data-testid='stSidebarNav']").wait_for(timeout=90_000)
+            finally:
+                browser.close()
+        yield s
+    finally:
+        s.stop()
 
 
 def test_home_in_chinese_by_url_and_by_browser_language(server):
@@ -73,11 +87,13 @@ def test_home_in_chinese_by_url_and_by_browser_language(server):
 # The pages translated so far (path, and URL parameters that keep a run short); add each page as
 # it is translated. The server-status page keeps its path when its file is renamed.
 TRANSLATED_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Gamma_and_beta", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+                    "/Which_part_of_BN?steps=300", "/Small_batches?sizes=16,32,64",
                     "/Server_status"]
 VISIBLE_TEXT_JS = """sel => Array.from(document.querySelectorAll(sel))
     .map(e => e.innerText).join('\\n')"""
 # pages whose charts the check must wait for (a run's charts appear once it has trained a little)
-CHARTS = {"/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50"}
+CHARTS = {"/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+          "/Which_part_of_BN?steps=300", "/Small_batches?sizes=16,32,64"}
 CHARTS_SHOWN_JS = """n => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .filter(p => p.getBoundingClientRect().height > 0).length >= n"""
 MAIN = "[data-testid='stMain']"

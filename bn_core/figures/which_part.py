@@ -8,6 +8,7 @@ from bn_core.figures.ics import training_loss_figure
 from bn_core.figures.style import (GUIDE, NET_COLORS, base_layout, empty_note, figure, net_label,
                                    note, on, sigmoid_zone_shapes, step_ticks, subplot_grid,
                                    update_axes, vline)
+from bn_core.i18n import N_, _
 from bn_core.lessons.which_part import EARLY_STEP, PART_NETS
 
 MARK_LINE = {"color": "#777777", "dash": "dot", "width": 1.5}
@@ -21,12 +22,13 @@ def _ordered(nets: dict) -> list[str]:
 def part_accuracy_chart(snap, height: int = 360) -> dict:
     """Held-out accuracy of every net against steps, the early step the lesson quotes marked."""
     nets = {n: snap.nets[n] for n in _ordered(snap.nets)}
-    fig = accuracy_figure(nets, "heldout_acc", "Held-out accuracy of the four nets "
-                                               "(digits never trained on)", height)
+    fig = accuracy_figure(nets, "heldout_acc", N_("Held-out accuracy of the four nets "
+                                                  "(digits never trained on)"), height)
     layout = fig["layout"]
     if snap.total_steps >= EARLY_STEP:
         layout["shapes"] = [vline(EARLY_STEP, MARK_LINE)]
-        layout["annotations"] = [note(f"step {EARLY_STEP}", EARLY_STEP, 0, "x", "y domain",
+        layout["annotations"] = [note(_("step {step}").format(step=EARLY_STEP), EARLY_STEP, 0,
+                                      "x", "y domain",
                                       xanchor="left", yanchor="bottom", font={"color": GUIDE})]
     layout["xaxis"].update(step_ticks(snap.total_steps))
     return fig
@@ -45,18 +47,20 @@ def part_bands_chart(snap, layer: int, pooled: bool, height: int = 520) -> dict:
     nonlinearity (one unit, or all units pooled), shared axes, saturated zones shaded."""
     cfg = snap.config
     names = [n for n in _ordered(snap.nets) if len(snap.nets[n].probes.get("step", ())) > 0]
-    what = "all units pooled" if pooled else f"unit {cfg.probe_unit}"
+    what = _("all units pooled") if pooled else _("unit {unit}").format(unit=cfg.probe_unit)
     q = "/".join(f"{p:g}" for p in cfg.percentiles)
-    layout = base_layout(f"{q}th percentiles of the {cfg.activation} input, layer {layer + 1}, "
-                         f"{what}", height=height, hovermode="closest")
+    layout = base_layout(_("{percentiles}th percentiles of the {activation} input, layer "
+                           "{layer}, {what}").format(percentiles=q, activation=cfg.activation,
+                                                     layer=layer + 1, what=what),
+                         height=height, hovermode="closest")
     if not names:
-        layout["annotations"] = [empty_note("No probe recorded yet")]
+        layout["annotations"] = [empty_note(N_("No probe recorded yet"))]
         return figure([], layout)
     cols = 2 if len(names) > 1 else 1
     rows = -(-len(names) // cols)
     grid = subplot_grid(layout, rows, cols, h_spacing=0.08, v_spacing=0.2, shared_x=True,
                         shared_y=True, titles=[net_label(n) for n in names],
-                        x_title="training step", y_title="input")
+                        x_title=N_("training step"), y_title=N_("input"))
     cells = [c for row in grid for c in row]
     data, shapes = [], []
     for cell, name in zip(cells, names):

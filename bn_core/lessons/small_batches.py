@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from bn_core.config import RunConfig
+from bn_core.i18n import _
 from bn_core.presets import PRESETS
 from bn_core.nets import probes
 
@@ -174,13 +175,31 @@ def _at(points: list[SweepPoint], m: int, name: str) -> float:
 
 def findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list[str]:
     """The sentences a page prints under the sweep, each from what the finished runs show."""
+    return [text for _topic, text in findings_by_topic(points, reference)]
+
+
+def mode_findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list[str]:
+    """The sentences of `findings` about BN's two modes (training and eval), in order."""
+    return [text for topic, text in findings_by_topic(points, reference) if topic == "modes"]
+
+
+def sweep_findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list[str]:
+    """The sentences of `findings` about accuracy by batch size (all but the modes')."""
+    return [text for topic, text in findings_by_topic(points, reference) if topic != "modes"]
+
+
+def findings_by_topic(points: list[SweepPoint], reference: int = REFERENCE_BATCH
+                      ) -> list[tuple[str, str]]:
+    """`findings` as (topic, sentence) pairs: "sizes" (accuracy by batch size) or "modes"
+    (BN's training mode against its eval mode), so a page can pick one topic in any language."""
     done = sorted((p for p in points if p.finished), key=lambda p: p.batch_size)
     if not done:
         return []
     ref = next((p for p in done if p.batch_size == reference), None)
-    out = []
+    out: list[tuple[str, str]] = []
     if ref is None:
-        out.append(f"The batch-{reference} run (the reference) has not finished yet.")
+        out.append(("sizes", _("The batch-{reference} run (the reference) has not finished "
+                               "yet.").format(reference=reference)))
         return out
     smallest = done[0]
     if smallest.batch_size >= reference:
@@ -190,50 +209,83 @@ def findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list
         if name not in ref.nets or name not in smallest.nets:
             continue
         a_small, a_ref = smallest.nets[name].heldout_acc, ref.nets[name].heldout_acc
-        label = ref.nets[name].label
+        label = _(ref.nets[name].label)
         if not (math.isfinite(a_small) and math.isfinite(a_ref)):
-            out.append(f"{label}: no accuracy at batch {m} or {reference} "
-                       f"({smallest.nets[name].status}).")
+            out.append(("sizes", _("{net}: no accuracy at batch {m} or {reference} "
+                                   "({status}).").format(
+                                       net=label, m=m, reference=reference,
+                                       status=_(smallest.nets[name].status))))
             continue
         drop = a_ref - a_small
-        verdict = (f"**{drop:.1%} lower** at batch {m}" if drop > DEGRADED
-                   else f"about the same at batch {m} ({-drop:+.1%})" if drop >= -DEGRADED
-                   else f"**{-drop:.1%} higher** at batch {m}")
-        out.append(f"**{label}**: held-out accuracy {a_ref:.1%} at batch {reference}, "
-                   f"{a_small:.1%} at batch {m}: {verdict}.")
+        values = {"net": label, "ref_acc": a_ref, "reference": reference, "small_acc": a_small,
+                  "m": m}
+        if drop > DEGRADED:
+            text = _("**{net}**: held-out accuracy {ref_acc:.1%} at batch {reference}, "
+                     "{small_acc:.1%} at batch {m}: **{drop:.1%} lower** at batch {m}.").format(
+                         drop=drop, **values)
+        elif drop >= -DEGRADED:
+            text = _("**{net}**: held-out accuracy {ref_acc:.1%} at batch {reference}, "
+                     "{small_acc:.1%} at batch {m}: about the same at batch {m} "
+                     "({change:+.1%}).").format(change=-drop, **values)
+        else:
+            text = _("**{net}**: held-out accuracy {ref_acc:.1%} at batch {reference}, "
+                     "{small_acc:.1%} at batch {m}: **{rise:.1%} higher** at batch "
+                     "{m}.").format(rise=-drop, **values)
+        out.append(("sizes", text))
     bn_small = smallest.nets.get("bn")
     ln_small = smallest.nets.get("layernorm")
     direct = bn_small is not None and math.isfinite(bn_small.train_mode_acc)
     if direct:
         gap = bn_small.heldout_acc - bn_small.train_mode_acc
-        control = "" if ln_small is None or not math.isfinite(ln_small.train_mode_acc) else (
-            f" LayerNorm, which has no batch statistics: {ln_small.heldout_acc:.1%} and "
-            f"{ln_small.train_mode_acc:.1%}.")
-        out.append(f"**BN's two modes at batch {m}**: held-out accuracy {bn_small.heldout_acc:.1%} "
-                   f"in eval mode (running statistics), {bn_small.train_mode_acc:.1%} in training "
-                   f"mode (each batch of {m} normalised with its own statistics): "
-                   + (f"eval mode is {gap:.1%} better." if gap > DEGRADED else
-                      f"training mode is {-gap:.1%} better." if gap < -DEGRADED else
-                      "about the same.") + control)
+        values = {"m": m, "eval_acc": bn_small.heldout_acc, "train_acc": bn_small.train_mode_acc}
+        if gap > DEGRADED:
+            text = _("**BN's two modes at batch {m}**: held-out accuracy {eval_acc:.1%} in eval "
+                     "mode (running statistics), {train_acc:.1%} in training mode (each batch "
+                     "of {m} normalised with its own statistics): eval mode is {gap:.1%} "
+                     "better.").format(gap=gap, **values)
+        elif gap < -DEGRADED:
+            text = _("**BN's two modes at batch {m}**: held-out accuracy {eval_acc:.1%} in eval "
+                     "mode (running statistics), {train_acc:.1%} in training mode (each batch "
+                     "of {m} normalised with its own statistics): training mode is {gap:.1%} "
+                     "better.").format(gap=-gap, **values)
+        else:
+            text = _("**BN's two modes at batch {m}**: held-out accuracy {eval_acc:.1%} in eval "
+                     "mode (running statistics), {train_acc:.1%} in training mode (each batch "
+                     "of {m} normalised with its own statistics): about the same.").format(
+                         **values)
+        if ln_small is not None and math.isfinite(ln_small.train_mode_acc):
+            text += _(" LayerNorm, which has no batch statistics: {eval_acc:.1%} and "
+                      "{train_acc:.1%}.").format(eval_acc=ln_small.heldout_acc,
+                                                 train_acc=ln_small.train_mode_acc)
+        out.append(("modes", text))
     if not direct and bn_small and ln_small and math.isfinite(bn_small.mode_gap) \
             and math.isfinite(ln_small.mode_gap):
         gap, control = abs(bn_small.mode_gap), abs(ln_small.mode_gap)
-        losses = (f"loss on training digits {bn_small.train_eval_loss:.3f} in eval mode (running "
-                  f"statistics) against {bn_small.train_mode_loss:.3f} in training mode "
-                  f"(statistics of its batches of {m})")
-        if gap > MODE_GAP_FACTOR * control:
-            better = ("eval mode did better: the statistics of so few examples hurt even the "
-                      "loss on the very batches they came from" if bn_small.mode_gap < 0 else
-                      "eval mode did worse: the running statistics do not match what the net "
-                      "learned to expect from its batches")
-            out.append(f"**BN's two modes at batch {m}**: {losses}; {better}. The same two "
-                       f"losses differ by {gap:.3f} for BN and only {control:.3f} for LayerNorm, "
-                       "whose two modes are the same function.")
+        values = {"m": m, "eval_loss": bn_small.train_eval_loss,
+                  "train_loss": bn_small.train_mode_loss, "gap": gap, "control": control}
+        if gap > MODE_GAP_FACTOR * control and bn_small.mode_gap < 0:
+            text = _("**BN's two modes at batch {m}**: loss on training digits {eval_loss:.3f} "
+                     "in eval mode (running statistics) against {train_loss:.3f} in training "
+                     "mode (statistics of its batches of {m}); eval mode did better: the "
+                     "statistics of so few examples hurt even the loss on the very batches "
+                     "they came from. The same two losses differ by {gap:.3f} for BN and only "
+                     "{control:.3f} for LayerNorm, whose two modes are the same "
+                     "function.").format(**values)
+        elif gap > MODE_GAP_FACTOR * control:
+            text = _("**BN's two modes at batch {m}**: loss on training digits {eval_loss:.3f} "
+                     "in eval mode (running statistics) against {train_loss:.3f} in training "
+                     "mode (statistics of its batches of {m}); eval mode did worse: the running "
+                     "statistics do not match what the net learned to expect from its batches. "
+                     "The same two losses differ by {gap:.3f} for BN and only {control:.3f} "
+                     "for LayerNorm, whose two modes are the same function.").format(**values)
         else:
-            out.append(f"BN at batch {m}: {losses}, a difference of {gap:.3f}; LayerNorm's two "
-                       f"losses (the same function in both modes) differ by {control:.3f}, so "
-                       "this run's losses do not separate a mode gap from the noise of the "
-                       "training loss.")
+            text = _("BN at batch {m}: loss on training digits {eval_loss:.3f} in eval mode "
+                     "(running statistics) against {train_loss:.3f} in training mode "
+                     "(statistics of its batches of {m}), a difference of {gap:.3f}; "
+                     "LayerNorm's two losses (the same function in both modes) differ by "
+                     "{control:.3f}, so this run's losses do not separate a mode gap from the "
+                     "noise of the training loss.").format(**values)
+        out.append(("modes", text))
     if len(done) >= 3:
         parts = []
         for name in ("bn", "layernorm", "groupnorm"):
@@ -241,15 +293,18 @@ def findings(points: list[SweepPoint], reference: int = REFERENCE_BATCH) -> list
                     and math.isfinite(p.nets[name].heldout_acc)]
             if accs:
                 lo, hi = min(accs), max(accs)
-                label = done[0].nets[name].label
-                parts.append(f"{label} {lo[0]:.1%} (batch {lo[1]}) to {hi[0]:.1%} "
-                             f"(batch {hi[1]})")
+                parts.append(_("{net} {lo:.1%} (batch {lo_batch}) to {hi:.1%} "
+                               "(batch {hi_batch})").format(
+                                   net=_(done[0].nets[name].label), lo=lo[0], lo_batch=lo[1],
+                                   hi=hi[0], hi_batch=hi[1]))
         largest = done[-1]
-        out.append("Across the batch sizes finished so far, held-out accuracy ranged: "
-                   + "; ".join(parts) + f". At batch {largest.batch_size} each net took only "
-                   f"{largest.steps:,} steps for the same examples seen; LayerNorm and GroupNorm "
-                   "have no batch statistics, so a drop of theirs there is not about batch "
-                   "statistics.")
+        out.append(("sizes", _("Across the batch sizes finished so far, held-out accuracy "
+                               "ranged: {ranges}. At batch {batch} each net took only {steps:,} "
+                               "steps for the same examples seen; LayerNorm and GroupNorm have "
+                               "no batch statistics, so a drop of theirs there is not about "
+                               "batch statistics.").format(
+                                   ranges=_("; ").join(parts), batch=largest.batch_size,
+                                   steps=largest.steps)))
     return out
 
 
@@ -324,13 +379,15 @@ def noise_sentence(noise: StatisticsNoise) -> str:
     lo, hi = 0, len(noise.sizes) - 1
     m_lo, m_hi = int(noise.sizes[lo]), int(noise.sizes[hi])
     v5, v95 = noise.var_ratio[lo, 0], noise.var_ratio[lo, 2]
-    return (f"Unit {noise.unit} of hidden layer {noise.layer + 1}: the mean of a batch of "
-            f"{m_lo} strays from the true mean by {noise.mean_spread[lo]:.2f} population "
-            f"standard deviations (its spread over many batches), of a batch of {m_hi} by only "
-            f"{noise.mean_spread[hi]:.2f}; the batch "
-            f"variance of {m_lo} values ranges from {v5:.2g} to {v95:.2g} times the true one "
-            f"(5th to 95th percentile), against {noise.var_ratio[hi, 0]:.2f} to "
-            f"{noise.var_ratio[hi, 2]:.2f} at {m_hi}. BN divides by this noisy variance.")
+    return _("Unit {unit} of hidden layer {layer}: the mean of a batch of {m_lo} strays from "
+             "the true mean by {spread_lo:.2f} population standard deviations (its spread over "
+             "many batches), of a batch of {m_hi} by only {spread_hi:.2f}; the batch variance "
+             "of {m_lo} values ranges from {v5:.2g} to {v95:.2g} times the true one (5th to "
+             "95th percentile), against {hi5:.2f} to {hi95:.2f} at {m_hi}. BN divides by this "
+             "noisy variance.").format(
+                 unit=noise.unit, layer=noise.layer + 1, m_lo=m_lo, m_hi=m_hi,
+                 spread_lo=noise.mean_spread[lo], spread_hi=noise.mean_spread[hi], v5=v5,
+                 v95=v95, hi5=noise.var_ratio[hi, 0], hi95=noise.var_ratio[hi, 2])
 
 
 # ---------------------------------------------------------------------------- train vs eval mode
@@ -458,6 +515,6 @@ def sweep_progress(points: list[SweepPoint]) -> str:
     done = [p.batch_size for p in points if p.finished]
     going = [p.batch_size for p in sorted(points, key=lambda p: p.batch_size) if not p.finished]
     if not going:
-        return f"All {len(points)} runs have finished."
-    return (f"{len(done)} of {len(points)} runs finished; still training: batch "
-            + ", ".join(map(str, going)) + ".")
+        return _("All {count} runs have finished.").format(count=len(points))
+    return _("{done} of {count} runs finished; still training: batch {batches}.").format(
+        done=len(done), count=len(points), batches=_(", ").join(map(str, going)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bn_core.i18n import N_, _
 from bn_core.presets import PRESETS
 from bn_core.lessons.distributions import BandDrift, band_drift, value_at_step
 
@@ -93,36 +94,49 @@ def resemblance(value: float, plain: float, bn: float, gap: float = NO_GAP) -> s
     return "between"
 
 
-RESEMBLANCE_WORDS = {"bn": "like BN", "plain": "like the plain net", "between": "in between",
-                     "beyond_bn": "even better than BN", "below_plain": "worse than the plain net"}
+RESEMBLANCE_WORDS = {"bn": N_("like BN"), "plain": N_("like the plain net"),
+                     "between": N_("in between"), "beyond_bn": N_("even better than BN"),
+                     "below_plain": N_("worse than the plain net")}
+# What a verdict is about, said inside its sentence (each verdict is one message per case).
+TOPIC_WORDS = {"early": N_("the early speed"), "final": N_("the accuracy at this step")}
 
 
 def _acc(value: float) -> str:
-    return "not reached yet" if not math.isfinite(value) else f"{value:.0%}"
+    return _("not reached yet") if not math.isfinite(value) else f"{value:.0%}"
 
 
-def _status(s: PartSummary) -> str:
-    return f" (diverged at step {s.diverged_at})" if s.diverged else ""
+def _net_acc(s: PartSummary, value: float) -> str:
+    """One net's accuracy in a list: "Plain 10%", or "Plain 10% (diverged at step 250)"."""
+    if s.diverged:
+        return _("{net} {acc} (diverged at step {step})").format(
+            net=_(s.label), acc=_acc(value), step=s.diverged_at)
+    return _("{net} {acc}").format(net=_(s.label), acc=_acc(value))
 
 
 def _verdict(where: dict[str, str | None], what: str) -> str | None:
-    """The sentence that attributes `what` to a part of BN, from where the two variants sit."""
+    """The sentence that attributes `what` (a TOPIC_WORDS key) to a part of BN, from where the
+    two variants sit."""
     norm, affine = where.get("norm_only"), where.get("affine_only")
     if norm is None or affine is None:
         return None
+    topic = _(TOPIC_WORDS[what])
     if norm in ("bn", "beyond_bn") and affine in ("plain", "below_plain"):
-        return (f"**So the normalisation does the work here for {what}**: normalising alone "
-                "behaves like BN, scaling and shifting alone like the plain net.")
+        return _("**So the normalisation does the work here for {topic}**: normalising alone "
+                 "behaves like BN, scaling and shifting alone like the plain net.").format(
+                     topic=topic)
     if affine in ("bn", "beyond_bn") and norm in ("plain", "below_plain"):
-        return (f"**So the scale-and-shift does the work here for {what}**: it alone behaves "
-                "like BN, normalising alone like the plain net.")
+        return _("**So the scale-and-shift does the work here for {topic}**: it alone behaves "
+                 "like BN, normalising alone like the plain net.").format(topic=topic)
     if norm in ("bn", "beyond_bn") and affine in ("bn", "beyond_bn"):
-        return f"Here either part alone is enough for {what}: both variants behave like BN."
+        return _("Here either part alone is enough for {topic}: both variants behave like "
+                 "BN.").format(topic=topic)
     if norm in ("plain", "below_plain") and affine in ("plain", "below_plain"):
-        return (f"Neither part alone gives BN's {what} here: both variants behave like the "
-                "plain net, so it takes the two together.")
-    return (f"The run does not single out one part for {what}: normalise only is "
-            f"{RESEMBLANCE_WORDS[norm]}, scale and shift only {RESEMBLANCE_WORDS[affine]}.")
+        return _("Neither part alone gives BN's {topic} here: both variants behave like the "
+                 "plain net, so it takes the two together.").format(topic=topic)
+    return _("The run does not single out one part for {topic}: normalise only is {norm}, "
+             "scale and shift only {affine}.").format(
+                 topic=topic, norm=_(RESEMBLANCE_WORDS[norm]),
+                 affine=_(RESEMBLANCE_WORDS[affine]))
 
 
 def findings(snapshot, layer: int | None = None, pooled: bool = False) -> list[str]:
@@ -136,8 +150,9 @@ def findings_by_topic(snapshot, layer: int | None = None, pooled: bool = False
                       ) -> dict[str, list[str]]:
     """`findings` in three groups, one per chart of the page: "speed" (accuracy early and the
     steps to 80%), "fit" (accuracy and training loss now, what gamma and beta add) and "bands"
-    (how still each net's percentile band stayed). All empty before the first evaluation."""
-    out = {"speed": [], "fit": [], "bands": []}
+    (how still each net's percentile band stayed). All empty before the first evaluation.
+    "verdict" holds the early-speed verdict (also in "speed"), the page's one-line summary."""
+    out = {"speed": [], "fit": [], "bands": [], "verdict": []}
     s = summaries(snapshot, layer, pooled)
     if "plain" not in s or "bn" not in s or not any(v.step for v in s.values()):
         return out
@@ -145,76 +160,95 @@ def findings_by_topic(snapshot, layer: int | None = None, pooled: bool = False
     present = [n for n in PART_NETS if n in s]
     layer = snapshot.config.depth - 1 if layer is None else layer
     speed, fit, band_text = out["speed"], out["fit"], out["bands"]
+    sep = _(", ")
     # 1. early accuracy
     if all(math.isfinite(s[n].early_acc) for n in present):
-        parts = ", ".join(f"{s[n].label} {_acc(s[n].early_acc)}{_status(s[n])}" for n in present)
-        speed.append(f"**Held-out accuracy at step {EARLY_STEP}**: {parts} (chance: "
-                     f"{CHANCE:.0%}).")
+        parts = sep.join(_net_acc(s[n], s[n].early_acc) for n in present)
+        speed.append(_("**Held-out accuracy at step {step}**: {nets} (chance: "
+                       "{chance:.0%}).").format(step=EARLY_STEP, nets=parts, chance=CHANCE))
         where = {v: resemblance(s[v].early_acc, plain.early_acc, bn.early_acc)
                  for v in VARIANTS if v in s}
-        verdict = _verdict(where, "the early speed")
+        verdict = _verdict(where, "early")
         if verdict:
             speed.append(verdict)
+            out["verdict"].append(verdict)
         elif abs(bn.early_acc - plain.early_acc) < NO_GAP:
-            speed.append(f"At step {EARLY_STEP} BN and the plain net are level "
-                         f"({_acc(bn.early_acc)} vs {_acc(plain.early_acc)}): no head start to "
-                         "attribute here.")
+            speed.append(_("At step {step} BN and the plain net are level ({bn} vs {plain}): "
+                           "no head start to attribute here.").format(
+                               step=EARLY_STEP, bn=_acc(bn.early_acc),
+                               plain=_acc(plain.early_acc)))
     else:
-        speed.append(f"Step {EARLY_STEP} is not reached yet.")
-    reach = [f"{s[n].label} " + ("not yet" if s[n].steps_to_target is None
-                                 else f"step {s[n].steps_to_target:,}") for n in present]
-    speed.append(f"**First evaluation at {TARGET_ACCURACY:.0%} held-out accuracy**: "
-                 + ", ".join(reach) + ".")
+        speed.append(_("Step {step} is not reached yet.").format(step=EARLY_STEP))
+    reach = [_("{net} not yet").format(net=_(s[n].label)) if s[n].steps_to_target is None
+             else _("{net} step {step:,}").format(net=_(s[n].label), step=s[n].steps_to_target)
+             for n in present]
+    speed.append(_("**First evaluation at {target:.0%} held-out accuracy**: {nets}.").format(
+        target=TARGET_ACCURACY, nets=sep.join(reach)))
     # 2. the end of the run so far
     step = max(v.step for v in s.values())
-    finals = ", ".join(f"{s[n].label} {_acc(s[n].final_acc)}{_status(s[n])}" for n in present)
-    losses = ", ".join(f"{s[n].label} {s[n].train_loss:.3g}" for n in present
-                       if math.isfinite(s[n].train_loss))
-    fit.append(f"**At step {step:,}**: held-out accuracy {finals}; training loss {losses}.")
+    finals = sep.join(_net_acc(s[n], s[n].final_acc) for n in present)
+    losses = sep.join(_("{net} {loss:.3g}").format(net=_(s[n].label), loss=s[n].train_loss)
+                      for n in present if math.isfinite(s[n].train_loss))
+    fit.append(_("**At step {step:,}**: held-out accuracy {finals}; training loss "
+                 "{losses}.").format(step=step, finals=finals, losses=losses))
     final_where = {v: resemblance(s[v].final_acc, plain.final_acc, bn.final_acc)
                    for v in VARIANTS if v in s}
     if step > EARLY_STEP:
-        verdict = _verdict(final_where, "the accuracy at this step")
+        verdict = _verdict(final_where, "final")
         if verdict:
             fit.append(verdict)
         elif all(math.isfinite(s[n].final_acc) for n in present):
             spread = max(s[n].final_acc for n in present) - min(s[n].final_acc for n in present)
-            fit.append(f"By step {step:,} the four nets are within {spread:.1%} of each other in "
-                       "held-out accuracy: the difference is in how fast they got there.")
+            fit.append(_("By step {step:,} the four nets are within {spread:.1%} of each other "
+                         "in held-out accuracy: the difference is in how fast they got "
+                         "there.").format(step=step, spread=spread))
     if "norm_only" in s and math.isfinite(s["norm_only"].train_loss) \
             and math.isfinite(bn.train_loss) and step > EARLY_STEP:
-        lower = bn.train_loss < s["norm_only"].train_loss
-        fit.append(f"With gamma and beta learnable, BN's training loss is "
-                   f"{bn.train_loss:.3g} against {s['norm_only'].train_loss:.3g} for normalising "
-                   "alone: " + ("the scale-and-shift helps the net fit its training data."
-                               if lower else "here the scale-and-shift did not lower it."))
+        values = {"bn": bn.train_loss, "norm": s["norm_only"].train_loss}
+        if bn.train_loss < s["norm_only"].train_loss:
+            fit.append(_("With gamma and beta learnable, BN's training loss is {bn:.3g} against "
+                         "{norm:.3g} for normalising alone: the scale-and-shift helps the net "
+                         "fit its training data.").format(**values))
+        else:
+            fit.append(_("With gamma and beta learnable, BN's training loss is {bn:.3g} against "
+                         "{norm:.3g} for normalising alone: here the scale-and-shift did not "
+                         "lower it.").format(**values))
     # 3. the percentile bands
     bands = {n: s[n].band for n in present if s[n].band is not None}
     if "plain" in bands and len(bands) >= 2:
-        unit = "all units pooled" if pooled else f"unit {snapshot.config.probe_unit}"
+        unit = _("all units pooled") if pooled else _("unit {unit}").format(
+            unit=snapshot.config.probe_unit)
         rows = []
         for n, b in bands.items():
-            flat = " (flat: every digit gives this unit the same input)" \
-                if b.width_now < FLAT_BAND else ""
-            rows.append(f"{s[n].label} {b.median_range:.2f}{flat}")
-        band_text.append(f"**Percentile band of layer {layer + 1}'s input ({unit})**: its "
-                         f"median wandered over a range of " + ", ".join(rows) + ".")
+            if b.width_now < FLAT_BAND:
+                rows.append(_("{net} {range:.2f} (flat: every digit gives this unit the same "
+                              "input)").format(net=_(s[n].label), range=b.median_range))
+            else:
+                rows.append(_("{net} {range:.2f}").format(net=_(s[n].label),
+                                                          range=b.median_range))
+        band_text.append(_("**Percentile band of layer {layer}'s input ({unit})**: its median "
+                           "wandered over a range of {nets}.").format(
+                               layer=layer + 1, unit=unit, nets=sep.join(rows)))
         plain_range = bands["plain"].median_range
         if plain_range > 0:
             still = {n: b.median_range < STILL * plain_range for n, b in bands.items()
                      if n != "plain"}
-            names = [s[n].label for n, ok in still.items() if ok]
-            moving = [s[n].label for n, ok in still.items() if not ok]
-            if names:
-                band_text.append("Much stiller than the plain net's (under half its range): "
-                                 + ", ".join(names) + "."
-                                 + (f" Not: {', '.join(moving)}." if moving else ""))
+            names = [_(s[n].label) for n, ok in still.items() if ok]
+            moving = [_(s[n].label) for n, ok in still.items() if not ok]
+            if names and moving:
+                band_text.append(_("Much stiller than the plain net's (under half its range): "
+                                   "{still}. Not: {moving}.").format(
+                                       still=sep.join(names), moving=sep.join(moving)))
+            elif names:
+                band_text.append(_("Much stiller than the plain net's (under half its range): "
+                                   "{still}.").format(still=sep.join(names)))
             else:
-                band_text.append("No net's band stayed much stiller than the plain net's here.")
+                band_text.append(_("No net's band stayed much stiller than the plain net's "
+                                   "here."))
             if still.get("norm_only") and not still.get("affine_only", True):
-                band_text.append("**The normalisation is what holds the distribution still**; "
-                                 "the scale-and-shift alone lets it move as much as in the "
-                                 "plain net.")
+                band_text.append(_("**The normalisation is what holds the distribution still**; "
+                                   "the scale-and-shift alone lets it move as much as in the "
+                                   "plain net."))
     return out
 
 
