@@ -109,7 +109,9 @@ class Setting:
     def allowed(self) -> str:
         """The allowed range or choices, in words (in the current language), for error
         messages and the notices of clamped or refused URL values."""
-        return self._range_words() + (f"; {_(self.note)}" if self.note else "")
+        if not self.note:
+            return self._range_words()
+        return _("{allowed}; {reason}").format(allowed=self._range_words(), reason=_(self.note))
 
     def _range_words(self) -> str:
         if self.choices is not None:
