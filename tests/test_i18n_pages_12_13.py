@@ -107,6 +107,9 @@ def test_zh_page_13_your_own_data_has_no_english_left():
     assert "上传 CSV" in joined and "点击添加点" in joined and "当前数据集" in joined
     assert "已画 0 个点；至少需要 20 个、至少分属两个类别才能训练。" in joined
     assert "点击添加一个所选类别的点" in joined                     # the canvas's title
+    box = next(u for u in at.get("file_uploader") if u.key == "custom:upload")
+    assert box.proto.label == "一个 CSV 文件：表头为 x1,x2,label，每行一个点"
+    assert box.proto.help == "最多 200 KB、2,000 个点，2-10 个类别。"
     left = english(at)
     assert left == [], "\n".join(left)
 
