@@ -79,7 +79,7 @@ def test_zh_page_12_convolutional_bn_has_no_english_left():
     assert "卷积层 1 的每个通道：sigmoid 的输入在 N、H、W 上的统计" in joined
     assert "卷积层 1 对一个留出数字的特征图" in joined
     assert "批次均值" in joined and "滑动方差" in joined
-    assert "每个卷积层的通道数" in joined and "sigmoid，N(0, 1/fan_in)，学习率 0.5" in joined
+    assert "每个卷积层的通道数" in joined and "sigmoid，N(0, 1/fan_in)，lr 0.5" in joined
     left = english(at)
     assert left == [], "\n".join(left)
 
