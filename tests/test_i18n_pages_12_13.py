@@ -176,14 +176,18 @@ def test_zh_teachers_question_list_is_chinese(monkeypatch):
     """The teacher's "Ask the class" list shows the questions in the session's language."""
     from bn_core.i18n import _
     from bn_core.lessons import predictions
-    from bnlab_ui import roles
+    from bnlab_ui import classroom, roles
 
     monkeypatch.setenv("BNLAB_TEACHER_KEY", "test-key")
     page = "pages/4_Gamma_and_beta.py"
-    at = open_page(page, {"lang": "zh", "steps": "50"})
-    at.session_state[roles.ROLE_KEY] = "teacher"
-    at.run()
-    no_exceptions(at)
+    try:
+        at = open_page(page, {"lang": "zh", "steps": "50"})
+        at.session_state[roles.ROLE_KEY] = "teacher"
+        at.run()
+        no_exceptions(at)
+    finally:  # the teacher led the class: end it, so that later tests' pages are their own
+        classroom.room().end_class()
+        classroom._room = None
     ask = next(s for s in at.selectbox if s.key == "class:question")
     wanted = [_(q.text) for q in predictions.for_page(page)]
     assert ask.label == "向全班提问"
