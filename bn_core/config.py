@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bn_core.i18n import N_
+from bn_core.i18n import N_, _
 from bn_core.markdown import literal, url_value
 
 TOY_DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
@@ -44,8 +44,8 @@ MAX_PERCENTILES = 9  # percentile lines one chart can still tell apart
 
 BN_NETS = ("bn", "noisy_bn", "norm_only")  # the nets with a BN layer, which needs batch statistics
 MIN_BN_BATCH = 2
-BN_BATCH_REASON = ("BN in training mode needs at least 2 examples per batch: the variance of a "
-                   "single value is 0, so BN would output beta whatever the input")
+BN_BATCH_REASON = N_("BN in training mode needs at least 2 examples per batch: the variance of "
+                     "a single value is 0, so BN would output beta whatever the input")
 # The batch-size help with a BN net (one message, so it is translated whole).
 BN_BATCH_HELP = N_("At least 2: BN in training mode needs at least 2 examples per batch: the "
                    "variance of a single value is 0, so BN would output beta whatever the input "
@@ -107,26 +107,34 @@ class Setting:
     note: str = ""  # why the range is what it is, told whenever a value is refused or clamped
 
     def allowed(self) -> str:
-        """The allowed range or choices, in words, for error messages."""
-        return self._range_words() + (f"; {self.note}" if self.note else "")
+        """The allowed range or choices, in words (in the current language), for error
+        messages and the notices of clamped or refused URL values."""
+        if not self.note:
+            return self._range_words()
+        return _("{allowed}; {reason}").format(allowed=self._range_words(), reason=_(self.note))
 
     def _range_words(self) -> str:
         if self.choices is not None:
-            return "one of " + ", ".join(str(c) for c in self.choices)
+            return _("one of {choices}").format(choices=", ".join(str(c) for c in self.choices))
         if self.kind is bool:
-            return "true or false"
+            return _("true or false")
         if self.kind is tuple:
-            parts = [f"a list of {self.item_kind.__name__}"]
+            values = dict(kind=self.item_kind.__name__, lo=self.lo, hi=self.hi,
+                          most=self.max_items)
+            if self.lo is not None and self.max_items is not None:
+                return _("a list of {kind} each between {lo:g} and {hi:g}, at most {most} "
+                         "values").format(**values)
             if self.lo is not None:
-                parts.append(f"each between {self.lo:g} and {self.hi:g}")
+                return _("a list of {kind} each between {lo:g} and {hi:g}").format(**values)
             if self.max_items is not None:
-                parts.append(f"at most {self.max_items} values")
-            return " ".join(parts[:2]) + "".join(f", {p}" for p in parts[2:])
-        return f"between {self.lo:g} and {self.hi:g}"
+                return _("a list of {kind}, at most {most} values").format(**values)
+            return _("a list of {kind}").format(**values)
+        return _("between {lo:g} and {hi:g}").format(lo=self.lo, hi=self.hi)
 
     def check(self, value: Any) -> Any:
         """Return the value in canonical form, or raise ValueError naming the field."""
-        bad = ValueError(f"{self.name}: got {value!r}; allowed: {self.allowed()}")
+        bad = ValueError(_("{name}: got {value!r}; allowed: {allowed}").format(
+            name=self.name, value=value, allowed=self.allowed()))
         if self.kind is tuple:
             if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
                 raise bad
@@ -183,8 +191,10 @@ class Setting:
         """
         text = str(raw)[:200]
         key = self.url or self.name
-        reset = (self.default, f"{url_value(key, text)} is not valid ({self.allowed()}); "
-                 f"using the default {self.format(self.default)}.")
+        reset = (self.default, _("{value} is not valid ({allowed}); using the default "
+                                 "{default}.").format(value=url_value(key, text),
+                                                      allowed=self.allowed(),
+                                                      default=self.format(self.default)))
         try:
             if self.kind is bool:
                 low = text.strip().lower()
@@ -208,8 +218,10 @@ class Setting:
             clamped = min(max(number, self.lo), self.hi)
             value = self.check(self.kind(clamped))
             if clamped != number or (self.kind is int and float(text.strip()) != number):
-                return value, (f"{url_value(key, text)} is outside the allowed range "
-                               f"({self.allowed()}); using {self.format(value)}.")
+                return value, _("{value} is outside the allowed range ({allowed}); using "
+                                "{used}.").format(value=url_value(key, text),
+                                                  allowed=self.allowed(),
+                                                  used=self.format(value))
             return value, None
         except (ValueError, TypeError, OverflowError):
             return reset
@@ -224,22 +236,25 @@ class Setting:
         distinct = sorted(set(v + 0.0 if isinstance(v, float) else v for v in clamped))
         changes = []
         if clamped != vals:
-            changes.append(f"values outside {self.lo:g}-{self.hi:g} clamped")
+            changes.append(_("values outside {lo:g}-{hi:g} clamped").format(lo=self.lo,
+                                                                             hi=self.hi))
         if sorted(clamped) != clamped:
-            changes.append("sorted")
+            changes.append(_("sorted"))
         if len(distinct) < len(clamped):
-            changes.append("duplicates removed")
+            changes.append(_("duplicates removed"))
         if self.max_items is not None and len(distinct) > self.max_items:
             last = len(distinct) - 1
             picks = sorted({round(i * last / (self.max_items - 1)) for i in range(self.max_items)})
-            changes.append(f"cut from {len(distinct)} different values to {self.max_items} "
-                           "spread from the smallest to the largest")
+            changes.append(_("cut from {n} different values to {most} spread from the smallest "
+                             "to the largest").format(n=len(distinct), most=self.max_items))
             distinct = [distinct[i] for i in picks]
         value = self.check(tuple(distinct))
         if not changes:
             return value, None
-        return value, (f"{literal(self.url or self.name)}: " + ", ".join(changes)
-                       + f"; using {self.format(value)}.")
+        # i18n: {changes} is a list of what was done ("sorted", "duplicates removed", ...)
+        return value, _("{setting}: {changes}; using {used}.").format(
+            setting=literal(self.url or self.name), changes=_(", ").join(changes),
+            used=self.format(value))
 
     def format(self, value: Any) -> str:
         """The value as it appears in a URL."""

@@ -179,7 +179,8 @@ def _teacher_sidebar(page: str, state: dict) -> None:
         rnd = state.get("round")
         if questions:
             names = {q.id: q.text for q in questions}
-            chosen = st.selectbox(_("Ask the class"), list(names), format_func=names.get,
+            chosen = st.selectbox(_("Ask the class"), list(names),
+                                  format_func=lambda i: _(names[i]),
                                   key="class:question")
             if st.button(_("Ask"), icon=":material/quiz:", key="class:ask"):
                 q = predictions.by_id(chosen)

@@ -91,10 +91,12 @@ class Lesson:
     """One lesson page (see the module docstring)."""
 
     def __init__(self, title: str, intro: str, more: str = "", icon: str = ":material/science:",
-                 page: str | None = None, steps: bool = False):
+                 page: str | None = None, steps: bool = False, more_values: dict | None = None):
         language.setup()  # before any text: the page's English strings are translated here
         self.name = title  # the English title: widget keys and statistics, in every language
         title, intro, more = _(title), _(intro), _(more)
+        if more_values:  # `more` with {named} slots, filled after it is translated
+            more = more.format(**more_values)
         self.title, self.intro, self.more = title, intro, more
         self.page = page or core.script_path()
         self.sections: list[Section] = []

@@ -56,12 +56,16 @@ def test_every_translation_formats_with_the_english_placeholders():
 
     checked = 0
     for m in zh_catalog():
-        if not m.id or not fields(m.id):
+        # a plural message (ngettext): each Chinese form against the English plural
+        ids = m.id if isinstance(m.id, (list, tuple)) else (m.id,)
+        strings = m.string if isinstance(m.string, (list, tuple)) else (m.string,)
+        if not ids[0] or not fields(ids[-1]):
             continue
-        values = dict.fromkeys(fields(m.id), 1234.5)
-        english, chinese = m.id.format(**values), m.string.format(**values)
-        assert fields(m.string) == fields(m.id), m.id
-        assert chinese != english
+        for msgid, msgstr in ((ids[-1], s) for s in strings):
+            values = dict.fromkeys(fields(msgid), 1234.5)
+            english, chinese = msgid.format(**values), msgstr.format(**values)
+            assert fields(msgstr) == fields(msgid), msgid
+            assert chinese != english
         checked += 1
     assert checked >= 25
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core.config import is_custom_dataset
+from bn_core.i18n import _, ngettext
 from bn_core.markdown import literal
 
 PREFIX = "custom:"
@@ -111,41 +112,51 @@ def from_points(x, labels) -> CustomPoints:
     x = np.asarray(x, dtype=np.float64)
     labels = [str(v).strip() for v in labels]
     if x.ndim != 2 or x.shape[1] != 2 or len(x) != len(labels):
-        raise UploadError("Each point needs two coordinates (x1, x2) and a label.")
+        raise UploadError(_("Each point needs two coordinates (x1, x2) and a label."))
     n = len(x)
     if n < MIN_POINTS:
-        raise UploadError(f"Only {n} point{'s' if n != 1 else ''}: at least {MIN_POINTS} are "
-                          f"needed (a fifth of them is held out to measure accuracy).")
+        raise UploadError(ngettext(
+            "Only {n} point: at least {least} are needed (a fifth of them is held out to "
+            "measure accuracy).",
+            "Only {n} points: at least {least} are needed (a fifth of them is held out to "
+            "measure accuracy).", n).format(n=n, least=MIN_POINTS))
     if n > MAX_POINTS:
-        raise UploadError(f"{n:,} points: at most {MAX_POINTS:,} (more would train too slowly "
-                          "for a class of thirty on one server).")
+        raise UploadError(_("{n:,} points: at most {most:,} (more would train too slowly for "
+                            "a class of thirty on one server).").format(n=n, most=MAX_POINTS))
     bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
     if len(bad):
-        raise UploadError(f"Point {bad[0] + 1} has a coordinate that is not a finite number "
-                          "(NaN or infinity): every x1 and x2 must be an ordinary number.")
+        raise UploadError(_("Point {point} has a coordinate that is not a finite number (NaN "
+                            "or infinity): every x1 and x2 must be an ordinary number.").format(
+                                point=bad[0] + 1))
     far = np.flatnonzero((np.abs(x) > MAX_COORDINATE).any(axis=1))
     if len(far):
-        raise UploadError(f"Point {far[0] + 1} lies at {x[far[0]].tolist()}: coordinates must "
-                          f"stay between -{MAX_COORDINATE:,.0f} and {MAX_COORDINATE:,.0f}.")
+        raise UploadError(_("Point {point} lies at {where}: coordinates must stay between "
+                            "-{most:,.0f} and {most:,.0f}.").format(
+                                point=far[0] + 1, where=x[far[0]].tolist(), most=MAX_COORDINATE))
     if any(not v for v in labels):
-        raise UploadError(f"Point {labels.index('') + 1} has no label.")
+        raise UploadError(_("Point {point} has no label.").format(point=labels.index('') + 1))
     long = next((v for v in labels if len(v) > MAX_LABEL_CHARS), None)
     if long is not None:
-        raise UploadError(f"A label is {len(long)} characters long; at most {MAX_LABEL_CHARS}.")
+        raise UploadError(_("A label is {length} characters long; at most {most}.").format(
+            length=len(long), most=MAX_LABEL_CHARS))
     classes = tuple(sorted(set(labels), key=_label_key))
     if len(classes) < MIN_CLASSES:
-        raise UploadError(f"Every point has the label {literal(classes[0])}: a classifier needs at "
-                          f"least {MIN_CLASSES} classes.")
+        raise UploadError(_("Every point has the label {label}: a classifier needs at least "
+                            "{least} classes.").format(label=literal(classes[0]),
+                                                       least=MIN_CLASSES))
     if len(classes) > MAX_CLASSES:
-        raise UploadError(f"{len(classes)} different labels: at most {MAX_CLASSES} classes "
-                          "(the label column names each point's class).")
+        raise UploadError(_("{n} different labels: at most {most} classes (the label column "
+                            "names each point's class).").format(n=len(classes),
+                                                                 most=MAX_CLASSES))
     index = {c: k for k, c in enumerate(classes)}
     y = np.array([index[v] for v in labels], np.int64)
     counts = np.bincount(y, minlength=len(classes))
     few = [classes[k] for k in range(len(classes)) if counts[k] < MIN_PER_CLASS]
     if few:
-        raise UploadError(f"Class {literal(few[0])} has only {counts[index[few[0]]]} point: each class "
-                          f"needs at least {MIN_PER_CLASS} (one is held out).")
+        raise UploadError(_("Class {label} has only {n} point: each class needs at least "
+                            "{least} (one is held out).").format(
+                                label=literal(few[0]), n=counts[index[few[0]]],
+                                least=MIN_PER_CLASS))
     x32 = np.ascontiguousarray(x, np.float32)
     x32.setflags(write=False)
     y.setflags(write=False)
@@ -159,23 +170,25 @@ def parse_csv(raw: bytes) -> CustomPoints:
     The file needs a header row naming the columns x1, x2 and label (any order, any case);
     one point per row."""
     if raw is None or len(raw) == 0:
-        raise UploadError("The file is empty: it needs a header row x1,x2,label and one point "
-                          "per row.")
+        raise UploadError(_("The file is empty: it needs a header row x1,x2,label and one "
+                            "point per row."))
     if len(raw) > MAX_FILE_BYTES:
-        raise UploadError(f"The file is {len(raw) / 1000:,.0f} KB: at most "
-                          f"{MAX_FILE_BYTES // 1000} KB ({MAX_POINTS:,} points).")
+        raise UploadError(_("The file is {size:,.0f} KB: at most {most} KB ({points:,} "
+                            "points).").format(size=len(raw) / 1000, most=MAX_FILE_BYTES // 1000,
+                                               points=MAX_POINTS))
     if b"\x00" in raw[:4096]:
-        raise UploadError("This is not a CSV text file (it contains binary data). Save the "
-                          "points as CSV: a header row x1,x2,label and one point per row.")
+        raise UploadError(_("This is not a CSV text file (it contains binary data). Save the "
+                            "points as CSV: a header row x1,x2,label and one point per row."))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UploadError("This is not a CSV text file (it is not UTF-8 text). Save the points "
-                          "as CSV: a header row x1,x2,label and one point per row.") from None
+        raise UploadError(_("This is not a CSV text file (it is not UTF-8 text). Save the "
+                            "points as CSV: a header row x1,x2,label and one point per row.")
+                          ) from None
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
-        raise UploadError("The file has no rows: it needs a header row x1,x2,label and one "
-                          "point per row.")
+        raise UploadError(_("The file has no rows: it needs a header row x1,x2,label and one "
+                            "point per row."))
     try:
         dialect = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
         delimiter = dialect.delimiter
@@ -185,28 +198,33 @@ def parse_csv(raw: bytes) -> CustomPoints:
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        shown = ", ".join(literal(h) for h in rows[0][:5]) or "nothing"
+        shown = ", ".join(literal(h) for h in rows[0][:5]) or _("nothing")
         if len(header) == 1 and delimiter == ",":
-            raise UploadError("This does not look like a CSV file with columns x1, x2 and "
-                              f"label: its first line is {literal(lines[0][:60])}.")
-        raise UploadError(f"The header row must name the columns x1, x2 and label; this file's "
-                          f"header has {shown}" + (" ..." if len(rows[0]) > 5 else "")
-                          + f" (missing: {', '.join(missing)}).")
+            raise UploadError(_("This does not look like a CSV file with columns x1, x2 and "
+                                "label: its first line is {line}.").format(
+                                    line=literal(lines[0][:60])))
+        raise UploadError(_("The header row must name the columns x1, x2 and label; this "
+                            "file's header has {shown} (missing: {missing}).").format(
+                                shown=shown + (" ..." if len(rows[0]) > 5 else ""),
+                                missing=", ".join(missing)))
     extra = [h for h in header if h not in COLUMNS and h]
     if extra:
-        raise UploadError(f"Unexpected column {literal(extra[0])}: the file must have exactly the "
-                          "columns x1, x2 and label.")
+        raise UploadError(_("Unexpected column {column}: the file must have exactly the "
+                            "columns x1, x2 and label.").format(column=literal(extra[0])))
     where = {c: header.index(c) for c in COLUMNS}
     body = rows[1:]
     if not body:
-        raise UploadError("The file has a header but no points.")
+        raise UploadError(_("The file has a header but no points."))
     if len(body) > MAX_POINTS:
-        raise UploadError(f"{len(body):,} rows of points: at most {MAX_POINTS:,}.")
+        raise UploadError(_("{n:,} rows of points: at most {most:,}.").format(
+            n=len(body), most=MAX_POINTS))
     xs, labels = [], []
     for i, row in enumerate(body, start=2):
         if len(row) != len(header):
-            raise UploadError(f"Row {i} has {len(row)} value{'s' if len(row) != 1 else ''}; the "
-                              f"header has {len(header)} columns.")
+            raise UploadError(ngettext(
+                "Row {row} has {n} value; the header has {columns} columns.",
+                "Row {row} has {n} values; the header has {columns} columns.", len(row)).format(
+                    row=i, n=len(row), columns=len(header)))
         point = []
         for c in ("x1", "x2"):
             cell = row[where[c]].strip()
@@ -214,10 +232,12 @@ def parse_csv(raw: bytes) -> CustomPoints:
                 point.append(float(cell))
             except ValueError:
                 shown = cell if len(cell) <= 20 else cell[:20] + "..."
-                raise UploadError(f"Row {i}: {c} is {literal(shown)}, not a number.") from None
+                raise UploadError(_("Row {row}: {column} is {value}, not a number.").format(
+                    row=i, column=c, value=literal(shown))) from None
         if not all(math.isfinite(v) for v in point):
-            raise UploadError(f"Row {i}: {'x1' if not math.isfinite(point[0]) else 'x2'} is "
-                              "not a finite number (NaN or infinity).")
+            raise UploadError(_("Row {row}: {column} is not a finite number (NaN or "
+                                "infinity).").format(
+                                    row=i, column="x1" if not math.isfinite(point[0]) else "x2"))
         xs.append(point)
         labels.append(row[where["label"]])
     return from_points(np.array(xs, np.float64), labels)

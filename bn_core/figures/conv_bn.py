@@ -9,6 +9,7 @@ from bn_core.figures.figure1_page import heldout_accuracy_chart
 from bn_core.figures.style import (CIVIDIS, COLORBAR, base_layout, empty_note, f32, figure,
                                    layout_key, log_axis, net_label, on, step_ticks, steps32,
                                    subplot_grid, update_axes)
+from bn_core.i18n import N_, _
 from bn_core.lessons.conv_bn import EARLY_STEP, RELU_EARLY_STEP
 
 # Eight channel colours (Okabe-Ito and two darker tones): readable on white and told apart.
@@ -25,7 +26,7 @@ def cnn_accuracy_chart(snap, height: int = 360) -> dict:
     """Held-out accuracy of both CNNs, the step the lesson quotes marked."""
     mark = EARLY_STEP if snap.config.activation == "sigmoid" else RELU_EARLY_STEP
     fig = heldout_accuracy_chart(snap, mark_step=mark, height=height)
-    fig["layout"]["title"]["text"] = "Held-out accuracy of the two convolutional nets"
+    fig["layout"]["title"]["text"] = _("Held-out accuracy of the two convolutional nets")
     return fig
 
 
@@ -41,16 +42,17 @@ def channel_statistics_chart(snap, layer: int, height: int = 520) -> dict:
     channel drawn thicker."""
     cfg = snap.config
     names = _nets_with_channels(snap)
-    layout = base_layout(f"Each channel of conv layer {layer + 1}: the {cfg.activation}'s input "
-                         "over N, H, W", height=height, hovermode="closest")
+    layout = base_layout(_("Each channel of conv layer {layer}: the {activation}'s input over "
+                           "N, H, W").format(layer=layer + 1, activation=cfg.activation),
+                         height=height, hovermode="closest")
     if not names:
-        layout["annotations"] = [empty_note("No probe recorded yet")]
+        layout["annotations"] = [empty_note(N_("No probe recorded yet"))]
         return figure([], layout)
     grid = subplot_grid(layout, 2, len(names), h_spacing=0.08, v_spacing=0.16, shared_x=True,
                         shared_y="rows",
-                        titles=[f"{net_label(n)}: mean" for n in names]
-                        + [f"{net_label(n)}: variance" for n in names],
-                        x_title="training step")
+                        titles=[_("{net}: mean").format(net=net_label(n)) for n in names]
+                        + [_("{net}: variance").format(net=net_label(n)) for n in names],
+                        x_title=N_("training step"))
     data, variances = [], []
     for col, name in enumerate(names):
         pr = snap.nets[name].probes
@@ -61,13 +63,15 @@ def channel_statistics_chart(snap, layer: int, height: int = 520) -> dict:
         for c in range(means.shape[1]):
             probed = c == cfg.probe_unit
             line = {"color": channel_color(c), "width": 3.5 if probed else 1.5}
-            label = f"channel {c}" + (" (probed)" if probed else "")
+            label = (_("channel {channel} (probed)") if probed else
+                     _("channel {channel}")).format(channel=c)
             for row, values in ((0, means[:, c]), (1, var[:, c])):
                 data.append(on({"type": "scatter", "x": steps, "y": f32(values), "mode": "lines",
                                 "name": label, "legendgroup": f"c{c}", "line": line,
                                 "showlegend": False,
-                                "hovertemplate": f"{net_label(name)}, {label}, step %{{x}}: "
-                                                 "%{y:.3g}<extra></extra>"}, grid[row][col]))
+                                "hovertemplate": _("{net}, {channel}, step {x}: {y}").format(
+                                    net=net_label(name), channel=label, x="%{x}",
+                                    y="%{y:.3g}") + "<extra></extra>"}, grid[row][col]))
     update_axes(layout, "x", **step_ticks(snap.total_steps))
     positive = np.concatenate([v.ravel() for v in variances])
     positive = positive[np.isfinite(positive) & (positive > 0)]
@@ -84,18 +88,20 @@ def feature_maps_chart(snap, layer: int, height_per_row: int = 150) -> dict:
     names = [n for n in ("plain", "bn") if n in snap.nets
              and snap.nets[n].latest.get("maps") is not None
              and layer < len(snap.nets[n].latest["maps"])]
-    layout = base_layout(f"Feature maps of conv layer {layer + 1} for one held-out digit",
+    layout = base_layout(_("Feature maps of conv layer {layer} for one held-out digit").format(
+                             layer=layer + 1),
                          height=max(260, height_per_row * max(1, len(names)) + 110),
                          hovermode="closest", margin={"l": 20, "r": 20})
     if not names:
-        layout["annotations"] = [empty_note("No feature maps recorded yet")]
+        layout["annotations"] = [empty_note(N_("No feature maps recorded yet"))]
         return figure([], layout)
     shown = min(MAX_MAP_CHANNELS, snap.nets[names[0]].latest["maps"][layer].shape[0])
     image = None
     if snap.data is not None and getattr(snap.data, "image_shape", None):
         image = np.asarray(snap.data.x_heldout[0], np.float32).reshape(snap.data.image_shape)
     cols = shown + (1 if image is not None else 0)
-    titles = (["digit"] if image is not None else []) + [f"ch {c}" for c in range(shown)]
+    titles = ([_("digit")] if image is not None else []) + [
+        _("ch {channel}").format(channel=c) for c in range(shown)]
     grid = subplot_grid(layout, len(names), cols, h_spacing=0.012, v_spacing=0.12,
                         titles=titles + [""] * (cols * (len(names) - 1)))
     data = []
@@ -106,15 +112,18 @@ def feature_maps_chart(snap, layer: int, height_per_row: int = 150) -> dict:
         k = 0
         if image is not None:
             data.append(on({"type": "heatmap", "z": f32(image), "colorscale": "Greys",
-                            "reversescale": False, "showscale": False, "name": "digit",
-                            "hovertemplate": "digit pixel %{z:.2f}<extra></extra>"},
+                            "reversescale": False, "showscale": False, "name": _("digit"),
+                            "hovertemplate": _("digit pixel {z}").format(z="%{z:.2f}")
+                            + "<extra></extra>"},
                            grid[r][0]))
             k = 1
         for c in range(shown):
             data.append(on({"type": "heatmap", "z": f32(maps[c]), "coloraxis": "coloraxis",
-                            "name": f"{net_label(name)}, channel {c}",
-                            "hovertemplate": f"{net_label(name)}, channel {c}: "
-                                             "%{z:.2f}<extra></extra>"}, grid[r][k + c]))
+                            "name": _("{net}, channel {channel}").format(net=net_label(name),
+                                                                          channel=c),
+                            "hovertemplate": _("{net}, channel {channel}: {z}").format(
+                                net=net_label(name), channel=c, z="%{z:.2f}")
+                            + "<extra></extra>"}, grid[r][k + c]))
         layout[layout_key(grid[r][0]["y"])]["title"] = {"text": net_label(name)}
     update_axes(layout, "x", showticklabels=False, showgrid=False, zeroline=False)
     update_axes(layout, "y", showticklabels=False, showgrid=False, zeroline=False,

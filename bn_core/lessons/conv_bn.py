@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core.config import RunConfig
+from bn_core.i18n import _
 from bn_core.presets import PRESETS
 from bn_core.lessons.distributions import moment_drift, value_at_step
 from bn_core.nets.batchnorm import batchnorm_forward
@@ -79,7 +80,7 @@ def reshape_check(net, x) -> ReshapeCheck:
     diffs, counts = [], []
     for t, norm in zip(trace, net.norms):
         flat = t["bn_in"].double().numpy()
-        y, _ = batchnorm_forward(flat, norm.weight.detach().double().numpy(),
+        y, _cache = batchnorm_forward(flat, norm.weight.detach().double().numpy(),
                                  norm.bias.detach().double().numpy(), norm.eps)
         diffs.append(float(np.max(np.abs(y - t["pre"].double().numpy()))))
         counts.append(flat.shape[0])
@@ -145,9 +146,10 @@ def findings(snapshot, layer: int = 0) -> list[str]:
         return []
     out = []
     per = values_per_channel(cfg, layer)
-    out.append(f"Each BN statistic of conv layer {layer + 1} is taken over N x H x W = "
-               f"{per:,} values per channel (a batch of {cfg.batch_size} images), one "
-               f"gamma and one beta per channel: {cfg.width} of each.")
+    out.append(_("Each BN statistic of conv layer {layer} is taken over N x H x W = {per:,} "
+                 "values per channel (a batch of {batch} images), one gamma and one beta per "
+                 "channel: {width} of each.").format(layer=layer + 1, per=per,
+                                                     batch=cfg.batch_size, width=cfg.width))
     accs = {}
     for name in ("plain", "bn"):
         ev = nets[name].evals
@@ -157,11 +159,16 @@ def findings(snapshot, layer: int = 0) -> list[str]:
     if len(accs) == 2:
         (pe, pn, ps), (be, bn_, bs) = accs["plain"], accs["bn"]
         early = "" if not (math.isfinite(pe) and math.isfinite(be)) else \
-            f" At step {EARLY_STEP}: BN {be:.0%}, plain {pe:.0%}."
+            " " + _("At step {step}: BN {bn:.0%}, plain {plain:.0%}.").format(
+                step=EARLY_STEP, bn=be, plain=pe)
         lead = bn_ - pn
-        out.append(f"Held-out accuracy at step {min(ps, bs):,}: BN {bn_:.1%}, plain {pn:.1%} "
-                   + (f"(BN ahead by {lead:.1%})." if lead > 0.005 else
-                      f"(plain ahead by {-lead:.1%})." if lead < -0.005 else "(level).")
+        values = dict(step=min(ps, bs), bn=bn_, plain=pn, lead=abs(lead))
+        out.append((_("Held-out accuracy at step {step:,}: BN {bn:.1%}, plain {plain:.1%} "
+                      "(BN ahead by {lead:.1%}).") if lead > 0.005 else
+                    _("Held-out accuracy at step {step:,}: BN {bn:.1%}, plain {plain:.1%} "
+                      "(plain ahead by {lead:.1%}).") if lead < -0.005 else
+                    _("Held-out accuracy at step {step:,}: BN {bn:.1%}, plain {plain:.1%} "
+                      "(level).")).format(**values)
                    + early)
     drifts = {}
     for name in ("plain", "bn"):
@@ -175,31 +182,39 @@ def findings(snapshot, layer: int = 0) -> list[str]:
         p, b = drifts["plain"], drifts["bn"]
         stiller = b.mean_range < p.mean_range and b.var_ratio_max < p.var_ratio_max
         looser = b.mean_range > p.mean_range and b.var_ratio_max > p.var_ratio_max
-        out.append(f"Channel {unit}'s input to the nonlinearity (over N, H, W of the held-out "
-                   f"digits): in the plain net its mean moved over a range of {p.mean_range:.2f} "
-                   f"and its variance went from {p.var_start:.3g} to {p.var_now:.3g} (at most "
-                   f"{p.var_ratio_max:.3g} times its start); in the BN net over "
-                   f"{b.mean_range:.2f}, variance {b.var_start:.3g} to {b.var_now:.3g} (at most "
-                   f"{b.var_ratio_max:.3g} times; BN's gamma and beta set it). " + (
-                       "**BN kept this channel's statistics stiller** in mean and in variance."
+        out.append(_("Channel {unit}'s input to the nonlinearity (over N, H, W of the held-out "
+                     "digits): in the plain net its mean moved over a range of {p_range:.2f} "
+                     "and its variance went from {p_start:.3g} to {p_now:.3g} (at most "
+                     "{p_ratio:.3g} times its start); in the BN net over {b_range:.2f}, "
+                     "variance {b_start:.3g} to {b_now:.3g} (at most {b_ratio:.3g} times; BN's "
+                     "gamma and beta set it).").format(
+                         unit=unit, p_range=p.mean_range, p_start=p.var_start, p_now=p.var_now,
+                         p_ratio=p.var_ratio_max, b_range=b.mean_range, b_start=b.var_start,
+                         b_now=b.var_now, b_ratio=b.var_ratio_max) + " " + (
+                       _("**BN kept this channel's statistics stiller** in mean and in variance.")
                        if stiller else
-                       "Here BN's channel moved more than the plain one's, in mean and variance."
+                       _("Here BN's channel moved more than the plain one's, in mean and "
+                         "variance.")
                        if looser else
-                       "Neither net's channel was stiller in both mean and variance."))
+                       _("Neither net's channel was stiller in both mean and variance.")))
     check = channel_affine(nets["bn"], layer)
     if check is not None and math.isfinite(check.batch_mean_range):
         unit = cfg.probe_unit
         if check.holds:
-            out.append(f"**T12 in the live run**: in the BN net, channel {unit}'s conv output "
-                       f"(what BN normalises) had a batch mean over N, H, W that ranged over "
-                       f"{check.batch_mean_range:.3g} during training, yet at every one of the "
-                       f"{check.probes} probes what the {cfg.activation} saw had mean = beta and "
-                       f"variance = gamma^2 of that channel (to {AFFINE_TOLERANCE:g}): one "
-                       "statistic pair and one gamma/beta pair per channel.")
+            out.append(_("**T12 in the live run**: in the BN net, channel {unit}'s conv output "
+                         "(what BN normalises) had a batch mean over N, H, W that ranged over "
+                         "{range:.3g} during training, yet at every one of the {probes} probes "
+                         "what the {activation} saw had mean = beta and variance = gamma^2 of "
+                         "that channel (to {tolerance:g}): one statistic pair and one gamma/beta "
+                         "pair per channel.").format(
+                             unit=unit, range=check.batch_mean_range, probes=check.probes,
+                             activation=cfg.activation, tolerance=AFFINE_TOLERANCE))
         else:
-            out.append(f"In the BN net, channel {unit}'s input did not match its gamma and beta "
-                       f"(mean off by up to {check.max_mean_error:.3g}, variance by "
-                       f"{check.max_var_error:.1%}): check the BN placement setting.")
+            out.append(_("In the BN net, channel {unit}'s input did not match its gamma and "
+                         "beta (mean off by up to {mean_error:.3g}, variance by "
+                         "{var_error:.1%}): check the BN placement setting.").format(
+                             unit=unit, mean_error=check.max_mean_error,
+                             var_error=check.max_var_error))
     return out
 
 

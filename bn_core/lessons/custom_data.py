@@ -9,6 +9,7 @@ import numpy as np
 
 from bn_core.config import RunConfig
 from bn_core.data import custom
+from bn_core.i18n import _
 
 EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "assets" / "custom_example.csv"
 CANVAS_RANGE = (-3.0, 3.0)    # the drawing canvas, both axes
@@ -62,17 +63,18 @@ def add_click(draft: list, point, label: str) -> list:
 def draft_points(draft: list) -> custom.CustomPoints:
     """The drawn points as a data set (UploadError says what is missing)."""
     if not draft:
-        raise custom.UploadError(f"No points yet: click at least {custom.MIN_POINTS} onto the "
-                                 "canvas, in at least two classes.")
+        raise custom.UploadError(_("No points yet: click at least {least} onto the canvas, in "
+                                   "at least two classes.").format(least=custom.MIN_POINTS))
     return custom.from_points(np.array([p[:2] for p in draft], np.float64),
                               [p[2] for p in draft])
 
 
 def describe(points: custom.CustomPoints, n_train: int) -> str:
-    counts = ", ".join(f"{name} {n}" for name, n in zip(points.classes, points.counts()))
-    return (f"{len(points.x):,} points in {points.n_classes} classes ({counts}); the nets train "
-            f"on {n_train:,} and a fifth of each class ({len(points.x) - n_train:,}) is held out "
-            "to measure accuracy.")
+    counts = _(", ").join(f"{name} {n}" for name, n in zip(points.classes, points.counts()))
+    return _("{n:,} points in {classes} classes ({counts}); the nets train on {train:,} and a "
+             "fifth of each class ({held:,}) is held out to measure accuracy.").format(
+                 n=len(points.x), classes=points.n_classes, counts=counts, train=n_train,
+                 held=len(points.x) - n_train)
 
 
 def steps_to(view, metric: str = "heldout_acc", target: float = TARGET) -> int | None:
@@ -93,19 +95,31 @@ def findings(snap) -> list[str]:
             continue
         s = steps_to(view)
         reached[name] = s
-        state = f" ({view.status_text})" if view.status == "diverged" else ""
-        out.append(f"- **{view.label}**: {ev['train_acc'][-1]:.0%} of the training points, "
-                   f"{ev['heldout_acc'][-1]:.0%} of the held-out points at step "
-                   f"{int(ev['step'][-1]):,}{state}; "
-                   + (f"{TARGET:.0%} held-out first at step {s:,}." if s is not None else
-                      f"not yet at {TARGET:.0%} held-out."))
+        values = dict(net=_(view.label), train=ev["train_acc"][-1],
+                      heldout=ev["heldout_acc"][-1], step=int(ev["step"][-1]), target=TARGET,
+                      first=s, state=view.status_shown)
+        if view.status == "diverged":
+            line = (_("- **{net}**: {train:.0%} of the training points, {heldout:.0%} of the "
+                      "held-out points at step {step:,} ({state}); {target:.0%} held-out first "
+                      "at step {first:,}.") if s is not None else
+                    _("- **{net}**: {train:.0%} of the training points, {heldout:.0%} of the "
+                      "held-out points at step {step:,} ({state}); not yet at {target:.0%} "
+                      "held-out."))
+        else:
+            line = (_("- **{net}**: {train:.0%} of the training points, {heldout:.0%} of the "
+                      "held-out points at step {step:,}; {target:.0%} held-out first at step "
+                      "{first:,}.") if s is not None else
+                    _("- **{net}**: {train:.0%} of the training points, {heldout:.0%} of the "
+                      "held-out points at step {step:,}; not yet at {target:.0%} held-out."))
+        out.append(line.format(**values))
     if {"plain", "bn"} <= set(reached):
         p, b = reached["plain"], reached["bn"]
         if p is not None and b is not None:
-            out.append("Both nets got there; " + ("BN first." if b < p else "the plain net "
-                       "first." if p < b else "at the same evaluation."))
+            out.append(_("Both nets got there; BN first.") if b < p else
+                       _("Both nets got there; the plain net first.") if p < b else
+                       _("Both nets got there; at the same evaluation."))
         elif b is not None:
-            out.append("So far only the BN net has.")
+            out.append(_("So far only the BN net has."))
         elif p is not None:
-            out.append("So far only the plain net has.")
+            out.append(_("So far only the plain net has."))
     return out
