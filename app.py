@@ -75,7 +75,8 @@ def home():
 language.setup()
 # No page icon: the browser shows a page's icon as its favicon, and a Material icon there is
 # fetched from a font host (no internet in a classroom); the served PNG is the favicon.
-pages = [st.Page(home, title=_(HOME_TITLE), default=True)]
-pages += [st.Page(f"pages/{p.name}", title=page_name(p.name))
-          for p in sorted(PAGES.glob("*.py"), key=lambda p: page_order(p.name))]
-st.navigation(pages, expanded=True).run()
+pages = {"app.py": st.Page(home, title=_(HOME_TITLE), default=True)}
+pages.update({f"pages/{p.name}": st.Page(f"pages/{p.name}", title=page_name(p.name))
+              for p in sorted(PAGES.glob("*.py"), key=lambda p: page_order(p.name))})
+ui.core.NAV_PAGES.update(pages)
+st.navigation(list(pages.values()), expanded=True).run()

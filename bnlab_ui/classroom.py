@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from bn_core.engine.classroom import classroom_for
 from bn_core.lessons import predictions
@@ -136,7 +137,13 @@ def _apply(state: dict, page: str) -> None:
     _widget_state_clear()
     target = state["page"] or page
     if target != page:
-        st.switch_page(target, query_params=language.with_own_lang(state["query"]))
+        # the home page is app.py's function, not a file: switch_page needs its Page object
+        destination = core.NAV_PAGES.get(target, target)
+        try:
+            st.switch_page(destination, query_params=language.with_own_lang(state["query"]))
+        except StreamlitAPIException:  # a page this server does not have: stay here
+            core.log.warning("the class's page %r is not a page of this app", target[:80])
+            return
     st.query_params.clear()
     st.query_params.update(language.with_own_lang(state["query"]))
     st.rerun()

@@ -100,11 +100,31 @@ def _session_id() -> str:
 
 # ---------------------------------------------------------------------------- page frame
 
+# app.py's pages by the name a page calls itself ("app.py" for home, "pages/<file>.py"), for
+# st.switch_page, which needs a function page's Page object.
+NAV_PAGES: dict = {}
+
+
+def through_app() -> None:
+    """Run every page through app.py's navigation. Until app.py has called st.navigation once
+    in this process, Streamlit treats the pages/ folder as an old-style multipage app and runs a
+    page's file alone: a server's first visitor who opened a lesson by its link (not "/") got
+    Streamlit's own page list (English, file names, "app"). One rerun puts the page under
+    app.py's navigation (the page names in the session's language). Streamlit's own flag:
+    streamlit/commands/navigation.py sets it the same way once st.navigation runs."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_header(title: str, teaches: str, intro: str, icon: str = ":material/science:") -> None:
     """Page config, title, the teaching points covered, and a short introduction (each given
     in English and shown in the session's language), and the language choice."""
     from bnlab_ui import language
 
+    through_app()
     language.setup()
     st.session_state["_page_title"] = title
     title, teaches, intro = _(title), _(teaches), _(intro)

@@ -92,6 +92,7 @@ class Lesson:
 
     def __init__(self, title: str, intro: str, more: str = "", icon: str = ":material/science:",
                  page: str | None = None, steps: bool = False, more_values: dict | None = None):
+        core.through_app()
         language.setup()  # before any text: the page's English strings are translated here
         self.name = title  # the English title: widget keys and statistics, in every language
         title, intro, more = _(title), _(intro), _(more)

@@ -21,23 +21,39 @@ ZH_TITLE = "BN 实验室：观察批归一化如何起作用"
 
 @pytest.fixture(scope="module")
 def server():
-    """A fresh server that has run app.py once: until a session has run it, Streamlit serves a
-    page opened by its own URL from the pages/ folder, with its own (English) page list, so a
-    page's test run alone (-k) would see that list instead of app.py's navigation."""
     s = Server(log_name="server-i18n.log")
+    yield s
+    s.stop()
+
+
+def test_a_servers_first_visitor_by_a_lessons_link_gets_the_apps_navigation():
+    """Until app.py has run once in a server, Streamlit runs a page opened by its own URL from
+    the pages/ folder alone, with its own English page list ("app", file names); the frame
+    puts it under app.py's navigation (bnlab_ui/core.py through_app)."""
+    fresh = Server(log_name="server-first-visit.log")
     try:
         with sync_playwright() as pw:
             browser = launch_browser(pw)
             try:
-                page = browser.new_page()
-                page.goto(s.url, timeout=120_000)
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.goto(f"{fresh.url}/Gamma_and_beta?lang=zh", timeout=120_000)
                 wait_idle(page)
-                page.locator("[data-testid='stSidebarNav']").wait_for(timeout=90_000)
+                nav = page.locator("[data-testid='stSidebarNav']")
+                nav.wait_for(timeout=90_000)
+                page.wait_for_function(
+                    """() => document.querySelector("[data-testid='stSidebarNav']")
+                        .innerText.includes('首页')""", timeout=90_000)
+                text = nav.inner_text()
+                assert "首页" in text and "服务器状态" in text, text
+                assert "app" not in text.split() and "View" not in text, text
+                assert page.locator("[data-testid='stMain'] h1").first.inner_text() \
+                    .startswith("gamma 与 beta")
+                assert "/Gamma_and_beta" in page.url
             finally:
                 browser.close()
-        yield s
     finally:
-        s.stop()
+        fresh.stop()
+    assert not our_tracebacks(fresh.log_text())
 
 
 def test_home_in_chinese_by_url_and_by_browser_language(server):
