@@ -311,7 +311,11 @@ class Lesson:
         st.session_state[value_key] = min(max(st.session_state[value_key], 0), latest)
 
         def moved():
-            st.session_state[follow_key] = st.session_state[value_key] >= latest
+            # a page switch (the class following the teacher) may have dropped the widget's
+            # state before its callback runs: nothing moved then
+            value = st.session_state.get(value_key)
+            if value is not None:
+                st.session_state[follow_key] = value >= latest
 
         row = st.columns([1.3, 6], vertical_alignment="center")
         step = st.session_state[value_key]

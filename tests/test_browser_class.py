@@ -144,9 +144,9 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
         moved = time.monotonic()
         followers = students[1:]  # Ana has her own copy of the home page's run now
 
-        def title(page) -> str:
-            heading = page.locator("[data-testid='stMain'] h1")
-            return heading.first.inner_text() if heading.count() else ""
+        def title(page) -> str:  # read in one step: a rerun may remove the heading meanwhile
+            return page.evaluate("""() => (document.querySelector("[data-testid='stMain'] h1")
+                                           || {}).innerText || ''""")
 
         # what a student sees is the page's content (its title); the address bar follows it
         # too, though under load Streamlit's browser side may keep the old path a while
