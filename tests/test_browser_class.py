@@ -58,7 +58,9 @@ def open_page(browser, url: str):
 
 
 def main_text(page) -> str:
-    return page.inner_text("[data-testid='stMain']")
+    """The main area's text, "" while a rerun has it away (read in one step, never waiting)."""
+    return page.evaluate("""() => (document.querySelector("[data-testid='stMain']")
+                                   || {}).innerText || ''""")
 
 
 def sign_in(page, key: str) -> str:
@@ -181,8 +183,11 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
         teacher.get_by_role("button", name="Ask").click()
         wait_idle(teacher)
         asked = [p for _, p in students[2:]]
-        for page in asked:
-            assert wait_until(lambda: "Predict:" in main_text(page), timeout=30, interval=0.3)
+        for n, page in enumerate(asked):
+            shown = wait_until(lambda: "Predict:" in main_text(page), timeout=60, interval=0.3)
+            if not shown:
+                page.screenshot(path=str(ARTIFACTS / f"class-asked-{n}.png"))
+            assert shown, (page.url, main_text(page)[:500])
             assert "Answer first" in main_text(page)
         for i, page in enumerate(asked):
             page.get_by_text(["the plain net", "the BN net", "about the same time"][i % 3],

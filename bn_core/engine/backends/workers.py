@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -95,18 +96,31 @@ class ProcessHost:
         self.conn = parent
         self.pid = self.proc.pid
         self.ready = threading.Event()
-        self._send_lock = threading.Lock()
+        # Commands leave through a queue and a thread of their own, in the order given, and
+        # `send` never blocks: the pool calls it under its lock, and a blocking send there
+        # deadlocked once both pipes were full (the worker waiting to hand over updates, the
+        # receiving thread waiting for the pool's lock to apply them).
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._closing = False
         self.rx = threading.Thread(target=self._receive, name=f"bnlab-worker-rx-{host_id}",
                                    daemon=True)
+        self.tx = threading.Thread(target=self._transmit, name=f"bnlab-worker-tx-{host_id}",
+                                   daemon=True)
         self.rx.start()
+        self.tx.start()
 
     def send(self, cmd: dict) -> None:
-        with self._send_lock:
+        self._outbox.put(cmd)
+
+    def _transmit(self) -> None:
+        while True:
+            cmd = self._outbox.get()
+            if cmd is None:
+                return
             try:
                 self.conn.send(cmd)
             except (OSError, EOFError, ValueError):
-                pass  # the receiving thread reports the dead worker
+                return  # the receiving thread reports the dead worker
 
     def _receive(self) -> None:
         while True:
@@ -144,6 +158,8 @@ class ProcessHost:
         self._closing = True
         self.send({"op": "shutdown"})
         self.send({"op": "exit"})
+        self.send(None)  # the transmitting thread ends after these
+        self.tx.join(5)
         for stop in (None, self.proc.terminate, self.proc.kill):
             if stop is not None:
                 stop()
