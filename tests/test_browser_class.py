@@ -106,8 +106,9 @@ def test_a_wrong_key_is_refused_and_a_repeated_wrong_key_slowed(browser, server)
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 8 open: on this loaded machine the teacher's Restart of the class run did not show "
-    "training within 120 s in the last runs (2026-12-02); not yet understood"))
+    "issue 8 open: with 5 students at load ~4-10, when the teacher goes back to Home after a "
+    "lesson, 1-2 following students' browsers went white (no Streamlit app drawn) for 120 s "
+    "(artifacts/browser/class-home-*.png, 2026-12-02); one student alone follows fine"))
 def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, server, capsys):
     teacher_ctx, teacher = open_page(browser, server.url + "/")
     students = []
@@ -161,8 +162,12 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
                   f"{sum('/Shuffling' in p.url for _, p in followers)} of {len(followers)}")
         assert took <= 2.0 * load_factor() + 1.0
         teacher.get_by_role("link", name=re.compile("^Home$")).first.click()
-        assert wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
-                          timeout=120, interval=0.2), [(p.url, title(p)) for _, p in followers]
+        home = wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
+                          timeout=120, interval=0.2)
+        if not home:
+            for n, (_, p) in enumerate(followers):
+                p.screenshot(path=str(ARTIFACTS / f"class-home-{n}.png"))
+        assert home, [(p.url, title(p), main_text(p)[:200]) for _, p in followers]
 
         # a student who explores drives a run of their own
         _, ben = students[1]
