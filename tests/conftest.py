@@ -81,3 +81,13 @@ def no_leaked_threads(created_runs):
 def shared_backend():
     """The in-process backend of runs made without one, started before any test."""
     return engine.default_backend()
+
+
+@pytest.fixture
+def zh():
+    """Chinese in the test's own thread too: AppTest calls a widget's format_func (which
+    translates) here, outside the script's thread, when it re-runs the page."""
+    from bn_core import i18n
+
+    with i18n.language("zh"):
+        yield

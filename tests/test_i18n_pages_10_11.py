@@ -24,14 +24,6 @@ def registry():
     fresh_registry()
 
 
-@pytest.fixture
-def zh():
-    """Chinese in the test's own thread too: AppTest calls a widget's format_func (which
-    translates) here, outside the script's thread, when it re-runs the page."""
-    with i18n.language("zh"):
-        yield
-
-
 def english(texts) -> list[str]:
     """English sentences left, leaving out the settings table's texts (bn_core/config.py,
     translated by the frame: see i18n_check.settings_texts)."""

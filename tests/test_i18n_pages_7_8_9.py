@@ -7,21 +7,12 @@ import pytest
 from i18n_check import apptest_texts, english_left, settings_texts
 from pagetest import fresh_registry, no_exceptions, open_page, poll
 
-from bn_core import i18n
 
 
 @pytest.fixture(autouse=True)
 def registry():
     yield
     fresh_registry()
-
-
-@pytest.fixture
-def zh():
-    """Chinese in the test's own thread too: AppTest calls a widget's format_func (which
-    translates) here, outside the script's thread, when it re-runs the page."""
-    with i18n.language("zh"):
-        yield
 
 
 def latest_status() -> str:

@@ -106,16 +106,15 @@ class RunActorImpl:
             held[seq] = (time.monotonic(), cmd)
             return self._release(sender)
 
-    def _release(self, sender, force: bool = False) -> int:
+    def _release(self, sender) -> int:
         """Apply the sender's held commands that are next in its order (all of them, oldest
         first, once the earliest has waited REORDER_WAIT for a command that never came)."""
         held = self.held.get(sender, {})
         expected = self.expected.get(sender, 1)
-        if held and min(held) < expected:  # a stale duplicate: drop it
-            for seq in [s for s in held if s < expected]:
-                del held[seq]
+        for seq in [s for s in held if s < expected]:  # late: its turn has passed
+            del held[seq]
         if held and expected not in held and (
-                force or time.monotonic() - min(t for t, _ in held.values()) > REORDER_WAIT):
+                time.monotonic() - min(t for t, _ in held.values()) > REORDER_WAIT):
             expected = min(held)
         while expected in held:
             self._apply(held.pop(expected)[1])
