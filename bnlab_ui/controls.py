@@ -22,6 +22,7 @@ STATUS_WORDS = {"ready": N_("not started"), "queued": N_("waiting for room"),
                 "loading": N_("starting"), "running": N_("training"), "paused": N_("paused"),
                 "finished": N_("finished"), "stopped": N_("stopped"), "failed": N_("failed")}
 EXPLORE_KEY = "_bnlab_explore"
+LEFT_KEY = "_bnlab_notice"  # set by a button that left the shared run: the next run shows it
 
 
 def speed_label(pace: float) -> str:
@@ -59,7 +60,7 @@ def may_control(run: Run, viewer: str) -> bool:
 def leave_shared_run(page: str) -> None:
     """This viewer leaves the run everyone shares and gets their own copy on this page."""
     st.session_state.setdefault(EXPLORE_KEY, {})[page] = True
-    st.session_state["_bnlab_notice"] = _(
+    st.session_state[LEFT_KEY] = _(
         "You left the shared run: it goes on for the others. This is your own copy of it, "
         "with the same settings: press Play to train it.")
 

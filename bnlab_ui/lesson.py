@@ -116,7 +116,7 @@ class Lesson:
         if more and not self.present:
             with st.expander(_("More about this lesson"), icon=":material/menu_book:"):
                 st.markdown(more)
-        notice = st.session_state.pop("_bnlab_notice", None)
+        notice = st.session_state.pop(controls.LEFT_KEY, None)
         if notice:
             st.info(notice, icon=":material/call_split:")
         roles.teacher_panel()
@@ -190,6 +190,8 @@ class Lesson:
 
         @st.fragment(run_every=interval)
         def fragment():
+            if controls.LEFT_KEY in st.session_state:
+                st.rerun()  # a button here left the shared run: the whole page changes runs
             language.apply()
             started = time.perf_counter()
             for r in trained:
