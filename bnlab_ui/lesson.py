@@ -48,11 +48,19 @@ h3 {font-size: 1.15rem !important; margin-top: 0.3rem !important;}
 </style>"""
 PRESENT_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"] {font-size: 22px;}
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.15rem;}
-h1 {font-size: 2.2rem !important;}
-.bnlab-say {font-size: 1.45rem; font-weight: 600; line-height: 1.35;}
-button p {font-size: 1.05rem !important;}
+/* The projector view: the text large (px, for the back of a lecture room at 1280x720), while
+   Streamlit's own spacing (rem) stays as it is, so the first section's chart is on the first
+   screen. The header is see-through: the page starts near the top. */
+[data-testid="stHeader"] {background: transparent;}
+.block-container {padding-top: 1.3rem !important; padding-bottom: 1rem !important;}
+h1 {font-size: 40px !important; padding: 0 0 0.1rem 0 !important;}
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li {font-size: 23px; line-height: 1.4;}
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p {font-size: 20px;}
+[data-testid="stMain"] button [data-testid="stMarkdownContainer"] p {font-size: 19px; line-height: 1.3;}
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p {font-size: 20px;}
+[data-testid="stMain"] kbd:not([aria-label*="Page"]) {display: none;}  /* K, S, B: in the tooltips */
+.bnlab-say {font-size: 28px; font-weight: 600; line-height: 1.3; margin: 0;}
 </style>"""
 MOBILE_CSS = """
 <style>
@@ -112,7 +120,8 @@ class Lesson:
             charts.set_chart_theme("contrast")
         classroom.sync(self.page)
         st.title(title)
-        st.markdown(intro)
+        if not self.present:  # the projector view: the teacher says it; the chart comes first
+            st.markdown(intro)
         if more and not self.present:
             with st.expander(_("More about this lesson"), icon=":material/menu_book:"):
                 st.markdown(more)
@@ -341,10 +350,10 @@ class Lesson:
             return
         if self.steps:
             section = self._step_bar()
+            if self.present:
+                self._say(section)
             with core.guard(section.title):
                 section.draw(shown, self.present)
-            if self.present and section.say:
-                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         if self.present:
             index_key = f"{self.name}|section"
@@ -359,10 +368,9 @@ class Lesson:
                        shortcut="PageDown", disabled=i == len(self.sections) - 1,
                        on_click=lambda: st.session_state.__setitem__(index_key, i + 1))
             section = self.sections[i]
+            self._say(section)
             with core.guard(section.title):
                 section.draw(shown, True)
-            if section.say:
-                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         for n, section in enumerate(self.sections):
             with st.container():
@@ -370,3 +378,10 @@ class Lesson:
                     st.subheader(section.title)
                 with core.guard(section.title):
                     section.draw(shown, False)
+
+    @staticmethod
+    def _say(section: Section) -> None:
+        """The projector view's line for a section, what the teacher says: above its chart, so
+        the class reads the question before the chart that answers it."""
+        if section.say:
+            st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
