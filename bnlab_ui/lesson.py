@@ -116,8 +116,7 @@ class Lesson:
         st.session_state["_page_title"] = self.name
         st.session_state[replays.PAGE_STATE] = (self.name, self.page)
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
-        if self.present:
-            charts.set_chart_theme("contrast")
+        charts.projector(self.present)
         classroom.sync(self.page)
         st.title(title)
         if not self.present:  # the projector view: the teacher says it; the chart comes first

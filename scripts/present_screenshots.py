@@ -47,7 +47,8 @@ MEASURE = """() => {
     const side = document.querySelector("[data-testid='stSidebar']");
     const buttons = Array.from(document.querySelectorAll("[data-testid='stMain'] button"));
     const named = re => buttons.filter(b => re.test(b.innerText)).map(box)[0] || null;
-    const ticks = Array.from(document.querySelectorAll('.js-plotly-plot .xtick text'))
+    const ticks = Array.from(document.querySelectorAll(
+            '.js-plotly-plot .xtick text, .js-plotly-plot .ytick text'))
         .map(t => parseFloat(t.style.fontSize || getComputedStyle(t).fontSize));
     const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle, ' +
                                                         '.js-plotly-plot .annotation-text'))
@@ -56,7 +57,11 @@ MEASURE = """() => {
         sidebar: side ? side.getAttribute('aria-expanded') : null,
         sidebar_width: side ? Math.round(side.getBoundingClientRect().width) : 0,
         h1: px("[data-testid='stMain'] h1"),
-        body: px("[data-testid='stMain'] [data-testid='stMarkdownContainer'] p"),
+        body: (() => { const p = Array.from(document.querySelectorAll(
+                   "[data-testid='stMain'] [data-testid='stMarkdownContainer'] p"))
+                   .filter(e => !e.closest('button') && !e.closest('h1'))
+                   .map(e => parseFloat(getComputedStyle(e).fontSize));
+               return p.length ? Math.min(...p) : null; })(),
         say: px(".bnlab-say"),
         tick: ticks.length ? Math.min(...ticks) : null,
         chart_title: titles.length ? Math.min(...titles) : null,
