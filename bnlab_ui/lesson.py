@@ -53,13 +53,23 @@ PRESENT_CSS = """
    screen. The header is see-through: the page starts near the top. */
 [data-testid="stHeader"] {background: transparent;}
 .block-container {padding-top: 1.3rem !important; padding-bottom: 1rem !important;}
-h1 {font-size: 40px !important; padding: 0 0 0.1rem 0 !important;}
+h1 {font-size: 40px !important; padding: 0 0 0.4rem 0 !important;}
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li {font-size: 23px; line-height: 1.4;}
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p {font-size: 20px;}
 [data-testid="stMain"] button [data-testid="stMarkdownContainer"] p {font-size: 19px; line-height: 1.3;}
 [data-testid="stMain"] [data-testid="stWidgetLabel"] p {font-size: 20px;}
 [data-testid="stMain"] kbd:not([aria-label*="Page"]) {display: none;}  /* K, S, B: in the tooltips */
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}
+/* The control bar's buttons show their icons only (their tooltips name them and their keys;
+   the labels stay for screen readers): the step counter then fits on the same row. */
+[class*="-live-pause"] button [data-testid="stMarkdownContainer"],
+[class*="-live-play"] button [data-testid="stMarkdownContainer"],
+[class*="-live-step1"] button [data-testid="stMarkdownContainer"],
+[class*="-live-restart"] button [data-testid="stMarkdownContainer"],
+[class*="-live-stop"] button [data-testid="stMarkdownContainer"] {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap;}
 .bnlab-say {font-size: 28px; font-weight: 600; line-height: 1.3; margin: 0;}
 </style>"""
 MOBILE_CSS = """

@@ -8,7 +8,8 @@ PAGE is a URL path ("/", "/Figure_1_live"); by default the home page and every l
 pages/ (the Server status page is not a lesson). Each file is
 <out>/present-<Page>-1280x720.png. Before each shot the script waits on conditions, never on
 a fixed time alone: the page's title drawn, a Plotly chart drawn with data, and on a page with
-a run its step counter moving (or the run finished). It prints what it measured on each page
+a run its step counter moving, then its run trained far enough to show something (READY;
+at most READY_TIMEOUT seconds, or the run finished). It prints what it measured on each page
 (sidebar, font sizes, where the first chart and Previous/Next are) so the view can be judged
 without opening the images, too.
 """
@@ -36,6 +37,14 @@ CHART_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
 # URL keys a page is shot with (settings in the URL, as a teacher's link carries them)
 QUERY: dict[str, str] = {}
+# How far a page's run gets before its shot (its charts then show what the lesson is about:
+# the first 300 steps, where the nets differ most), unless it finishes first; a regular
+# expression instead is waited for in the page's text (Small batches: runs of the sweep done).
+MIN_STEP = 300
+READY: dict[str, str] = {"/Figure_1_live": "600", "/Convolutional_BN": "400",
+                         "/Which_part_of_BN": "400", "/Gradients_and_learning_rates": "400",
+                         "/Small_batches": r"\b[1-9]\d* of \d+ runs finished"}
+READY_TIMEOUT = 300  # seconds; on a loaded machine a run may train at 5 steps/s
 MEASURE = """() => {
     const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
                        return {top: Math.round(r.top), bottom: Math.round(r.bottom)}; };
@@ -126,11 +135,18 @@ def shoot(browser, base: str, path: str, out: Path) -> dict:
         settle(page)
         page.wait_for_selector("[data-testid='stMain'] h1", state="visible")
         page.wait_for_function(CHART_DRAWN, timeout=180_000, polling=300)
-        moving = None
+        moving = ready = None
         if STEP.search(main_text(page)):  # a page with a run: its counter moves, or it is done
             first = step_of(page)
             moving = wait_until(lambda: step_of(page) > max(first, 0) or
                                 "· finished" in main_text(page), timeout=120)
+            want = READY.get(path, str(MIN_STEP))
+            if want.isdigit():
+                ready = wait_until(lambda: step_of(page) >= int(want) or
+                                   "· finished" in main_text(page), timeout=READY_TIMEOUT, interval=1)
+            else:
+                ready = wait_until(lambda: re.search(want, main_text(page)) is not None,
+                                   timeout=READY_TIMEOUT, interval=1)
         settle(page)
         page.wait_for_function(CHART_DRAWN, timeout=60_000, polling=300)
         name = path.strip("/") or "home"
@@ -138,7 +154,7 @@ def shoot(browser, base: str, path: str, out: Path) -> dict:
         page.screenshot(path=str(file))
         info = page.evaluate(MEASURE)
         info.update(file=str(file.relative_to(ROOT) if file.is_relative_to(ROOT) else file),
-                    step=step_of(page), moving=moving)
+                    step=step_of(page), moving=moving, ready=ready)
         return info
     finally:
         ctx.close()

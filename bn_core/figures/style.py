@@ -552,7 +552,7 @@ THEME_LABELS = {"light": "Light", "dark": "Dark, high contrast (projector)",
 # unsized at 12-16 px (its rem sizes); this theme sizes them (PROJECTOR_TEXT).
 PROJECTOR = "projector"
 ALL_THEMES = THEMES + (PROJECTOR,)
-PROJECTOR_TEXT = {"tick": 18, "axis_title": 19, "legend": 18, "title": 21}
+PROJECTOR_TEXT = {"tick": 17, "axis_title": 18, "legend": 17, "title": 20, "colorbar": 14}
 DARK_BG = "#111111"
 DARK_INK = "#F2F2F2"
 # Net colours that are too dark on a dark background, and their Okabe-Ito replacements.
@@ -690,7 +690,7 @@ def apply_theme(fig: dict, name: str) -> dict:
     for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
         layout[key] = merged(layout[key], _THEME_AXIS[name])
     if name == PROJECTOR:
-        _size_text(layout)
+        _size_text(layout, data)
     for item in layout.get("annotations", []):
         item.setdefault("font", {}).setdefault("color", layout_over["font"]["color"])
     for trace in data:
@@ -703,20 +703,37 @@ def apply_theme(fig: dict, name: str) -> dict:
     return {**fig, "data": data, "layout": layout}
 
 
-def _size_text(layout: dict) -> None:
+def _size_text(layout: dict, data: list) -> None:
     """The projector theme's text sizes on what a figure left unsized (a size the builder set,
-    to make labels fit, is kept: `apply_theme` has scaled it already)."""
+    to make labels fit, is kept: `apply_theme` has scaled it already). A y-axis title is
+    wrapped again to the height of its panel at its new size; a colour bar's ticks stay small
+    (several stacked in a short bar)."""
     text = PROJECTOR_TEXT
+    margin = layout.get("margin") or {}
+    plot_px = layout.get("height", 360) - margin.get("t", 60) - margin.get("b", 50)
     for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
         ax = layout[key]
         ax.setdefault("tickfont", {}).setdefault("size", text["tick"])
         title = ax.get("title")
         if isinstance(title, dict):
-            title.setdefault("font", {}).setdefault("size", text["axis_title"])
+            size = title.setdefault("font", {}).setdefault("size", text["axis_title"])
+            if key.startswith("y") and title.get("text"):
+                low, high = ax.get("domain", [0.0, 1.0])
+                px = plot_px * (high - low)
+                title["text"] = wrap(title["text"].replace("<br>", " "),
+                                     int(px / (AXIS_CHAR_PX * size / 15)))
     layout.setdefault("legend", {}).setdefault("font", {}).setdefault("size", text["legend"])
     title = layout.get("title")
     if isinstance(title, dict):
         title.setdefault("font", {}).setdefault("size", text["title"])
+    bars = [t.get("colorbar") or (t.get("marker") or {}).get("colorbar") for t in data]
+    bars += [layout[k].get("colorbar") for k in layout if k.startswith("coloraxis")]
+    for bar in bars:
+        if isinstance(bar, dict):
+            bar.setdefault("tickfont", {}).setdefault("size", text["colorbar"])
+            title = bar.get("title")
+            if isinstance(title, dict):
+                title.setdefault("font", {}).setdefault("size", text["colorbar"] + 1)
 
 
 def _theme_colorbar(bar: dict, ink: str) -> None:
