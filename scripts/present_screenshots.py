@@ -30,10 +30,16 @@ WIDTH, HEIGHT = 1280, 720
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 DRAWN = """() => !document.querySelector("[data-testid='stSkeleton']") &&
     !!document.querySelector("[data-testid='stMain'] h1")"""
-# a Plotly chart on screen with its traces drawn (and its data in them)
-CHART_DRAWN = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(p =>
-    p.getBoundingClientRect().height > 50 && p.querySelector('.main-svg') &&
-    (p.data || []).length > 0)"""
+# a Plotly chart on screen with its traces drawn (and its data in them): every chart shown is
+# painted (plotted, its ticks drawn, not kept hidden or faded while Streamlit redraws it)
+CHART_DRAWN = """() => {
+    const plots = Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .filter(p => p.getBoundingClientRect().height > 50 && p.getBoundingClientRect().top < 720);
+    const painted = p => p.checkVisibility({opacityProperty: true, visibilityProperty: true}) &&
+        !!p.querySelector('.main-svg') && (p.data || []).length > 0 && !!p._fullLayout &&
+        !!p.querySelector('.xtick, .ytick, .annotation');
+    return plots.length > 0 && plots.every(painted);
+}"""
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
 # URL keys a page is shot with (settings in the URL, as a teacher's link carries them)
 QUERY: dict[str, str] = {}
@@ -148,10 +154,13 @@ def shoot(browser, base: str, path: str, out: Path) -> dict:
                 ready = wait_until(lambda: re.search(want, main_text(page)) is not None,
                                    timeout=READY_TIMEOUT, interval=1)
         settle(page)
-        page.wait_for_function(CHART_DRAWN, timeout=60_000, polling=300)
         name = path.strip("/") or "home"
         file = out / f"present-{name}-{WIDTH}x{HEIGHT}.png"
-        page.screenshot(path=str(file))
+        for _ in range(10):  # a chart Streamlit redrew during the shot: shoot again
+            page.wait_for_function(CHART_DRAWN, timeout=60_000, polling=300)
+            page.screenshot(path=str(file))
+            if page.evaluate(CHART_DRAWN):
+                break
         info = page.evaluate(MEASURE)
         info.update(file=str(file.relative_to(ROOT) if file.is_relative_to(ROOT) else file),
                     step=step_of(page), moving=moving, ready=ready)

@@ -709,7 +709,7 @@ def _size_text(layout: dict, data: list) -> None:
     wrapped again to the height of its panel at its new size; a colour bar's ticks stay small
     (several stacked in a short bar)."""
     text = PROJECTOR_TEXT
-    margin = layout.get("margin") or {}
+    margin = layout.setdefault("margin", {})
     plot_px = layout.get("height", 360) - margin.get("t", 60) - margin.get("b", 50)
     for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
         ax = layout[key]
@@ -722,7 +722,13 @@ def _size_text(layout: dict, data: list) -> None:
                 px = plot_px * (high - low)
                 title["text"] = wrap(title["text"].replace("<br>", " "),
                                      int(px / (AXIS_CHAR_PX * size / 15)))
-    layout.setdefault("legend", {}).setdefault("font", {}).setdefault("size", text["legend"])
+    legend = layout.setdefault("legend", {})
+    legend.setdefault("font", {}).setdefault("size", text["legend"])
+    if legend.get("yanchor") == "bottom" and legend.get("y", 0) >= 1 and \
+            legend.get("yref") != "container":
+        # a legend above the plot, under the title: both larger now, so more room between
+        margin["t"] = margin.get("t", 60) + 14
+        layout["height"] = layout.get("height", 360) + 14
     title = layout.get("title")
     if isinstance(title, dict):
         title.setdefault("font", {}).setdefault("size", text["title"])
