@@ -12,8 +12,12 @@ At 1280x720 the title, two sentences of introduction, the control bar and the fi
 chart fit on the first screen. `live` draws the control bar, a time scrubber and the sections
 in one fragment that refreshes about once a second while the run is live. A section's draw
 function gets the snapshot (as it was at the scrubbed step) and `brief`: True in the projector
-view (`?present=1`), where one section is shown at a time, large, with its `say` line, and
-with Previous/Next (PageUp/PageDown, what presentation clickers send).
+view (`?present=1`), where one section is shown at a time, large, its `say` line above it, with
+Previous/Next (PageUp/PageDown, what presentation clickers send). That view leaves out the
+introduction (the teacher says it), draws the text in px (PRESENT_CSS: 28 px say line, 20-23 px
+text) while Streamlit's spacing stays in rem, the control bar by its icons, and the charts in
+the projector theme (bn_core.figures.style.PROJECTOR), so at 1280x720 the whole first chart is
+on the first screen (docs/screenshots/present-*.png, tests/test_browser_present.py).
 
 A lesson made of many sections the student steps through (`Lesson(..., steps=True)`) shows one
 section at a time in every view: a step bar (Previous, one button per section, Next) above it,
