@@ -104,7 +104,7 @@ def on_screen(box) -> bool:
 
 def settled(page) -> dict:
     """The page measured once its first section is drawn: a chart whose top is on the first
-    screen and the section's say line (sampled: while a live fragment redraws on a loaded
+    screen, painted (its ticks drawn), and the section's say line (sampled: while a live fragment redraws on a loaded
     machine, a chart can be missing for a moment)."""
     seen: list[dict] = []
 
@@ -112,7 +112,7 @@ def settled(page) -> dict:
         seen.append(page.evaluate(MEASURE))
         m = seen[-1]
         return m["chart_top"] is not None and m["chart_top"] < CHART_TOP_MAX and m["say"] \
-            and m["previous"] and m["next"]
+            and m["previous"] and m["next"] and m["tick_px"]  # its ticks drawn: painted
     wait_until(drawn, timeout=90, interval=0.5)
     return seen[-1]
 
