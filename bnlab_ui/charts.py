@@ -14,7 +14,8 @@ Chart themes (bn_core.figures.style.THEMES): "light" (as built), "dark" and "con
 the last two with thicker lines and larger text for a projector. A session picks one with
 `set_chart_theme`; every chart it then draws through `bnlab_ui.chart` or `show_figure` uses it
 (read at each refresh; the figure cache keeps one prepared figure per theme, shared by all the
-viewers using it). A page offers the choice, for example in its sidebar, before its live view:
+viewers using it). The projector view (`?present=1`) draws them in style.PROJECTOR, which no
+viewer picks ("contrast" with larger text): `projector`. A page offers the choice, for example in its sidebar, before its live view:
 
     from bn_core.figures.style import THEME_LABELS, THEMES
     from bnlab_ui import charts
@@ -40,9 +41,10 @@ from plotly.basedatatypes import BaseFigure
 
 from bn_core.engine.records import RunSnapshot
 from bn_core.i18n import get_language
-from bn_core.figures.style import LIVE_CONFIG, THEMES, apply_theme
+from bn_core.figures.style import ALL_THEMES, LIVE_CONFIG, PROJECTOR, THEMES, apply_theme
 
 THEME_STATE = "bnlab:chart_theme"
+BEFORE_PROJECTOR = "bnlab:chart_theme_before_projector"
 
 
 class PreparedFigure(BaseFigure):
@@ -132,7 +134,7 @@ def spec_json(fig) -> str:
 def chart_theme() -> str:
     """This session's chart theme ("light" unless `set_chart_theme` chose another)."""
     name = st.session_state.get(THEME_STATE, "light")
-    return name if name in THEMES else "light"
+    return name if name in ALL_THEMES else "light"
 
 
 def set_chart_theme(name: str) -> None:
@@ -140,6 +142,17 @@ def set_chart_theme(name: str) -> None:
     if name not in THEMES:
         raise ValueError(f"chart theme: got {name!r}; allowed: {', '.join(THEMES)}")
     st.session_state[THEME_STATE] = name
+
+
+def projector(on: bool) -> None:
+    """The projector view (`?present=1`) draws this session's charts in style.PROJECTOR while
+    `on`; off, the theme the session had before comes back."""
+    name = st.session_state.get(THEME_STATE, "light")
+    if on and name != PROJECTOR:
+        st.session_state[BEFORE_PROJECTOR] = name
+        st.session_state[THEME_STATE] = PROJECTOR
+    elif not on and name == PROJECTOR:
+        st.session_state[THEME_STATE] = st.session_state.pop(BEFORE_PROJECTOR, "light")
 
 
 def show_figure(fig, key: str, config: dict | None = None, theme: str | None = None,

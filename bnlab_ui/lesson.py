@@ -12,8 +12,12 @@ At 1280x720 the title, two sentences of introduction, the control bar and the fi
 chart fit on the first screen. `live` draws the control bar, a time scrubber and the sections
 in one fragment that refreshes about once a second while the run is live. A section's draw
 function gets the snapshot (as it was at the scrubbed step) and `brief`: True in the projector
-view (`?present=1`), where one section is shown at a time, large, with its `say` line, and
-with Previous/Next (PageUp/PageDown, what presentation clickers send).
+view (`?present=1`), where one section is shown at a time, large, its `say` line above it, with
+Previous/Next (PageUp/PageDown, what presentation clickers send). That view leaves out the
+introduction (the teacher says it), draws the text in px (PRESENT_CSS: 28 px say line, 20-23 px
+text) while Streamlit's spacing stays in rem, the control bar by its icons, and the charts in
+the projector theme (bn_core.figures.style.PROJECTOR), so at 1280x720 the whole first chart is
+on the first screen (docs/screenshots/present-*.png, tests/test_browser_present.py).
 
 A lesson made of many sections the student steps through (`Lesson(..., steps=True)`) shows one
 section at a time in every view: a step bar (Previous, one button per section, Next) above it,
@@ -48,11 +52,29 @@ h3 {font-size: 1.15rem !important; margin-top: 0.3rem !important;}
 </style>"""
 PRESENT_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"] {font-size: 22px;}
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.15rem;}
-h1 {font-size: 2.2rem !important;}
-.bnlab-say {font-size: 1.45rem; font-weight: 600; line-height: 1.35;}
-button p {font-size: 1.05rem !important;}
+/* The projector view: the text large (px, for the back of a lecture room at 1280x720), while
+   Streamlit's own spacing (rem) stays as it is, so the first section's chart is on the first
+   screen. The header is see-through: the page starts near the top. */
+[data-testid="stHeader"] {background: transparent;}
+.block-container {padding-top: 1.3rem !important; padding-bottom: 1rem !important;}
+h1 {font-size: 40px !important; padding: 0 0 0.4rem 0 !important;}
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li {font-size: 23px; line-height: 1.4;}
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p {font-size: 20px;}
+[data-testid="stMain"] button [data-testid="stMarkdownContainer"] p {font-size: 19px; line-height: 1.3;}
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p {font-size: 20px;}
+[data-testid="stMain"] kbd:not([aria-label*="Page"]) {display: none;}  /* K, S, B: in the tooltips */
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.6rem;}
+/* The control bar's buttons show their icons only (their tooltips name them and their keys;
+   the labels stay for screen readers): the step counter then fits on the same row. */
+[class*="-live-pause"] button [data-testid="stMarkdownContainer"],
+[class*="-live-play"] button [data-testid="stMarkdownContainer"],
+[class*="-live-step1"] button [data-testid="stMarkdownContainer"],
+[class*="-live-restart"] button [data-testid="stMarkdownContainer"],
+[class*="-live-stop"] button [data-testid="stMarkdownContainer"] {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap;}
+.bnlab-say {font-size: 28px; font-weight: 600; line-height: 1.3; margin: 0;}
 </style>"""
 MOBILE_CSS = """
 <style>
@@ -108,11 +130,11 @@ class Lesson:
         st.session_state["_page_title"] = self.name
         st.session_state[replays.PAGE_STATE] = (self.name, self.page)
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
-        if self.present:
-            charts.set_chart_theme("contrast")
+        charts.projector(self.present)
         classroom.sync(self.page)
         st.title(title)
-        st.markdown(intro)
+        if not self.present:  # the projector view: the teacher says it; the chart comes first
+            st.markdown(intro)
         if more and not self.present:
             with st.expander(_("More about this lesson"), icon=":material/menu_book:"):
                 st.markdown(more)
@@ -343,10 +365,10 @@ class Lesson:
             return
         if self.steps:
             section = self._step_bar()
+            if self.present:
+                self._say(section)
             with core.guard(section.title):
                 section.draw(shown, self.present)
-            if self.present and section.say:
-                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         if self.present:
             index_key = f"{self.name}|section"
@@ -361,10 +383,9 @@ class Lesson:
                        shortcut="PageDown", disabled=i == len(self.sections) - 1,
                        on_click=lambda: st.session_state.__setitem__(index_key, i + 1))
             section = self.sections[i]
+            self._say(section)
             with core.guard(section.title):
                 section.draw(shown, True)
-            if section.say:
-                st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')
             return
         for n, section in enumerate(self.sections):
             with st.container():
@@ -372,3 +393,10 @@ class Lesson:
                     st.subheader(section.title)
                 with core.guard(section.title):
                     section.draw(shown, False)
+
+    @staticmethod
+    def _say(section: Section) -> None:
+        """The projector view's line for a section, what the teacher says: above its chart, so
+        the class reads the question before the chart that answers it."""
+        if section.say:
+            st.html(f'<p class="bnlab-say">{core.escape_html(section.say)}</p>')

@@ -100,10 +100,12 @@ with ui.guard(N_("the your-own-data page")):
             return
         c1, c2 = st.columns([3, 2])
         with c1:
-            ui.chart(custom_boundary_chart, snap, key="custom:regions")
+            # the projector view: a little shorter, so the whole chart is on the first screen
+            ui.chart(custom_boundary_chart, snap, 340 if brief else 400, key="custom:regions")
         with c2:
-            lines = cd.findings(snap)
-            st.markdown(lines[-1] if brief and lines else "\n".join(lines))
+            # every line, in the projector view too: its last ("So far only the BN net has.")
+            # says nothing without the lines above it
+            st.markdown("\n".join(cd.findings(snap)))
             if not brief:
                 st.caption(_("**Look for** where each net puts its boundaries, and which "
                              "held-out crosses fall on the wrong side. **Try** whitening off, or "

@@ -94,8 +94,8 @@ def part_selector() -> str:
 
 # ---------------------------------------------------------------------------- move the test data
 
-def regions_chart(snap):
-    return decision_regions_chart(snap, True, 430)
+def regions_chart(snap, height: int = 430):
+    return decision_regions_chart(snap, True, height)
 
 
 def shift_part(lesson) -> None:
@@ -115,7 +115,8 @@ def shift_part(lesson) -> None:
             return
         c1, c2 = st.columns([3, 2])
         with c1:
-            ui.chart(regions_chart, snap, key="shift:boundary")
+            # the projector view: a little shorter, so the whole chart is on the first screen
+            ui.chart(regions_chart, snap, 360 if brief else 430, key="shift:boundary")
         with c2:
             if brief:
                 st.markdown(text.shift_verdict(snap))

@@ -181,7 +181,8 @@ def draw_batch(view, brief):
         if done is None:
             return
         x, gamma, beta, y, cache = done
-        show_figure(figs.algorithm1_figure(x, cache.xhat, y, kept["names"], height=200),
+        show_figure(figs.algorithm1_figure(x, cache.xhat, y, kept["names"],
+                                           height=300 if brief else 200),
                     "inside:alg1")
         if not brief:
             st.markdown(words.forward_look_for(cache, y, feature, kept["names"]))

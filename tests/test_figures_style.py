@@ -184,6 +184,39 @@ def test_themes():
         style.theme_layout("sepia")
 
 
+def test_the_projector_theme_sizes_the_text_streamlit_would_draw_small():
+    """style.PROJECTOR (the projector view's, offered to nobody): the ticks, axis titles, legend
+    and title a figure leaves unsized get the projector's sizes (Streamlit's chart theme would
+    draw them at 12-16 px); a size the builder set is kept, scaled; a y-axis title is wrapped
+    again to its panel's height at the larger size."""
+    assert style.PROJECTOR not in style.THEMES and style.PROJECTOR in style.ALL_THEMES
+    layout = style.base_layout("t", "training step", "accuracy of the nets (fraction correct)",
+                               height=260)
+    layout["xaxis2"] = style.axis(None, tickfont={"size": 10})
+    fig = style.figure(
+        [{"type": "scatter", "x": np.zeros(3, np.float32), "y": np.ones(3, np.float32),
+          "name": "BN", "line": {"color": "#0072B2", "width": 2}},
+         {"type": "heatmap", "z": np.zeros((2, 2), np.uint8), "colorbar": {"title": {"text": "c"}}}],
+        layout)
+    built_title = fig["layout"]["yaxis"]["title"]["text"]
+    out = style.apply_theme(fig, style.PROJECTOR)["layout"]
+    text = style.PROJECTOR_TEXT
+    assert out["xaxis"]["tickfont"]["size"] == text["tick"]
+    assert out["xaxis"]["title"]["font"]["size"] == text["axis_title"]
+    assert out["legend"]["font"]["size"] == text["legend"]
+    assert out["title"]["font"]["size"] == text["title"]
+    assert out["xaxis2"]["tickfont"]["size"] == 13  # the builder's 10, scaled like every size
+    assert out["font"]["color"] == "#000000" and out["font"]["size"] > style.FONT_SIZE + 2
+    y_title = out["yaxis"]["title"]["text"]
+    assert style.lines(y_title) > 1 and y_title.replace("<br>", " ") == \
+        "accuracy of the nets (fraction correct)"
+    assert style.apply_theme(fig, style.PROJECTOR)["data"][1]["colorbar"]["tickfont"]["size"] \
+        == text["colorbar"]
+    assert fig["layout"]["yaxis"]["title"]["text"] == built_title  # the built figure is kept
+    assert style.lines(y_title) > style.lines(built_title)  # 18 px letters: more lines
+    assert style.theme_layout(style.PROJECTOR)["font"]["color"] == "#000000"
+
+
 def test_building_figures_never_imports_graph_objects():
     """A refresh builds data only: in a fresh process, training a run and building every
     figure of a live page leaves plotly.graph_objects and plotly.subplots unimported."""

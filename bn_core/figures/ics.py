@@ -57,6 +57,7 @@ def ics_by_layer_figure(nets: dict, metric: str = "cos", height: int = 360) -> d
                          N_("layer (1 = lowest; the last is the output layer)"), axis_title, height,
                          hovermode="closest")
     layout["xaxis"]["tickformat"] = ",d"
+    layout["xaxis"]["dtick"] = 1  # one tick per layer: at 0.5 a wide chart showed 1 2 2 3 3
     return figure(_metric_axis(data, layout, metric, shown), layout)
 
 

@@ -57,7 +57,7 @@ def sweep_accuracy_chart(points: list[SweepPoint], sizes=None, height: int = 380
                          "mode": "markers", "name": _("{net} (training)").format(net=label),
                          "legendgroup": name,
                          "showlegend": not done,
-                         "marker": {"size": 10, "color": "white", "symbol": "circle-open",
+                         "marker": {"size": 10, "color": "white", "symbol": "circle",
                                     "line": {"color": color, "width": 2.5}},
                          "hovertemplate": _("{net}, batch %{{x}}, so far: %{{y:.1%}}").format(
                              net=label) + "<extra></extra>"})

@@ -546,6 +546,13 @@ def cosine_range(values, min_span: float = 0.01) -> list[float]:
 THEMES = ("light", "dark", "contrast")
 THEME_LABELS = {"light": "Light", "dark": "Dark, high contrast (projector)",
                 "contrast": "Light, high contrast (projector)"}
+# The projector view's theme (?present=1), not one a viewer picks: "contrast" with larger text,
+# for charts as wide as the page (the sidebar is closed) read from the back of a lecture room.
+# Streamlit's own chart theme draws the ticks, axis titles, legend and title a figure leaves
+# unsized at 12-16 px (its rem sizes); this theme sizes them (PROJECTOR_TEXT).
+PROJECTOR = "projector"
+ALL_THEMES = THEMES + (PROJECTOR,)
+PROJECTOR_TEXT = {"tick": 17, "axis_title": 18, "legend": 17, "title": 20, "colorbar": 14}
 DARK_BG = "#111111"
 DARK_INK = "#F2F2F2"
 # Net colours that are too dark on a dark background, and their Okabe-Ito replacements.
@@ -568,6 +575,7 @@ _THEME_LAYOUT = {
         "hoverlabel": {"bgcolor": "#FFFFFF", "font": {"color": "#000000"}},
     },
 }
+_THEME_LAYOUT[PROJECTOR] = merged(_THEME_LAYOUT["contrast"], {"font": {"size": FONT_SIZE + 3}})
 _THEME_AXIS = {
     "light": {},
     "dark": {"gridcolor": "#3A3A3A", "linecolor": "#3A3A3A", "zerolinecolor": "#5A5A5A",
@@ -575,14 +583,17 @@ _THEME_AXIS = {
     "contrast": {"gridcolor": "#C8C8C8", "linecolor": "#C8C8C8", "zerolinecolor": "#8C8C8C",
                  "tickfont": {"color": "#000000"}, "title": {"font": {"color": "#000000"}}},
 }
-_THEME_SCALE = {"light": (1.0, 1.0), "dark": (1.35, 17 / 15), "contrast": (1.4, 17 / 15)}
+_THEME_AXIS[PROJECTOR] = _THEME_AXIS["contrast"]
+_THEME_SCALE = {"light": (1.0, 1.0), "dark": (1.35, 17 / 15), "contrast": (1.4, 17 / 15),
+                PROJECTOR: (1.5, 1.3)}
 
 
 def theme_layout(name: str) -> dict:
     """The layout overrides of theme `name` ("light": none; "dark": a dark background with
-    light text; "contrast": black on white with larger text). Axes, colours and line widths
-    of a built figure change too: see `apply_theme`."""
-    if name not in THEMES:
+    light text; "contrast": black on white with larger text; PROJECTOR: "contrast" with larger
+    text still). Axes, colours and line widths of a built figure change too: see
+    `apply_theme`."""
+    if name not in ALL_THEMES:
         raise ValueError(f"chart theme: got {name!r}; allowed: {', '.join(THEMES)}")
     return merged(_THEME_LAYOUT[name])
 
@@ -627,7 +638,7 @@ def _contrast_rgb(r: int, g: int, b: int) -> tuple[int, int, int]:
     return r, g, b
 
 
-_RGB_MAPS = {"dark": _dark_rgb, "contrast": _contrast_rgb}
+_RGB_MAPS = {"dark": _dark_rgb, "contrast": _contrast_rgb, PROJECTOR: _contrast_rgb}
 
 
 def theme_color(text, name: str):
@@ -678,6 +689,8 @@ def apply_theme(fig: dict, name: str) -> dict:
     layout = merged(layout, layout_over)
     for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
         layout[key] = merged(layout[key], _THEME_AXIS[name])
+    if name == PROJECTOR:
+        _size_text(layout, data)
     for item in layout.get("annotations", []):
         item.setdefault("font", {}).setdefault("color", layout_over["font"]["color"])
     for trace in data:
@@ -688,6 +701,45 @@ def apply_theme(fig: dict, name: str) -> dict:
         if isinstance(layout[key].get("colorbar"), dict):
             _theme_colorbar(layout[key]["colorbar"], layout_over["font"]["color"])
     return {**fig, "data": data, "layout": layout}
+
+
+def _size_text(layout: dict, data: list) -> None:
+    """The projector theme's text sizes on what a figure left unsized (a size the builder set,
+    to make labels fit, is kept: `apply_theme` has scaled it already). A y-axis title is
+    wrapped again to the height of its panel at its new size; a colour bar's ticks stay small
+    (several stacked in a short bar)."""
+    text = PROJECTOR_TEXT
+    margin = layout.setdefault("margin", {})
+    plot_px = layout.get("height", 360) - margin.get("t", 60) - margin.get("b", 50)
+    for key in [k for k in layout if re.fullmatch(r"[xy]axis\d*", k)]:
+        ax = layout[key]
+        ax.setdefault("tickfont", {}).setdefault("size", text["tick"])
+        title = ax.get("title")
+        if isinstance(title, dict):
+            size = title.setdefault("font", {}).setdefault("size", text["axis_title"])
+            if key.startswith("y") and title.get("text"):
+                low, high = ax.get("domain", [0.0, 1.0])
+                px = plot_px * (high - low)
+                title["text"] = wrap(title["text"].replace("<br>", " "),
+                                     int(px / (AXIS_CHAR_PX * size / 15)))
+    legend = layout.setdefault("legend", {})
+    legend.setdefault("font", {}).setdefault("size", text["legend"])
+    if legend.get("yanchor") == "bottom" and legend.get("y", 0) >= 1 and \
+            legend.get("yref") != "container":
+        # a legend above the plot, under the title: both larger now, so more room between
+        margin["t"] = margin.get("t", 60) + 14
+        layout["height"] = layout.get("height", 360) + 14
+    title = layout.get("title")
+    if isinstance(title, dict):
+        title.setdefault("font", {}).setdefault("size", text["title"])
+    bars = [t.get("colorbar") or (t.get("marker") or {}).get("colorbar") for t in data]
+    bars += [layout[k].get("colorbar") for k in layout if k.startswith("coloraxis")]
+    for bar in bars:
+        if isinstance(bar, dict):
+            bar.setdefault("tickfont", {}).setdefault("size", text["colorbar"])
+            title = bar.get("title")
+            if isinstance(title, dict):
+                title.setdefault("font", {}).setdefault("size", text["colorbar"] + 1)
 
 
 def _theme_colorbar(bar: dict, ink: str) -> None:
