@@ -102,14 +102,19 @@ def test_home_in_chinese_by_url_and_by_browser_language(server):
 
 # The pages translated so far (path, and URL parameters that keep a run short); add each page as
 # it is translated. The server-status page keeps its path when its file is renamed.
-TRANSLATED_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Gamma_and_beta", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+TRANSLATED_PAGES = ["/", "/Figure_1_live", "/Covariate_shift",
+                    "/Internal_covariate_shift?steps=300&pe=50&ee=50", "/Gamma_and_beta",
+                    "/Shuffling?steps=300", "/Gradients_and_learning_rates?steps=200",
+                    "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
                     "/Which_part_of_BN?steps=300", "/Small_batches?sizes=16,32,64",
                     "/Convolutional_BN?steps=200&pe=50", "/Your_own_data?steps=300",
                     "/Server_status"]
 VISIBLE_TEXT_JS = """sel => Array.from(document.querySelectorAll(sel))
     .map(e => e.innerText).join('\\n')"""
 # pages whose charts the check must wait for (a run's charts appear once it has trained a little)
-CHARTS = {"/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+CHARTS = {"/", "/Internal_covariate_shift?steps=300&pe=50&ee=50", "/Shuffling?steps=300",
+          "/Gradients_and_learning_rates?steps=200", "/Inside_the_BN_layer",
+          "/Does_BN_reduce_ICS?steps=150&ics=50",
           "/Which_part_of_BN?steps=300", "/Small_batches?sizes=16,32,64",
           "/Convolutional_BN?steps=200&pe=50", "/Your_own_data?steps=300"}
 CHARTS_SHOWN_JS = """n => Array.from(document.querySelectorAll('.js-plotly-plot'))
