@@ -107,7 +107,8 @@ class Lesson:
                            initial_sidebar_state="collapsed" if self.present else "auto")
         st.session_state["_page_title"] = self.name
         st.session_state[replays.PAGE_STATE] = (self.name, self.page)
-        st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
+        st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else "")
+                + language.streamlit_words_css())
         if self.present:
             charts.set_chart_theme("contrast")
         classroom.sync(self.page)
