@@ -144,8 +144,8 @@ class Lesson:
         if replay is not None:
             keys = [c.key() for c in config]
             if replay.config.key() not in keys:
-                st.warning("The recorded run you opened is none of the runs this page compares "
-                           "now: showing the live runs.", icon=":material/movie:")
+                st.warning(_("The recorded run you opened is none of the runs this page "
+                             "compares now: showing the live runs."), icon=":material/movie:")
             else:
                 i = keys.index(replay.config.key())
                 others = run_ui.run_controls(config[:i] + config[i + 1:], autostart=autostart
