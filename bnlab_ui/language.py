@@ -65,6 +65,30 @@ def selector(container=None) -> None:
         on_change=_chosen, selection_mode="single", label_visibility="collapsed")
 
 
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def streamlit_words_css() -> str:
+    """Streamlit's own words in its file uploader (the button's "Upload" and "5MB per file")
+    are English in every language, and Streamlit cannot translate them: in another language
+    they are hidden and the catalogue's words drawn in their place (a style, no element). ""
+    in English."""
+    if current() == i18n.SOURCE:
+        return ""
+    upload = _css_string(_("Upload"))
+    limit = _css_string(_("{mb}MB per file").format(mb=st.get_option("server.maxUploadSize")))
+    zone = "[data-testid='stFileUploaderDropzone']"
+    rules = "\n".join((
+        f"{zone} button [data-testid='stMarkdownContainer'] p {{display: none;}}",
+        f"{zone} button [data-testid='stMarkdownContainer']::after {{content: {upload};}}",
+        "[data-testid='stFileUploaderDropzoneInstructions'] span {display: none;}",
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div::after "
+        f"{{content: {limit}; font-size: 0.875rem; color: rgba(49, 51, 63, 0.6);}}",
+    ))
+    return f"<style>\n{rules}\n</style>"
+
+
 def without_lang(query: dict) -> dict:
     """URL parameters that describe the experiment (the class shares them), not the language
     (each student keeps their own)."""

@@ -129,7 +129,8 @@ class Lesson:
                            initial_sidebar_state="collapsed" if self.present else "auto")
         st.session_state["_page_title"] = self.name
         st.session_state[replays.PAGE_STATE] = (self.name, self.page)
-        st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else ""))
+        st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else "")
+                + language.streamlit_words_css())
         charts.projector(self.present)
         classroom.sync(self.page)
         st.title(title)
@@ -165,8 +166,8 @@ class Lesson:
         if replay is not None:
             keys = [c.key() for c in config]
             if replay.config.key() not in keys:
-                st.warning("The recorded run you opened is none of the runs this page compares "
-                           "now: showing the live runs.", icon=":material/movie:")
+                st.warning(_("The recorded run you opened is none of the runs this page "
+                             "compares now: showing the live runs."), icon=":material/movie:")
             else:
                 i = keys.index(replay.config.key())
                 others = run_ui.run_controls(config[:i] + config[i + 1:], autostart=autostart

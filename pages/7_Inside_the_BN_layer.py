@@ -228,6 +228,8 @@ def draw_rules(view, brief):
                      "after it, by the rule on its row; dL/dy is what the layers above send "
                      "back."))
     frame = pd.DataFrame(lesson.node_table(check, 0))[["node", "forward", "backward rule"]]
+    # formulas stay as they are; the words among them (x is the "input", ...) are translated
+    frame[["forward", "backward rule"]] = frame[["forward", "backward rule"]].map(_)
     st.table(frame.rename(columns={"node": _("node"), "forward": _("forward"),
                                    "backward rule": _("backward rule")})
              .style.hide(axis="index"))
@@ -372,12 +374,12 @@ with ui.guard(N_("the Inside the BN layer page")):
         (N_("Every node"), draw_nodes, N_("The numbers behind the check."), "nodes"),
         (N_("Running averages"), draw_running, N_("What the layer keeps for inference."),
          "running"),
-        ("Train vs eval", draw_modes, "One input, two modes: a spread, then one value.",
-         "modes"),
-        ("Batch size", draw_batch_size, "The smaller the batch, the noisier BN's output.",
-         "batch-size"),
-        ("Convolutions", draw_conv, "One gamma and beta per channel, statistics over N, H, W.",
-         "conv"),
+        (N_("Train vs eval"), draw_modes, N_("One input, two modes: a spread, then one "
+         "value."), "modes"),
+        (N_("Batch size"), draw_batch_size, N_("The smaller the batch, the noisier BN's "
+         "output."), "batch-size"),
+        (N_("Convolutions"), draw_conv, N_("One gamma and beta per channel, statistics over N, "
+         "H, W."), "conv"),
     ):
         lesson_frame.section(title, lambda data, brief, draw=draw: draw(data["view"], brief),
                              say=say, name=name)

@@ -102,14 +102,19 @@ def test_home_in_chinese_by_url_and_by_browser_language(server):
 
 # The pages translated so far (path, and URL parameters that keep a run short); add each page as
 # it is translated. The server-status page keeps its path when its file is renamed.
-TRANSLATED_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Gamma_and_beta", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+TRANSLATED_PAGES = ["/", "/Figure_1_live", "/Covariate_shift",
+                    "/Internal_covariate_shift?steps=300&pe=50&ee=50", "/Gamma_and_beta",
+                    "/Shuffling?steps=300", "/Gradients_and_learning_rates?steps=200",
+                    "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
                     "/Which_part_of_BN?steps=300", "/Small_batches?sizes=16,32,64",
                     "/Convolutional_BN?steps=200&pe=50", "/Your_own_data?steps=300",
                     "/Server_status"]
 VISIBLE_TEXT_JS = """sel => Array.from(document.querySelectorAll(sel))
     .map(e => e.innerText).join('\\n')"""
 # pages whose charts the check must wait for (a run's charts appear once it has trained a little)
-CHARTS = {"/", "/Inside_the_BN_layer", "/Does_BN_reduce_ICS?steps=150&ics=50",
+CHARTS = {"/", "/Internal_covariate_shift?steps=300&pe=50&ee=50", "/Shuffling?steps=300",
+          "/Gradients_and_learning_rates?steps=200", "/Inside_the_BN_layer",
+          "/Does_BN_reduce_ICS?steps=150&ics=50",
           "/Which_part_of_BN?steps=300", "/Small_batches?sizes=16,32,64",
           "/Convolutional_BN?steps=200&pe=50", "/Your_own_data?steps=300"}
 CHARTS_SHOWN_JS = """n => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -123,11 +128,11 @@ def page_slug(path: str) -> str:
     return name or "home"
 
 
-@pytest.mark.parametrize("path", TRANSLATED_PAGES, ids=page_slug)
-def test_page_in_chinese_has_no_english_sentence_left(server, path):
-    """The page opened with ?lang=zh at 1280x720: the visible text of the main area and the
-    sidebar (Streamlit's own header and toolbar are outside both) has no English sentence left,
-    and a screenshot to look at for missing-glyph boxes."""
+def chinese_page_text(server, path: str, charts: int = 0, shot: str = "") -> str:
+    """Open `path` with ?lang=zh at 1280x720, wait for its Chinese title, the sidebar's page
+    names and `charts` drawn charts; assert no English sentence is left in the visible text of
+    the main area and the sidebar (Streamlit's own header and toolbar are outside both); save
+    a screenshot `shot` to look at for missing-glyph boxes. Returns the main area's text."""
     from i18n_check import english_left, settings_texts
 
     url = f"{server.url}{path}{'&' if '?' in path else '?'}lang=zh"
@@ -145,9 +150,8 @@ def test_page_in_chinese_has_no_english_sentence_left(server, path):
                 arg=f"{MAIN} h1", timeout=90_000)
             page.locator("[data-testid='stSidebarNav']", has_text="首页").wait_for(
                 timeout=90_000)
-            if path in CHARTS:
-                page.wait_for_function(CHARTS_SHOWN_JS, arg=1 if "ICS" not in path else 3,
-                                       timeout=180_000)
+            if charts:
+                page.wait_for_function(CHARTS_SHOWN_JS, arg=charts, timeout=180_000)
             wait_idle(page)
             assert page.locator("[data-testid='stException']").count() == 0
             main, sidebar = (page.evaluate(VISIBLE_TEXT_JS, sel) for sel in (MAIN, SIDEBAR))
@@ -155,7 +159,33 @@ def test_page_in_chinese_has_no_english_sentence_left(server, path):
             lines = [line for line in (main + "\n" + sidebar).splitlines() if line.strip()]
             left = english_left(lines, skip=settings_texts())
             assert left == [], left
-            page.screenshot(path=str(ARTIFACTS / f"zh-{page_slug(path)}.png"), full_page=False)
+            if shot:
+                page.screenshot(path=str(ARTIFACTS / shot), full_page=False)
         finally:
             browser.close()
     assert not our_tracebacks(server.log_text())
+    return main
+
+
+@pytest.mark.parametrize("path", TRANSLATED_PAGES, ids=page_slug)
+def test_page_in_chinese_has_no_english_sentence_left(server, path):
+    """The page opened with ?lang=zh at 1280x720: the visible text of the main area and the
+    sidebar has no English sentence left, and a screenshot to look at for missing-glyph
+    boxes."""
+    charts = (3 if "ICS" in path else 1) if path in CHARTS else 0
+    chinese_page_text(server, path, charts, shot=f"zh-{page_slug(path)}.png")
+
+
+# The stepped lesson's later sections (?section=N; the first is the page above): each drawn on
+# its own, with its own settings in the sidebar, and its name in the step bar in Chinese.
+INSIDE_BN_SECTIONS = range(2, 10)
+
+
+@pytest.mark.parametrize("section", INSIDE_BN_SECTIONS, ids=lambda n: f"section-{n}")
+def test_inside_the_bn_layers_later_sections_in_chinese(server, section):
+    import re
+
+    main = chinese_page_text(server, f"/Inside_the_BN_layer?section={section}",
+                             shot=f"zh-Inside_the_BN_layer-section-{section}.png")
+    assert re.search(rf"(?m)^{section}\. .*[\u4e00-\u9fff]", main), \
+        f"step {section}'s name in the step bar is not Chinese"

@@ -131,6 +131,20 @@ def test_zh_page_5_shuffling_is_all_chinese():
     assert english_on(at) == []
 
 
+def test_zh_streamlits_own_uploader_words_are_drawn_in_chinese():
+    """Every lesson's sidebar has a file uploader ("Show a recorded run") whose button and
+    size limit are Streamlit's own English; in Chinese the frame's style draws them from the
+    catalogue, and in English it adds nothing."""
+    def styles(at):
+        return " ".join(h.proto.body for h in at.get("html") if "<style>" in h.proto.body)
+
+    at = open_page("pages/5_Shuffling.py", {"lang": "zh", "steps": "20"})
+    no_exceptions(at)
+    assert 'content: "上传"' in styles(at) and 'content: "每个文件最大 5MB"' in styles(at)
+    assert "stFileUploaderDropzone" not in styles(open_page("pages/5_Shuffling.py",
+                                                            {"steps": "20"}))
+
+
 # ---------------------------------------------------------------------------- page 6
 
 def test_zh_page_6_gradients_is_all_chinese():

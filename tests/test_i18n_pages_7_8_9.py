@@ -3,6 +3,8 @@ of the main area and the sidebar has no English sentence left (tests/i18n_check.
 page's part is its own test functions (several helpers add pages here)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from i18n_check import apptest_texts, english_left, settings_texts
 from pagetest import fresh_registry, no_exceptions, open_page, poll
@@ -46,6 +48,28 @@ def test_zh_page_7_every_section_in_chinese(zh):
         texts = apptest_texts(at)
         assert english(texts) == [], (section, english(texts))
         assert any("批归一化" in t for t in texts), section
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_zh_page_7_section_titles_and_projector_lines_in_chinese(zh):
+    """Every section's name in the step bar and its line in the projector view (?present=1)
+    are Chinese: "Train vs eval" or "Convolutions" are English to a student even though the
+    checker lets their words (train, eval) or a one-word run pass."""
+    count = len(open_page(PAGE_7, {"lang": "zh"}).main.get("button_group")[0].proto.options)
+    for section in range(1, count + 1):
+        at = open_page(PAGE_7, {"lang": "zh", "section": str(section), "present": "1"})
+        no_exceptions(at)
+        named = [o.content for o in at.main.get("button_group")[0].proto.options
+                 if not o.content.isdigit()]
+        assert len(named) == 1 and named[0].startswith(f"{section}. ") \
+            and CJK.search(named[0]), (section, named)
+        says = [h.proto.body for h in at.get("html") if 'class="bnlab-say"' in h.proto.body]
+        assert len(says) == 1 and CJK.search(says[0]) and english(says) == [], (section, says)
+        if section == 3:  # the backward rules: formulas, and the few words among them
+            cells = set(apptest_texts(at))
+            assert {"输入", "参数", "dL/dy_i = 上游梯度 dy_i"} <= cells, cells
 
 
 def test_zh_page_7_english_is_unchanged():

@@ -138,7 +138,7 @@ def running_statistics_figure(rs: RunningStatistics, height: int = 380) -> dict:
                 momentum=rs.momentum),
                     RUNNING_COLOR, "running"), left),
             on(line(rs.population_mean,
-                    "Algorithm 2 estimate", BATCH_COLOR,
+                    _("Algorithm 2 estimate"), BATCH_COLOR,
                     "alg2", "dash"), left),
             on(dots(rs.batch_var, _("batch variance"), False), right),
             on(line(rs.running_var, _("running var (unbiased, as torch)"), RUNNING_COLOR, "running",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_core.i18n import _
+from bn_core.i18n import N_, _
 from bn_core.nets.batchnorm import (
     DEFAULT_EPS,
     BatchNorm1d,
@@ -207,8 +207,9 @@ def backward_check(x, gamma, beta, dy, eps: float = DEFAULT_EPS) -> BackwardChec
         ("beta", dbeta, lambda v: batchnorm_forward(x, gamma, v, eps)[0], beta,
          "dL/dbeta = sum_i dL/dy_i"),
     ):
-        params.append(_node_check(name, "input" if name == "x" else "parameter", formula, at,
-                                  analytic, f, dy, cache, eps, magnitude))
+        kind = N_("input") if name == "x" else N_("parameter")  # the page translates them
+        params.append(_node_check(name, kind, formula, at, analytic, f, dy, cache, eps,
+                                  magnitude))
     return BackwardCheck(nodes=checks, params=params,
                          compact_vs_graph=relative_error(dx_c, dx),
                          dx_sum=dx.sum(axis=0), dx_dot_xhat=(dx * cache.xhat).sum(axis=0),

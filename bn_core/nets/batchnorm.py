@@ -14,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from bn_core.i18n import N_  # marks the one rule in words, translated where shown
+
 DEFAULT_EPS = 1e-5
 DEFAULT_MOMENTUM = 0.1  # PyTorch's convention: running = (1 - momentum) * running + momentum * batch
 
@@ -174,7 +176,7 @@ def batchnorm_backward_graph(dy, cache: BatchNormCache):
          "dL/dinvstd = sum_i dL/dxhat_i * xmu_i"),
         ("xhat", "xhat_i = xmu_i * invstd", c.xhat, d_xhat, "dL/dxhat_i = gamma * dL/dgxhat_i"),
         ("gxhat", "gxhat_i = gamma * xhat_i", c.gxhat, d_gxhat, "dL/dgxhat_i = dL/dy_i"),
-        ("y", "y_i = gxhat_i + beta", c.y, d_y, "dL/dy_i = upstream gradient dy_i"),
+        ("y", "y_i = gxhat_i + beta", c.y, d_y, N_("dL/dy_i = upstream gradient dy_i")),
     )
     nodes = [GraphNode(name, formula, _frozen(value), _frozen(grad), grad_formula)
              for name, formula, value, grad, grad_formula in rows]
