@@ -257,8 +257,16 @@ def t9_x1(seed: int, quick: bool) -> Measured:
 
 
 def t9_x5(seed: int, quick: bool) -> Measured:
+    """x5 puts the plain net on the edge of stability: whether and when it fails is decided by
+    float rounding (seed 0 diverged at step 682 with autograd on one machine, at 1,557 on
+    another, and lasted all 2,000 steps at 83% with the fused step on an AMD EPYC). What
+    holds on every seed and machine tried: BN trains, and the plain net fails or ends at
+    least 10 points behind it."""
     result = _lr_scenario("lr-x5", seed, quick, quick_steps=2000)  # it can fail late
-    return Measured(_lr_words(result), _plain_fails_bn_trains(result), result)
+    behind = result["plain"][0] == "trained" and result["plain"][2] <= result["bn"][2] - 0.10
+    bn_trains = result["bn"][0] == "trained" and result["bn"][2] >= 0.9
+    return Measured(_lr_words(result), _plain_fails_bn_trains(result) or (bn_trains and behind),
+                    result)
 
 
 def t9_x30(seed: int, quick: bool) -> Measured:
@@ -428,8 +436,9 @@ CLAIMS: tuple[Claim, ...] = (
           "fully shuffled: both reach 90%.", t8_shuffling),
     Claim("T9", "Gradients: learning rate x1", "At the base rate (10 x 100 ReLU, He's init, "
           "0.1) both nets train (>= 90% held-out).", t9_x1),
-    Claim("T9b", "Gradients: learning rate x5", "At x5 the plain net fails (diverges, or "
-          "collapses to chance) while the BN net trains (>= 90% held-out).", t9_x5),
+    Claim("T9b", "Gradients: learning rate x5", "At x5 the BN net trains (>= 90% held-out) "
+          "while the plain net fails (diverges, or collapses to chance) or, on the seeds where "
+          "it holds on, ends at least 10 points behind.", t9_x5),
     Claim("T9c", "Gradients: learning rate x30", "At x30 the plain net fails while the BN net "
           "trains (>= 90% held-out).", t9_x30),
     Claim("T10", "Inside the BN layer", "Backprop through the 9-node graph agrees with centred "
