@@ -245,9 +245,12 @@ def _lr_words(result: dict) -> str:
         f" ({result['steps']:,} steps)"
 
 
+def _bn_trains(result: dict) -> bool:
+    return result["bn"][0] == "trained" and result["bn"][2] >= 0.9
+
+
 def _plain_fails_bn_trains(result: dict) -> bool:
-    plain_fails = result["plain"][0] in ("diverged", "collapsed", "stuck")
-    return plain_fails and result["bn"][0] == "trained" and result["bn"][2] >= 0.9
+    return result["plain"][0] in ("diverged", "collapsed", "stuck") and _bn_trains(result)
 
 
 def t9_x1(seed: int, quick: bool) -> Measured:
@@ -264,9 +267,8 @@ def t9_x5(seed: int, quick: bool) -> Measured:
     least 10 points behind it."""
     result = _lr_scenario("lr-x5", seed, quick, quick_steps=2000)  # it can fail late
     behind = result["plain"][0] == "trained" and result["plain"][2] <= result["bn"][2] - 0.10
-    bn_trains = result["bn"][0] == "trained" and result["bn"][2] >= 0.9
-    return Measured(_lr_words(result), _plain_fails_bn_trains(result) or (bn_trains and behind),
-                    result)
+    return Measured(_lr_words(result), _plain_fails_bn_trains(result) or (
+        _bn_trains(result) and behind), result)
 
 
 def t9_x30(seed: int, quick: bool) -> Measured:

@@ -117,10 +117,7 @@ def _watch_class(page: str, state: dict) -> None:
             return
         if now["version"] != st.session_state.get(APPLIED_KEY):
             if now["page"] != page or now["query"] != _class_query():
-                # the page's full run applies it (above): a page switched from inside this
-                # fragment sent the old page's fragment deltas to the new page, whose browser
-                # then failed ("Bad delta path index") and went white
-                st.rerun()
+                st.rerun()  # the page's full run applies it (above): one place switches pages
             st.session_state[APPLIED_KEY] = now["version"]
             if now.get("round") != state.get("round"):
                 st.rerun()

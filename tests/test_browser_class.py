@@ -78,11 +78,12 @@ def dump_pages(pages, prefix: str) -> None:
             f"{page.url}\n{main_text(page)[:2000]}\n---\n" + "\n".join(page.browser_log))
 
 
-def main_text(page) -> str:
-    """The main area's text, "" while a rerun has it away (read in one step, never waiting)."""
+def main_text(page, selector: str = "[data-testid='stMain']") -> str:
+    """The text of the main area (or of `selector`), "" while a rerun has it away or the page is
+    loading another (read in one step, never waiting)."""
     try:
-        return page.evaluate("""() => (document.querySelector("[data-testid='stMain']")
-                                       || {}).innerText || ''""")
+        return page.evaluate("sel => (document.querySelector(sel) || {}).innerText || ''",
+                             selector)
     except PlaywrightError:  # the page is loading another (a student following the teacher)
         return ""
 
@@ -182,11 +183,7 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
         followers = students[1:]  # Ana has her own copy of the home page's run now
 
         def title(page) -> str:  # read in one step: a rerun may remove the heading meanwhile
-            try:
-                return page.evaluate("""() => (document.querySelector("[data-testid='stMain'] h1")
-                                               || {}).innerText || ''""")
-            except PlaywrightError:  # the student's browser is loading the teacher's page
-                return ""
+            return main_text(page, "[data-testid='stMain'] h1")
 
         # what a student sees is the page's content (its title); the address bar follows it
         # too, though under load Streamlit's browser side may keep the old path a while
@@ -199,13 +196,9 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
                   f"{sum('/Shuffling' in p.url for _, p in followers)} of {len(followers)}")
         assert took <= 2.0 * load_factor() + 1.0
         teacher.get_by_role("link", name=re.compile("^Home$")).first.click()
-        home = wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
-                          timeout=120, interval=0.2)
-        if not home:
-            for n, (_, p) in enumerate(followers):
-                p.screenshot(path=str(ARTIFACTS / f"class-home-{n}.png"))
-                (ARTIFACTS / f"class-home-{n}.log").write_text("\n".join(p.browser_log))
-        assert home, [(p.url, title(p), main_text(p)[:200]) for _, p in followers]
+        assert wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
+                          timeout=120, interval=0.2), [(p.url, title(p), main_text(p)[:200])
+                                                        for _, p in followers]
 
         # a student who explores drives a run of their own
         _, ben = students[1]
@@ -226,11 +219,9 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
         teacher.get_by_role("button", name="Ask").click()
         wait_idle(teacher)
         asked = [p for _, p in students[2:]]
-        for n, page in enumerate(asked):
-            shown = wait_until(lambda: "Predict:" in main_text(page), timeout=60, interval=0.3)
-            if not shown:
-                page.screenshot(path=str(ARTIFACTS / f"class-asked-{n}.png"))
-            assert shown, (page.url, main_text(page)[:500])
+        for page in asked:
+            assert wait_until(lambda: "Predict:" in main_text(page), timeout=60, interval=0.3), (
+                page.url, main_text(page)[:500])
             assert "Answer first" in main_text(page)
         for i, page in enumerate(asked):
             page.get_by_text(["the plain net", "the BN net", "about the same time"][i % 3],
