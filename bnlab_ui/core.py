@@ -13,6 +13,7 @@ from bn_core import engine
 from bn_core.engine.registry import RunRegistry
 from bn_core.i18n import _
 from bn_core.markdown import literal
+from bnlab_ui import streamlit_fixes
 
 log = logging.getLogger("bnlab_ui")
 
@@ -45,6 +46,7 @@ def _warm_imports() -> None:
 
 
 _warm_imports()
+streamlit_fixes.install()  # the page-change race that turned students' pages white
 
 def _start_engine_early() -> None:
     """Start the training processes with the first page a server draws, so they have imported

@@ -1,0 +1,70 @@
+"""A workaround for a Streamlit race that turns a student's page white when the page changes.
+
+Measured with `scripts/repro_white_pages/` (30 lines of plain Streamlit: two pages, each with a
+`run_every` fragment, five Chromium sessions switched between the pages from the server, the
+machine loaded with three busy processes): 5 of 5 browsers threw
+"Bad delta path index 4 (should be between [0, 0])" and stayed white; with this module, 0 of 5
+in 6 page changes. What the recorded websocket frames show:
+
+1. The browser, still on page A, sends its fragments' timed reruns (`run_every`) stamped with
+   page A while the server already runs page B (the page switch).
+2. Streamlit queues them and runs them right after B's full run, as fragment runs of page A's
+   hash (or of B, when the fragment has the same id on both pages).
+3. The frontend receives B's full run and that fragment run in one burst. On the fragment run's
+   `new_session` it compares the page hash with `this.state`, which React has not yet updated
+   to B, so it clears the page; the fragment's next delta (index 4 of an empty page) throws.
+
+A fragment rerun stamped with a page other than the session's current page belongs to a page
+the browser no longer shows; dropping it is what Streamlit means to do (the browser's timers
+for the old page are cancelled when the new page arrives), and the new page's own timers fire
+only after the browser has taken the new page in. Both places a request passes are guarded:
+the session (a request arriving after the new page started) and the script thread (a request
+queued before it)."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("bnlab_ui")
+_installed: list[bool] = []
+
+
+def _stale(fragment_run: bool, request_page: str, current_page: str) -> bool:
+    """A fragment rerun asked for by a page other than the one this session now shows."""
+    return bool(fragment_run and request_page and current_page and request_page != current_page)
+
+
+def install() -> bool:
+    """Patch Streamlit once per process; False (and a log line) if its internals moved."""
+    if _installed:
+        return _installed[0]
+    try:
+        from streamlit.runtime.app_session import AppSession
+        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+        run_script, request_rerun = ScriptRunner._run_script, AppSession.request_rerun
+    except Exception:  # pragma: no cover - a Streamlit without these internals
+        log.warning("streamlit_fixes: Streamlit's internals changed; the page-change race "
+                    "workaround is off")
+        _installed.append(False)
+        return False
+
+    def guarded_run_script(self, rerun_data):
+        ctx = self._get_script_run_ctx()
+        if _stale(bool(rerun_data.fragment_id_queue), rerun_data.page_script_hash,
+                  getattr(ctx, "page_script_hash", "") if ctx else ""):
+            log.debug("dropped a fragment rerun from a page this session has left")
+            return None
+        return run_script(self, rerun_data)
+
+    def guarded_request_rerun(self, client_state):
+        if client_state is not None and _stale(bool(client_state.fragment_id),
+                                               client_state.page_script_hash,
+                                               self._client_state.page_script_hash):
+            log.debug("dropped a fragment rerun request from a page this session has left")
+            return None
+        return request_rerun(self, client_state)
+
+    ScriptRunner._run_script = guarded_run_script
+    AppSession.request_rerun = guarded_request_rerun
+    _installed.append(True)
+    return True
