@@ -131,12 +131,10 @@ def test_a_wrong_key_is_refused_and_a_repeated_wrong_key_slowed(browser, server)
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "issue 8 open: with 5 following students at load ~4-10, when the teacher changes page 1-4 "
-    "students' browsers fail in Streamlit's frontend ('Bad delta path index 4 (should be "
-    "between [0, 0])', pageerror), close the websocket and stay white; seen with the page "
-    "switched from a fragment, from a full run, and (tried) with the browser loading the new "
-    "page afresh, where a freshly loaded home page failed alike ('index 4 (should be between "
-    "[0, 2])'); artifacts/browser/class-failed-*.log, 2026-12-02"))
+    "issue 8 open: the white pages on a page change ('Bad delta path index 4', a Streamlit race, "
+    "scripts/repro_white_pages) have a workaround in bnlab_ui/streamlit_fixes.py (one run at "
+    "load factor 4.7: 4 of 4 followers reached the new page, none white); the follow time "
+    "under load is still over its bound (10.46 s vs 10.35 s), 2026-12-02"))
 def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, server, capsys):
     teacher_ctx, teacher = open_page(browser, server.url + "/")
     students = []
