@@ -1,6 +1,6 @@
 """Minimal Streamlit app showing the page-change race (see bnlab_ui/streamlit_fixes.py):
 `python drive.py PORT BROWSERS PAGE_CHANGES`, with REPRO_FIX=1 to install the workaround."""
-import os, time, random
+import os, time
 import streamlit as st
 import shared
 if os.environ.get("REPRO_FIX") == "1":

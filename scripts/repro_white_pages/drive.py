@@ -1,6 +1,6 @@
-import os
-HERE = os.path.dirname(os.path.abspath(__file__))
 import json, os, subprocess, sys, time, socket
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 from playwright.sync_api import sync_playwright
 port = int(sys.argv[1]); n = int(sys.argv[2]); toggles = int(sys.argv[3])
 def setp(p): json.dump({"page": p}, open(HERE + "/target.json.tmp", "w")); os.replace(HERE + "/target.json.tmp", HERE + "/target.json")

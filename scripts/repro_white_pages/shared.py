@@ -1,6 +1,7 @@
+import json
 import os
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-import json, os, time
 PATH = HERE + "/target.json"
 def target():
     try:
