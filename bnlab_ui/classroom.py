@@ -12,13 +12,16 @@
 """
 from __future__ import annotations
 
+import threading
+import time
+
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from bn_core.engine.classroom import classroom_for
 from bn_core.lessons import predictions
 from bn_core.i18n import _
-from bnlab_ui import core, language, roles
+from bnlab_ui import core, language, roles, streamlit_fixes
 
 FOLLOW_SECONDS = 1.0
 HEARTBEAT_SECONDS = 2.0
@@ -26,6 +29,17 @@ EXPLORE_KEY = "_bnlab_explore"       # page -> True: this session has its own ru
 DETACHED_KEY = "_bnlab_detached"     # True: this student explores instead of following
 APPLIED_KEY = "_bnlab_class_version"
 LEAD_KEY = "_bnlab_leading"
+PUSHED_KEY = "_bnlab_pushed_version"
+PAGE_KEY = "_bnlab_class_page"       # the page this run of the script synced
+TARGET_KEY = "_bnlab_class_target"   # ((page, query), retries): where _apply last sent the page
+FOLLOWER_SECONDS = 30.0  # a follower not seen for this long is not pushed (its tab is gone)
+
+# The sessions of this server that follow the teacher (session id -> last seen, monotonic):
+# when the class's version changes, the teacher's page asks the server to rerun them at once.
+# Per process on purpose: a server can rerun only its own sessions; students on another server
+# (the Ray backend behind a load balancer) follow by their page's one-second check.
+_followers: dict[str, float] = {}
+_followers_lock = threading.Lock()
 
 
 _room = None
@@ -70,10 +84,11 @@ def sync(page: str) -> None:
     except Exception:  # the classroom is unreachable: the page works on its own
         core.log.exception("classroom unreachable")
         return
+    st.session_state[PAGE_KEY] = page
     if roles.is_teacher():
         _teacher_sidebar(page, state)
         if leading():
-            room().present(page, _class_query())
+            publish(page)
             _teacher_heartbeat(page)
         return
     if state["presenting"]:
@@ -85,22 +100,71 @@ def _teacher_heartbeat(page: str) -> None:
     """While the teacher's page is open, the class knows the teacher is there."""
     @st.fragment(run_every=HEARTBEAT_SECONDS)
     def beat():
-        room().present(page, _class_query())
+        publish(page)
         now = room().state()  # the class as it is now: students join and leave while it runs
         st.caption(_("{following} following, {exploring} exploring").format(
             following=now["following"], exploring=now["exploring"]))
+        rnd = now.get("round")
+        if rnd and rnd["page"] == page:  # answers come in while the teacher talks
+            st.caption(_("Question open: {answered} answered").format(answered=rnd["answered"]))
 
     with st.sidebar:
         beat()
 
 
+def publish(page: str) -> None:
+    """The teacher's page and settings become the class's; a new version reruns this server's
+    following students at once. Called at the top of the teacher's page, again once its
+    settings widgets have written the URL (a moved slider is in the URL only then), and by the
+    heartbeat."""
+    if not leading():
+        return
+    try:
+        version = room().present(page, _class_query())
+    except Exception:  # the classroom is unreachable: the page works on its own
+        core.log.exception("classroom unreachable")
+        return
+    if st.session_state.get(PUSHED_KEY) != version:
+        st.session_state[PUSHED_KEY] = version
+        streamlit_fixes.rerun_sessions(_followers_here())
+
+
+def republish() -> None:
+    """The settings widgets have written this run's URL: publish it (the teacher's moved
+    slider reaches the class now, not at the next heartbeat)."""
+    page = st.session_state.get(PAGE_KEY)
+    if page and roles.is_teacher():
+        publish(page)
+
+
+def _follow_here(on: bool) -> None:
+    me = core.viewer_id()
+    with _followers_lock:
+        if on:
+            _followers[me] = time.monotonic()
+        else:
+            _followers.pop(me, None)
+
+
+def _followers_here() -> list[str]:
+    """This server's following sessions, seen lately and still connected."""
+    now = time.monotonic()
+    with _followers_lock:
+        for sid in [s for s, seen in _followers.items() if now - seen > FOLLOWER_SECONDS
+                    or not core.session_active(s)]:
+            del _followers[sid]
+        return list(_followers)
+
+
 def _watch_class(page: str, state: dict) -> None:
     """A student's page checks the class every second: a class starting or ending redraws the
     page; a following student is brought to the teacher's page and settings."""
+    _follow_here(following() and state["presenting"])
     if following() and state["presenting"]:
         here = _class_query()
-        if st.session_state.get(APPLIED_KEY) != state["version"] and (
-                state["page"] != page or state["query"] != here):
+        target = (state["page"] or page, state["query"])
+        if (page, here) != target and (
+                st.session_state.get(APPLIED_KEY) != state["version"] or _retry(target)):
             _apply(state, page)
         st.session_state[APPLIED_KEY] = state["version"]
 
@@ -113,6 +177,7 @@ def _watch_class(page: str, state: dict) -> None:
         if not now["presenting"]:
             return
         room().seen(core.viewer_id(), "following" if following() else "exploring")
+        _follow_here(following())
         if not following():
             return
         if now["version"] != st.session_state.get(APPLIED_KEY):
@@ -132,7 +197,22 @@ def _class_query() -> dict:
     return language.without_lang(st.query_params.to_dict())
 
 
+def _retry(target) -> bool:
+    """This page was sent to the class's page and settings but is not there: a rerun (a page
+    change of the browser's, a push from the teacher's page) cut the switch short. Tried again
+    a few times, not for ever (a page that rewrites the class's settings would loop)."""
+    tried = st.session_state.get(TARGET_KEY)
+    if not tried or tried[0] != target or tried[1] >= 3:
+        return False
+    st.session_state[TARGET_KEY] = (target, tried[1] + 1)
+    return True
+
+
 def _apply(state: dict, page: str) -> None:
+    target = (state["page"] or page, state["query"])
+    tried = st.session_state.get(TARGET_KEY)
+    if not tried or tried[0] != target:
+        st.session_state[TARGET_KEY] = (target, 0)
     st.session_state[APPLIED_KEY] = state["version"]
     _widget_state_clear()
     target = state["page"] or page
@@ -197,7 +277,6 @@ def _teacher_sidebar(page: str, state: dict) -> None:
                 _widget_state_clear()
                 st.rerun()
         if rnd and rnd["page"] == page:
-            st.caption(_("Question open: {answered} answered").format(answered=rnd["answered"]))
             cols = st.columns(3)
             if not rnd["started"]:
                 cols[0].button(_("Start run"), key="class:start", on_click=room().start_round)

@@ -12,6 +12,7 @@ import streamlit as st
 from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for, upgrade_query
 from bn_core.markdown import literal
 from bn_core.i18n import _
+from bnlab_ui import classroom
 from bnlab_ui.core import _page_name
 
 def _widget(spec: Setting, key: str, container, label: str | None = None,
@@ -159,6 +160,7 @@ def config_controls(base: RunConfig, names: list[str], container=None,
         config = base
     _write_url(specs, config.to_dict() | {k: tuple(v) for k, v in config.to_dict().items()
                                             if isinstance(v, list)}, base_values)
+    classroom.republish()
     for notice in st.session_state.get(_state_key("cfg", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return config
@@ -184,6 +186,7 @@ def view_controls(specs: list[Setting], container=None,
             container.warning(notice)
         values[spec.name] = value
     _write_url(specs, values, defaults)
+    classroom.republish()
     for notice in st.session_state.get(_state_key("view", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return values
