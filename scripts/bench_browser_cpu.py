@@ -1,0 +1,61 @@
+"""What a page costs the browser: the renderer's main-thread busy time per second of one
+Chromium tab on each page, read from the DevTools Performance metrics over a window.
+
+    python scripts/bench_browser_cpu.py / /Shuffling /Figure_1_live --window 15
+
+Each page opens in its own tab at 1280x720 on a fresh BN Lab server, settles for 8 s, then is
+measured for --window seconds. "task" is everything the tab's main thread did (script, style,
+layout, paint and the rest); a student's laptop pays it, and in the browser tests one machine
+pays it for every tab."""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser_server import Server, launch_browser, wait_idle  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", default=["/"])
+    parser.add_argument("--window", type=float, default=15.0)
+    args = parser.parse_args()
+    srv = Server(log_name="bench-browser-cpu.log")
+    try:
+        with sync_playwright() as pw:
+            browser = launch_browser(pw)
+            print("| page | task ms/s | script ms/s | style ms/s | layout ms/s | DOM nodes |")
+            print("|---|---|---|---|---|---|")
+            for path in args.paths:
+                ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+                page = ctx.new_page()
+                page.goto(srv.url + path, wait_until="commit")
+                wait_idle(page)
+                time.sleep(8)  # the page's first run and first charts are not the steady state
+                cdp = ctx.new_cdp_session(page)
+                cdp.send("Performance.enable")
+
+                def metrics():
+                    return {m["name"]: m["value"]
+                            for m in cdp.send("Performance.getMetrics")["metrics"]}
+
+                a, t0 = metrics(), time.time()
+                time.sleep(args.window)
+                z, dt = metrics(), time.time() - t0
+
+                def rate(name):
+                    return 1000 * (z[name] - a[name]) / dt
+
+                print(f"| `{path}` | {rate('TaskDuration'):.0f} | {rate('ScriptDuration'):.0f} | "
+                      f"{rate('RecalcStyleDuration'):.0f} | {rate('LayoutDuration'):.0f} | "
+                      f"{z['Nodes']:.0f} |", flush=True)
+                ctx.close()
+            browser.close()
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()
