@@ -133,8 +133,8 @@ def republish() -> None:
     """The settings widgets have written this run's URL: publish it (the teacher's moved
     slider reaches the class now, not at the next heartbeat)."""
     page = st.session_state.get(PAGE_KEY)
-    if page and roles.is_teacher():
-        publish(page)
+    if page:
+        publish(page)  # a no-op unless this session leads the class
 
 
 def _follow_here(on: bool) -> None:
@@ -161,9 +161,8 @@ def _watch_class(page: str, state: dict) -> None:
     page; a following student is brought to the teacher's page and settings."""
     _follow_here(following() and state["presenting"])
     if following() and state["presenting"]:
-        here = _class_query()
-        target = (state["page"] or page, state["query"])
-        if (page, here) != target and (
+        target = _class_target(state, page)
+        if (page, _class_query()) != target and (
                 st.session_state.get(APPLIED_KEY) != state["version"] or _retry(target)):
             _apply(state, page)
         st.session_state[APPLIED_KEY] = state["version"]
@@ -197,6 +196,11 @@ def _class_query() -> dict:
     return language.without_lang(st.query_params.to_dict())
 
 
+def _class_target(state: dict, page: str) -> tuple:
+    """(page, query) the class is on: where a following page belongs."""
+    return state["page"] or page, state["query"]
+
+
 def _retry(target) -> bool:
     """This page was sent to the class's page and settings but is not there: a rerun (a page
     change of the browser's, a push from the teacher's page) cut the switch short. Tried again
@@ -209,13 +213,12 @@ def _retry(target) -> bool:
 
 
 def _apply(state: dict, page: str) -> None:
-    target = (state["page"] or page, state["query"])
     tried = st.session_state.get(TARGET_KEY)
-    if not tried or tried[0] != target:
-        st.session_state[TARGET_KEY] = (target, 0)
+    if not tried or tried[0] != _class_target(state, page):
+        st.session_state[TARGET_KEY] = (_class_target(state, page), 0)
     st.session_state[APPLIED_KEY] = state["version"]
     _widget_state_clear()
-    target = state["page"] or page
+    target = _class_target(state, page)[0]
     if target != page:
         # the home page is app.py's function, not a file: switch_page needs its Page object
         destination = core.NAV_PAGES.get(target, target)

@@ -26,6 +26,7 @@ import logging
 
 log = logging.getLogger("bnlab_ui")
 _installed: list[bool] = []
+_push_broken: list[bool] = []  # True once pushing reruns failed: the timed checks follow alone
 
 
 def _stale(fragment_run: bool, request_page: str, current_page: str) -> bool:
@@ -105,5 +106,3 @@ def rerun_sessions(session_ids) -> int:
         log.exception("pushing reruns to sessions is off (Streamlit's internals moved)")
         return 0
 
-
-_push_broken: list[bool] = []

@@ -204,9 +204,12 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
             found = re.search(r"[?&]shuffle=([^&]+)", url)
             return found.group(1) if found else None
 
+        def shuffling_slider(page):
+            return page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
+                has_text="Shuffling").locator("input").first
+
         before = shuffle_of(teacher)
-        slider = teacher.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
-            has_text="Shuffling").locator("input").first
+        slider = shuffling_slider(teacher)
         slider.focus()
         slider.press("End")
         slid = time.monotonic()
@@ -217,8 +220,7 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
                           timeout=120, interval=0.1), (wanted, [p.url for _, p in followers])
         took = time.monotonic() - slid
         for _, page in followers:  # the student's own slider shows the teacher's value
-            thumb = page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
-                has_text="Shuffling").locator("input").first
+            thumb = shuffling_slider(page)
             assert wait_until(lambda: float(thumb.input_value() or "nan") == float(wanted),
                               timeout=60, interval=0.2), page.url
         with capsys.disabled():
