@@ -31,7 +31,9 @@ APPLIED_KEY = "_bnlab_class_version"
 LEAD_KEY = "_bnlab_leading"
 PUSHED_KEY = "_bnlab_pushed_version"
 PAGE_KEY = "_bnlab_class_page"       # the page this run of the script synced
-TARGET_KEY = "_bnlab_class_target"   # ((page, query), retries): where _apply last sent the page
+WRITTEN_KEY = "_bnlab_class_written"  # (page, query): the teacher's URL as their settings wrote it
+TARGET_KEY = "_bnlab_class_target"   # ((page, query), tries): where _apply sends this page
+MAX_TRIES = 3  # a page that never reaches the class's settings (it rewrites them) stops trying
 FOLLOWER_SECONDS = 30.0  # a follower not seen for this long is not pushed (its tab is gone)
 
 # The sessions of this server that follow the teacher (session id -> last seen, monotonic):
@@ -119,8 +121,13 @@ def publish(page: str) -> None:
     heartbeat."""
     if not leading():
         return
+    # A run started by the teacher's browser (a fragment's timer, a click) carries the address
+    # bar as the browser last had it, which may be older than what the server wrote since: the
+    # class gets the query the settings wrote (republish), as long as the page is the same.
+    written = st.session_state.get(WRITTEN_KEY)
+    query = written[1] if written and written[0] == page else _class_query()
     try:
-        version = room().present(page, _class_query())
+        version = room().present(page, query)
     except Exception:  # the classroom is unreachable: the page works on its own
         core.log.exception("classroom unreachable")
         return
@@ -133,8 +140,9 @@ def republish() -> None:
     """The settings widgets have written this run's URL: publish it (the teacher's moved
     slider reaches the class now, not at the next heartbeat)."""
     page = st.session_state.get(PAGE_KEY)
-    if page:
-        publish(page)  # a no-op unless this session leads the class
+    if page and leading():
+        st.session_state[WRITTEN_KEY] = (page, _class_query())
+        publish(page)
 
 
 def _follow_here(on: bool) -> None:
@@ -158,13 +166,19 @@ def _followers_here() -> list[str]:
 
 def _watch_class(page: str, state: dict) -> None:
     """A student's page checks the class every second: a class starting or ending redraws the
-    page; a following student is brought to the teacher's page and settings."""
+    page; a following student is brought to the teacher's page and settings.
+
+    Only a full run of the page decides where it belongs (from the server's own idea of its
+    page and URL, never the browser's, which lags): it goes to the class's page and settings
+    whenever it is not there, unless it went there MAX_TRIES times in a row without arriving.
+    The one-second check only notices a new version and asks for such a run."""
     _follow_here(following() and state["presenting"])
     if following() and state["presenting"]:
         target = _class_target(state, page)
-        if (page, _class_query()) != target and (
-                st.session_state.get(APPLIED_KEY) != state["version"] or _retry(target)):
-            _apply(state, page)
+        if (page, _class_query()) == target:
+            st.session_state.pop(TARGET_KEY, None)
+        elif _may_try(target):
+            _apply(target)
         st.session_state[APPLIED_KEY] = state["version"]
 
     @st.fragment(run_every=FOLLOW_SECONDS)
@@ -177,14 +191,8 @@ def _watch_class(page: str, state: dict) -> None:
             return
         room().seen(core.viewer_id(), "following" if following() else "exploring")
         _follow_here(following())
-        if not following():
-            return
-        if now["version"] != st.session_state.get(APPLIED_KEY):
-            if now["page"] != page or now["query"] != _class_query():
-                st.rerun()  # the page's full run applies it (above): one place switches pages
-            st.session_state[APPLIED_KEY] = now["version"]
-            if now.get("round") != state.get("round"):
-                st.rerun()
+        if following() and now["version"] != st.session_state.get(APPLIED_KEY):
+            st.rerun()  # the page's full run brings it to the class (above)
 
     with st.sidebar:
         check()
@@ -201,34 +209,34 @@ def _class_target(state: dict, page: str) -> tuple:
     return state["page"] or page, state["query"]
 
 
-def _retry(target) -> bool:
-    """This page was sent to the class's page and settings but is not there: a rerun (a page
-    change of the browser's, a push from the teacher's page) cut the switch short. Tried again
-    a few times, not for ever (a page that rewrites the class's settings would loop)."""
+def _may_try(target) -> bool:
+    """Count a try to bring this page to `target`. A rerun can cut a switch short (the
+    teacher's next push, the browser's own rerun with its old address), so a page that is not
+    where it was sent tries again, but not for ever: a page that rewrites the class's settings
+    would loop."""
     tried = st.session_state.get(TARGET_KEY)
-    if not tried or tried[0] != target or tried[1] >= 3:
+    tries = tried[1] if tried and tried[0] == target else 0
+    if tries >= MAX_TRIES:
         return False
-    st.session_state[TARGET_KEY] = (target, tried[1] + 1)
+    st.session_state[TARGET_KEY] = (target, tries + 1)
     return True
 
 
-def _apply(state: dict, page: str) -> None:
-    tried = st.session_state.get(TARGET_KEY)
-    if not tried or tried[0] != _class_target(state, page):
-        st.session_state[TARGET_KEY] = (_class_target(state, page), 0)
-    st.session_state[APPLIED_KEY] = state["version"]
+def _apply(target: tuple) -> None:
+    """Bring this page to the class's (page, query): the settings widgets are redrawn from it."""
+    page, query = target
     _widget_state_clear()
-    target = _class_target(state, page)[0]
-    if target != page:
+    query = language.with_own_lang(query)
+    if page != st.session_state.get(PAGE_KEY):
         # the home page is app.py's function, not a file: switch_page needs its Page object
-        destination = core.NAV_PAGES.get(target, target)
+        destination = core.NAV_PAGES.get(page, page)
         try:
-            st.switch_page(destination, query_params=language.with_own_lang(state["query"]))
+            st.switch_page(destination, query_params=query)
         except StreamlitAPIException:  # a page this server does not have: stay here
-            core.log.warning("the class's page %r is not a page of this app", target[:80])
+            core.log.warning("the class's page %r is not a page of this app", page[:80])
             return
     st.query_params.clear()
-    st.query_params.update(language.with_own_lang(state["query"]))
+    st.query_params.update(query)
     st.rerun()
 
 

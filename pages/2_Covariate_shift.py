@@ -17,7 +17,7 @@ from bn_core.lessons import covariate_shift as text
 from bn_core.lessons.covariate_shift import TEST_ONLY, rescore, training_config, whitening_name
 from bn_core.markdown import url_value
 from bn_core.presets import lesson_setup
-from bnlab_ui import charts
+from bnlab_ui import charts, classroom
 
 SHIFT_BASE = lesson_setup("covariate-shift")
 WHITE_BASE = lesson_setup("whitening")
@@ -89,6 +89,7 @@ def part_selector() -> str:
             del st.query_params[PART_URL]
     elif st.query_params.get(PART_URL) != part:
         st.query_params[PART_URL] = part
+    classroom.republish()  # the teacher's part is the class's
     return part
 
 
