@@ -229,9 +229,14 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
                   f"(load factor {load_factor():.1f})")
         assert took <= 2.0 * load_factor() + 1.0
         teacher.get_by_role("link", name=re.compile("^Home$")).first.click()
+        # no page went white on the way (Streamlit's "Bad delta path index", see
+        # streamlit_fixes): every follower is on the home page, no page error in its log
         assert wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
                           timeout=120, interval=0.2), [(p.url, title(p), main_text(p)[:200])
                                                         for _, p in followers]
+        errors = [line for p in [teacher] + [p for _, p in students] for line in p.browser_log
+                  if line.startswith("pageerror")]
+        assert not errors, errors
 
         # a student who explores drives a run of their own
         _, ben = students[1]
