@@ -144,12 +144,16 @@ class RunRegistry:
             self.backend.forget(run)
 
     def shutdown(self, wait: float = 5.0) -> None:
-        """Stop every run, then the backend (its threads and processes)."""
+        """Stop every run, then the backend (its threads and processes). A backend whose runs
+        other servers share (Ray: a run is the cluster's actor) keeps them: this server only
+        stops mirroring them, and an actor nobody polls any more stops itself."""
         with self._lock:
             runs = list(self._runs.values())
             self._runs.clear()
+        shared = getattr(self.backend, "shares_runs", False)
         for run in runs:
-            run.stop("server shutting down")
+            if not shared:
+                run.stop("server shutting down")
             self.backend.forget(run)
         if self._owns_backend:
             self.backend.shutdown()

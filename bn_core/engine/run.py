@@ -153,7 +153,7 @@ class Run:
             if self.status not in ("running", "loading", "queued"):
                 return
             self.paused_by = by
-            cmd = self._command("pause", "paused")
+            cmd = self._command("pause", "paused", by=by)
         self.backend.command(self, cmd)
 
     def resume(self) -> None:

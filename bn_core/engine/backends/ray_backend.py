@@ -27,6 +27,8 @@ log = logging.getLogger("bn_core.ray")
 NAMESPACE = "bnlab"
 POLL_SECONDS = 0.25          # how often a server asks each of its runs for news
 POLL_TIMEOUT = 5.0           # a poll that takes longer leaves the run "waiting for the cluster"
+WATCH_FRESH = 20 * POLL_SECONDS  # a server that polled this recently is still there
+MAX_SERVERS = 64             # servers an actor remembers (the oldest poll is forgotten)
 ACTOR_IDLE_SECONDS = float(os.environ.get("BNLAB_RAY_ACTOR_IDLE", 120))
 LOG_LENGTH = 512             # recent updates an actor keeps for servers polling it
 REORDER_WAIT = 2.0           # how long a command that overtook an earlier one waits for it
@@ -67,6 +69,7 @@ class RunActorImpl:
         # only for single-threaded actors), so each server numbers its commands per run and
         # the actor applies them in that order: pause, resume, pause ends paused.
         self.expected: dict = {}      # sender -> the next seq to apply
+        self.watched: dict = {}       # server -> (when it last polled, its viewers then)
         self.held: dict = {}          # sender -> {seq: (since, cmd)} that came too early
         self.host = TrainingHost(emit=self._on_update)
         self.closed = False
@@ -143,6 +146,8 @@ class RunActorImpl:
                 self.record.status = "stopped"
                 self.record.message = cmd.get("reason", "stopped")
             elif cmd["op"] == "pause" and self.record.status == "running":
+                if cmd.get("by") == "idle" and self._watched_elsewhere(cmd.get("server")):
+                    return self.record.attempt  # the viewers of another server still watch
                 self.record.status = "paused"
             elif cmd["op"] == "resume" and self.record.status == "paused":
                 self.record.status = "running"
@@ -150,11 +155,23 @@ class RunActorImpl:
         self.inbox.put(cmd)
         return attempt
 
-    def poll(self, since: int, attempt: int) -> tuple:
+    def _watched_elsewhere(self, server) -> bool:
+        """Whether a server other than `server` polled lately with viewers on its page: one
+        server's last viewer leaving must not pause the run another server's class watches."""
+        now = time.monotonic()
+        return any(viewers and now - seen <= WATCH_FRESH
+                   for other, (seen, viewers) in self.watched.items() if other != server)
+
+    def poll(self, since: int, attempt: int, server: str | None = None,
+             viewers: int = 0) -> tuple:
         """("delta", seq, updates) since `since` for the same attempt, else ("full", seq,
-        record state)."""
+        record state). `server` polls with `viewers` watching the run there."""
         with self.lock:
             self.last_poll = time.monotonic()
+            if server is not None:
+                self.watched[server] = (self.last_poll, int(viewers))
+                if len(self.watched) > MAX_SERVERS:  # servers gone long ago
+                    del self.watched[min(self.watched, key=lambda s: self.watched[s][0])]
             for sender in list(self.held):  # commands left waiting for one that never came
                 self._release(sender)
             if attempt == self.record.attempt and self.log and since >= self.log[0][0] - 1:
@@ -209,6 +226,7 @@ class RayBackend:
     """Runs as named Ray actors; one poller thread per server mirrors their records."""
 
     name = "ray"
+    shares_runs = True  # a run is the cluster's: a server that exits leaves it to the others
 
     def __init__(self, address: str | None = None, capacity: int | None = None):
         import ray
@@ -228,6 +246,7 @@ class RayBackend:
         self._cursor: dict = {}       # key -> last seq seen
         self._waiting: dict = {}      # key -> since when the actor has not answered
         self._sent: dict = {}         # key -> [sender token, commands sent] (the actor's order)
+        self.server = os.urandom(8).hex()  # this server, to the actors it polls
         self._closing = False
         self._thread = threading.Thread(target=self._poll_loop, name="bnlab-ray-poll",
                                         daemon=True)
@@ -258,7 +277,7 @@ class RayBackend:
         with self._lock:
             sent = self._sent.setdefault(run.key, [os.urandom(8).hex(), 0])
             sent[1] += 1
-            return {**cmd, "sender": sent[0], "order": sent[1]}
+            return {**cmd, "sender": sent[0], "order": sent[1], "server": self.server}
 
     def submit(self, run, cmd: dict) -> None:
         self._actor(run).command.remote(self._stamped(run, cmd))
@@ -320,7 +339,8 @@ class RayBackend:
                 continue
             refs = {}
             for key, (run, actor) in entries:
-                refs[key] = (run, actor.poll.remote(self._cursor.get(key, -1), run.attempt))
+                refs[key] = (run, actor.poll.remote(self._cursor.get(key, -1), run.attempt,
+                                                    self.server, run.viewers))
             ready, _ = self.ray.wait([r for _, r in refs.values()], num_returns=len(refs),
                                      timeout=POLL_TIMEOUT)
             ready = set(ready)
