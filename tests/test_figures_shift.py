@@ -30,11 +30,11 @@ def pair():
 
 def test_decision_regions_chart_carries_the_grids_and_points(shifted):
     spec = checked(decision_regions_chart(shifted))
-    maps = traces(spec, type="contour")
-    assert len(maps) == 2 and not traces(spec, type="heatmap")  # each grid is sent once
+    maps = traces(spec, type="heatmap")
+    assert len(maps) == 2 and not traces(spec, type="contour")  # each grid is sent once
     xmin, xmax, ymin, ymax = shifted.viewport
     for m, name in zip(maps, ("plain", "bn")):
-        assert m["z"]["dtype"] == "u1" and m["contours"]["coloring"] == "heatmap"
+        assert m["z"]["dtype"] == "u1"
         grid = shifted.nets[name].latest["grid"][..., 0]
         np.testing.assert_array_equal(values(m, "z"), grid)
         assert m["x0"] == pytest.approx(xmin) and m["y0"] == pytest.approx(ymin)
@@ -86,7 +86,7 @@ def test_initial_boundaries_chart_lines_through_origin_or_data_mean(pair):
     np.testing.assert_allclose((y[0] + y[1]) / 2, 0.0, atol=1e-3)
     x, y = values(lines[1], "x").astype(float), values(lines[1], "y").astype(float)
     assert (x[0] + x[1]) / 2 > 5 and (y[0] + y[1]) / 2 > 5  # whitened: at the data's mean
-    heat = traces(spec, type="contour")[0]
+    heat = traces(spec, type="heatmap")[0]
     np.testing.assert_array_equal(values(heat, "z"), pair[0].nets["plain"].initial_grid[..., 0])
     # each panel's own range includes the origin; only the first panel has a y title
     layout = spec["layout"]
@@ -111,7 +111,7 @@ def test_whitening_accuracy_chart_marks_where_the_target_was_reached(pair):
 
 def test_current_boundaries_chart_grid_of_runs_and_nets(pair):
     spec = checked(current_boundaries_chart(pair))
-    maps = traces(spec, type="contour")
+    maps = traces(spec, type="heatmap")
     assert len(maps) == 4
     np.testing.assert_array_equal(values(maps[3], "z"), pair[1].nets["bn"].latest["grid"][..., 0])
     assert maps[3]["xaxis"] == "x4"
@@ -125,7 +125,7 @@ def test_boundary_figure_initial_and_now(shifted):
     now = checked(boundary_figure(shifted, show_test=False))
     assert "step 40" in " ".join(annotations(now))
     init = checked(boundary_figure(shifted, initial=True))
-    np.testing.assert_array_equal(values(traces(init, type="contour")[1], "z"),
+    np.testing.assert_array_equal(values(traces(init, type="heatmap")[1], "z"),
                                   shifted.nets["bn"].initial_grid[..., 0])
 
 
@@ -139,4 +139,38 @@ def test_builders_draw_an_unstarted_run_without_failing():
                 boundary_figure(snap)):
         spec = checked(fig)
         assert title(spec)
-        assert not traces(spec, type="contour")
+        assert not traces(spec, type="heatmap")
+
+
+def test_boundary_lines_trace_where_the_predicted_class_changes():
+    """The boundary is traced on the server (marching squares through cell-edge midpoints):
+    a disc of one class gives one closed line around it; three bands give two lines."""
+    from bn_core.figures.boundaries import boundary_lines
+
+    rows, cols = np.mgrid[0:50, 0:50]
+    disc = ((cols - 25) ** 2 + (rows - 25) ** 2 < 100).astype(np.uint8)
+    u, v = boundary_lines(disc, 2)
+    assert not np.isnan(u).any() and (u[0], v[0]) == (u[-1], v[-1])  # one closed piece
+    assert 9.0 <= np.hypot(u - 25, v - 25).min() and np.hypot(u - 25, v - 25).max() <= 10.5
+    bands = np.zeros((50, 50), np.uint8)
+    bands[:, 20:], bands[:, 35:] = 1, 2
+    u, v = boundary_lines(bands, 3)
+    assert np.isnan(u).sum() == 1  # two pieces
+    assert sorted(set(u[~np.isnan(u)])) == [19.5, 34.5] and np.nanmax(v) - np.nanmin(v) == 49
+    assert boundary_lines(np.ones((50, 50), np.uint8), 2)[0].size == 0  # one class: no line
+
+
+def test_the_boundary_line_is_drawn_over_each_grid(shifted):
+    spec = checked(decision_regions_chart(shifted))
+    lines = [t for t in spec["data"] if t["type"] == "scatter" and t.get("mode") == "lines"]
+    for heat in traces(spec, type="heatmap"):
+        line = next(t for t in lines if t.get("xaxis") == heat.get("xaxis"))
+        z = values(heat, "z")
+        x, y = values(line, "x").astype(float), values(line, "y").astype(float)
+        keep = ~np.isnan(x)
+        cols = np.rint((x[keep] - heat["x0"]) / heat["dx"]).astype(int)
+        rows = np.rint((y[keep] - heat["y0"]) / heat["dy"]).astype(int)
+        assert cols.size and z.min() != z.max()
+        for r, c in zip(rows, cols):  # every point of the line is where the class changes
+            near = z[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2]
+            assert near.min() != near.max(), (r, c)

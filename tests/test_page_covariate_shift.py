@@ -86,7 +86,7 @@ def test_shift_charts_show_train_above_test():
     no_exceptions(at)
     charts = charts_by_title(at)
     regions = next(s for t, s in charts.items() if t.startswith("Decision regions"))
-    assert sum(t["type"] == "contour" for t in regions["data"]) == 2  # one region grid per net
+    assert sum(t["type"] == "heatmap" for t in regions["data"]) == 2  # one region grid per net
     acc = next(s for t, s in charts.items() if t.startswith("Accuracy"))
     lines = {t["name"]: decoded(t["y"]) for t in acc["data"]}
     train, test = lines["Plain: training data"], lines["Plain: shifted test data"]

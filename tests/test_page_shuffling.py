@@ -61,7 +61,7 @@ def test_accuracy_and_regions_carry_the_runs_data():
     y = decoded(acc["data"][1]["y"])
     assert ((y >= 0) & (y <= 1)).all()
     regions = spec_titled(at, "Decision regions")
-    assert trace_points(regions) > 0 and sum(t["type"] == "contour" for t in regions["data"]) == 2
+    assert trace_points(regions) > 0 and sum(t["type"] == "heatmap" for t in regions["data"]) == 2
     assert "Held-out accuracy at step" in " ".join(m.value for m in at.markdown)
 
 

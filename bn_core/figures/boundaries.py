@@ -33,19 +33,101 @@ def _class_scale(n_classes: int) -> list:
 
 
 def boundary_traces(grid: np.ndarray, viewport, n_classes: int) -> list[dict]:
-    """One contour trace: the regions shaded by predicted class (its "heatmap" colouring: the
-    grid's cells, as a heatmap draws them) and the boundary lines between classes over them.
-    The predicted class per cell travels once, as a uint8 grid; the cell positions as x0/dx."""
+    """The regions shaded by predicted class (a heatmap of the grid's cells) and the boundary
+    lines between classes over them. The predicted class per cell travels once, as a uint8
+    grid, the cell positions as x0/dx; the lines are traced here, not in the browser: a
+    contour trace made every student's browser trace them on each refresh, about half of what
+    redrawing this chart cost there (docs/benchmarks.md, section 8)."""
     res = grid.shape[0]
     xmin, xmax, ymin, ymax = (float(v) for v in viewport)
     cls = np.ascontiguousarray(grid[..., 0]).astype(np.uint8)
-    return [{"type": "contour", "z": cls, "x0": xmin, "dx": (xmax - xmin) / max(res - 1, 1),
-             "y0": ymin, "dy": (ymax - ymin) / max(res - 1, 1), "zmin": -0.5,
-             "zmax": n_classes - 0.5, "colorscale": _class_scale(n_classes), "showscale": False,
-             "hoverinfo": "skip", "showlegend": False,
-             "contours": {"coloring": "heatmap", "start": 0.5, "end": n_classes - 1.5 + 1e-6,
-                          "size": 1.0, "showlines": True},
-             "line": dict(BOUNDARY_LINE)}]
+    dx, dy = (xmax - xmin) / max(res - 1, 1), (ymax - ymin) / max(res - 1, 1)
+    heat = {"type": "heatmap", "z": cls, "x0": xmin, "dx": dx, "y0": ymin, "dy": dy,
+            "zmin": -0.5, "zmax": n_classes - 0.5, "colorscale": _class_scale(n_classes),
+            "showscale": False, "hoverinfo": "skip", "showlegend": False}
+    u, v = boundary_lines(cls, n_classes)
+    line = {"type": "scatter", "x": (xmin + dx * u).astype(np.float32),
+            "y": (ymin + dy * v).astype(np.float32), "mode": "lines", "hoverinfo": "skip",
+            "showlegend": False, "line": dict(BOUNDARY_LINE, shape="spline", smoothing=1.0)}
+    return [heat, line]
+
+
+# marching squares: a cell's corners (bottom-left, bottom-right, top-right, top-left) above
+# the level give its case; each case joins midpoints of the cell's edges (0 bottom, 1 right,
+# 2 top, 3 left). The two saddles are joined as the contour of Plotly's did by default.
+_SEGMENTS = {1: ((3, 0),), 2: ((0, 1),), 3: ((3, 1),), 4: ((1, 2),), 5: ((3, 0), (1, 2)),
+             6: ((0, 2),), 7: ((3, 2),), 8: ((2, 3),), 9: ((0, 2),), 10: ((0, 1), (2, 3)),
+             11: ((1, 2),), 12: ((1, 3),), 13: ((0, 1),), 14: ((3, 0),)}
+_EDGE_MID = ((0.5, 0.0), (1.0, 0.5), (0.5, 1.0), (0.0, 0.5))  # (column, row) within a cell
+
+
+def boundary_lines(cls: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the predicted class index crosses k + 0.5 (k = 0 .. n-2), traced by marching
+    squares through the midpoints of the grid's cell edges: (columns, rows) in grid units,
+    one polyline per piece, NaN between pieces (Plotly leaves a gap there)."""
+    us: list[float] = []
+    vs: list[float] = []
+    rows, cols = cls.shape
+    for level in range(n_classes - 1):
+        above = (cls > level).astype(np.uint8)
+        case = (above[:-1, :-1] | above[:-1, 1:] << 1 | above[1:, 1:] << 2 | above[1:, :-1] << 3)
+        # edge midpoints in doubled grid units (exact integers): segment list, then chains
+        links: dict[tuple, list] = {}
+        for r, c in zip(*np.nonzero((case > 0) & (case < 15))):
+            for a, b in _SEGMENTS[int(case[r, c])]:
+                pa = (2 * c + int(2 * _EDGE_MID[a][0]), 2 * r + int(2 * _EDGE_MID[a][1]))
+                pb = (2 * c + int(2 * _EDGE_MID[b][0]), 2 * r + int(2 * _EDGE_MID[b][1]))
+                links.setdefault(pa, []).append(pb)
+                links.setdefault(pb, []).append(pa)
+        for chain in _chains(links):
+            if us:
+                us.append(np.nan)
+                vs.append(np.nan)
+            points = _smoothed(np.asarray(chain, dtype=np.float64) / 2)
+            us += points[:, 0].tolist()
+            vs += points[:, 1].tolist()
+    return np.asarray(us, dtype=np.float64), np.asarray(vs, dtype=np.float64)
+
+
+def _smoothed(points: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A chain of cell-edge midpoints steps in half cells where the boundary runs at a slant;
+    averaging each point with its neighbours (1-2-1, twice) straightens the steps, within a
+    quarter of a cell of where they were. An open chain keeps its ends (on the grid's border);
+    a closed one (first point == last) wraps around."""
+    if len(points) < 3:
+        return points
+    closed = bool((points[0] == points[-1]).all())
+    p = points[:-1] if closed else points
+    for _ in range(passes):
+        if closed:
+            p = (np.roll(p, 1, axis=0) + 2 * p + np.roll(p, -1, axis=0)) / 4
+        else:
+            p = np.concatenate([p[:1], (p[:-2] + 2 * p[1:-1] + p[2:]) / 4, p[-1:]])
+    return np.concatenate([p, p[:1]]) if closed else p
+
+
+def _chains(links: dict) -> list[list]:
+    """The polylines of an undirected graph whose points have one or two neighbours: open
+    chains from their ends first, then closed loops."""
+    seen: set = set()
+    chains = []
+    starts = [p for p, n in links.items() if len(n) == 1] + list(links)
+    for start in starts:
+        if start in seen:
+            continue
+        chain, prev, here = [start], None, start
+        seen.add(start)
+        while True:
+            step = next((n for n in links[here] if n != prev and n not in seen), None)
+            if step is None:
+                if len(chain) > 2 and start in links[here]:
+                    chain.append(start)  # a loop: close it
+                break
+            chain.append(step)
+            seen.add(step)
+            prev, here = here, step
+        chains.append(chain)
+    return chains
 
 
 def point_traces(data, show_train: bool = True, show_test: bool = True,
