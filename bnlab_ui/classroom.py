@@ -23,7 +23,8 @@ from bn_core.lessons import predictions
 from bn_core.i18n import _
 from bnlab_ui import core, language, roles, streamlit_fixes
 
-FOLLOW_SECONDS = 1.0
+FOLLOW_SECONDS = 1.0       # a following page checks the class this often while it presents
+IDLE_CHECK_SECONDS = 3.0   # ... and this often while no class is on (a class starting shows)
 HEARTBEAT_SECONDS = 2.0
 EXPLORE_KEY = "_bnlab_explore"       # page -> True: this session has its own runs there
 DETACHED_KEY = "_bnlab_detached"     # True: this student explores instead of following
@@ -181,7 +182,9 @@ def _watch_class(page: str, state: dict) -> None:
             _apply(target)
         st.session_state[APPLIED_KEY] = state["version"]
 
-    @st.fragment(run_every=FOLLOW_SECONDS)
+    # each check is a run of the script and a few messages for the browser to take in: with
+    # no class on, every student's page need not pay them every second
+    @st.fragment(run_every=FOLLOW_SECONDS if state["presenting"] else IDLE_CHECK_SECONDS)
     def check():
         language.apply()
         now = room().state()
