@@ -33,7 +33,9 @@ TARGET = Setting(name="target", kind=float, default=0.9, label=N_("Target traini
                          "restart the runs."))
 PARTS = {"shift": N_("Move the test data"), "whitening": N_("Data far from the origin")}
 PART_URL, DEFAULT_PART = "part", "shift"
-PART_KEY, PART_NOTICE = "covshift:part", "covshift:part_notice"
+# "|view:" marks it as a URL-bound view widget: a student following the teacher has it redrawn
+# from the class's URL (bnlab_ui.classroom forgets such widgets when it applies the class's)
+PART_KEY, PART_NOTICE = "covshift|view:part", "covshift:part_notice"
 INTRO = {
     "shift": N_("A plain and a BN net learn to separate two classes of 2-D points (circles); "
                 "the test points (crosses) are then moved, rotated or rescaled. Move them with "
