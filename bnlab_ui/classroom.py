@@ -141,9 +141,11 @@ def republish() -> None:
     """The settings widgets have written this run's URL: publish it (the teacher's moved
     slider reaches the class now, not at the next heartbeat)."""
     page = st.session_state.get(PAGE_KEY)
-    if page and leading():
+    if page:
+        # kept whether or not this session leads now: a teacher who leads again later must
+        # not publish what the settings wrote before
         st.session_state[WRITTEN_KEY] = (page, _class_query())
-        publish(page)
+        publish(page)  # a no-op unless this session leads the class
 
 
 def _follow_here(on: bool) -> None:
@@ -179,7 +181,7 @@ def _watch_class(page: str, state: dict) -> None:
         if (page, _class_query()) == target:
             st.session_state.pop(TARGET_KEY, None)
         elif _may_try(target):
-            _apply(target)
+            _apply(target, page)
         st.session_state[APPLIED_KEY] = state["version"]
 
     # each check is a run of the script and a few messages for the browser to take in: with
@@ -225,12 +227,13 @@ def _may_try(target) -> bool:
     return True
 
 
-def _apply(target: tuple) -> None:
-    """Bring this page to the class's (page, query): the settings widgets are redrawn from it."""
+def _apply(target: tuple, here: str) -> None:
+    """Bring this page (`here`) to the class's (page, query): the settings widgets are redrawn
+    from it."""
     page, query = target
     _widget_state_clear()
     query = language.with_own_lang(query)
-    if page != st.session_state.get(PAGE_KEY):
+    if page != here:
         # the home page is app.py's function, not a file: switch_page needs its Page object
         destination = core.NAV_PAGES.get(page, page)
         try:

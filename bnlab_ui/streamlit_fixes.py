@@ -105,4 +105,3 @@ def rerun_sessions(session_ids) -> int:
         _push_broken.append(True)
         log.exception("pushing reruns to sessions is off (Streamlit's internals moved)")
         return 0
-

@@ -19,22 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import test_browser_class as lecture  # noqa: E402
+from test_browser_class import shuffle_of, shuffling_slider, title  # noqa: E402
 from browser_server import Server, launch_browser  # noqa: E402
 from conftest import wait_until  # noqa: E402
-from playwright.sync_api import Error as PlaywrightError, sync_playwright  # noqa: E402
-
-
-def title(page) -> str:
-    return lecture.main_text(page, "[data-testid='stMain'] h1")
-
-
-def shuffle_of(page) -> str | None:
-    try:
-        url = page.evaluate("location.href")
-    except PlaywrightError:  # the page is loading another
-        return None
-    found = re.search(r"[?&]shuffle=([^&]+)", url)
-    return found.group(1) if found else None
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 def one_class(browser, url: str, students: int, repeats: int) -> dict:
@@ -58,8 +46,7 @@ def one_class(browser, url: str, students: int, repeats: int) -> dict:
         assert wait_until(lambda: all(title(p).startswith("Shuffling") for _, p in pages),
                           timeout=60, interval=0.1)
         teacher.wait_for_timeout(3000)
-    slider = teacher.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
-        has_text="Shuffling").locator("input").first
+    slider = shuffling_slider(teacher)
     for r in range(repeats):
         before = shuffle_of(teacher)
         slider.focus()

@@ -108,6 +108,28 @@ def sign_in(page, key: str) -> str:
     return alerts[-1] if alerts else page.inner_text("[data-testid='stSidebar']")
 
 
+def title(page) -> str:
+    """The page's heading, read in one step: a rerun may remove it meanwhile."""
+    return main_text(page, "[data-testid='stMain'] h1")
+
+
+def shuffle_of(page) -> str | None:
+    """`shuffle=` in the page's own address bar (Playwright's page.url is updated only between
+    API calls); None while the page is loading another."""
+    try:
+        url = page.evaluate("location.href")
+    except PlaywrightError:
+        return None
+    found = re.search(r"[?&]shuffle=([^&]+)", url)
+    return found.group(1) if found else None
+
+
+def shuffling_slider(page):
+    """The sidebar's Shuffling slider's input."""
+    return page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
+        has_text="Shuffling").locator("input").first
+
+
 def slow_down(page) -> None:
     """The page's run to its slowest pace, 10 steps/s (the speed slider at its start)."""
     speed = page.locator("[data-testid='stMain'] [data-testid='stSlider'] input").first
@@ -180,9 +202,6 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
         moved = time.monotonic()
         followers = students[1:]  # Ana has her own copy of the home page's run now
 
-        def title(page) -> str:  # read in one step: a rerun may remove the heading meanwhile
-            return main_text(page, "[data-testid='stMain'] h1")
-
         # what a student sees is the page's content (its title); the address bar follows it
         # too, though under load Streamlit's browser side may keep the old path a while
         assert wait_until(lambda: all(title(p).startswith("Shuffling") for _, p in followers),
@@ -196,18 +215,6 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
 
         # the teacher moves a slider (Shuffling, sorted -> fully shuffled): every follower's
         # page takes the same setting (its URL and its own slider), so the same shared run
-        def shuffle_of(page) -> str | None:
-            try:  # the page's own address bar (page.url is updated only between API calls)
-                url = page.evaluate("location.href")
-            except PlaywrightError:  # the page is loading another
-                return None
-            found = re.search(r"[?&]shuffle=([^&]+)", url)
-            return found.group(1) if found else None
-
-        def shuffling_slider(page):
-            return page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
-                has_text="Shuffling").locator("input").first
-
         before = shuffle_of(teacher)
         slider = shuffling_slider(teacher)
         slider.focus()

@@ -37,7 +37,7 @@ def boundary_traces(grid: np.ndarray, viewport, n_classes: int) -> list[dict]:
     lines between classes over them. The predicted class per cell travels once, as a uint8
     grid, the cell positions as x0/dx; the lines are traced here, not in the browser: a
     contour trace made every student's browser trace them on each refresh, about half of what
-    redrawing this chart cost there (docs/benchmarks.md, section 8)."""
+    redrawing this chart cost there (docs/benchmarks.md, section 9)."""
     res = grid.shape[0]
     xmin, xmax, ymin, ymax = (float(v) for v in viewport)
     cls = np.ascontiguousarray(grid[..., 0]).astype(np.uint8)
@@ -58,25 +58,27 @@ def boundary_traces(grid: np.ndarray, viewport, n_classes: int) -> list[dict]:
 _SEGMENTS = {1: ((3, 0),), 2: ((0, 1),), 3: ((3, 1),), 4: ((1, 2),), 5: ((3, 0), (1, 2)),
              6: ((0, 2),), 7: ((3, 2),), 8: ((2, 3),), 9: ((0, 2),), 10: ((0, 1), (2, 3)),
              11: ((1, 2),), 12: ((1, 3),), 13: ((0, 1),), 14: ((3, 0),)}
-_EDGE_MID = ((0.5, 0.0), (1.0, 0.5), (0.5, 1.0), (0.0, 0.5))  # (column, row) within a cell
+# each edge's midpoint within its cell, in half cells (column, row): exact integers, so the
+# cells on either side of an edge name its midpoint alike
+_EDGE_MID = ((1, 0), (2, 1), (1, 2), (0, 1))
 
 
 def boundary_lines(cls: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Where the predicted class index crosses k + 0.5 (k = 0 .. n-2), traced by marching
-    squares through the midpoints of the grid's cell edges: (columns, rows) in grid units,
-    one polyline per piece, NaN between pieces (Plotly leaves a gap there)."""
+    squares through the midpoints of the grid's cell edges and smoothed (`_smoothed`):
+    (columns, rows) in grid units, one polyline per piece, NaN between pieces (Plotly leaves a
+    gap there)."""
     us: list[float] = []
     vs: list[float] = []
-    rows, cols = cls.shape
     for level in range(n_classes - 1):
         above = (cls > level).astype(np.uint8)
         case = (above[:-1, :-1] | above[:-1, 1:] << 1 | above[1:, 1:] << 2 | above[1:, :-1] << 3)
-        # edge midpoints in doubled grid units (exact integers): segment list, then chains
+        # the segments as links between edge midpoints (in half cells), then joined into chains
         links: dict[tuple, list] = {}
         for r, c in zip(*np.nonzero((case > 0) & (case < 15))):
             for a, b in _SEGMENTS[int(case[r, c])]:
-                pa = (2 * c + int(2 * _EDGE_MID[a][0]), 2 * r + int(2 * _EDGE_MID[a][1]))
-                pb = (2 * c + int(2 * _EDGE_MID[b][0]), 2 * r + int(2 * _EDGE_MID[b][1]))
+                pa = (2 * int(c) + _EDGE_MID[a][0], 2 * int(r) + _EDGE_MID[a][1])
+                pb = (2 * int(c) + _EDGE_MID[b][0], 2 * int(r) + _EDGE_MID[b][1])
                 links.setdefault(pa, []).append(pb)
                 links.setdefault(pb, []).append(pa)
         for chain in _chains(links):
@@ -98,7 +100,7 @@ def _smoothed(points: np.ndarray, passes: int = 2) -> np.ndarray:
         return points
     closed = bool((points[0] == points[-1]).all())
     p = points[:-1] if closed else points
-    for _ in range(passes):
+    for _pass in range(passes):
         if closed:
             p = (np.roll(p, 1, axis=0) + 2 * p + np.roll(p, -1, axis=0)) / 4
         else:
