@@ -23,13 +23,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
+from browser_server import wait_idle as settle  # noqa: E402  (the tests' own wait)
 from screenshot import CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 720
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-DRAWN = """() => !document.querySelector("[data-testid='stSkeleton']") &&
-    !!document.querySelector("[data-testid='stMain'] h1")"""
 # a Plotly chart on screen with its traces drawn (and its data in them): every chart shown is
 # painted (plotted, its ticks drawn, not kept hidden or faded while Streamlit redraws it)
 CHART_DRAWN = """() => {
@@ -118,17 +116,6 @@ def wait_until(check, timeout: float, interval: float = 0.3) -> bool:
             return True
         time.sleep(interval)
     return False
-
-
-def settle(page, timeout_ms: int = 180_000) -> None:
-    """The script idle and the page drawn; a page whose live fragment reruns back to back on a
-    loaded machine is taken as drawn once its title is there and no skeleton is left."""
-    try:
-        page.wait_for_selector(IDLE, timeout=min(timeout_ms, 30_000))
-    except Exception as exc:
-        if "Timeout" not in type(exc).__name__:
-            raise
-    page.wait_for_function(DRAWN, timeout=timeout_ms)
 
 
 def shoot(browser, base: str, path: str, out: Path) -> dict:

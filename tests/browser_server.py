@@ -90,8 +90,10 @@ def launch_browser(pw):
     return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-DRAWN = """() => !document.querySelector("[data-testid='stSkeleton']") &&
+_DRAWN = """!document.querySelector("[data-testid='stSkeleton']") &&
     !!document.querySelector("[data-testid='stMain'] h1")"""
+DRAWN = f"() => {_DRAWN}"
+SETTLED = f'() => {_DRAWN} && !!document.querySelector("{IDLE}")'  # drawn, and not running
 IDLE_WAIT_MS = 30_000  # a page still "running" after this is refreshing without pause
 
 
@@ -100,8 +102,9 @@ def wait_idle(page, timeout_ms: int = 180_000) -> None:
     a page with live fragments can rerun back to back and never be idle for a moment (measured:
     a home page 98% "running" at load 17): after IDLE_WAIT_MS, a drawn page (its title, no
     skeleton) is taken as settled; callers then wait on what they look for."""
-    try:
-        page.wait_for_selector(IDLE, timeout=min(timeout_ms, IDLE_WAIT_MS))
+    try:  # drawn and not running at one moment: a page is "not running" before its first
+        # run too, and then counted as drawn once its title shows, halfway through that run
+        page.wait_for_function(SETTLED, timeout=min(timeout_ms, IDLE_WAIT_MS))
     except Exception as exc:  # Playwright's TimeoutError: look for a drawn page instead
         if "Timeout" not in type(exc).__name__:
             raise
