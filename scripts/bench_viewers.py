@@ -2,7 +2,10 @@
 worker processes) and N headless Chromium contexts (Debian's chromium driven by Playwright).
 
     python scripts/bench_viewers.py [--viewers 1,10,30,1] [--window 15] [--page-window 8]
-                                    [--only cold|pages|viewers] [--out FILE]
+                                    [--only cold|pages|viewers] [--backend workers|ray] [--out FILE]
+
+`--backend ray` runs the server with BNLAB_BACKEND=ray on the cluster at RAY_ADDRESS (start one
+first: `ray start --head`); the training processes counted are then the cluster's run actors.
 
 Measures (printed as JSON, see docs/benchmarks.md, "The classroom on the new engine"):
 - cold start: server process start to the home page's first chart, and to its first *live* chart
@@ -58,6 +61,28 @@ def proc_rss_mib(pid: int) -> float:
 
 def proc_threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
+
+
+BACKEND_ENV: dict[str, str] = {}  # the server's backend, from --backend
+
+
+def ray_actor_pids() -> list[int]:
+    """The local Ray cluster's run actors (their process title is `ray::RunActor...`)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as fh:
+                    if fh.read(13).startswith(b"ray::RunActor"):
+                        pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+def training_pids(server) -> list[int]:
+    """The processes that train the server's runs: its worker processes, or Ray's run actors."""
+    return ray_actor_pids() if BACKEND_ENV.get("BNLAB_BACKEND") == "ray" else children(server.proc.pid)
 
 
 def children(pid: int) -> list[int]:
@@ -212,7 +237,7 @@ def measure_pages(browser, server, window: float) -> dict:
 def speed_window(server, page, window: float) -> dict:
     """Figure 1's speed over `window` s from the step counter, with the server's costs."""
     pid = server.proc.pid
-    kids = children(pid)
+    kids = training_pids(server)
     cpu0 = {p: proc_cpu_seconds(p) for p in [pid] + kids}
     s0, t0 = step_of(page), time.perf_counter()
     page.wait_for_timeout(window * 1000)
@@ -242,7 +267,7 @@ def speed_window(server, page, window: float) -> dict:
 
 def measure_viewers(browser, counts: list[int], window: float) -> dict:
     out = {"page": FIGURE1, "window_s": window}
-    server = Server(log_name="bench-viewers.log")
+    server = Server(env=BACKEND_ENV, log_name="bench-viewers.log")
     viewers = []
     try:
         viewers.append(new_viewer(browser, server.url + FIGURE1))
@@ -298,7 +323,7 @@ def new_settings_to_live_chart(browser, server, url: str) -> float | None:
 
 def cold_start(browser) -> dict:
     t0 = time.perf_counter()
-    server = Server(log_name="bench-cold.log")
+    server = Server(env=BACKEND_ENV, log_name="bench-cold.log")
     try:
         healthy = time.perf_counter() - t0
         ctx = browser.new_context(viewport={"width": 1300, "height": 900})
@@ -323,12 +348,17 @@ def main() -> int:
     ap.add_argument("--page-window", type=float, default=8.0,
                     help="seconds of live refreshes per page")
     ap.add_argument("--only", choices=("cold", "pages", "viewers"), default=None)
+    ap.add_argument("--backend", choices=("workers", "ray"), default="workers",
+                    help="where runs train: the server's worker processes, or Ray (RAY_ADDRESS)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    if args.backend == "ray":
+        BACKEND_ENV["BNLAB_BACKEND"] = "ray"
     counts = [int(c) for c in args.viewers.split(",")]
     from playwright.sync_api import sync_playwright
 
-    result = {"window_s": args.window, "load_average_at_start": os.getloadavg()}
+    result = {"backend": args.backend, "window_s": args.window,
+              "load_average_at_start": os.getloadavg()}
 
     def save():
         if args.out:
@@ -340,7 +370,7 @@ def main() -> int:
                 result["cold_start"] = cold_start(browser)
                 save()
             if args.only in (None, "pages"):
-                server = Server(log_name="bench-pages.log")
+                server = Server(env=BACKEND_ENV, log_name="bench-pages.log")
                 try:
                     result["pages"] = measure_pages(browser, server, args.page_window)
                     result["new_settings_to_first_live_chart_s"] = [

@@ -122,6 +122,18 @@ CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'
 })"""
 
 
+def slow_down(page) -> None:
+    """The page's run to its slowest pace, 10 steps/s (the speed slider at its start)."""
+    speed = page.locator("[data-testid='stMain'] [data-testid='stSlider'] input").first
+    speed.focus()
+    speed.press("Home")
+    page.wait_for_function(
+        """() => { const t = document.querySelector(
+            "[data-testid='stMain'] [data-testid='stSliderThumbValue']");
+            return t !== null && t.innerText.includes('10/s'); }""", timeout=60_000)
+    wait_idle(page)
+
+
 def chart_state(page) -> list[str]:
     """A fingerprint of the data of every Plotly chart shown on the page (an element Streamlit
     keeps hidden while it redraws is left out)."""

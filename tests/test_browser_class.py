@@ -14,7 +14,7 @@ import time
 import pytest
 
 from browser_server import (ARTIFACTS, Server, browser_available, launch_browser, our_tracebacks,
-                            wait_idle)
+                            slow_down, wait_idle)
 from conftest import wait_until
 from test_browser_lesson import button, load_factor, step_of
 
@@ -128,17 +128,6 @@ def shuffling_slider(page):
     """The sidebar's Shuffling slider's input."""
     return page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").filter(
         has_text="Shuffling").locator("input").first
-
-
-def slow_down(page) -> None:
-    """The page's run to its slowest pace, 10 steps/s (the speed slider at its start)."""
-    speed = page.locator("[data-testid='stMain'] [data-testid='stSlider'] input").first
-    speed.focus()
-    speed.press("Home")
-    assert wait_until(lambda: "10/s" in (page.locator(
-        "[data-testid='stMain'] [data-testid='stSliderThumbValue']").first.inner_text()),
-        timeout=60, interval=0.5)
-    wait_idle(page)
 
 
 def test_a_wrong_key_is_refused_and_a_repeated_wrong_key_slowed(browser, server):

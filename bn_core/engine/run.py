@@ -239,9 +239,12 @@ class Run:
                 # run has ended by itself
                 if update["status"] not in ("finished", "failed"):
                     update = {k: v for k, v in update.items() if k not in ("status", "message")}
+            was_alive = self.alive
             record.apply(update)
             if not self.alive:
                 self._done.set()
+        if was_alive and record.status in ("finished", "failed"):
+            log.info("run %s: %s at step %d", self.key[:60], record.status, record.step)
 
     def adopt(self, record: RunRecord) -> None:
         """Take a record made elsewhere as this run's (a Ray actor's: the truth for every
