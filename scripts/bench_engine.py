@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bn_core.config import RunConfig  # noqa: E402
 from bn_core import engine  # noqa: E402
 from bn_core.engine.registry import RunRegistry  # noqa: E402
+from procstats import proc_cpu_seconds, proc_rss_mib, proc_threads, ray_actor_pids  # noqa: E402
 
 HOME = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
                  activation="sigmoid", lr=0.5, batch_size=30, steps=200_000, probe_every=20,
@@ -29,17 +30,7 @@ HOME = RunConfig(dataset="moons", n_samples=300, noise=0.2, depth=4, width=32,
 
 def proc_stats(pid: int) -> tuple[float, float]:
     """(CPU seconds, RSS MiB) of a process from /proc."""
-    with open(f"/proc/{pid}/stat") as fh:
-        parts = fh.read().split(")")[-1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(parts[11]) + int(parts[12])) / ticks
-    with open(f"/proc/{pid}/statm") as fh:
-        rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return cpu, rss
-
-
-def proc_threads(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/task"))
+    return proc_cpu_seconds(pid), proc_rss_mib(pid)
 
 
 def _median_cost(backend, runs) -> float | None:
@@ -59,7 +50,8 @@ def paced(args) -> dict:
     while time.monotonic() < deadline and not all(r.status == "running" for r in runs):
         time.sleep(0.2)
     time.sleep(2.0)  # past the first records
-    pids = backend.pids() if hasattr(backend, "pids") else []
+    # the training processes: the worker backend's, or the local Ray cluster's run actors
+    pids = backend.pids() if hasattr(backend, "pids") else ray_actor_pids()
     start = {r.key: r.snapshot().step for r in runs}
     cpu0 = {p: proc_stats(p)[0] for p in pids}
     t0 = time.monotonic()

@@ -33,11 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_server import Server, chart_state, launch_browser, wait_idle  # noqa: E402
+from procstats import (children, proc_cpu_seconds, proc_rss_mib, proc_threads,  # noqa: E402
+                       ray_actor_pids)
 
 PAGES = ["/", "/Figure_1_live?steps=50000", "/Covariate_shift", "/Internal_covariate_shift",
          "/Gamma_and_beta"]
 FIGURE1 = "/Figure_1_live?steps=50000"
-TICKS = os.sysconf("SC_CLK_TCK")
 STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
 RATE = re.compile(r"([\d,]+) steps/s")
 TRAINING = re.compile(r"step [\d,]+ of [\d,]+ · training")  # the control bar's counter
@@ -45,60 +46,12 @@ RECORDING = "Until this run has records of its own"
 MAIN = "[data-testid='stMain']"
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def proc_rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def proc_threads(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/task"))
-
-
 BACKEND_ENV: dict[str, str] = {}  # the server's backend, from --backend
-
-
-def ray_actor_pids() -> list[int]:
-    """The local Ray cluster's run actors (their process title is `ray::RunActor...`)."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/cmdline", "rb") as fh:
-                    if fh.read(13).startswith(b"ray::RunActor"):
-                        pids.append(int(d))
-            except OSError:
-                pass
-    return pids
 
 
 def training_pids(server) -> list[int]:
     """The processes that train the server's runs: its worker processes, or Ray's run actors."""
     return ray_actor_pids() if BACKEND_ENV.get("BNLAB_BACKEND") == "ray" else children(server.proc.pid)
-
-
-def children(pid: int) -> list[int]:
-    """Every process under `pid` (the training workers and their helpers)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for task in os.listdir(f"/proc/{p}/task") if os.path.exists(f"/proc/{p}/task") else []:
-            try:
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    kids = [int(k) for k in fh.read().split()]
-            except OSError:
-                kids = []
-            out += kids
-            todo += kids
-    return out
 
 
 def main_text(page) -> str:

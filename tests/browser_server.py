@@ -122,6 +122,45 @@ CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'
 })"""
 
 
+def load_factor() -> float:
+    """How much slower than quiet this machine is now (1 on a quiet machine): the 1-minute load
+    average per core."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
+class LoadMeter:
+    """How loaded the machine was *during* a timed step (the 1-minute load average lags a burst by
+    a minute): the run queue (/proc/stat's procs_running, less this sampler) sampled every 0.1 s
+    on a thread, averaged per core; `factor()` is that or `load_factor()`, whichever is higher."""
+
+    def __enter__(self):
+        import threading
+
+        self._samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                with open("/proc/stat") as fh:
+                    for line in fh:
+                        if line.startswith("procs_running"):
+                            self._samples.append(max(0, int(line.split()[1]) - 1))
+            except OSError:
+                return
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+    def factor(self) -> float:
+        queue = sum(self._samples) / len(self._samples) if self._samples else 0.0
+        return max(load_factor(), queue / (os.cpu_count() or 1))
+
+
 def slow_down(page) -> None:
     """The page's run to its slowest pace, 10 steps/s (the speed slider at its start)."""
     speed = page.locator("[data-testid='stMain'] [data-testid='stSlider'] input").first

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from browser_server import (ARTIFACTS, Server, browser_available, chart_state, launch_browser,
-                            our_tracebacks, wait_idle)
+from browser_server import (ARTIFACTS, LoadMeter, Server, browser_available, chart_state,
+                            launch_browser, our_tracebacks, wait_idle)
 from conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,11 +31,6 @@ LESSON_PAGES = ["/", "/Figure_1_live", "/Covariate_shift", "/Internal_covariate_
                 "/Convolutional_BN", "/Your_own_data"]
 # lesson pages with no run (computed on the spot): no step counter and no control bar
 STATIC_PAGES = {"/Inside_the_BN_layer"}
-
-
-def load_factor() -> float:
-    """How much slower than quiet this machine is now (1 on a quiet machine)."""
-    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
 @pytest.fixture(scope="module")
@@ -162,13 +157,14 @@ def test_stop_freezes_every_chart_at_once(browser, server, capsys):
     try:
         # well before the run's end (3,000 steps at 150/s): Stop must find it training
         assert ensure_training(page, 40, before_step=1500)
-        button(page, "Stop").click()
-        clicked = time.monotonic()
-        stopped = wait_until(lambda: "· stopped" in page.inner_text("[data-testid='stMain']"),
-                             timeout=20, interval=0.05)
-        assert stopped, page.inner_text("[data-testid='stMain']")[:600]
-        wait_idle(page)
-        frozen_after = time.monotonic() - clicked
+        with LoadMeter() as load:
+            button(page, "Stop").click()
+            clicked = time.monotonic()
+            stopped = wait_until(lambda: "· stopped" in page.inner_text("[data-testid='stMain']"),
+                                 timeout=20, interval=0.05)
+            assert stopped, page.inner_text("[data-testid='stMain']")[:600]
+            wait_idle(page)
+            frozen_after = time.monotonic() - clicked
         state, step = chart_state(page), step_of(page)
         changed = wait_until(lambda: chart_state(page) != state or step_of(page) != step,
                              timeout=3.0, interval=0.25)
@@ -177,8 +173,8 @@ def test_stop_freezes_every_chart_at_once(browser, server, capsys):
                              len(state), len(chart_state(page)))
         with capsys.disabled():
             print(f"\n[stop] charts frozen {frozen_after:.2f} s after the click "
-                  f"(load factor {load_factor():.1f})")
-        assert frozen_after <= 1.0 * load_factor() + 0.5
+                  f"(load factor {load.factor():.1f})")
+        assert frozen_after <= 1.0 * load.factor() + 0.5
     finally:
         ctx.close()
 

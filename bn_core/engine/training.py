@@ -73,15 +73,19 @@ def _cached_dataset(key: tuple) -> Dataset:
     return load_mnist(name, binarize=binarize)
 
 
+def data_key(config: RunConfig) -> tuple:
+    """The fields of a config that decide its data set (runs equal in these share the data)."""
+    toy = config.is_toy
+    return (config.dataset, config.n_samples, config.noise if toy else 0.0, config.seed,
+            config.far_offset if toy else 0.0, config.whitening if toy else "none",
+            (config.shift_x, config.shift_y) if toy else (0.0, 0.0),
+            config.rotate_deg if toy else 0.0, config.scale if toy else 1.0,
+            config.binarize and not toy)
+
+
 def load_data(config: RunConfig) -> Dataset:
     """The run's data set (cached per process: viewers of similar runs share the arrays)."""
-    toy = config.is_toy
-    return _cached_dataset((
-        config.dataset, config.n_samples, config.noise if toy else 0.0, config.seed,
-        config.far_offset if toy else 0.0, config.whitening if toy else "none",
-        (config.shift_x, config.shift_y) if toy else (0.0, 0.0),
-        config.rotate_deg if toy else 0.0, config.scale if toy else 1.0,
-        config.binarize and not toy))
+    return _cached_dataset(data_key(config))
 
 
 def training_set_size(config: RunConfig) -> int:

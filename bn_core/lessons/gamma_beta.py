@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
+
 from bn_core.figures.activations import first_disagreement, latest_value, output_range
 from bn_core.i18n import N_, _
 
@@ -34,35 +36,72 @@ MODE_WORDS = {  # whole sentences, so each is translated as one
 }
 
 
-@functools.lru_cache(maxsize=32)
 def linear_boundary_accuracy(config) -> float:
     """Held-out accuracy of the best straight-line boundary on the config's 2-D data: logistic
-    regression fitted to convergence (L-BFGS, float64) on the training points. What a net
-    that has lost its nonlinearity can at most reach (nan for other data)."""
-    import torch
-
-    from bn_core.engine.training import load_data
+    regression fitted to convergence on the training points. What a net that has lost its
+    nonlinearity can at most reach (nan for other data). Depends on the data only, so moving
+    gamma or beta does not refit it."""
+    from bn_core.engine.training import data_key
 
     if not config.is_toy:
         return math.nan
-    data = load_data(config)
-    x = torch.tensor(data.model_input(data.x_train), dtype=torch.float64)
-    y = torch.as_tensor(data.y_train, dtype=torch.int64)
-    xh = torch.tensor(data.model_input(data.x_heldout), dtype=torch.float64)
-    yh = torch.as_tensor(data.y_heldout, dtype=torch.int64)
-    torch.manual_seed(0)
-    line = torch.nn.Linear(x.shape[1], data.n_classes).double()
-    opt = torch.optim.LBFGS(line.parameters(), max_iter=500, line_search_fn="strong_wolfe")
+    return _linear_fit(data_key(config))
 
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(line(x), y)
-        loss.backward()
-        return loss
 
-    opt.step(closure)
-    with torch.no_grad():
-        return float((line(xh).argmax(1) == yh).double().mean())
+@functools.lru_cache(maxsize=32)
+def _linear_fit(key: tuple) -> float:
+    from bn_core.engine.training import _cached_dataset
+
+    data = _cached_dataset(key)
+    w = fit_softmax(data.model_input(data.x_train), np.asarray(data.y_train), data.n_classes)
+    xh = _with_bias(data.model_input(data.x_heldout))
+    return float(np.mean((xh @ w).argmax(1) == np.asarray(data.y_heldout)))
+
+
+def _with_bias(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return np.hstack([x, np.ones((len(x), 1))])
+
+
+def fit_softmax(x, y, n_classes: int, ridge: float = 1e-6, iterations: int = 100) -> np.ndarray:
+    """Multinomial logistic regression by Newton's method with a backtracking line search
+    (float64, numpy): weights of shape (features + 1, classes), the bias in the last row. A
+    ridge this small changes no prediction; it keeps the optimum finite on separable data."""
+    x = _with_bias(x)
+    n, d = x.shape
+    onehot = np.eye(n_classes)[y]
+    w = np.zeros((d, n_classes))
+
+    def loss_of(w):
+        z = x @ w
+        z -= z.max(1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(1)) - (z * onehot).sum(1))
+                     + 0.5 * ridge * (w * w).sum())
+
+    loss = loss_of(w)
+    for _ in range(iterations):
+        z = x @ w
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        grad = (x.T @ (p - onehot) / n + ridge * w).ravel(order="F")  # class-major
+        if np.abs(grad).max() < 1e-10:
+            break
+        hess = ridge * np.eye(d * n_classes)
+        for a in range(n_classes):
+            for b in range(n_classes):
+                weight = p[:, a] * ((a == b) - p[:, b]) / n
+                hess[a * d:(a + 1) * d, b * d:(b + 1) * d] += (x * weight[:, None]).T @ x
+        step = np.linalg.solve(hess, grad).reshape((d, n_classes), order="F")
+        t = 1.0
+        while t > 1e-8:
+            trial = loss_of(w - t * step)
+            if trial <= loss - 1e-4 * t * float(grad @ step.ravel(order="F")):
+                break
+            t /= 2
+        if t <= 1e-8 or loss - trial < 1e-12:  # no step lowers the loss any more
+            break
+        w, loss = w - t * step, trial
+    return w
 
 
 def pct(x: float) -> str:
