@@ -33,8 +33,9 @@ LEAD_KEY = "_bnlab_leading"
 PUSHED_KEY = "_bnlab_pushed_version"
 PAGE_KEY = "_bnlab_class_page"       # the page this run of the script synced
 WRITTEN_KEY = "_bnlab_class_written"  # (page, query): the teacher's URL as their settings wrote it
-TARGET_KEY = "_bnlab_class_target"   # ((page, query), tries): where _apply sends this page
-MAX_TRIES = 3  # a page that never reaches the class's settings (it rewrites them) stops trying
+TARGET_KEY = "_bnlab_class_target"   # ((page, query), tries, when): where _apply sends this page
+MAX_TRIES = 3  # tries in a row at once; then 2, 4, 8... s apart (a page that rewrites the
+RETRY_SECONDS = 30.0  # class's settings never arrives: it must not loop), at most this far apart
 FOLLOWER_SECONDS = 30.0  # a follower not seen for this long is not pushed (its tab is gone)
 
 # The sessions of this server that follow the teacher (session id -> last seen, monotonic):
@@ -173,8 +174,10 @@ def _watch_class(page: str, state: dict) -> None:
 
     Only a full run of the page decides where it belongs (from the server's own idea of its
     page and URL, never the browser's, which lags): it goes to the class's page and settings
-    whenever it is not there, unless it went there MAX_TRIES times in a row without arriving.
-    The one-second check only notices a new version and asks for such a run."""
+    whenever it is not there; after MAX_TRIES tries in a row without arriving (under load the
+    browser's own reruns, with its older address, can undo each), it tries again less often,
+    never giving up. The one-second check asks for such a run on a new version or when such a
+    later try is due."""
     _follow_here(following() and state["presenting"])
     if following() and state["presenting"]:
         target = _class_target(state, page)
@@ -196,7 +199,8 @@ def _watch_class(page: str, state: dict) -> None:
             return
         room().seen(core.viewer_id(), "following" if following() else "exploring")
         _follow_here(following())
-        if following() and now["version"] != st.session_state.get(APPLIED_KEY):
+        if following() and (now["version"] != st.session_state.get(APPLIED_KEY)
+                            or _retry_due(st.session_state.get(TARGET_KEY))):
             st.rerun()  # the page's full run brings it to the class (above)
 
     with st.sidebar:
@@ -214,16 +218,29 @@ def _class_target(state: dict, page: str) -> tuple:
     return state["page"] or page, state["query"]
 
 
+def _retry_due(tried) -> bool:
+    """Whether a page that used its MAX_TRIES tries at once without reaching its target
+    (`tried`: (target, tries, when)) may be sent again now: 2, 4, 8... s after its last try
+    (at most RETRY_SECONDS)."""
+    if not tried or tried[1] < MAX_TRIES:
+        return False
+    return time.monotonic() - tried[2] >= min(RETRY_SECONDS, 2.0 ** (tried[1] - MAX_TRIES + 1))
+
+
 def _may_try(target) -> bool:
     """Count a try to bring this page to `target`. A rerun can cut a switch short (the
     teacher's next push, the browser's own rerun with its old address), so a page that is not
-    where it was sent tries again, but not for ever: a page that rewrites the class's settings
-    would loop."""
+    where it was sent tries again: at once a few times, then less and less often (a page that
+    rewrites the class's settings must not loop), but never giving up (a student left on the
+    old settings would watch another run than the class for good)."""
     tried = st.session_state.get(TARGET_KEY)
-    tries = tried[1] if tried and tried[0] == target else 0
-    if tries >= MAX_TRIES:
-        return False
-    st.session_state[TARGET_KEY] = (target, tries + 1)
+    if tried and tried[0] == target:
+        if tried[1] >= MAX_TRIES and not _retry_due(tried):
+            return False
+        tries = tried[1]
+    else:
+        tries = 0
+    st.session_state[TARGET_KEY] = (target, tries + 1, time.monotonic())
     return True
 
 

@@ -131,6 +131,7 @@ def page_header(title: str, teaches: str, intro: str, icon: str = ":material/sci
     st.session_state["_page_title"] = title
     title, teaches, intro = _(title), _(teaches), _(intro)
     st.set_page_config(page_title=f"{title} - BN Lab", page_icon=PAGE_ICON, layout="wide")
+    streamlit_fixes.mend_white_pages()
     st.title(title)
     st.caption(_("Teaching points: {points}").format(points=teaches))
     st.markdown(intro)

@@ -38,7 +38,9 @@ import streamlit as st
 from bn_core.engine.records import recorded_steps, snapshot_at
 from bn_core.i18n import N_, _
 from bn_core.markdown import url_value
-from bnlab_ui import charts, classroom, controls, core, language, replays, roles, runs as run_ui, settings
+from bnlab_ui import (charts, classroom, controls, core, language, replays, roles, settings,
+                      streamlit_fixes)
+from bnlab_ui import runs as run_ui
 
 PRESENT_KEY = "present"
 SECTION_KEY = "section"   # URL parameter: the section a stepped lesson shows
@@ -132,6 +134,7 @@ class Lesson:
         st.html(BASE_CSS + MOBILE_CSS + (PRESENT_CSS if self.present else "")
                 + language.streamlit_words_css())
         charts.projector(self.present)
+        streamlit_fixes.mend_white_pages()
         classroom.sync(self.page)
         st.title(title)
         if not self.present:  # the projector view: the teacher says it; the chart comes first

@@ -58,8 +58,11 @@ def open_page(browser, url: str):
             if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: log.append(f"pageerror: {e}"[:1000]))
     page.on("crash", lambda _: log.append("crash"))
-    page.on("websocket", lambda ws: ws.on("close", lambda _: log.append(
-        f"websocket closed at {time.monotonic():.1f}")))
+    def on_websocket(ws):
+        log.append(f"websocket opened at {time.monotonic():.1f}: {ws.url[-40:]}")
+        ws.on("close", lambda _: log.append(f"websocket closed at {time.monotonic():.1f}"))
+        ws.on("socketerror", lambda e: log.append(f"websocket error at {time.monotonic():.1f}: {e}"))
+    page.on("websocket", on_websocket)
     page.browser_log = log
     page.goto(url, wait_until="commit", timeout=180_000)
     wait_idle(page, timeout_ms=120_000)
@@ -125,6 +128,11 @@ def shuffle_of(page) -> str | None:
 
 
 SIDEBAR = "[data-testid='stSidebar']"
+
+
+def distinct(lines: list[str]) -> list[str]:
+    """A log without its repeats (a disconnected page logs the same line every second)."""
+    return [line for i, line in enumerate(lines) if line not in lines[:i]]
 
 
 def shuffling_slider(page):
@@ -245,21 +253,29 @@ def test_a_lecture_teacher_leads_students_follow_stop_explore_predict(browser, s
                 pytest.fail(f"follower {i}: Shuffling slider at {slider_value(page)}, not "
                             f"{wanted}; url {shuffle_of(page)!r}; title {title(page)!r}; sidebar "
                             f"{main_text(page, SIDEBAR)[:300]!r}; main {main_text(page)[:300]!r}; "
-                            f"browser log {page.browser_log[-8:]}")
+                            f"browser log {distinct(page.browser_log)[-12:]}")
         with capsys.disabled():
             print(f"[class] {len(followers)} students followed the teacher's slider "
                   f"(shuffle {before} -> {wanted}) in {took:.2f} s "
                   f"(load factor {load.factor():.1f})")
         assert took <= 2.0 * load.factor() + 1.0
         teacher.get_by_role("link", name=re.compile("^Home$")).first.click()
-        # no page went white on the way (Streamlit's "Bad delta path index", see
-        # streamlit_fixes): every follower is on the home page, no page error in its log
+        # every follower is on the home page. No page error in any log, except Streamlit's
+        # "Bad delta path index" (the race in streamlit_fixes, left at very high load), and a
+        # page that met it mended itself: it reloaded (its log says so) and is here with the rest
         assert wait_until(lambda: all(title(p).startswith("BN Lab") for _, p in followers),
                           timeout=120, interval=0.2), [(p.url, title(p), main_text(p)[:200])
                                                         for _, p in followers]
-        errors = [line for p in [teacher] + [p for _, p in students] for line in p.browser_log
-                  if line.startswith("pageerror")]
+        pages = [teacher] + [p for _, p in students]
+        errors = [line for p in pages for line in p.browser_log if line.startswith("pageerror")
+                  and "Bad delta path index" not in line]
         assert not errors, errors
+        raced = [p for p in pages if any("Bad delta path index" in line for line in p.browser_log)]
+        for p in raced:
+            assert any("reloading it" in line for line in p.browser_log), p.browser_log[-8:]
+        with capsys.disabled():
+            print(f"[class] pages that met Streamlit's page-change race and reloaded: "
+                  f"{len(raced)} of {len(pages)}")
 
         # a student who explores drives a run of their own
         _, ben = students[1]
