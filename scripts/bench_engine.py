@@ -79,6 +79,8 @@ def paced(args) -> dict:
         # cost of one step
         out["cores_needed_at_full_pace"] = round(
             args.runs * args.pace * out["step_cost_ms_median"] / 1000, 2)
+    for r in runs:  # on Ray a registry's shutdown leaves its runs to the cluster: stop them
+        r.stop("benchmark over")
     registry.shutdown()
     return out
 

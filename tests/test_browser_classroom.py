@@ -130,3 +130,32 @@ def test_junk_url_parameters_are_clamped_with_a_notice(browser):
         ctx.close()
     finally:
         server.stop()
+
+
+def test_a_page_emptied_by_streamlits_race_reloads_itself_once(browser):
+    """The error Streamlit's frontend throws when its page-change race empties a page ("Bad
+    delta path index", bnlab_ui/streamlit_fixes.py) makes the page reload itself, once: a
+    second one within 15 s does not (it can never loop)."""
+    server = Server(log_name="server-mend.log")
+    try:
+        ctx, page = _open(browser, server.url + "/Shuffling")
+        try:
+            said = []
+            page.on("console", lambda m: said.append(m.text))
+            loaded = page.evaluate("() => performance.timeOrigin")
+            throw = ("() => setTimeout(() => { throw new Error("
+                     "'Bad delta path index 4 (should be between [0, 0])'); }, 0)")
+            page.evaluate(throw)
+            assert wait_until(lambda: page.evaluate("() => performance.timeOrigin") != loaded,
+                              timeout=60, interval=0.5), said
+            assert any("reloading it" in line for line in said)
+            wait_idle(page)
+            assert "Shuffling" in _main(page)  # the same page, drawn again
+            again = page.evaluate("() => performance.timeOrigin")
+            page.evaluate(throw)
+            assert not wait_until(lambda: page.evaluate("() => performance.timeOrigin") != again,
+                                  timeout=3.0, interval=0.25)  # the reload (300 ms) does not come
+        finally:
+            ctx.close()
+    finally:
+        server.stop()
