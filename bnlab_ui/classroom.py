@@ -34,8 +34,10 @@ PUSHED_KEY = "_bnlab_pushed_version"
 PAGE_KEY = "_bnlab_class_page"       # the page this run of the script synced
 WRITTEN_KEY = "_bnlab_class_written"  # (page, query): the teacher's URL as their settings wrote it
 TARGET_KEY = "_bnlab_class_target"   # ((page, query), tries, when): where _apply sends this page
-MAX_TRIES = 3  # tries in a row at once; then 2, 4, 8... s apart (a page that rewrites the
-RETRY_SECONDS = 30.0  # class's settings never arrives: it must not loop), at most this far apart
+# A page sent to the class's settings that does not arrive tries MAX_TRIES times at once, then
+# 2, 4, 8... s apart, at most RETRY_SECONDS apart (a page that rewrites them must not loop).
+MAX_TRIES = 3
+RETRY_SECONDS = 30.0
 FOLLOWER_SECONDS = 30.0  # a follower not seen for this long is not pushed (its tab is gone)
 
 # The sessions of this server that follow the teacher (session id -> last seen, monotonic):
