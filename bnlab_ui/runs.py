@@ -12,7 +12,7 @@ from bn_core.config import RunConfig
 from bn_core.engine.records import RunSnapshot
 from bn_core.engine.registry import RegistryFull, RunRegistry
 from bn_core.engine.run import Run
-from bn_core.engine.training import check_config
+from bn_core.engine.run_data import check_config
 from bn_core.figures.style import net_label
 from bn_core.i18n import N_, _
 from bn_core.markdown import literal

@@ -5,7 +5,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.data import custom
-from bn_core.engine.training import training_set_size
+from bn_core.engine.run_data import training_set_size
 from bn_core.i18n import N_, _, ngettext
 from bn_core.figures.custom_data import canvas_chart, custom_accuracy_chart, custom_boundary_chart
 from bn_core.lessons import custom_data as cd

@@ -10,7 +10,7 @@ from bn_core.i18n import N_, _
 from bn_core.data.mnist import available_sources, source_folder
 from bn_core.figures.figure1_page import MARK_STEP, heldout_accuracy_chart, percentile_bands_chart
 from bn_core.lessons import figure1 as fig1
-from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
+from bn_core.nets.zones import LINEAR_ZONE, SATURATION_THRESHOLD
 from bn_core.presets import PRESETS, lesson_setup
 
 PAPER = PRESETS["figure1"]

@@ -6,7 +6,7 @@ import streamlit as st
 
 import bnlab_ui as ui
 from bn_core.config import TOY_DATASETS, RunConfig
-from bn_core.engine.training import load_data
+from bn_core.engine.run_data import load_data
 from bn_core.i18n import N_, _
 from bn_core.figures.batches import label_mix_figure, shuffle_accuracy_chart
 from bn_core.figures.shift import decision_regions_chart

@@ -2,6 +2,7 @@
 (paused, resumed by the next look), a server keeping as many runs as it may, and junk in the URL."""
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -166,5 +167,43 @@ def test_a_page_emptied_by_streamlits_race_reloads_itself_once(browser):
                                   timeout=3.0, interval=0.25)  # the reload (300 ms) does not come
         finally:
             ctx.close()
+    finally:
+        server.stop()
+
+
+def _maps_torch(pid: int) -> bool:
+    """Whether the process has torch's library loaded."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return any("libtorch" in line for line in maps)
+    except OSError:  # the process is gone
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(k) for k in f.read().split()]
+    return kids
+
+
+def test_the_web_server_draws_live_runs_without_loading_torch(browser):
+    """The home page and Figure 1 train live (in the worker processes, which load torch) while
+    the web server, which only draws their records, never loads torch (about 180 MiB and 1-2 s
+    of its start; tests/test_web_imports.py checks each page's imports)."""
+    server = Server(log_name="server-torchless.log")
+    try:
+        for path in ("/", "/Figure_1_live"):
+            ctx, page = _open(browser, server.url + path)
+            try:
+                assert wait_until(lambda: _step(page) > 0, timeout=120, interval=0.5), _main(page)
+                first = _step(page)
+                assert wait_until(lambda: _step(page) > first, timeout=120, interval=0.5)
+            finally:
+                ctx.close()
+        assert not _maps_torch(server.proc.pid)
+        assert any(_maps_torch(kid) for kid in _children(server.proc.pid))  # the workers do
+        assert not our_tracebacks(server.log_text())
     finally:
         server.stop()

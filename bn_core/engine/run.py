@@ -21,7 +21,7 @@ from bn_core.config import RunConfig
 from bn_core.data import custom
 from bn_core.engine.history import DEFAULT_CAPACITY
 from bn_core.engine.records import LIVE_STATUSES, RunRecord, RunSnapshot
-from bn_core.nets import probes
+from bn_core.nets import zones
 
 log = logging.getLogger("bn_core.run")
 
@@ -34,11 +34,11 @@ _ATTEMPTS = itertools.count(1)   # attempt ids, unique in this process (a re-mad
 @functools.lru_cache(maxsize=64)
 def _views_of(key: str, config: RunConfig):
     """Data and histogram edges of a config, as the trainer computes them (cached)."""
-    from bn_core.engine.training import bn_input_edges, load_data
+    from bn_core.engine.run_data import bn_input_edges, load_data
 
     data = load_data(config)
     viewport = data.viewport() if config.is_toy and config.grid_resolution > 0 else None
-    return (data, probes.histogram_edges(config.activation),
+    return (data, zones.histogram_edges(config.activation),
             bn_input_edges(config.activation, config.placement), viewport)
 
 
@@ -72,7 +72,7 @@ class Run:
 
     def __init__(self, config: RunConfig, backend=None, capacity: int = DEFAULT_CAPACITY,
                  idle_timeout: float | None = None, scope: str = ""):
-        from bn_core.engine.training import check_config
+        from bn_core.engine.run_data import check_config
 
         check_config(config)
         self.config, self.scope = config, scope

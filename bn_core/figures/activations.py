@@ -9,7 +9,7 @@ import numpy as np
 
 from bn_core.config import CHOICE_LABELS
 from bn_core.i18n import N_, _
-from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
+from bn_core.nets.zones import LINEAR_ZONE, SATURATION_THRESHOLD
 from bn_core.figures.figure1 import accuracy_figure
 from bn_core.figures.style import (GUIDE, INK, NET_COLORS, axis, band, base_layout,
                                    f32, figure, hline, layout_key, net_label, on,

@@ -13,7 +13,7 @@ import numpy as np
 from bn_core.i18n import N_, _
 from bn_core.lessons.distributions import (LOG_DENSITY_FLOOR, bin_centres, evenly_spaced,
                                            fractions, log_density)
-from bn_core.nets.probes import SATURATION_THRESHOLD
+from bn_core.nets.zones import SATURATION_THRESHOLD
 from bn_core.figures.style import (BAR_LINE, COLORBAR, NET_COLORS, base_layout, empty_note, f32,
                                    figure, hline, layout_key, legend_line, log_axis, net_label,
                                    on, step_ticks, steps32, subplot_grid, update_axes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bn_core.i18n import N_, _
-from bn_core.nets.probes import SATURATION_THRESHOLD
+from bn_core.nets.zones import SATURATION_THRESHOLD
 from bn_core.figures.style import (NET_COLORS, NET_DASH, axis, base_layout, f32, figure,
                                    layout_key, net_label, on, sigmoid_zone_shapes, step_ticks, steps32,
                                    subplot_grid, update_axes)

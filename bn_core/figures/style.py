@@ -23,7 +23,7 @@ from plotly.colors import get_colorscale
 
 from bn_core.config import NET_LABELS
 from bn_core.i18n import N_, _
-from bn_core.nets.probes import LINEAR_ZONE, SATURATION_THRESHOLD
+from bn_core.nets.zones import LINEAR_ZONE, SATURATION_THRESHOLD
 
 NET_COLORS = {
     "plain": "#E69F00",        # orange

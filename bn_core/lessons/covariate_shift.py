@@ -184,7 +184,7 @@ def test_shift(config: RunConfig) -> tuple[float, float, float, float]:
 def _replay_net(net: str, config: RunConfig):
     """A net of the run's shape, in eval mode, to load recorded parameters into, with its
     floating-point state tensors in the order of `flat_parameters` (used under _REPLAY_LOCK)."""
-    from bn_core.engine.training import load_data
+    from bn_core.engine.run_data import load_data
     from bn_core.nets.models import build_net
 
     data = load_data(config)
@@ -202,7 +202,7 @@ def _test_inputs(shifted: RunConfig):
     shifted data's viewport (None without a grid)."""
     import torch
 
-    from bn_core.engine.training import load_data
+    from bn_core.engine.run_data import load_data
 
     data = load_data(shifted)
     x = torch.from_numpy(data.model_input(data.x_test[:shifted.heldout_size]))
@@ -273,7 +273,7 @@ def rescore(snap, shift_x: float, shift_y: float, rotate_deg: float, scale: floa
     no test accuracy (NaN), never the unshifted one."""
     from dataclasses import replace
 
-    from bn_core.engine.training import load_data
+    from bn_core.engine.run_data import load_data
 
     test_key = (float(shift_x), float(shift_y), float(rotate_deg), float(scale))
     shifted = snap.config.replace(**dict(zip(TEST_ONLY, test_key)))

@@ -99,7 +99,7 @@ def band_text(snap, layer: int, pooled: bool) -> str:
     """How each net's percentile band of the layer's input moved, from the run, and which
     net's median wandered further."""
     from bn_core.lessons.distributions import band_drift
-    from bn_core.nets.probes import SATURATION_THRESHOLD
+    from bn_core.nets.zones import SATURATION_THRESHOLD
 
     cfg = snap.config
     key = "pooled_pct" if pooled else "unit_pct"

@@ -41,7 +41,7 @@ def linear_boundary_accuracy(config) -> float:
     regression fitted to convergence on the training points. What a net that has lost its
     nonlinearity can at most reach (nan for other data). Depends on the data only, so moving
     gamma or beta does not refit it."""
-    from bn_core.engine.training import data_key
+    from bn_core.engine.run_data import data_key
 
     if not config.is_toy:
         return math.nan
@@ -50,7 +50,7 @@ def linear_boundary_accuracy(config) -> float:
 
 @functools.lru_cache(maxsize=32)
 def _linear_fit(key: tuple) -> float:
-    from bn_core.engine.training import _cached_dataset
+    from bn_core.engine.run_data import _cached_dataset
 
     data = _cached_dataset(key)
     w = fit_softmax(data.model_input(data.x_train), np.asarray(data.y_train), data.n_classes)

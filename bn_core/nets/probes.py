@@ -1,7 +1,7 @@
 """What the lessons measure, as small pure functions of tensors and arrays.
 
-Named constants fix the zones the pages shade: the sigmoid is "saturated" where its slope is
-below 0.018 (|x| > 4) and "near-linear" where it stays within 0.02 of its tangent at 0 (|x| < 1).
+The zones the pages shade and the histograms' bins are in bn_core/nets/zones.py (no torch
+there: the web server reads them).
 """
 from __future__ import annotations
 
@@ -12,19 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-PERCENTILES = (15, 50, 85)
-SATURATION_THRESHOLD = {"sigmoid": 4.0, "tanh": 2.0}
-LINEAR_ZONE = {"sigmoid": 1.0, "tanh": 0.5}
-HISTOGRAM_BINS = 60
-HISTOGRAM_RANGE = {"sigmoid": (-10.0, 10.0), "tanh": (-6.0, 6.0), "relu": (-6.0, 6.0),
-                   "linear": (-6.0, 6.0)}
-
-
-def histogram_edges(activation: str, bins: int = HISTOGRAM_BINS) -> np.ndarray:
-    """Bin edges fixed for a whole run; values outside fall into the end bins."""
-    lo, hi = HISTOGRAM_RANGE[activation]
-    return np.linspace(lo, hi, bins + 1)
-
+from bn_core.nets.zones import (  # noqa: F401 (the probes' names, kept here too)
+    HISTOGRAM_BINS, HISTOGRAM_RANGE, LINEAR_ZONE, PERCENTILES, SATURATION_THRESHOLD,
+    histogram_edges)
 
 # Loss-landscape probes (Santurkar et al. 2018, "How does batch normalization help
 # optimization?", arXiv:1805.11604, Fig. 4): at a training step they move from the current
