@@ -239,6 +239,51 @@ def test_an_actor_no_server_polls_goes_away(cluster):
     assert not impl.thread.is_alive()
 
 
+def test_an_ended_runs_actor_exits_and_a_restart_anywhere_is_mirrored_again(backend,
+                                                                            monkeypatch):
+    """An actor holds its CPU reservation while it lives: once its run has ended it exits
+    (after ENDED_LINGER), the servers keep showing the record, and a restart from one server
+    makes a new actor that the other server finds and mirrors."""
+    from bn_core.engine.backends import ray_backend
+    from bn_core.engine.run import Run, run_key
+
+    monkeypatch.setattr(ray_backend, "ENDED_LINGER", 1.0)
+    config = toy_config(seed=37, steps=150, pace=30.0)
+    name = ray_backend.actor_name(run_key(config))
+    run = Run(config, backend=backend).start()
+    other = ray_backend.RayBackend()  # a second server
+    try:
+        mirror = Run(config, backend=other)
+        other.attach(mirror)
+        assert run.wait(120) and run.status == "finished"
+        assert wait_until(lambda: mirror.status == "finished", timeout=60), mirror.status
+        assert wait_until(lambda: name not in _named_actors(), timeout=60)  # its CPU is free
+        assert wait_until(lambda: run.key in backend._ended and run.key in other._ended,
+                          timeout=30)
+        for shown in (run, mirror):  # both servers still show the ended run, not a lost one
+            snap = shown.snapshot()
+            assert shown.status == "finished" and snap.step == 150, (shown.status, snap.step)
+            assert "went away" not in (snap.message or "")
+        ended_attempt = mirror.attempt
+        run.start()  # Restart, on the first server
+        assert wait_until(lambda: name in _named_actors(), timeout=60)
+        assert wait_until(lambda: mirror.attempt != ended_attempt and mirror.snapshot().step > 0,
+                          timeout=90), (mirror.attempt, mirror.status)
+        assert mirror.attempt == run.attempt  # the second server mirrors the new actor
+        assert run.wait(120) and run.status == "finished" and run.snapshot().step == 150
+    finally:
+        other.shutdown()
+        run.stop()
+
+
+def test_an_unpaced_run_reserves_a_share_of_a_core_and_a_paced_one_what_its_pace_costs():
+    from bn_core.engine.backends.ray_backend import UNPACED_CPU, cpu_demand
+
+    config = toy_config()
+    assert cpu_demand(config, 0.0) == UNPACED_CPU < 1.0
+    assert 0.01 <= cpu_demand(config, 10.0) < cpu_demand(config, 100.0) <= 1.0
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not browser_available(), reason="Chromium or Playwright is missing")
 def test_two_servers_show_one_run_and_a_stopped_server_leaves_it_to_the_other(cluster):

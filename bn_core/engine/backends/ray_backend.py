@@ -7,6 +7,13 @@ log of recent updates: a server polls it with the last sequence number it has se
 updates since then, or the whole record when it is new to the run (or fell behind). Actors are
 detached, so a run outlives the server that started it; an actor no server has polled for
 ACTOR_IDLE_SECONDS stops itself, leaving nothing behind on the cluster.
+
+An actor holds its CPU reservation for as long as it lives (Ray cannot change an actor's
+resources once it is placed), so an actor whose run has ended (finished, stopped or failed)
+exits ENDED_LINGER seconds later: the servers mirroring it keep the record and show it as before,
+and a Restart (from any server) makes a new actor under the same name, which the other servers
+find and mirror again. An un-paced run reserves UNPACED_CPU of a core: a few share one, as the
+OS shares its time, instead of each holding a whole core of a small cluster.
 """
 from __future__ import annotations
 
@@ -32,6 +39,10 @@ MAX_SERVERS = 64             # servers an actor remembers (the oldest poll is fo
 ACTOR_IDLE_SECONDS = float(os.environ.get("BNLAB_RAY_ACTOR_IDLE", 120))
 LOG_LENGTH = 512             # recent updates an actor keeps for servers polling it
 REORDER_WAIT = 2.0           # how long a command that overtook an earlier one waits for it
+ENDED_LINGER = float(os.environ.get("BNLAB_RAY_ENDED_LINGER", 30))  # an ended run's actor, then
+REATTACH_SECONDS = 2.0       # how often a server looks for a new actor of a run it shows ended
+UNPACED_CPU = 0.25           # the CPU an un-paced run reserves
+ENDED = ("finished", "stopped", "failed")
 ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_EXCLUDES = [".git", ".hypothesis", ".pytest_cache", "artifacts", "out", "docs", "tests",
                     "**/__pycache__", "*.png"]
@@ -42,25 +53,31 @@ def actor_name(key: str) -> str:
 
 
 def cpu_demand(config, pace: float) -> float:
-    """The CPU a run asks Ray for: what its pace costs, or one core if it has none."""
+    """The CPU a run asks Ray for: what its pace costs, or UNPACED_CPU if it has none."""
     if not pace:
-        return 1.0
+        return UNPACED_CPU
     return round(min(1.0, max(0.01, pace * estimate_step_seconds(config) * 1.2)), 3)
 
 
 class RunActorImpl:
     """The body of a run actor (also usable without Ray, in tests of its logic)."""
 
-    def __init__(self, key: str, config, capacity: int, idle_seconds: float = ACTOR_IDLE_SECONDS):
+    def __init__(self, key: str, config, capacity: int, idle_seconds: float = ACTOR_IDLE_SECONDS,
+                 linger: float = ENDED_LINGER):
         import torch
 
         torch.set_num_threads(1)
         from bn_core.engine.host import TrainingHost
 
         self.key, self.config, self.capacity = key, config, capacity
-        self.idle_seconds = idle_seconds
+        self.idle_seconds, self.linger = idle_seconds, linger
+        self.ended_at: float | None = None  # when the run last ended (None: it has not, or restarted)
         self.lock = threading.Lock()
         self.record = RunRecord(0, capacity)
+        # attempts count on from when the actor was made, so the attempts of an actor made
+        # anew for the same run (its run ended and it exited) never repeat an earlier one's
+        # (a server mirroring both tells their updates apart by attempt)
+        self.first_attempt = int(time.time() * 1000)
         self.log: collections.deque = collections.deque(maxlen=LOG_LENGTH)
         self.seq = 0
         self.last_poll = time.monotonic()
@@ -96,6 +113,14 @@ class RunActorImpl:
             self.record.apply(update)
             self.seq += 1
             self.log.append((self.seq, update))
+            self._note_end()
+
+    def _note_end(self) -> None:
+        """Keep `ended_at` in step with the record's status (the lock is held)."""
+        if self.record.status not in ENDED:
+            self.ended_at = None
+        elif self.ended_at is None:
+            self.ended_at = time.monotonic()
 
     def command(self, cmd: dict) -> int:
         """Take a server's command, in the order that server sent it (`sender`, `order`);
@@ -133,7 +158,7 @@ class RunActorImpl:
         if cmd["op"] == "start":
             if self.record.status in ("queued", "loading", "running", "paused"):
                 return self.record.attempt  # another server started it already
-            attempt = self.record.attempt + 1
+            attempt = max(self.record.attempt + 1, self.first_attempt)
             self.record = RunRecord(attempt, self.capacity)
             self.record.status = "loading"
             self.record.pace = cmd.get("pace") or 0.0
@@ -152,6 +177,7 @@ class RunActorImpl:
             elif cmd["op"] == "resume" and self.record.status == "paused":
                 self.record.status = "running"
         attempt = cmd["attempt"]
+        self._note_end()
         self.inbox.put(cmd)
         return attempt
 
@@ -183,6 +209,11 @@ class RunActorImpl:
     def idle(self) -> bool:
         return time.monotonic() - self.last_poll > self.idle_seconds
 
+    def ended(self) -> bool:
+        """Whether the run ended `linger` seconds ago and has not been restarted since."""
+        with self.lock:
+            return self.ended_at is not None and time.monotonic() - self.ended_at > self.linger
+
     def where(self) -> dict:
         return {"pid": os.getpid(), "node": os.environ.get("RAY_NODE_ID", "")}
 
@@ -213,9 +244,10 @@ def _make_actor_class():
 
             while True:
                 time.sleep(1.0)
-                if self.idle():
-                    log.info("run actor %s: no server polled for %.0f s, exiting",
-                             actor_name(self.key)[:24], self.idle_seconds)
+                why = ("no server polled for %.0f s" % self.idle_seconds if self.idle() else
+                       "its run ended %.0f s ago" % self.linger if self.ended() else None)
+                if why:
+                    log.info("run actor %s: %s, exiting", actor_name(self.key)[:24], why)
                     self.close()
                     _ray.actor.exit_actor()
 
@@ -246,6 +278,8 @@ class RayBackend:
         self._cursor: dict = {}       # key -> last seq seen
         self._waiting: dict = {}      # key -> since when the actor has not answered
         self._sent: dict = {}         # key -> [sender token, commands sent] (the actor's order)
+        self._ended: dict = {}        # key -> run shown ended, whose actor has exited
+        self._looked = 0.0            # when this server last looked for their new actors
         self.server = os.urandom(8).hex()  # this server, to the actors it polls
         self._closing = False
         self._thread = threading.Thread(target=self._poll_loop, name="bnlab-ray-poll",
@@ -261,9 +295,10 @@ class RayBackend:
         actor = self.RunActor.options(
             name=actor_name(run.key), namespace=NAMESPACE, get_if_exists=True,
             lifetime="detached", num_cpus=cpu_demand(run.config, run.pace),
-        ).remote(run.key, run.config, self.capacity)
+        ).remote(run.key, run.config, self.capacity, linger=ENDED_LINGER)
         with self._lock:
             self._attached[run.key] = (run, actor)
+            self._ended.pop(run.key, None)
             self._cursor[run.key] = -1
             self._waiting.setdefault(run.key, time.monotonic())
         return actor
@@ -293,6 +328,8 @@ class RayBackend:
                 self._sent.pop(run.key, None)
                 self._cursor.pop(run.key, None)
                 self._waiting.pop(run.key, None)
+            if self._ended.get(run.key) is run:
+                del self._ended[run.key]
 
     def ready(self) -> bool:
         return True
@@ -328,11 +365,14 @@ class RayBackend:
         self._thread.join(5)
         with self._lock:
             self._attached.clear()
+            self._ended.clear()
 
     # -- mirroring
     def _poll_loop(self) -> None:
         while not self._closing:
             time.sleep(POLL_SECONDS)
+            if self._ended and time.monotonic() - self._looked > REATTACH_SECONDS:
+                self._look_for_new_actors()
             with self._lock:
                 entries = list(self._attached.items())
             if not entries:
@@ -350,14 +390,20 @@ class RayBackend:
                     continue
                 try:
                     kind, seq, payload = self.ray.get(ref)
-                except Exception as exc:  # the actor died (its node went away)
-                    self._lost(key, run, exc)
+                except Exception as exc:  # the actor exited (its run had ended) or was lost
+                    if run.status in ENDED:
+                        self._actor_exited(key, run)
+                    else:
+                        self._lost(key, run, exc)
                     continue
                 with self._lock:
                     self._waiting.pop(key, None)
                     self._cursor[key] = seq
                 if kind == "full":
-                    run.adopt(RunRecord.from_state(payload))
+                    record = RunRecord.from_state(payload)
+                    if record.attempt == 0 and run.alive:
+                        continue  # a poll the actor answered before this server's start
+                    run.adopt(record)
                 else:
                     for update in payload:
                         run.apply(update)
@@ -368,6 +414,35 @@ class RayBackend:
             run.set_queue(None, None)
             run.record.message = ("waiting for the cluster to find room for this run "
                                   f"({time.monotonic() - since:.0f} s so far)")
+
+    def _actor_exited(self, key: str, run) -> None:
+        """The actor of a run this server shows ended has exited (ENDED_LINGER): keep showing
+        the record; a Restart here makes a new actor, one made elsewhere is found again."""
+        log.info("run %s: its actor exited after the run ended; the record stays", key[:80])
+        with self._lock:
+            entry = self._attached.get(key)
+            if entry is not None and entry[0] is run:
+                del self._attached[key]
+                self._ended[key] = run
+            # a new actor numbers this server's commands afresh
+            for table in (self._sent, self._cursor, self._waiting):
+                table.pop(key, None)
+
+    def _look_for_new_actors(self) -> None:
+        """Mirror again a run ended here that another server (or this one) has restarted."""
+        self._looked = time.monotonic()
+        with self._lock:
+            ended = list(self._ended.items())
+        for key, run in ended:
+            try:
+                actor = self.ray.get_actor(actor_name(key), namespace=NAMESPACE)
+            except Exception:  # no such actor (ValueError), or the cluster did not answer
+                continue
+            with self._lock:
+                if self._ended.get(key) is run and key not in self._attached:
+                    del self._ended[key]
+                    self._attached[key] = (run, actor)
+                    self._cursor[key] = -1
 
     def _lost(self, key: str, run, exc: Exception) -> None:
         log.error("run actor for %s lost: %s", key[:80], exc)
