@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TORCH_FREE = ["app.py", "pages/1_Figure_1_live.py", "pages/3_Internal_covariate_shift.py",
               "pages/4_Gamma_and_beta.py", "pages/7_Inside_the_BN_layer.py",
+              "pages/8_Does_BN_reduce_ICS.py", "pages/10_Which_part_of_BN.py",
               "pages/13_Your_own_data.py", "pages/99_Server_status.py"]
 
 PROBE = """

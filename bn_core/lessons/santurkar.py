@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bn_core.i18n import N_, _
-from bn_core.nets.models import NOISE_MEAN_RANGE, NOISE_SCALE_RANGE
-from bn_core.nets.probes import LANDSCAPE_STEP_SIZES
+from bn_core.nets.zones import LANDSCAPE_STEP_SIZES, NOISE_MEAN_RANGE, NOISE_SCALE_RANGE
 
 COS_TOLERANCE = 0.02        # cosines closer than this count as "about the same"
 DIST_TOLERANCE = 0.10       # ||G - G'|| within 10% of each other counts as "about the same"

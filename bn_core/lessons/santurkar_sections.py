@@ -15,7 +15,7 @@ from bn_core.lessons.santurkar import (
     probe_verdicts,
 )
 from bn_core.i18n import N_, _
-from bn_core.nets.probes import LANDSCAPE_STEP_SIZES
+from bn_core.nets.zones import LANDSCAPE_STEP_SIZES
 
 SETUP_LABELS = {"mnist-sigmoid": N_("MNIST: the BN paper's net"),
                 "deep-linear": N_("Deep linear net, 25 layers")}

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bn_core.config import RunConfig
+from bn_core.nets.zones import NOISE_MEAN_RANGE, NOISE_SCALE_RANGE
 
 ACTIVATION_FUNCTIONS = {
     "sigmoid": torch.sigmoid,
@@ -26,9 +27,8 @@ ACTIVATION_FUNCTIONS = {
     "linear": lambda z: z,
 }
 
-# Santurkar et al. 2018 noise (experiments.md section 2, secondary source):
-NOISE_MEAN_RANGE = (-0.5, 0.5)   # mu_t ~ U, per layer and step
-NOISE_SCALE_RANGE = (1.0, 1.25)  # sigma_t ~ U, per layer and step
+# Santurkar et al. 2018 noise (experiments.md section 2, secondary source); mu_t's and sigma_t's
+# ranges (NOISE_MEAN_RANGE, NOISE_SCALE_RANGE) are in bn_core/nets/zones.py:
 NOISE_SHIFT_SPREAD = 0.1         # m ~ U(mu_t - 0.1, mu_t + 0.1), per element
 NOISE_SCALE_SPREAD = 0.1         # s ~ N(sigma_t, 0.1), per element
 SMALL_INIT_STD = 0.01            # the "small" init: W ~ N(0, 0.01^2)

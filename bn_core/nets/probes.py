@@ -13,18 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from bn_core.nets.zones import (  # noqa: F401 (the probes' names, kept here too)
-    HISTOGRAM_BINS, HISTOGRAM_RANGE, LINEAR_ZONE, PERCENTILES, SATURATION_THRESHOLD,
-    histogram_edges)
+    HISTOGRAM_BINS, HISTOGRAM_RANGE, LANDSCAPE_STEP_SIZES, LINEAR_ZONE, PERCENTILES,
+    SATURATION_THRESHOLD, histogram_edges)
 
-# Loss-landscape probes (Santurkar et al. 2018, "How does batch normalization help
-# optimization?", arXiv:1805.11604, Fig. 4): at a training step they move from the current
-# weights along the gradient over a range of distances and record the loss and the gradient
-# there. The caption caps the distance at eta = 0.4 (times the gradient) for their VGG, trained
-# by SGD at learning rate 0.1 (their Fig. 1): steps of up to about four SGD updates, not a
-# fraction of one (at a fraction of a step the loss is locally quadratic and its "range" only
-# measures the gradient's size). BN Lab spans the same reach relative to the run's own learning
-# rate, from a quarter of an update to four, spaced by factors of two.
-LANDSCAPE_STEP_SIZES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the run's learning rate
 
 POOLED_SAMPLE = 20_000  # pooled percentiles use at most this many values (evenly strided)
 
