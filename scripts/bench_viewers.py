@@ -287,11 +287,13 @@ def cold_start(browser) -> dict:
         first_chart = time.perf_counter() - t0
         ok = wait_for(lambda: live_chart_shown(page), 120, 0.05)
         first_live = time.perf_counter() - t0
+        web_rss = proc_rss_mib(server.proc.pid)  # the web server alone, its workers not counted
         ctx.close()
     finally:
         server.stop()
     return {"server_healthy_s": round(healthy, 2), "first_chart_s": round(first_chart, 2),
-            "first_live_chart_s": round(first_live, 2) if ok else None}
+            "first_live_chart_s": round(first_live, 2) if ok else None,
+            "web_server_rss_mib": round(web_rss, 1)}
 
 
 def main() -> int:
