@@ -3,8 +3,11 @@ first page), the viewer's id, the error boundary, text escaping, and refresh-tim
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
+import os
 import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -121,6 +124,35 @@ def through_app() -> None:
         st.rerun()
 
 
+WARM_UP_ENV = "BNLAB_WARM_UP"  # "0": never (tests of the web server's own imports)
+WARM_UP_DELAY = 3.0            # seconds after the server's first page, so as not to slow it
+WARM_UP_MODULES = ("torch", "bn_core.lessons.covariate_shift", "bn_core.lessons.gradients",
+                   "bn_core.lessons.small_batches", "bn_core.lessons.conv_bn")
+_warm_up_started = threading.Event()
+
+
+def warm_up() -> None:
+    """Once per server, a few seconds after its first page: import, in the background, what the
+    pages that compute with a net themselves need (torch, 1-2 s and about 180 MiB). The first
+    page of a server does not wait for it (the drawing pages do not import torch), and a class
+    that follows the teacher to Covariate shift or Shuffling does not wait for it either."""
+    if _warm_up_started.is_set() or os.environ.get(WARM_UP_ENV, "1") == "0":
+        return
+    _warm_up_started.set()
+    threading.Thread(target=_warm_up, name="bnlab-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    time.sleep(WARM_UP_DELAY)
+    started = time.perf_counter()
+    for name in WARM_UP_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the page that needs it will say what is wrong
+            log.exception("warming up %s", name)
+    log.info("imported the net-replaying pages' modules in %.1f s", time.perf_counter() - started)
+
+
 def page_header(title: str, teaches: str, intro: str, icon: str = ":material/science:") -> None:
     """Page config, title, the teaching points covered, and a short introduction (each given
     in English and shown in the session's language), and the language choice."""
@@ -132,6 +164,7 @@ def page_header(title: str, teaches: str, intro: str, icon: str = ":material/sci
     title, teaches, intro = _(title), _(teaches), _(intro)
     st.set_page_config(page_title=f"{title} - BN Lab", page_icon=PAGE_ICON, layout="wide")
     streamlit_fixes.mend_white_pages()
+    warm_up()
     st.title(title)
     st.caption(_("Teaching points: {points}").format(points=teaches))
     st.markdown(intro)

@@ -135,6 +135,7 @@ class Lesson:
                 + language.streamlit_words_css())
         charts.projector(self.present)
         streamlit_fixes.mend_white_pages()
+        core.warm_up()
         classroom.sync(self.page)
         st.title(title)
         if not self.present:  # the projector view: the teacher says it; the chart comes first

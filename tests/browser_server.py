@@ -52,7 +52,7 @@ class Server:
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})})
+            env={**os.environ, "BNLAB_WARM_UP": "1", **(env or {})})  # as a real server
         self._wait_healthy()
 
     @property

@@ -8,6 +8,7 @@ for the session, before any test.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -16,6 +17,11 @@ import pytest
 from bn_core import engine
 from bn_core.engine import run as run_module
 from bn_core.config import RunConfig
+
+# Pages run in this process (Streamlit's AppTest) never warm up torch in the background
+# (bnlab_ui.core.warm_up): its thread would outlive the test. Servers the tests start do
+# (tests/browser_server.py), as a real one does.
+os.environ["BNLAB_WARM_UP"] = "0"
 
 THREAD_PREFIX = "bnlab-"
 JOIN_TIMEOUT = 10.0

@@ -190,9 +190,11 @@ def _children(pid: int) -> list[int]:
 
 def test_the_web_server_draws_live_runs_without_loading_torch(browser):
     """The home page and Figure 1 train live (in the worker processes, which load torch) while
-    the web server, which only draws their records, never loads torch (about 180 MiB and 1-2 s
-    of its start; tests/test_web_imports.py checks each page's imports)."""
-    server = Server(log_name="server-torchless.log")
+    the web server, which only draws their records, does not load torch for them (1-2 s of its
+    first page; tests/test_web_imports.py checks each page's imports). A real server imports it
+    in the background a few seconds after its first page (bnlab_ui.core.warm_up), switched off
+    here; the next test checks that it does."""
+    server = Server(env={"BNLAB_WARM_UP": "0"}, log_name="server-torchless.log")
     try:
         for path in ("/", "/Figure_1_live"):
             ctx, page = _open(browser, server.url + path)
@@ -204,6 +206,24 @@ def test_the_web_server_draws_live_runs_without_loading_torch(browser):
                 ctx.close()
         assert not _maps_torch(server.proc.pid)
         assert any(_maps_torch(kid) for kid in _children(server.proc.pid))  # the workers do
+        assert not our_tracebacks(server.log_text())
+    finally:
+        server.stop()
+
+
+def test_a_server_warms_up_torch_in_the_background_after_its_first_page(browser):
+    """So that a class following the teacher to a page that replays nets (Covariate shift,
+    Shuffling) does not wait for torch's import there."""
+    server = Server(log_name="server-warm-up.log")
+    try:
+        ctx, page = _open(browser, server.url + "/")
+        try:
+            assert wait_until(lambda: _step(page) > 0, timeout=120, interval=0.5), _main(page)
+            assert wait_until(lambda: _maps_torch(server.proc.pid), timeout=120, interval=0.5)
+            assert wait_until(lambda: "imported the net-replaying pages' modules" in
+                              server.log_text(), timeout=120, interval=0.5)
+        finally:
+            ctx.close()
         assert not our_tracebacks(server.log_text())
     finally:
         server.stop()
