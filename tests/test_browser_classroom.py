@@ -2,11 +2,12 @@
 (paused, resumed by the next look), a server keeping as many runs as it may, and junk in the URL."""
 from __future__ import annotations
 
-import os
 import re
+import sys
 
 import pytest
 from browser_server import (
+    ROOT,
     Server,
     browser_available,
     launch_browser,
@@ -15,6 +16,9 @@ from browser_server import (
     wait_idle,
 )
 from conftest import wait_until
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from procstats import children  # noqa: E402 (the benchmarks' /proc helpers)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -180,14 +184,6 @@ def _maps_torch(pid: int) -> bool:
         return False
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            kids += [int(k) for k in f.read().split()]
-    return kids
-
-
 def test_the_web_server_draws_live_runs_without_loading_torch(browser):
     """The home page and Figure 1 train live (in the worker processes, which load torch) while
     the web server, which only draws their records, does not load torch for them (1-2 s of its
@@ -205,7 +201,7 @@ def test_the_web_server_draws_live_runs_without_loading_torch(browser):
             finally:
                 ctx.close()
         assert not _maps_torch(server.proc.pid)
-        assert any(_maps_torch(kid) for kid in _children(server.proc.pid))  # the workers do
+        assert any(_maps_torch(kid) for kid in children(server.proc.pid))  # the workers do
         assert not our_tracebacks(server.log_text())
     finally:
         server.stop()

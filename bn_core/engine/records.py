@@ -19,6 +19,7 @@ from bn_core.engine.history import DEFAULT_CAPACITY, History
 from bn_core.i18n import N_, _
 
 LIVE_STATUSES = ("queued", "loading", "running", "paused")
+ENDED_STATUSES = ("finished", "stopped", "failed")  # a run that trains no more
 # A net's status as a page shows it (translated where shown: `NetView.status_shown`); the
 # English `status_text` stays as it is for exports and the reproduction report.
 NET_STATUS_WORDS = {"training": N_("training"), "finished": N_("finished"),

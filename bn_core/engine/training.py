@@ -27,7 +27,8 @@ from bn_core.nets.fused import FusedTwinStep, fuse_refusal
 from bn_core.config import BN_NETS, RunConfig
 from bn_core.data.datasets import Dataset, batch_order
 from bn_core.engine.history import DEFAULT_CAPACITY
-from bn_core.engine.records import NetView, RunRecord, RunSnapshot  # noqa: F401 (re-exported)
+from bn_core.engine.records import (  # noqa: F401 (NetView, RunSnapshot: re-exported)
+    ENDED_STATUSES, NetView, RunRecord, RunSnapshot)
 from bn_core.engine.run_data import (  # noqa: F401 (re-exported: the trainers' names too)
     DEEP_LINEAR_DIM, MNIST_TRAIN_SIZES, _cached_dataset, bn_input_edges, check_config, data_key,
     deep_linear_dataset, load_data, training_set_size)
@@ -300,7 +301,7 @@ class Trainer:
 
 # ---------------------------------------------------------------------------- jobs
 
-TERMINAL = ("finished", "stopped", "failed")
+TERMINAL = ENDED_STATUSES
 FUSED_ENV = "BNLAB_FUSED"  # "0": every run steps with autograd (benchmarks, comparisons)
 
 

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+from bn_core.engine.records import ENDED_STATUSES
 from bn_core.engine.scheduler import CpuScheduler
 
 log = logging.getLogger("bn_core.pool")
@@ -134,7 +135,7 @@ class HostPool:
                 return  # a stale update: from an attempt (or run) that is no longer here
             run.apply(update)
             status = update.get("status")
-            if status in ("finished", "stopped", "failed"):
+            if status in ENDED_STATUSES:
                 self.scheduler.remove(key, host)
                 self._where.pop(key, None)
                 self._wake.set()

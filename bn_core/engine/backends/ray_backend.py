@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from bn_core.engine.budget import estimate_step_seconds
-from bn_core.engine.records import RunRecord
+from bn_core.engine.records import ENDED_STATUSES, RunRecord
 
 log = logging.getLogger("bn_core.ray")
 
@@ -42,7 +42,6 @@ REORDER_WAIT = 2.0           # how long a command that overtook an earlier one w
 ENDED_LINGER = float(os.environ.get("BNLAB_RAY_ENDED_LINGER", 30))  # an ended run's actor, then
 REATTACH_SECONDS = 2.0       # how often a server looks for a new actor of a run it shows ended
 UNPACED_CPU = 0.25           # the CPU an un-paced run reserves
-ENDED = ("finished", "stopped", "failed")
 ROOT = Path(__file__).resolve().parents[3]
 RUNTIME_EXCLUDES = [".git", ".hypothesis", ".pytest_cache", "artifacts", "out", "docs", "tests",
                     "**/__pycache__", "*.png"]
@@ -117,7 +116,7 @@ class RunActorImpl:
 
     def _note_end(self) -> None:
         """Keep `ended_at` in step with the record's status (the lock is held)."""
-        if self.record.status not in ENDED:
+        if self.record.status not in ENDED_STATUSES:
             self.ended_at = None
         elif self.ended_at is None:
             self.ended_at = time.monotonic()
@@ -320,14 +319,20 @@ class RayBackend:
     def command(self, run, cmd: dict) -> None:
         self._actor(run).command.remote(self._stamped(run, cmd))
 
+    def _detach(self, run) -> bool:
+        """Stop mirroring `run` through its actor (the lock is held); whether it was attached.
+        A new actor numbers this server's commands afresh."""
+        entry = self._attached.get(run.key)
+        if entry is None or entry[0] is not run:
+            return False
+        del self._attached[run.key]
+        for table in (self._sent, self._cursor, self._waiting):
+            table.pop(run.key, None)
+        return True
+
     def forget(self, run) -> None:
         with self._lock:
-            entry = self._attached.get(run.key)
-            if entry is not None and entry[0] is run:
-                del self._attached[run.key]
-                self._sent.pop(run.key, None)
-                self._cursor.pop(run.key, None)
-                self._waiting.pop(run.key, None)
+            self._detach(run)
             if self._ended.get(run.key) is run:
                 del self._ended[run.key]
 
@@ -391,7 +396,7 @@ class RayBackend:
                 try:
                     kind, seq, payload = self.ray.get(ref)
                 except Exception as exc:  # the actor exited (its run had ended) or was lost
-                    if run.status in ENDED:
+                    if run.status in ENDED_STATUSES:
                         self._actor_exited(key, run)
                     else:
                         self._lost(key, run, exc)
@@ -420,13 +425,8 @@ class RayBackend:
         the record; a Restart here makes a new actor, one made elsewhere is found again."""
         log.info("run %s: its actor exited after the run ended; the record stays", key[:80])
         with self._lock:
-            entry = self._attached.get(key)
-            if entry is not None and entry[0] is run:
-                del self._attached[key]
+            if self._detach(run):
                 self._ended[key] = run
-            # a new actor numbers this server's commands afresh
-            for table in (self._sent, self._cursor, self._waiting):
-                table.pop(key, None)
 
     def _look_for_new_actors(self) -> None:
         """Mirror again a run ended here that another server (or this one) has restarted."""
