@@ -3,6 +3,16 @@ viewer, the error boundary), settings (widgets bound to the URL), runs (a page's
 notices), controls (the live control bar), lesson (the frame of a lesson page), charts (figures
 to the browser), exports, roles (teacher sign-in), classroom (following the teacher and
 predictions). The engine (bn_core) never imports this; pages stay thin."""
+import os
+
+# The web server's own torch work (the pages that replay a recorded net: Covariate shift,
+# Shuffling, Gradients, ...) is tiny matrix products. With torch's default of a thread per core
+# each one waited for a second thread that the training workers or the browsers held off the
+# other core: a replayed forward took 53 ms instead of 1.2 ms on a loaded 2-core machine
+# (docs/benchmarks.md section 14). Set before anything here imports torch (the worker processes
+# set their own threads; `core.warm_up` sets it again should torch have come first).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from .charts import chart
 from .core import (REFRESH_SECONDS, REFRESH_TIMES, explain, get_registry, guard, page_header,
                    viewer_id)

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -150,6 +151,9 @@ def _warm_up() -> None:
             importlib.import_module(name)
         except Exception:  # the page that needs it will say what is wrong
             log.exception("warming up %s", name)
+    torch = sys.modules.get("torch")
+    if torch is not None and os.environ.get("OMP_NUM_THREADS") == "1":
+        torch.set_num_threads(1)  # see bnlab_ui/__init__.py
     log.info("imported the net-replaying pages' modules in %.1f s", time.perf_counter() - started)
 
 
@@ -229,24 +233,34 @@ def explain(text: str) -> None:
 
 
 class RefreshTimes:
-    """Server time spent per live refresh, per page (shown on the server status page)."""
+    """Server time spent per live refresh, per page (shown on the server status page): the
+    refresh's wall time, and the CPU time of the thread that drew it. On a busy machine the
+    two differ by the time the refresh waited for a core (or for the GIL)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._stats: dict[str, list] = {}
 
-    def add(self, page: str, seconds: float) -> None:
+    def start(self) -> tuple[float, float]:
+        """A refresh's start: its wall and thread-CPU clocks (for `add`)."""
+        return time.perf_counter(), time.thread_time()
+
+    def add(self, page: str, started: tuple[float, float]) -> None:
+        """Count a refresh of `page` that began at `started` (from `start`) and ends now."""
+        seconds = time.perf_counter() - started[0]
+        cpu = time.thread_time() - started[1]
         with self._lock:
-            st_ = self._stats.setdefault(page, [0, 0.0, 0.0])
+            st_ = self._stats.setdefault(page, [0, 0.0, 0.0, 0.0])
             st_[0] += 1
             st_[1] += seconds
             st_[2] = max(st_[2], seconds)
+            st_[3] += cpu
 
     def table(self) -> list[dict]:
         with self._lock:
             return [{"page": p, "refreshes": n, "mean_ms": round(1000 * total / n, 2),
-                     "max_ms": round(1000 * peak, 2)}
-                    for p, (n, total, peak) in sorted(self._stats.items()) if n]
+                     "max_ms": round(1000 * peak, 2), "cpu_ms": round(1000 * cpu / n, 2)}
+                    for p, (n, total, peak, cpu) in sorted(self._stats.items()) if n]
 
     def reset(self) -> None:
         with self._lock:

@@ -29,7 +29,6 @@ shown (to draw only that section's settings). A lesson with no run draws its sec
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -220,7 +219,7 @@ class Lesson:
             if controls.LEFT_KEY in st.session_state:
                 st.rerun()  # a button here left the shared run: the whole page changes runs
             language.apply()
-            started = time.perf_counter()
+            started = core.REFRESH_TIMES.start()
             for r in trained:
                 registry.watch(r, viewer)
             snaps = [r.snapshot() for r in runs]
@@ -248,7 +247,7 @@ class Lesson:
             drawn = [view(s) for s in scrubbed]
             with st.container():
                 self._draw_sections(drawn if many else drawn[0])
-            core.REFRESH_TIMES.add(self.name, time.perf_counter() - started)
+            core.REFRESH_TIMES.add(self.name, started)
             live = any(r.snapshot().live for r in trained)
             if (interval == refresh) != live:
                 st.rerun()  # one full rerun turns the timer on or off

@@ -3,7 +3,6 @@ on first view, leaving the runs a page no longer shows, and what a run's state a
 say."""
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import streamlit as st
@@ -181,13 +180,13 @@ def live_view(run: Run, render: Callable[[RunSnapshot], None],
         from bnlab_ui import language
 
         language.apply()
-        started = time.perf_counter()
+        started = REFRESH_TIMES.start()
         get_registry().watch(run, session)
         snap = run.snapshot()
         with guard(N_("the live charts")):
             status_line(snap)
             render(snap)
-        REFRESH_TIMES.add(_page_name(), time.perf_counter() - started)
+        REFRESH_TIMES.add(_page_name(), started)
         if interval is not None and not snap.live:
             st.rerun()  # one full rerun turns the timer off
         elif interval is None and snap.live:

@@ -22,7 +22,7 @@ STATUS_WORDS = {"loading": N_("loading"), "queued": N_("queued"), "running": N_(
                 "paused": N_("paused"), "finished": N_("finished"), "stopped": N_("stopped"),
                 "failed": N_("failed")}
 REFRESH_COLUMNS = {"page": N_("page"), "refreshes": N_("refreshes"), "mean_ms": N_("mean_ms"),
-                   "max_ms": N_("max_ms")}
+                   "max_ms": N_("max_ms"), "cpu_ms": N_("cpu_ms")}
 
 
 def shown(row: dict, columns: dict) -> dict:

@@ -107,7 +107,8 @@ STATUS_JS = """() => {
 
 
 def refresh_table(status_page) -> dict:
-    """The status page's 'server time per live refresh' table: page -> (refreshes, mean ms).
+    """The status page's 'server time per live refresh' table: page -> (refreshes, mean wall ms,
+    mean CPU ms of the drawing thread).
     The status page redraws every 2 s; this waits for one redraw so the numbers are fresh."""
     stamp = status_page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").innerText")
     status_page.wait_for_function(
@@ -117,21 +118,24 @@ def refresh_table(status_page) -> dict:
     if not rows:
         return {}
     head = rows[0]
-    ip, ir, im = head.index("page"), head.index("refreshes"), head.index("mean_ms")
+    ip, ir, im, ic = (head.index(c) for c in ("page", "refreshes", "mean_ms", "cpu_ms"))
     out = {}
     for row in rows[1:]:
         if len(row) == len(head):
-            out[row[ip]] = (int(row[ir].replace(",", "")), float(row[im].replace(",", "")))
+            out[row[ip]] = (int(row[ir].replace(",", "")), float(row[im].replace(",", "")),
+                            float(row[ic].replace(",", "")))
     return out
 
 
 def window_delta(before: dict, after: dict) -> dict:
-    """Refreshes and mean ms per page over the window between two readings of the table."""
+    """Refreshes, mean wall ms and mean CPU ms per page over the window between two readings
+    of the table."""
     out = {}
-    for name, (n, mean) in after.items():
-        n0, mean0 = before.get(name, (0, 0.0))
+    for name, (n, mean, cpu) in after.items():
+        n0, mean0, cpu0 = before.get(name, (0, 0.0, 0.0))
         if n > n0:
-            out[name] = (n - n0, round((n * mean - n0 * mean0) / (n - n0), 2))
+            out[name] = (n - n0, round((n * mean - n0 * mean0) / (n - n0), 2),
+                         round((n * cpu - n0 * cpu0) / (n - n0), 2))
     return out
 
 
@@ -163,23 +167,31 @@ def measure_pages(browser, server, window: float) -> dict:
                 first = restart_to_first_chart(page)
                 page.wait_for_timeout(1000)  # the restart's own frames delivered
                 before = refresh_table(status)
+                cpu_before, t_before = proc_cpu_seconds(server.proc.pid), time.perf_counter()
                 ws["bytes"], ws["frames"] = 0, 0
                 # wait_for_timeout, not time.sleep: Playwright delivers websocket events only
                 # while one of its calls is running
                 page.wait_for_timeout(window * 1000)
                 got = dict(ws)
+                cpu_window = proc_cpu_seconds(server.proc.pid) - cpu_before
+                seconds = time.perf_counter() - t_before
                 after = refresh_table(status)
                 still_training = bool(TRAINING.search(main_text(page)))
             finally:
                 ctx.close()
             delta = window_delta(before, after)
-            refreshes = sum(n for n, _ in delta.values())
+            refreshes = sum(n for n, _, _ in delta.values())
             results[path] = {
                 "restart_to_first_chart_s": first,
                 "refreshes_in_window": refreshes,
                 "ws_bytes_per_refresh": round(got["bytes"] / refreshes) if refreshes else None,
                 "ws_frames": got["frames"],
-                "server_ms_per_refresh_mean": max((m for _, m in delta.values()), default=None),
+                "server_ms_per_refresh_mean": max((m for _, m, _ in delta.values()), default=None),
+                "server_cpu_ms_per_refresh_mean": max((c for _, _, c in delta.values()),
+                                                      default=None),
+                # the whole web process (every thread: the websocket sends, the status page's
+                # own redraws every 2 s, the workers' pipes) over the window
+                "web_process_cores": round(cpu_window / seconds, 3),
                 "pages_refreshed": sorted(delta),
                 "still_training_at_end": still_training,
             }

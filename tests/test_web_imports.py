@@ -9,6 +9,7 @@ interpreter, as Streamlit's first run of that page would.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,20 @@ def test_the_probe_sees_torch_where_a_page_does_import_it():
     """The check can fail: a page that replays nets (Covariate shift) does import torch."""
     assert "torch" in _modules_after_imports("pages/2_Covariate_shift.py")
 
+
+
+def _torch_threads(first: str) -> int:
+    code = f"{first}\nimport torch\nprint(torch.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_web_server_computes_with_one_torch_thread():
+    """A page that replays a recorded net does so on one torch thread: with a thread per core a
+    replayed forward waited for a second thread the training workers held off the other core
+    (53 ms instead of 1.2 ms on a loaded 2-core machine, docs/benchmarks.md section 14)."""
+    assert _torch_threads("import bnlab_ui") == 1
+    if (os.cpu_count() or 1) > 1:  # the check can fail: torch's own default is a thread a core
+        assert _torch_threads("") > 1
