@@ -16,6 +16,7 @@ from bn_core.engine.records import RunSnapshot
 from bn_core.engine.run import Run
 from bn_core.i18n import N_, _
 from bnlab_ui import core, roles
+from bnlab_ui.runs import wait_first_records
 
 SPEEDS = (10.0, 30.0, 100.0, 300.0, 1000.0, 0.0)   # steps per second; 0 = as fast as it goes
 STATUS_WORDS = {"ready": N_("not started"), "queued": N_("waiting for room"),
@@ -73,13 +74,15 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
     running = any(s.status in ("running", "loading", "queued") for s in snaps)
     lead = snaps[0]
 
-    def act(action):
+    def act(action, first_records: bool = False):
         def callback():
             if not all(may_control(r, viewer) for r in runs):
                 leave_shared_run(page)
                 return
             for r in runs:
                 action(r)
+            if first_records:
+                wait_first_records(runs)
         return callback
 
     def play(r: Run):
@@ -87,7 +90,6 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
             r.resume()
         elif not r.alive:
             r.start()
-            r.wait_first_record(0.5)
 
     bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
     if running:
@@ -95,7 +97,7 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
                    on_click=act(Run.pause), help=_("Pause the training (K)"))
     else:
         bar.button(_("Play"), icon=":material/play_arrow:", key=f"{key}:play", shortcut="K",
-                   type="primary", on_click=act(play),
+                   type="primary", on_click=act(play, first_records=True),
                    help=_("Start or go on training (K)") if lead.status != "finished" else
                    _("This run has finished: Restart trains it again"))
     can_step = any(s.status in ("running", "paused") for s in snaps)
@@ -106,7 +108,8 @@ def control_bar(runs: list[Run], snaps: list[RunSnapshot], viewer: str, page: st
                shortcut="Shift+S", disabled=not can_step, on_click=act(lambda r: r.step(10)),
                help=_("Take exactly ten training steps, then pause (Shift+S)"))
     bar.button(_("Restart"), icon=":material/replay:", key=f"{key}:restart", shortcut="B",
-               on_click=act(Run.restart), help=_("Train again from step 0 (B)"))
+               on_click=act(Run.restart, first_records=True),
+               help=_("Train again from step 0 (B)"))
     bar.button(_("Stop"), icon=":material/stop:", key=f"{key}:stop", disabled=not live,
                on_click=act(lambda r: r.stop("stopped by a viewer")),
                help=_("End this run where it is"))

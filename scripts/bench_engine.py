@@ -3,9 +3,11 @@
   python scripts/bench_engine.py paced [--runs 30] [--pace 150] [--seconds 20] [--backend workers]
       N paced toy runs (the home page's net) at once: how many train, each one's share of its
       pace, CPU and memory of the training processes.
-  python scripts/bench_engine.py figure1 [--steps 3000]
-      One Figure 1 twin run, unpaced, in a worker process, against the bare PyTorch loop in
-      this process (same steps), interleaved.
+  python scripts/bench_engine.py first [--runs 3] [--backend workers]
+      Start to first chart without a browser: new Figure 1 runs (the page's settings, a
+      learning rate nobody has run) started one after another on a warm backend, and when each
+      reached each state (loading, running), published its nets' first records, and its first
+      evaluation (what the page's first live chart needs).
 """
 from __future__ import annotations
 
@@ -85,6 +87,38 @@ def paced(args) -> dict:
     return out
 
 
+def first(args) -> dict:
+    from bn_core.presets import lesson_setup
+
+    backend = engine.make_backend(args.backend)
+    if hasattr(backend, "wait_ready"):
+        backend.wait_ready(120)
+    registry = RunRegistry(backend=backend, idle_timeout=None)
+    base = lesson_setup("figure1")
+    out = {"backend": backend.name, "runs": []}
+    try:
+        for i in range(args.runs):
+            t0 = time.perf_counter()
+            run = registry.start(base.replace(lr=round(0.41 + 0.01 * i + time.time() % 1e-3, 6)))
+            seen: dict[str, float] = {}
+            deadline = t0 + 120
+            while time.perf_counter() < deadline and "first_eval_s" not in seen:
+                snap = run.snapshot()
+                now = round(time.perf_counter() - t0, 3)
+                seen.setdefault(f"{snap.status}_s", now)
+                if snap.nets:
+                    seen.setdefault("first_records_s", now)
+                    if any(len(v.evals.get("step", ())) for v in snap.nets.values()):
+                        seen["first_eval_s"] = now
+                time.sleep(0.005)
+            out["runs"].append(seen)
+            run.stop("benchmark over")
+    finally:
+        registry.shutdown()
+    out["load_average"] = os.getloadavg()[0]
+    return out
+
+
 def main() -> None:
     import torch
 
@@ -96,8 +130,11 @@ def main() -> None:
     p.add_argument("--pace", type=float, default=150.0)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--backend", default="workers")
+    f = sub.add_parser("first")
+    f.add_argument("--runs", type=int, default=3)
+    f.add_argument("--backend", default="workers")
     args = parser.parse_args()
-    print(json.dumps(paced(args), indent=2))
+    print(json.dumps({"paced": paced, "first": first}[args.what](args), indent=2))
 
 
 if __name__ == "__main__":

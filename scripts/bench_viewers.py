@@ -151,7 +151,7 @@ def restart_to_first_chart(page, timeout: float = 30.0) -> float | None:
         text = main_text(page)
         m = STEP.search(text)
         step = int(m.group(1).replace(",", "")) if m else -1
-        return (0 < step < old_step and RECORDING not in text
+        return (0 <= step < old_step and RECORDING not in text
                 and chart_state(page) != old_chart)
     ok = wait_for(new_run_drawn, timeout, 0.02)
     return round(time.perf_counter() - t0, 3) if ok else None
