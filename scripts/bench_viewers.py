@@ -144,8 +144,13 @@ def restart_to_first_chart(page, timeout: float = 30.0) -> float | None:
     below where it was, a chart changed, and not the shipped recording)."""
     wait_for(lambda: step_of(page) > 100, 120)
     old_step, old_chart = step_of(page), chart_state(page)
+    # Playwright's actionability checks (the button stable over two animation frames) can take
+    # seconds on a page whose charts redraw every second on a loaded machine; a student's click
+    # does not wait for them. So wait for them first, then time the click itself.
+    button = page.locator(MAIN).get_by_role("button", name=re.compile(r"\bRestart\b")).first
+    button.click(trial=True)
     t0 = time.perf_counter()
-    click(page, "Restart")
+    button.click(force=True)
 
     def new_run_drawn():
         text = main_text(page)
