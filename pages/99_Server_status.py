@@ -72,7 +72,8 @@ with ui.guard(N_("the server status page")):
         refresh = ui.REFRESH_TIMES.table()
         if refresh:
             st.markdown(_("**Server time per live refresh**, by page (what one viewer's refresh "
-                          "costs the server):"))
+                          "costs the server): mean_ms and max_ms are wall time, cpu_ms the part "
+                          "the refresh computed; the rest it waited for a core."))
             st.table([shown(r, REFRESH_COLUMNS) for r in refresh])
         st.caption(_("CPU time used by the web server so far: {cpu:.1f} s. A run nobody watches "
                      "pauses after {idle:.0f} s and goes on when someone opens it again.").format(
