@@ -2,6 +2,12 @@
 regions, built by today's builders and by those of an older commit, in headless Chromium.
 
     python scripts/bench_chart_redraw.py [--old 6e43ffb] [--frames 12] [--repeats 3]
+    python scripts/bench_chart_redraw.py --remount [--frames 12] [--repeats 3]
+
+`--remount` compares, with today's builders, the two ways a live chart can take a new figure:
+Plotly.react on the chart already drawn, and what a Streamlit page does today (a changed figure
+is a new `st.plotly_chart` element, so the browser removes the old chart and draws a new one:
+Plotly.purge, a fresh div, Plotly.newPlot).
 
 A real short run of the home page's default settings (scripts/figure_pages.py) gives the
 grids; each frame moves both nets' boundaries (the grid rolled by one more column), so every
@@ -44,6 +50,29 @@ REDRAW = """async (frames) => {
 }"""
 
 
+# What a Streamlit page does with a changed figure: a new element, so a new chart from scratch.
+REMOUNT = """async (frames) => {
+  const times = [];
+  let gd = document.getElementById('g');
+  const first = JSON.parse(frames[0]);
+  await Plotly.newPlot(gd, first.data, first.layout);
+  for (const text of frames.slice(1)) {
+    const fig = JSON.parse(text);
+    const t0 = performance.now();
+    Plotly.purge(gd);
+    const fresh = document.createElement('div');
+    fresh.style.cssText = gd.style.cssText;
+    gd.replaceWith(fresh);
+    fresh.id = 'g';
+    gd = fresh;
+    await Plotly.newPlot(gd, fig.data, fig.layout);
+    await new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)));
+    times.push(performance.now() - t0);
+  }
+  return times;
+}"""
+
+
 def frames(builders, run, n: int) -> list[str]:
     """n figures of the run whose boundaries move a column a frame, as the page sends them."""
     import numpy as np
@@ -66,14 +95,22 @@ def main() -> None:
     parser.add_argument("--old", default="6e43ffb", help="commit of the builders to compare")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--remount", action="store_true",
+                        help="Plotly.react in place vs a new chart a frame (today's builders)")
     args = parser.parse_args()
     import plotly
     from browser_server import launch_browser
     from playwright.sync_api import sync_playwright
 
     run = fp.train_runs(["home"])["home"]
-    sets = {"old": frames(fp.modules_from_git(args.old), run, args.frames),
-            "new": frames(fp.current_modules(), run, args.frames)}
+    if args.remount:
+        new = frames(fp.current_modules(), run, args.frames)
+        sets, scripts = {"react": new, "remount": new}, {"react": REDRAW, "remount": REMOUNT}
+    else:
+        sets = {"old": frames(fp.modules_from_git(args.old), run, args.frames),
+                "new": frames(fp.current_modules(), run, args.frames)}
+        scripts = {"old": REDRAW, "new": REDRAW}
+    first, second = sets
     traces = {k: sorted({t["type"] for t in json.loads(v[0])["data"]}) for k, v in sets.items()}
     script = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     times: dict[str, list[float]] = {k: [] for k in sets}
@@ -83,8 +120,8 @@ def main() -> None:
         page.set_content(PAGE)
         page.add_script_tag(path=str(script))
         for r in range(args.repeats):
-            for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
-                times[name] += page.evaluate(REDRAW, sets[name])
+            for name in ((first, second) if r % 2 == 0 else (second, first)):
+                times[name] += page.evaluate(scripts[name], sets[name])
         nodes = page.evaluate("document.getElementsByTagName('*').length")
         version = page.evaluate("Plotly.version")
         browser.close()
@@ -92,13 +129,15 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.1f}; DOM nodes at the end {nodes}")
     print("| builders | traces | bytes a frame | redraw median ms | min | max |")
     print("|---|---|---|---|---|---|")
-    for name in ("old", "new"):
+    for name in (first, second):
         t = times[name]
         size = statistics.median(len(f) for f in sets[name])
-        print(f"| {name} ({args.old if name == 'old' else 'this checkout'}) | "
+        label = {"old": args.old, "new": "this checkout"}.get(name, "this checkout")
+        print(f"| {name} ({label}) | "
               f"{', '.join(traces[name])} | {size:,.0f} | {statistics.median(t):.1f} | "
               f"{min(t):.1f} | {max(t):.1f} |")
-    print(f"ratio new/old (medians): {statistics.median(times['new']) / statistics.median(times['old']):.2f}")
+    print(f"ratio {second}/{first} (medians): "
+          f"{statistics.median(times[second]) / statistics.median(times[first]):.2f}")
 
 
 if __name__ == "__main__":
