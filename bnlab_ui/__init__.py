@@ -8,7 +8,7 @@ import os
 # The web server's own torch work (the pages that replay a recorded net: Covariate shift,
 # Shuffling, Gradients, ...) is tiny matrix products. With torch's default of a thread per core
 # each one waited for a second thread that the training workers or the browsers held off the
-# other core: a replayed forward took 53 ms instead of 1.2 ms on a loaded 2-core machine
+# other core: a replayed score took 37 ms instead of 1.45 ms in a live server on 2 cores
 # (docs/benchmarks.md section 14). Set before anything here imports torch (the worker processes
 # set their own threads; `core.warm_up` sets it again should torch have come first).
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -42,10 +42,16 @@ def _median_cost(backend, runs) -> float | None:
     return round(1000 * costs[len(costs) // 2], 3) if costs else None
 
 
-def paced(args) -> dict:
-    backend = engine.make_backend(args.backend)
+def ready_backend(name: str):
+    """The engine's backend `name`, once its training processes are up (at most 120 s)."""
+    backend = engine.make_backend(name)
     if hasattr(backend, "wait_ready"):
         backend.wait_ready(120)
+    return backend
+
+
+def paced(args) -> dict:
+    backend = ready_backend(args.backend)
     registry = RunRegistry(backend=backend, idle_timeout=None, max_runs=max(64, args.runs + 1))
     runs = [registry.start(HOME.replace(seed=s, pace=args.pace)) for s in range(args.runs)]
     deadline = time.monotonic() + 60
@@ -90,9 +96,7 @@ def paced(args) -> dict:
 def first(args) -> dict:
     from bn_core.presets import lesson_setup
 
-    backend = engine.make_backend(args.backend)
-    if hasattr(backend, "wait_ready"):
-        backend.wait_ready(120)
+    backend = ready_backend(args.backend)
     registry = RunRegistry(backend=backend, idle_timeout=None)
     base = lesson_setup("figure1")
     out = {"backend": backend.name, "runs": []}

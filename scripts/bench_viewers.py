@@ -74,9 +74,9 @@ def wait_for(cond, timeout: float, interval: float = 0.05):
     return value
 
 
-def click(page, label: str) -> None:
+def main_button(page, label: str):
     # the accessible name carries the icon and the shortcut ("Restart B"): match the word
-    page.locator(MAIN).get_by_role("button", name=re.compile(rf"\b{label}\b")).first.click()
+    return page.locator(MAIN).get_by_role("button", name=re.compile(rf"\b{label}\b")).first
 
 
 def new_viewer(browser, url: str, count_bytes: bool = False):
@@ -147,7 +147,7 @@ def restart_to_first_chart(page, timeout: float = 30.0) -> float | None:
     # Playwright's actionability checks (the button stable over two animation frames) can take
     # seconds on a page whose charts redraw every second on a loaded machine; a student's click
     # does not wait for them. So wait for them first, then time the click itself.
-    button = page.locator(MAIN).get_by_role("button", name=re.compile(r"\bRestart\b")).first
+    button = main_button(page, "Restart")
     button.click(trial=True)
     t0 = time.perf_counter()
     button.click(force=True)

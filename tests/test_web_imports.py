@@ -32,12 +32,16 @@ print(json.dumps(sorted(m for m in sys.modules if m == "torch" or m.startswith("
 """
 
 
-def _modules_after_imports(page: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT / page)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+def _fresh_python(*args: str) -> str:
+    """The last line a fresh interpreter prints running `python -c *args` (no inherited env)."""
+    out = subprocess.run([sys.executable, "-c", *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _modules_after_imports(page: str) -> list[str]:
+    return json.loads(_fresh_python(PROBE, str(ROOT / page)))
 
 
 @pytest.mark.parametrize("page", TORCH_FREE)
@@ -50,19 +54,14 @@ def test_the_probe_sees_torch_where_a_page_does_import_it():
     assert "torch" in _modules_after_imports("pages/2_Covariate_shift.py")
 
 
-
 def _torch_threads(first: str) -> int:
-    code = f"{first}\nimport torch\nprint(torch.get_num_threads())"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert out.returncode == 0, out.stderr[-2000:]
-    return int(out.stdout.strip().splitlines()[-1])
+    return int(_fresh_python(f"{first}\nimport torch\nprint(torch.get_num_threads())"))
 
 
 def test_the_web_server_computes_with_one_torch_thread():
     """A page that replays a recorded net does so on one torch thread: with a thread per core a
-    replayed forward waited for a second thread the training workers held off the other core
-    (53 ms instead of 1.2 ms on a loaded 2-core machine, docs/benchmarks.md section 14)."""
+    replayed score waited for a second thread the training workers held off the other core
+    (37 ms instead of 1.45 ms in a live server, docs/benchmarks.md section 14)."""
     assert _torch_threads("import bnlab_ui") == 1
     if (os.cpu_count() or 1) > 1:  # the check can fail: torch's own default is a thread a core
         assert _torch_threads("") > 1

@@ -301,7 +301,6 @@ class Trainer:
 
 # ---------------------------------------------------------------------------- jobs
 
-TERMINAL = ENDED_STATUSES
 FUSED_ENV = "BNLAB_FUSED"  # "0": every run steps with autograd (benchmarks, comparisons)
 
 
@@ -371,7 +370,7 @@ class TrainingJob:
         self.release()
 
     def stop(self, reason: str = "stopped") -> None:
-        if self.status in TERMINAL:
+        if self.status in ENDED_STATUSES:
             return
         for t in self.trainers.values():
             if t.active:
@@ -393,7 +392,7 @@ class TrainingJob:
 
     @property
     def done(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in ENDED_STATUSES
 
     @property
     def remaining(self) -> int:
