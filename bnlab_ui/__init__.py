@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from .charts import chart
 from .core import (REFRESH_SECONDS, REFRESH_TIMES, explain, get_registry, guard, page_header,
-                   viewer_id)
+                   viewer_id, widget_key)
 from .exports import export_controls
 from .lesson import Lesson
 from .runs import live_view, run_controls, run_notices, status_line
@@ -25,4 +25,5 @@ __all__ = [
     "REFRESH_SECONDS", "REFRESH_TIMES", "Lesson", "chart", "config_controls", "explain",
     "export_controls", "get_registry", "guard", "live_view", "page_header", "run_controls",
     "run_notices", "set_setting", "share_link", "status_line", "view_controls", "viewer_id",
+    "widget_key",
 ]

@@ -29,6 +29,7 @@ HEARTBEAT_SECONDS = 2.0
 EXPLORE_KEY = "_bnlab_explore"       # page -> True: this session has its own runs there
 DETACHED_KEY = "_bnlab_detached"     # True: this student explores instead of following
 APPLIED_KEY = "_bnlab_class_version"
+HELD_KEY = "_bnlab_held_by_class"    # True: this run's page follows a class that presents
 LEAD_KEY = "_bnlab_leading"
 PUSHED_KEY = "_bnlab_pushed_version"
 PAGE_KEY = "_bnlab_class_page"       # the page this run of the script synced
@@ -68,19 +69,17 @@ def following() -> bool:
     return not roles.is_teacher() and not st.session_state.get(DETACHED_KEY, False)
 
 
+def held_by_class() -> bool:
+    """Whether this run's page follows the teacher's (its settings are the class's)."""
+    return bool(st.session_state.get(HELD_KEY))
+
+
 def run_scope(page: str) -> str:
     """"" for the shared runs; "explore:<session>" for a student's own runs on this page."""
     explore = st.session_state.get(EXPLORE_KEY, {})
     if st.session_state.get(DETACHED_KEY) or explore.get(page):
         return f"explore:{core.viewer_id()}"
     return ""
-
-
-def _widget_state_clear() -> None:
-    """Forget this session's settings widgets, so the next page draws them from the URL."""
-    for key in [k for k in st.session_state if isinstance(k, str)
-                and ("|cfg:" in k or "|view:" in k)]:
-        del st.session_state[key]
 
 
 def sync(page: str) -> None:
@@ -180,8 +179,9 @@ def _watch_class(page: str, state: dict) -> None:
     browser's own reruns, with its older address, can undo each), it tries again less often,
     never giving up. The one-second check asks for such a run on a new version or when such a
     later try is due."""
-    _follow_here(following() and state["presenting"])
-    if following() and state["presenting"]:
+    st.session_state[HELD_KEY] = following() and state["presenting"]
+    _follow_here(st.session_state[HELD_KEY])
+    if st.session_state[HELD_KEY]:
         target = _class_target(state, page)
         if (page, _class_query()) == target:
             st.session_state.pop(TARGET_KEY, None)
@@ -250,7 +250,7 @@ def _apply(target: tuple, here: str) -> None:
     """Bring this page (`here`) to the class's (page, query): the settings widgets are redrawn
     from it."""
     page, query = target
-    _widget_state_clear()
+    core.forget_setting_widgets()
     query = language.with_own_lang(query)
     if page != here:
         # the home page is app.py's function, not a file: switch_page needs its Page object
@@ -310,7 +310,7 @@ def _teacher_sidebar(page: str, state: dict) -> None:
                 room().open_round(q.id, page, q.text, q.choices)
                 for name, value in q.settings.items():
                     st.query_params[name] = value
-                _widget_state_clear()
+                core.forget_setting_widgets()
                 st.rerun()
         if rnd and rnd["page"] == page:
             cols = st.columns(3)

@@ -301,6 +301,35 @@ def _page_name() -> str:
     return st.session_state.get("_page_title", "page")
 
 
+WIDGETS_GENERATION_KEY = "_bnlab_widgets_generation"
+
+
+def widget_key(prefix: str, name: str, page: str | None = None) -> str:
+    """The key of a URL-bound settings widget: "<page>#<generation>|<prefix>:<name>", prefix
+    "cfg" (a run setting) or "view", page the page's title unless given. Per page, so a
+    setting never leaks from one lesson into another; per generation, so
+    `forget_setting_widgets` makes new widgets."""
+    generation = st.session_state.get(WIDGETS_GENERATION_KEY, 0)
+    return f"{page or _page_name()}#{generation}|{prefix}:{name}"
+
+
+def forget_setting_widgets() -> None:
+    """Forget this session's settings widgets, so the next run draws them from the URL (a
+    student brought to the class's settings).
+
+    Deleting their state alone is not enough: the browser keeps each widget's value by its
+    element id, and a rerun it sent before it saw the new settings carries the old values back
+    (a following student's slider stayed at the old value beside a run at the class's, under
+    load). The widgets of the next generation have new keys, so new element ids: the browser
+    draws them from the server's values, and old values it sends belong to widgets no page
+    draws any more."""
+    for key in [k for k in st.session_state if isinstance(k, str)
+                and ("|cfg:" in k or "|view:" in k)]:
+        del st.session_state[key]
+    st.session_state[WIDGETS_GENERATION_KEY] = (
+        st.session_state.get(WIDGETS_GENERATION_KEY, 0) + 1)
+
+
 # ---------------------------------------------------------------------------- output
 
 

@@ -13,7 +13,7 @@ from bn_core.config import CHOICE_LABELS, RunConfig, Setting, setting_for, upgra
 from bn_core.markdown import literal
 from bn_core.i18n import _
 from bnlab_ui import classroom
-from bnlab_ui.core import _page_name
+from bnlab_ui.core import widget_key
 
 def _widget(spec: Setting, key: str, container, label: str | None = None,
             names: dict | None = None):
@@ -80,15 +80,12 @@ def _snap_to_widget(spec: Setting, value):
     return value
 
 
-def _state_key(prefix: str, name: str) -> str:
-    """Widget keys are per page, so a setting never leaks from one lesson into another."""
-    return f"{_page_name()}|{prefix}:{name}"
 
 
 def set_setting(name: str, value, view: bool = False) -> None:
     """Set a run setting's widget (or, with `view`, a view setting's) from a page's own button
     or callback (e.g. "paper length")."""
-    st.session_state[_state_key("view" if view else "cfg", name)] = value
+    st.session_state[widget_key("view" if view else "cfg", name)] = value
 
 
 def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> None:
@@ -97,9 +94,16 @@ def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> Non
     clamping bad values; the notices are kept to show until the next seeding."""
     notices, seeded = [], False
     query = upgrade_query(st.query_params)  # older links give the run they gave then
+    held = classroom.held_by_class()
     for spec in specs:
-        key = _state_key(prefix, spec.name)
+        key = widget_key(prefix, spec.name)
         if key in st.session_state:
+            if held:
+                # the class's value, set again so that this run draws the widget with it: a
+                # value set in a run that a rerun cut short before its widget was drawn is
+                # drawn later as the widget's old value, and the browser kept showing its
+                # own (a follower's slider at 0 beside a run at the class's 1, under load)
+                st.session_state[key] = st.session_state[key]
             continue
         seeded = True
         value = base[spec.name]
@@ -109,7 +113,7 @@ def _settings_with_url(specs: Iterable[Setting], base: dict, prefix: str) -> Non
                 notices.append(notice)
         st.session_state[key] = _snap_to_widget(spec, value)
     if seeded:
-        st.session_state[_state_key(prefix, "_notices")] = notices
+        st.session_state[widget_key(prefix, "_notices")] = notices
 
 
 def _write_url(specs: Iterable[Setting], values: dict, defaults: dict) -> None:
@@ -141,7 +145,7 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     _settings_with_url(specs, base_values, "cfg")
     values = dict(base_values)
     for spec in specs:
-        raw = _widget(spec, _state_key("cfg", spec.name), container, (labels or {}).get(spec.name))
+        raw = _widget(spec, widget_key("cfg", spec.name), container, (labels or {}).get(spec.name))
         if spec.kind is tuple and spec.choices is None:
             raw, notice = spec.coerce(raw)
             if notice:
@@ -161,7 +165,7 @@ def config_controls(base: RunConfig, names: list[str], container=None,
     _write_url(specs, config.to_dict() | {k: tuple(v) for k, v in config.to_dict().items()
                                             if isinstance(v, list)}, base_values)
     classroom.republish()
-    for notice in st.session_state.get(_state_key("cfg", "_notices"), []):
+    for notice in st.session_state.get(widget_key("cfg", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return config
 
@@ -178,7 +182,7 @@ def view_controls(specs: list[Setting], container=None,
     _settings_with_url(specs, defaults, "view")
     values = {}
     for spec in specs:
-        raw = _widget(spec, _state_key("view", spec.name), container,
+        raw = _widget(spec, widget_key("view", spec.name), container,
                       names=(choice_labels or {}).get(spec.name))
         value, notice = (spec.coerce(raw) if spec.kind is tuple and spec.choices is None
                          else (raw, None))
@@ -187,7 +191,7 @@ def view_controls(specs: list[Setting], container=None,
         values[spec.name] = value
     _write_url(specs, values, defaults)
     classroom.republish()
-    for notice in st.session_state.get(_state_key("view", "_notices"), []):
+    for notice in st.session_state.get(widget_key("view", "_notices"), []):
         st.warning(notice, icon=":material/link_off:")
     return values
 

@@ -19,7 +19,16 @@ the browser no longer shows; dropping it is what Streamlit means to do (the brow
 for the old page are cancelled when the new page arrives), and the new page's own timers fire
 only after the browser has taken the new page in. Both places a request passes are guarded:
 the session (a request arriving after the new page started) and the script thread (a request
-queued before it)."""
+queued before it).
+
+A second race of the same kind undid a following student's page change under load: a browser
+timer's fragment rerun that arrives while the server's own full rerun (`st.switch_page`, an
+`st.rerun` after the URL changed) is still pending is folded into it, and Streamlit's merge keeps
+the NEWER request's page and query string (`ScriptRequests._request_rerun_locked`), so the
+pending switch ran as a full rerun of the old page with the old URL. The lecture test measured
+the follow undone and retried with back-off (14.8 s for a page change at load 5). A timed
+fragment rerun adds nothing to a pending full rerun, which reruns every fragment anyway, so it is
+dropped there (`guarded_fold_rerun`)."""
 from __future__ import annotations
 
 import logging
@@ -34,6 +43,15 @@ def _stale(fragment_run: bool, request_page: str, current_page: str) -> bool:
     return bool(fragment_run and request_page and current_page and request_page != current_page)
 
 
+def _adds_nothing(pending, new) -> bool:
+    """A browser timer's fragment rerun (`run_every`) folded into a pending full-app rerun,
+    which reruns every fragment anyway; folding it in would replace the pending run's page and
+    query string with the timer's older ones."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import _is_full_app_rerun
+
+    return bool(new.is_auto_rerun and not _is_full_app_rerun(new) and _is_full_app_rerun(pending))
+
+
 def install() -> bool:
     """Patch Streamlit once per process; False (and a log line) if its internals moved."""
     if _installed:
@@ -41,8 +59,12 @@ def install() -> bool:
     try:
         from streamlit.runtime.app_session import AppSession
         from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+        from streamlit.runtime.scriptrunner_utils.script_requests import (
+            ScriptRequests, ScriptRequestType, _is_full_app_rerun)
 
         run_script, request_rerun = ScriptRunner._run_script, AppSession.request_rerun
+        fold_rerun = ScriptRequests._request_rerun_locked
+        del _is_full_app_rerun  # imported to check that it is there: _adds_nothing uses it
     except Exception:  # pragma: no cover - a Streamlit without these internals
         log.warning("streamlit_fixes: Streamlit's internals changed; the page-change race "
                     "workaround is off")
@@ -65,8 +87,15 @@ def install() -> bool:
             return None
         return request_rerun(self, client_state)
 
+    def guarded_fold_rerun(self, new_data):
+        if self._state == ScriptRequestType.RERUN and _adds_nothing(self._rerun_data, new_data):
+            log.debug("dropped a timed fragment rerun folded into a pending full rerun")
+            return True
+        return fold_rerun(self, new_data)
+
     ScriptRunner._run_script = guarded_run_script
     AppSession.request_rerun = guarded_request_rerun
+    ScriptRequests._request_rerun_locked = guarded_fold_rerun
     _installed.append(True)
     return True
 

@@ -33,9 +33,10 @@ TARGET = Setting(name="target", kind=float, default=0.9, label=N_("Target traini
                          "restart the runs."))
 PARTS = {"shift": N_("Move the test data"), "whitening": N_("Data far from the origin")}
 PART_URL, DEFAULT_PART = "part", "shift"
-# "|view:" marks it as a URL-bound view widget: a student following the teacher has it redrawn
-# from the class's URL (bnlab_ui.classroom forgets such widgets when it applies the class's)
-PART_KEY, PART_NOTICE = "covshift|view:part", "covshift:part_notice"
+# the part selector is a URL-bound view widget (its key from ui.widget_key): a student following
+# the teacher has it redrawn from the class's URL (bnlab_ui.classroom forgets such widgets when
+# it applies the class's); keyed by a name of its own, as it is read before the page has its title
+PART_NOTICE = "covshift:part_notice"
 INTRO = {
     "shift": N_("A plain and a BN net learn to separate two classes of 2-D points (circles); "
                 "the test points (crosses) are then moved, rotated or rescaled. Move them with "
@@ -65,14 +66,15 @@ MORE = N_(
 def current_part() -> str:
     """The part of the lesson shown: the selector's state, else the URL's part=shift|whitening
     (a bad value is kept as a notice until the student picks a part)."""
-    if PART_KEY not in st.session_state:
+    key = ui.widget_key("view", "part", page="covshift")
+    if key not in st.session_state:
         raw = st.query_params.get(PART_URL, DEFAULT_PART)
         st.session_state[PART_NOTICE] = None
         if raw not in PARTS:
             st.session_state[PART_NOTICE] = raw  # said in the session's language when shown
             raw = DEFAULT_PART
-        st.session_state[PART_KEY] = raw
-    return st.session_state[PART_KEY] or DEFAULT_PART
+        st.session_state[key] = raw
+    return st.session_state[key] or DEFAULT_PART
 
 
 def part_selector() -> str:
@@ -83,7 +85,8 @@ def part_selector() -> str:
             part=_(PARTS[DEFAULT_PART])), icon=":material/link_off:")
     part = st.segmented_control(_("Part of the lesson"), list(PARTS),
                                 format_func=lambda p: _(PARTS[p]),
-                                required=True, key=PART_KEY, label_visibility="collapsed",
+                                required=True, label_visibility="collapsed",
+                                key=ui.widget_key("view", "part", page="covshift"),
                                 on_change=lambda: st.session_state.update({PART_NOTICE: None})
                                 ) or DEFAULT_PART
     if part == DEFAULT_PART:
