@@ -80,8 +80,6 @@ def _snap_to_widget(spec: Setting, value):
     return value
 
 
-
-
 def set_setting(name: str, value, view: bool = False) -> None:
     """Set a run setting's widget (or, with `view`, a view setting's) from a page's own button
     or callback (e.g. "paper length")."""

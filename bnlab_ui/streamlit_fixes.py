@@ -43,15 +43,6 @@ def _stale(fragment_run: bool, request_page: str, current_page: str) -> bool:
     return bool(fragment_run and request_page and current_page and request_page != current_page)
 
 
-def _adds_nothing(pending, new) -> bool:
-    """A browser timer's fragment rerun (`run_every`) folded into a pending full-app rerun,
-    which reruns every fragment anyway; folding it in would replace the pending run's page and
-    query string with the timer's older ones."""
-    from streamlit.runtime.scriptrunner_utils.script_requests import _is_full_app_rerun
-
-    return bool(new.is_auto_rerun and not _is_full_app_rerun(new) and _is_full_app_rerun(pending))
-
-
 def install() -> bool:
     """Patch Streamlit once per process; False (and a log line) if its internals moved."""
     if _installed:
@@ -64,7 +55,6 @@ def install() -> bool:
 
         run_script, request_rerun = ScriptRunner._run_script, AppSession.request_rerun
         fold_rerun = ScriptRequests._request_rerun_locked
-        del _is_full_app_rerun  # imported to check that it is there: _adds_nothing uses it
     except Exception:  # pragma: no cover - a Streamlit without these internals
         log.warning("streamlit_fixes: Streamlit's internals changed; the page-change race "
                     "workaround is off")
@@ -88,7 +78,11 @@ def install() -> bool:
         return request_rerun(self, client_state)
 
     def guarded_fold_rerun(self, new_data):
-        if self._state == ScriptRequestType.RERUN and _adds_nothing(self._rerun_data, new_data):
+        # a browser timer's fragment rerun (`run_every`) folded into a pending full-app rerun,
+        # which reruns every fragment anyway, would only replace its page and query string
+        # with the timer's older ones
+        if (self._state == ScriptRequestType.RERUN and new_data.is_auto_rerun
+                and not _is_full_app_rerun(new_data) and _is_full_app_rerun(self._rerun_data)):
             log.debug("dropped a timed fragment rerun folded into a pending full rerun")
             return True
         return fold_rerun(self, new_data)

@@ -63,10 +63,14 @@ MORE = N_(
 
 # ---------------------------------------------------------------------------- the part shown
 
+def part_key() -> str:
+    return ui.widget_key("view", "part", page="covshift")
+
+
 def current_part() -> str:
     """The part of the lesson shown: the selector's state, else the URL's part=shift|whitening
     (a bad value is kept as a notice until the student picks a part)."""
-    key = ui.widget_key("view", "part", page="covshift")
+    key = part_key()
     if key not in st.session_state:
         raw = st.query_params.get(PART_URL, DEFAULT_PART)
         st.session_state[PART_NOTICE] = None
@@ -86,7 +90,7 @@ def part_selector() -> str:
     part = st.segmented_control(_("Part of the lesson"), list(PARTS),
                                 format_func=lambda p: _(PARTS[p]),
                                 required=True, label_visibility="collapsed",
-                                key=ui.widget_key("view", "part", page="covshift"),
+                                key=part_key(),
                                 on_change=lambda: st.session_state.update({PART_NOTICE: None})
                                 ) or DEFAULT_PART
     if part == DEFAULT_PART:
