@@ -29,11 +29,16 @@ The page around the charts keeps Streamlit's own theme (.streamlit/config.toml).
 from __future__ import annotations
 
 import base64
+import json
+import os
+import shutil
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import plotly
 import plotly.io
 import streamlit as st
 from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
@@ -41,7 +46,8 @@ from plotly.basedatatypes import BaseFigure
 
 from bn_core.engine.records import RunSnapshot
 from bn_core.i18n import get_language
-from bn_core.figures.style import ALL_THEMES, LIVE_CONFIG, PROJECTOR, THEMES, apply_theme
+from bn_core.figures.style import (ALL_THEMES, LIVE_CONFIG, PAGE_TEMPLATE, PROJECTOR, THEMES,
+                                   apply_theme)
 
 THEME_STATE = "bnlab:chart_theme"
 BEFORE_PROJECTOR = "bnlab:chart_theme_before_projector"
@@ -69,9 +75,26 @@ class PreparedFigure(BaseFigure):
     def __eq__(self, other) -> bool:
         return isinstance(other, PreparedFigure) and other._spec is self._spec
 
+    def wire(self, src: str, config: dict) -> bytes:
+        """What the live chart component is sent for this figure: UTF-8 JSON of plotly.js's
+        URL, the chart config, the page's template (style.PAGE_TEMPLATE, for a figure without
+        one) and the figure (the JSON st.plotly_chart would send), encoded once per figure and
+        config for every viewer."""
+        key = (src, json.dumps(config, sort_keys=True))
+        cache = self.__dict__.setdefault("_wire", {})
+        out = cache.get(key)
+        if out is None:
+            out = ('{"src":%s,"config":%s,"template":%s,"figure":%s}' % (
+                json.dumps(src), key[1], _PAGE_TEMPLATE_JSON,
+                plotly.io.to_json(self._spec, validate=False))
+                   ).encode("utf-8")
+            cache[key] = out
+        return out
+
     __hash__ = object.__hash__
 
 
+_PAGE_TEMPLATE_JSON = json.dumps(PAGE_TEMPLATE, separators=(",", ":"))
 _SHORT_TYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
                 "uint32": "u4", "float32": "f4", "float64": "f8"}
 _NARROWER = {"int64": ("int8", "int16", "int32"), "uint64": ("uint8", "uint16", "uint32")}
@@ -155,15 +178,88 @@ def projector(on: bool) -> None:
         st.session_state[THEME_STATE] = st.session_state.pop(BEFORE_PROJECTOR, "light")
 
 
+# ------------------------------------------------------------- drawing a chart in place
+
+# `st.plotly_chart` makes the figure's JSON part of its element's identity, so every changed
+# figure is a new element and the browser builds the chart anew (Plotly.newPlot, toolbar,
+# full-screen frame): 471 vs 195 ms a frame against Plotly.react on the chart already drawn
+# (docs/benchmarks.md, section 14). The live chart is a Streamlit component (v2: in the page,
+# no iframe) whose identity is its key: a new figure is a new payload for the same element,
+# and its script (assets/live_chart.js) redraws with Plotly.react. plotly.js itself comes from
+# the installed plotly package, served by Streamlit's static file serving (app/static/, enabled
+# in .streamlit/config.toml), so nothing is fetched from the internet and the browser caches it.
+APP_DIR = Path(__file__).resolve().parents[1]
+STATIC_PLOTLY = APP_DIR / "static" / "plotly.min.js"
+PACKAGE_PLOTLY = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# BNLAB_CHARTS=plotly_chart draws every chart with st.plotly_chart as before (for comparing).
+CHARTS_ENV = "BNLAB_CHARTS"
+_LIVE_HTML = ('<div class="bnlab-chart" style="width:100%"></div>'
+              '<div class="bnlab-chart-note" style="color:#b00020"></div>')
+LIVE_CHART = "bnlab_live_chart"
+_live_chart = st.components.v2.component(
+    LIVE_CHART, html=_LIVE_HTML, isolate_styles=False,  # plotly.js styles the document
+    js=(Path(__file__).parent / "assets" / "live_chart.js").read_text(encoding="utf-8"))
+_static_ready: bool | None = None
+_static_lock = threading.Lock()
+
+
+def _static_plotly() -> bool:
+    """plotly.js is in the app's static folder (copied from the installed plotly package once
+    per process when missing or different; a folder we cannot write leaves it False)."""
+    global _static_ready
+    if _static_ready is None:
+        with _static_lock:
+            if _static_ready is None:
+                try:
+                    src = PACKAGE_PLOTLY.stat().st_size
+                    if not STATIC_PLOTLY.exists() or STATIC_PLOTLY.stat().st_size != src:
+                        STATIC_PLOTLY.parent.mkdir(exist_ok=True)
+                        tmp = STATIC_PLOTLY.with_name(f".plotly.{os.getpid()}.js")
+                        shutil.copyfile(PACKAGE_PLOTLY, tmp)
+                        os.replace(tmp, STATIC_PLOTLY)   # atomic: servers sharing the folder
+                    _static_ready = True
+                except OSError:
+                    _static_ready = False
+    return _static_ready
+
+
+def plotly_src() -> str | None:
+    """The URL the browser loads plotly.js from for the live chart component, or None when
+    charts go through st.plotly_chart (static serving off, the static folder not writable, or
+    BNLAB_CHARTS=plotly_chart)."""
+    if os.environ.get(CHARTS_ENV, "component") == "plotly_chart":
+        return None
+    if not st.get_option("server.enableStaticServing") or not _static_plotly():
+        return None
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{'/' + base if base else ''}/app/static/plotly.min.js?v={plotly.__version__}"
+
+
+def shown_figure(element) -> dict | None:
+    """The figure (Plotly JSON: data and layout) that an element of a page carries: an
+    st.plotly_chart element or a live chart component; None for any other element. For
+    tests and checks that read a page's charts (AppTest's elements or their protos)."""
+    proto = getattr(element, "proto", element)
+    if getattr(element, "type", None) == "plotly_chart" or type(proto).__name__ == "PlotlyChart":
+        return json.loads(proto.spec)
+    if getattr(proto, "component_name", "") == LIVE_CHART and proto.WhichOneof("data") == "bytes":
+        return json.loads(proto.bytes)["figure"]
+    return None
+
+
 def show_figure(fig, key: str, config: dict | None = None, theme: str | None = None,
                 **events):
     """Show a figure (plain dict, plotly Figure or PreparedFigure) full width with the live
-    chart config (no zoom; PNG download) and this session's chart theme. `events` go to
-    `st.plotly_chart` as they are (on_select, selection_mode: a chart students click on);
-    its return value is returned."""
+    chart config (no zoom; PNG download) and this session's chart theme, drawn in place by the
+    live chart component. `events` (on_select, selection_mode: a chart students click on) go to
+    `st.plotly_chart` instead, whose return value is returned."""
     prepared = fig if isinstance(fig, PreparedFigure) else prepare(fig, theme or chart_theme())
-    return st.plotly_chart(prepared, key=key, width="stretch",
-                           config=LIVE_CONFIG if config is None else config, **events)
+    config = LIVE_CONFIG if config is None else config
+    src = None if events else plotly_src()
+    if src is None:
+        return st.plotly_chart(prepared, key=key, width="stretch", config=config, **events)
+    _live_chart(key=f"bnlab-chart:{key}", data=prepared.wire(src, config), width="stretch")
+    return None
 
 
 # ---------------------------------------------------------------------------- the live charts

@@ -54,7 +54,7 @@ MEASURE = """() => {
                        return {top: Math.round(r.top), bottom: Math.round(r.bottom)}; };
     const px = sel => { const e = document.querySelector(sel);
                         return e ? parseFloat(getComputedStyle(e).fontSize) : null; };
-    const charts = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+    const charts = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart'], .bnlab-chart"))
         .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
         .map(e => e.getBoundingClientRect()).filter(r => r.height > 50);
     const side = document.querySelector("[data-testid='stSidebar']");

@@ -111,6 +111,10 @@ def wait_idle(page, timeout_ms: int = 180_000) -> None:
     page.wait_for_function(DRAWN, timeout=timeout_ms)
 
 
+# A chart on a page: the live chart component (bnlab_ui.charts, drawn in place) or an
+# st.plotly_chart element (a chart students click on).
+CHART_SELECTOR = "[data-testid='stPlotlyChart'], .bnlab-chart"
+
 CHART_STATE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
     .filter(p => p.getBoundingClientRect().height > 0).map(p => {
     const parts = (p.data || []).map(t => {

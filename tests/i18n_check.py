@@ -65,7 +65,7 @@ def apptest_texts(at) -> list[str]:
     """What a student reads in an AppTest run, main area and sidebar: markdown, captions,
     headings, notices, widget labels, help and options, tables' headers and cells, charts'
     titles, axes, legends and hover text."""
-    import json
+    from bnlab_ui.charts import shown_figure
 
     out: list[str] = []
     kinds = ("markdown", "caption", "title", "header", "subheader", "text", "latex",
@@ -87,8 +87,10 @@ def apptest_texts(at) -> list[str]:
                 for attr in ("value", "delta"):
                     if kind == "metric":
                         out.append(str(getattr(proto, "body", "")))
-        for el in root.get("plotly_chart"):
-            out.extend(_figure_texts(json.loads(el.proto.spec)))
+        for el in root.get("plotly_chart") + root.get("bidi_component"):
+            figure = shown_figure(el)
+            if figure is not None:
+                out.extend(_figure_texts(figure))
         for el in root.get("dataframe") + root.get("table"):
             try:
                 df = el.value

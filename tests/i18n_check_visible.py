@@ -3,7 +3,6 @@
 main area and sidebar (texts, labels, help, options, chart titles, axes, legends, notes)."""
 from __future__ import annotations
 
-import json
 import re
 
 # Words that stay as they are in Chinese: proper names, symbols, units, formula fragments.
@@ -64,11 +63,15 @@ def _chart_texts(spec: dict) -> list[str]:
 
 
 def _node_texts(node) -> list[str]:
+    from bnlab_ui.charts import shown_figure
+
     out = []
     proto = getattr(node, "proto", None)
     kind = getattr(node, "type", "")
-    if kind == "plotly_chart" and proto is not None:
-        return _chart_texts(json.loads(proto.spec))
+    if kind in ("plotly_chart", "bidi_component") and proto is not None:
+        figure = shown_figure(node)
+        if figure is not None:
+            return _chart_texts(figure)
     for attr in ("value", "label", "help", "placeholder", "body"):
         try:
             value = getattr(node, attr, None)

@@ -2,7 +2,6 @@
 chart data. AppTest does not fire fragment timers, so `poll` re-runs the script."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -51,9 +50,30 @@ def poll(at: AppTest, seconds: float = 3.0, until=None) -> AppTest:
     return at
 
 
+def chart_elements(at: AppTest) -> list:
+    """Every chart element on the page in page order: live chart components and
+    st.plotly_chart elements (a chart students click on)."""
+    from bnlab_ui.charts import shown_figure
+
+    out = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", "") in ("plotly_chart", "bidi_component") \
+                    and shown_figure(child) is not None:
+                out.append(child)
+            walk(child)
+
+    walk(at.main)
+    walk(at.sidebar)
+    return out
+
+
 def chart_specs(at: AppTest) -> list[dict]:
-    """The Plotly JSON of every chart on the page."""
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """The Plotly JSON of every chart on the page, in page order."""
+    from bnlab_ui.charts import shown_figure
+
+    return [shown_figure(c) for c in chart_elements(at)]
 
 
 def trace_points(spec: dict) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from browser_server import (
     ARTIFACTS,
+    CHART_SELECTOR,
     Server,
     browser_available,
     chart_state,
@@ -114,7 +115,7 @@ def test_every_page_loads_and_its_run_trains_with_no_click(server, browser, path
     try:
         _no_exception(page)
         name = path.strip("/") or "home"
-        content = "[data-testid='stPlotlyChart'], [data-testid='stDataFrame'], " \
+        content = f"{CHART_SELECTOR}, [data-testid='stDataFrame'], " \
                   "[data-testid='stMetric'], [data-testid='stTable']"
         assert wait_until(lambda: page.locator(content).count() > 0 or _step(page) >= 0,
                           timeout=120, interval=0.5), page.inner_text("[data-testid='stMain']")[:800]
@@ -126,6 +127,31 @@ def test_every_page_loads_and_its_run_trains_with_no_click(server, browser, path
                 "no chart carries data"
         _no_exception(page)
         _shot(page, name)
+    finally:
+        ctx.close()
+
+
+def test_live_charts_are_redrawn_in_place(server, browser):
+    """A live refresh gives each chart a new figure on the same element, which plotly.js
+    redraws with Plotly.react (bnlab_ui.charts): the chart nodes stay in the page while their
+    draws add up and their data changes, and no st.plotly_chart element is made anew."""
+    ctx, page = _open(browser, server.url + "/Figure_1_live?steps=50000")
+    try:
+        page.wait_for_function(
+            "() => document.querySelectorAll('.bnlab-chart[data-draws] .main-svg').length >= 2",
+            timeout=120_000)
+        page.evaluate("() => { window.__charts = Array.from(document.querySelectorAll("
+                      "'.bnlab-chart')).map(e => [e, Number(e.dataset.draws)]); }")
+        before = chart_state(page)
+        assert wait_until(lambda: page.evaluate(
+            "() => window.__charts.every(([e, n]) => e.isConnected && +e.dataset.draws >= n + 2)"),
+            timeout=120, interval=0.5), page.evaluate(
+            "() => window.__charts.map(([e, n]) => [e.isConnected, n, e.dataset.draws])")
+        assert chart_state(page) != before, "the charts were redrawn with the same data"
+        assert page.locator("[data-testid='stPlotlyChart']").count() == 0
+        plots = page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length")
+        assert plots == page.locator(".bnlab-chart").count() >= 2
+        _no_exception(page)
     finally:
         ctx.close()
 

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from browser_server import (ARTIFACTS, LoadMeter, Server, browser_available, chart_state,
-                            launch_browser, our_tracebacks, wait_idle)
+from browser_server import (ARTIFACTS, CHART_SELECTOR, LoadMeter, Server, browser_available,
+                            chart_state, launch_browser, our_tracebacks, wait_idle)
 from conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -111,7 +111,7 @@ def test_the_main_chart_is_on_the_first_screen_at_1280x720_and_nothing_leaves_th
     foreign: list = []
     ctx, page = open_page(browser, server.url + path, foreign=foreign)
     try:
-        page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=120_000)
+        page.wait_for_selector(CHART_SELECTOR, timeout=120_000)
         if path not in STATIC_PAGES:
             assert wait_until(lambda: step_of(page) > 0, timeout=120, interval=0.3)
         # Sampled until the first section's chart is drawn: while the live fragment redraws on a
@@ -206,11 +206,10 @@ def first_chart_top(page) -> float | None:
     """The top edge of the highest chart on screen (hidden, stale elements ignored)."""
     # read in one step in the page: a chart removed by a rerun between listing the charts and
     # measuring one would otherwise stall the measurement for the locator's whole timeout
-    tops = page.evaluate("""() => Array.from(document.querySelectorAll(
-            "[data-testid='stPlotlyChart']"))
+    tops = page.evaluate("""s => Array.from(document.querySelectorAll(s))
         .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
         .map(e => e.getBoundingClientRect())
-        .filter(r => r.height > 50).map(r => r.top)""")
+        .filter(r => r.height > 50).map(r => r.top)""", CHART_SELECTOR)
     return min(tops) if tops else None
 
 

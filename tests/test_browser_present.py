@@ -11,7 +11,7 @@ import statistics
 
 import pytest
 
-from browser_server import (ARTIFACTS, ROOT, Server, browser_available, launch_browser,
+from browser_server import (ARTIFACTS, CHART_SELECTOR, ROOT, Server, browser_available, launch_browser,
                             our_tracebacks, wait_idle)
 from conftest import wait_until
 
@@ -39,11 +39,11 @@ def lesson_paths() -> list[str]:
     return ["/"] + [path for _, path in sorted(found)]
 
 
-MEASURE = """() => {
+MEASURE = """CHARTS => {
     const shown = e => e && e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden';
     const rect = e => { if (!shown(e)) return null; const r = e.getBoundingClientRect();
                         return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
-    const charts = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+    const charts = Array.from(document.querySelectorAll(CHARTS))
         .filter(shown).map(e => e.getBoundingClientRect()).filter(r => r.height > 50);
     const buttons = Array.from(document.querySelectorAll("[data-testid='stMain'] button"));
     const named = re => rect(buttons.find(b => re.test(b.innerText)));
@@ -109,7 +109,7 @@ def settled(page) -> dict:
     seen: list[dict] = []
 
     def drawn():
-        seen.append(page.evaluate(MEASURE))
+        seen.append(page.evaluate(MEASURE, CHART_SELECTOR))
         m = seen[-1]
         return m["chart_top"] is not None and m["chart_top"] < CHART_TOP_MAX and m["say"] \
             and m["previous"] and m["next"] and m["tick_px"]  # its ticks drawn: painted
@@ -123,7 +123,7 @@ def test_the_projector_view_shows_the_first_section_large_on_the_first_screen(br
     ctx, page = open_present(browser, f"{server.url}{path}?present=1")
     name = path.strip("/") or "home"
     try:
-        page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=120_000)
+        page.wait_for_selector(CHART_SELECTOR, timeout=120_000)
         if path not in STATIC_PAGES:  # a run: its counter moves
             assert wait_until(lambda: step_of(page) > 0, timeout=120, interval=0.5)
         m = settled(page)

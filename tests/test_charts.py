@@ -1,6 +1,7 @@
 """Tests for bnlab_ui/charts.py: the display path of figures built as data. What it sends is
-plotly's own JSON of the validated figure (typed arrays included), through st.plotly_chart
-(key, config and the session's chart theme kept), and bnlab_ui.chart uses it."""
+plotly's own JSON of the validated figure (typed arrays included), through the live chart
+component (key, config, the page's template and the session's chart theme kept; st.plotly_chart
+for a chart with events or when charts are switched back), and bnlab_ui.chart uses it."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from bn_core.config import RunConfig
 from bn_core.engine.training import train_to_end
-from bn_core.figures.style import DARK_BG, LIVE_CONFIG
+from bn_core.figures.style import DARK_BG, LIVE_CONFIG, PAGE_TEMPLATE
 from bnlab_ui import charts
 
 ARRAYS = {
@@ -116,20 +117,66 @@ def _page(fig, theme=None):
     charts.show_figure(fig, key="the-chart", config=LIVE_CONFIG)
 
 
-def test_show_figure_sends_the_wire_json_with_key_and_config():
+def shown(at) -> dict:
+    """The figure of the page's one chart (a live chart component or st.plotly_chart)."""
+    (element,) = [e for e in at.get("bidi_component") + at.get("plotly_chart")
+                  if charts.shown_figure(e) is not None]
+    return charts.shown_figure(element)
+
+
+def test_show_figure_sends_the_wire_json_with_key_config_and_template():
     fig = sample_figure()
     at = AppTest.from_function(_page, args=(fig,)).run()
     assert not at.exception
+    assert not at.get("plotly_chart")               # drawn in place by the component
+    (element,) = at.get("bidi_component")
+    assert element.proto.component_name == charts.LIVE_CHART
+    payload = json.loads(element.proto.bytes)
+    assert payload["figure"] == json.loads(charts.spec_json(fig))
+    assert charts.shown_figure(element) == payload["figure"]
+    assert payload["config"] == LIVE_CONFIG
+    assert payload["template"] == PAGE_TEMPLATE
+    assert payload["src"] == f"/app/static/plotly.min.js?v={plotly.__version__}"
+    # the element's identity is its key, not the figure: a new figure redraws the same chart
+    assert element.proto.id.endswith("bnlab-chart:the-chart")
+    other = AppTest.from_function(_page, args=({"data": [], "layout": {}},)).run()
+    assert other.get("bidi_component")[0].proto.id == element.proto.id
+    # one encoding per figure and config, for every viewer
+    prepared = charts.prepare(fig)
+    assert prepared.wire("/x.js", LIVE_CONFIG) is prepared.wire("/x.js", LIVE_CONFIG)
+
+
+def test_the_plotly_js_the_browser_loads_is_the_installed_plotlys():
+    assert charts.plotly_src().startswith("/app/static/plotly.min.js?v=")  # .streamlit/config.toml
+    assert charts._static_plotly()
+    assert charts.STATIC_PLOTLY.read_bytes() == charts.PACKAGE_PLOTLY.read_bytes()
+    assert charts.STATIC_PLOTLY.parent == charts.APP_DIR / "static"
+
+
+def _clickable_page(fig):
+    from bnlab_ui import charts
+
+    charts.show_figure(fig, key="clicks", on_select="rerun", selection_mode="points")
+
+
+def test_charts_with_events_and_the_old_path_use_st_plotly_chart(monkeypatch):
+    fig = sample_figure()
+    at = AppTest.from_function(_clickable_page, args=(fig,)).run()
+    assert not at.exception and not at.get("bidi_component")
     (element,) = at.get("plotly_chart")
     assert json.loads(element.proto.spec) == json.loads(charts.spec_json(fig))
+    assert element.proto.theme == "streamlit"
+    monkeypatch.setenv(charts.CHARTS_ENV, "plotly_chart")
+    at = AppTest.from_function(_page, args=(fig,)).run()
+    assert not at.exception and not at.get("bidi_component")
+    (element,) = at.get("plotly_chart")
     assert json.loads(element.proto.config) == LIVE_CONFIG
     assert "the-chart" in element.proto.id
-    assert element.proto.theme == "streamlit"
 
 
 def test_the_session_theme_reaches_the_chart():
     at = AppTest.from_function(_page, args=(sample_figure(), "contrast")).run()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = shown(at)
     assert spec["layout"]["font"]["color"] == "#000000"
     assert spec["data"][0]["line"]["width"] > 3  # thicker lines for a projector
     with pytest.raises(ValueError, match="allowed: light, dark, contrast"):
@@ -155,8 +202,8 @@ def test_ui_chart_builds_once_per_step_and_theme():
     light = AppTest.from_function(_live_chart, args=(snap, "light")).run()
     dark = AppTest.from_function(_live_chart, args=(snap, "dark")).run()
     assert not light.exception and not dark.exception
-    light_spec = json.loads(light.get("plotly_chart")[0].proto.spec)
-    dark_spec = json.loads(dark.get("plotly_chart")[0].proto.spec)
+    light_spec = shown(light)
+    dark_spec = shown(dark)
     assert light_spec["layout"]["paper_bgcolor"] == "white"
     assert dark_spec["layout"]["paper_bgcolor"] == DARK_BG
     assert light_spec["data"][1]["y"] == dark_spec["data"][1]["y"]  # same data, same bytes
@@ -178,9 +225,9 @@ def _theme_toggle_page():
 def test_the_documented_theme_toggle_switches_the_charts():
     at = AppTest.from_function(_theme_toggle_page).run()
     assert not at.exception
-    assert "paper_bgcolor" not in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert "paper_bgcolor" not in shown(at)["layout"]
     toggle = at.sidebar.get("button_group")[0]
     toggle.set_value("dark").run()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = shown(at)
     assert spec["layout"]["paper_bgcolor"] == DARK_BG
     assert at.session_state[charts.THEME_STATE] == "dark"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pagetest import chart_titled, clean_registry, decoded, no_exceptions, open_page  # noqa: F401
+from pagetest import (chart_specs, chart_titled, clean_registry, decoded, no_exceptions,  # noqa: F401
+                      open_page)
 from streamlit.testing.v1 import AppTest
 
 from bn_core.engine.training import train_to_end
@@ -60,8 +61,8 @@ def test_an_uploaded_export_is_shown_with_every_chart_and_nothing_trains(recorde
         assert np.allclose(decoded(trace["y"]), net.evals["train_acc"])
     for row in accuracy_rows(recorded):
         assert row in texts(at)
-    boundary = at.get("plotly_chart")[0]
-    assert boundary is not None
+    boundary = chart_specs(at)[0]
+    assert boundary["data"]
     # closing it brings back the live run of the page's settings
     next(b for b in at.button if b.key.endswith("|replay:upload:bar")).click()
     at.run()

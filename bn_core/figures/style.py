@@ -53,6 +53,29 @@ LIVE_CONFIG = {"displaylogo": False, "scrollZoom": False, "doubleClick": False,
                                           "resetScale2d"],
                "toImageButtonOptions": {"format": "png", "scale": 2}}
 
+# The page's live charts (bnlab_ui.charts' component) put this template under every figure:
+# the look they had when st.plotly_chart drew them in Streamlit's chart theme, whose sizes
+# the layouts here were tuned for (titles wrapped for bold 16 px text, ticks at 12 px): values
+# read from that theme's template in the page, with the CJK fonts below added. A figure's own
+# settings, and the dark and contrast themes', still win. Exported figures do not carry it.
+_PAGE_FONT = '"Source Sans", "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", sans-serif'
+_PAGE_GREY, _PAGE_LINE = "#808495", "#E6EAF1"
+_PAGE_AXIS = {"gridcolor": _PAGE_LINE, "zerolinecolor": _PAGE_LINE, "tickcolor": _PAGE_LINE,
+              "tickfont": {"color": _PAGE_GREY, "size": 12},
+              "title": {"font": {"color": _PAGE_GREY, "size": 14}}}
+PAGE_TEMPLATE = {"layout": {
+    "font": {"color": _PAGE_GREY, "size": 12},
+    "title": {"font": {"family": _PAGE_FONT, "size": 16, "color": "#2F2D2B", "weight": "bold"},
+              "x": 0, "xanchor": "left", "pad": {"l": 4}},
+    "legend": {"font": {"size": 12, "color": "#262730"}, "title": {"font": {"size": 12}}},
+    "margin": {"pad": 8},
+    "xaxis": {**_PAGE_AXIS, "showgrid": False, "zeroline": False,
+              "title": {"font": {"color": _PAGE_GREY, "size": 14}, "standoff": 20}},
+    "yaxis": {**_PAGE_AXIS, "title": {"font": {"color": _PAGE_GREY, "size": 14}, "standoff": 24}},
+    "hoverlabel": {"bgcolor": "#FFFFFF", "bordercolor": "#DCD8D4",
+                   "font": {"color": _PAGE_GREY, "size": 12}},
+    "coloraxis": {"colorbar": {"tickfont": {"color": _PAGE_GREY, "size": 12},
+                               "title": {"font": {"color": _PAGE_GREY, "size": 14}}}}}}
 # Plotly's own font stack (the English look is unchanged), then DejaVu Sans (what Debian
 # shows for it) and Noto Sans CJK SC (Debian fonts-noto-cjk): a browser falls back glyph by
 # glyph, so Latin text keeps its font and Chinese is drawn in Noto, never as boxes.
