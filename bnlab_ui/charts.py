@@ -1,14 +1,17 @@
-"""Showing a figure built as plain data (bn_core.figures) with `st.plotly_chart`, without
-Streamlit converting and validating it again, and the chart theme of each session.
+"""Showing a figure built as plain data (bn_core.figures) in the page, drawn in place on every
+live refresh, and the chart theme of each session.
 
-`st.plotly_chart(dict)` re-validates the dict through `plotly.graph_objects.Figure` (10-50 ms
-a chart); a plotly figure object instead is taken as validated: Streamlit calls its
-`to_dict()` and serialises the result with `plotly.io.to_json(..., validate=False)`. A
-`PreparedFigure` is such an object whose `to_dict()` returns a dict encoded once (numpy arrays
-as base64 typed arrays, exactly as plotly's own `Figure.to_dict()` writes them), so the JSON on
-the wire is the JSON of the validated figure while everything else `st.plotly_chart` does (key,
-width, config, element id, theme) stays Streamlit's. Measured in docs/benchmarks.md, "Figures
-as data" (scripts/bench_figures.py).
+A figure is prepared once (`prepare`: the session's theme applied, numpy arrays encoded as
+plotly's base64 typed arrays, exactly as plotly's own `Figure.to_dict()` writes them) and shared
+by every viewer. `show_figure` hands it to the live chart component: a Streamlit component (v2,
+in the page) whose identity is its key, so a new figure is a new payload for the same element
+and its script (assets/live_chart.js) redraws it with `Plotly.react`; the payload (the JSON
+`st.plotly_chart` would send, the chart config and style.PAGE_TEMPLATE) is encoded once per
+figure. A chart with events (a chart students click on) still goes through `st.plotly_chart`,
+as a `PreparedFigure`: a plotly figure object that Streamlit takes as validated, so it neither
+converts nor validates it again (10-50 ms a chart for a dict). BNLAB_CHARTS=plotly_chart sends
+every chart that way (for comparing). Measured in docs/benchmarks.md, "Figures as data"
+(scripts/bench_figures.py) and "Charts drawn in place" (scripts/bench_browser_cpu.py).
 
 Chart themes (bn_core.figures.style.THEMES): "light" (as built), "dark" and "contrast" (light),
 the last two with thicker lines and larger text for a projector. A session picks one with

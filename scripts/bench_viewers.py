@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,11 +84,21 @@ def new_viewer(browser, url: str, count_bytes: bool = False):
     ctx = browser.new_context(viewport={"width": 1300, "height": 900})
     ctx.set_default_timeout(120_000)  # a loaded machine serves pages slowly
     page = ctx.new_page()
-    received = {"bytes": 0, "frames": 0}
+    received = {"bytes": 0, "frames": 0, "wire": 0}
     if count_bytes:
         def on_ws(ws):
+            # What the frames cost on the wire: the server compresses each message with
+            # permessage-deflate as negotiated with Chromium (server_max_window_bits=12, the
+            # compression context kept between messages; the websockets library's zlib level
+            # and memLevel 5). Playwright hands over the frames decompressed, so the same zlib
+            # settings, fed every frame in order, give the compressed sizes.
+            deflate = zlib.compressobj(6, zlib.DEFLATED, -12, 5)
+
             def frame(payload):
-                received["bytes"] += len(payload) if payload else 0
+                data = payload.encode() if isinstance(payload, str) else (payload or b"")
+                packed = len(deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)) - 4
+                received["bytes"] += len(data)
+                received["wire"] += packed + (2 if packed < 126 else 4 if packed < 65536 else 10)
                 received["frames"] += 1
             ws.on("framereceived", frame)
         page.on("websocket", on_ws)
@@ -173,7 +184,7 @@ def measure_pages(browser, server, window: float) -> dict:
                 page.wait_for_timeout(1000)  # the restart's own frames delivered
                 before = refresh_table(status)
                 cpu_before, t_before = proc_cpu_seconds(server.proc.pid), time.perf_counter()
-                ws["bytes"], ws["frames"] = 0, 0
+                ws["bytes"], ws["frames"], ws["wire"] = 0, 0, 0
                 # wait_for_timeout, not time.sleep: Playwright delivers websocket events only
                 # while one of its calls is running
                 page.wait_for_timeout(window * 1000)
@@ -190,6 +201,8 @@ def measure_pages(browser, server, window: float) -> dict:
                 "restart_to_first_chart_s": first,
                 "refreshes_in_window": refreshes,
                 "ws_bytes_per_refresh": round(got["bytes"] / refreshes) if refreshes else None,
+                "ws_wire_bytes_per_refresh": (round(got["wire"] / refreshes) if refreshes
+                                              else None),
                 "ws_frames": got["frames"],
                 "server_ms_per_refresh_mean": max((m for _, m, _ in delta.values()), default=None),
                 "server_cpu_ms_per_refresh_mean": max((c for _, _, c in delta.values()),
@@ -323,14 +336,18 @@ def main() -> int:
     ap.add_argument("--only", choices=("cold", "pages", "viewers"), default=None)
     ap.add_argument("--backend", choices=("workers", "ray"), default="workers",
                     help="where runs train: the server's worker processes, or Ray (RAY_ADDRESS)")
+    ap.add_argument("--charts", choices=("component", "plotly_chart"), default="component",
+                    help="how pages draw live charts: in place (the default), or st.plotly_chart "
+                         "as before (BNLAB_CHARTS), to compare")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     if args.backend == "ray":
         BACKEND_ENV["BNLAB_BACKEND"] = "ray"
+    BACKEND_ENV["BNLAB_CHARTS"] = args.charts
     counts = [int(c) for c in args.viewers.split(",")]
     from playwright.sync_api import sync_playwright
 
-    result = {"backend": args.backend, "window_s": args.window,
+    result = {"backend": args.backend, "charts": args.charts, "window_s": args.window,
               "load_average_at_start": os.getloadavg()}
 
     def save():
