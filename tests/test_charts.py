@@ -231,3 +231,17 @@ def test_the_documented_theme_toggle_switches_the_charts():
     spec = shown(at)
     assert spec["layout"]["paper_bgcolor"] == DARK_BG
     assert at.session_state[charts.THEME_STATE] == "dark"
+
+
+def test_a_static_folder_that_cannot_be_written_falls_back_to_st_plotly_chart(monkeypatch,
+                                                                                tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the static folder would go")
+    monkeypatch.setattr(charts, "STATIC_PLOTLY", blocker / "plotly.min.js")
+    monkeypatch.setattr(charts, "_static_ready", None)
+    assert charts._static_plotly() is False
+    assert charts.plotly_src() is None
+    at = AppTest.from_function(_page, args=(sample_figure(),)).run()
+    assert not at.exception and not at.get("bidi_component")
+    assert json.loads(at.get("plotly_chart")[0].proto.spec) == json.loads(
+        charts.spec_json(sample_figure()))
