@@ -32,9 +32,9 @@ The page around the charts keeps Streamlit's own theme (.streamlit/config.toml).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
-import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -78,19 +78,16 @@ class PreparedFigure(BaseFigure):
     def __eq__(self, other) -> bool:
         return isinstance(other, PreparedFigure) and other._spec is self._spec
 
-    def wire(self, src: str, config: dict) -> bytes:
-        """What the live chart component is sent for this figure: UTF-8 JSON of plotly.js's
-        URL, the chart config, the page's template (style.PAGE_TEMPLATE, for a figure without
-        one) and the figure (the JSON st.plotly_chart would send), encoded once per figure and
-        config for every viewer."""
-        key = (src, json.dumps(config, sort_keys=True))
+    def wire(self, config: dict) -> bytes:
+        """What the live chart component is sent for this figure: UTF-8 JSON of the chart
+        config and the figure (the JSON st.plotly_chart would send), encoded once per figure
+        and config for every viewer."""
+        key = json.dumps(config, sort_keys=True, separators=(",", ":"))
         cache = self.__dict__.setdefault("_wire", {})
         out = cache.get(key)
         if out is None:
-            out = ('{"src":%s,"config":%s,"template":%s,"figure":%s}' % (
-                json.dumps(src), key[1], _PAGE_TEMPLATE_JSON,
-                plotly.io.to_json(self._spec, validate=False))
-                   ).encode("utf-8")
+            out = ('{"config":%s,"figure":%s}' % (
+                key, plotly.io.to_json(self._spec, validate=False))).encode("utf-8")
             cache[key] = out
         return out
 
@@ -188,54 +185,96 @@ def projector(on: bool) -> None:
 # full-screen frame): 471 vs 195 ms a frame against Plotly.react on the chart already drawn
 # (docs/benchmarks.md, section 14). The live chart is a Streamlit component (v2: in the page,
 # no iframe) whose identity is its key: a new figure is a new payload for the same element,
-# and its script (assets/live_chart.js) redraws with Plotly.react. plotly.js itself comes from
-# the installed plotly package, served by Streamlit's static file serving (app/static/, enabled
-# in .streamlit/config.toml), so nothing is fetched from the internet and the browser caches it.
+# which its script redraws with Plotly.react. What is the same for every chart (the script,
+# assets/live_chart.js, with style.PAGE_TEMPLATE; plotly.js from the installed plotly package)
+# is served once from the app's static folder (Streamlit's static file serving, enabled in
+# .streamlit/config.toml) and cached by the browser, so an element carries only a small loader
+# and its figure, and nothing is fetched from the internet.
 APP_DIR = Path(__file__).resolve().parents[1]
-STATIC_PLOTLY = APP_DIR / "static" / "plotly.min.js"
+STATIC_DIR = APP_DIR / "static"
+STATIC_PLOTLY = STATIC_DIR / "plotly.min.js"
+STATIC_MODULE = STATIC_DIR / "bnlab-live-chart.js"
 PACKAGE_PLOTLY = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+MODULE_SOURCE = Path(__file__).parent / "assets" / "live_chart.js"
 # BNLAB_CHARTS=plotly_chart draws every chart with st.plotly_chart as before (for comparing).
 CHARTS_ENV = "BNLAB_CHARTS"
-_LIVE_HTML = ('<div class="bnlab-chart" style="width:100%"></div>'
-              '<div class="bnlab-chart-note" style="color:#b00020"></div>')
 LIVE_CHART = "bnlab_live_chart"
-_live_chart = st.components.v2.component(
-    LIVE_CHART, html=_LIVE_HTML, isolate_styles=False,  # plotly.js styles the document
-    js=(Path(__file__).parent / "assets" / "live_chart.js").read_text(encoding="utf-8"))
-_static_ready: bool | None = None
+# The loader each element carries: the module, once loaded, draws every later payload at once.
+_LOADER = """export default function (component) {
+  const g = globalThis;
+  if (g.__bnlabLiveChart) return g.__bnlabLiveChart(component);
+  const root = component.parentElement;
+  // absolute: this loader runs from a blob: URL, against which "/app/..." does not resolve
+  const url = new URL(root.querySelector(".bnlab-chart").dataset.module, document.baseURI);
+  g.__bnlabLiveChartLoad ||= import(url.href).then((m) => (g.__bnlabLiveChart = m.default));
+  g.__bnlabLiveChartLoad.then((draw) => draw(component), (err) => {
+    g.__bnlabLiveChartLoad = null;
+    root.querySelector(".bnlab-chart-note").textContent = "This chart could not be drawn: " + err;
+  });
+}"""
 _static_lock = threading.Lock()
+_static_ready: bool | None = None
+_component = None
 
 
-def _static_plotly() -> bool:
-    """plotly.js is in the app's static folder (copied from the installed plotly package once
-    per process when missing or different; a folder we cannot write leaves it False)."""
+def module_text() -> str:
+    """The live chart's script as served: assets/live_chart.js with the page template and
+    plotly's version filled in."""
+    return (MODULE_SOURCE.read_text(encoding="utf-8")
+            .replace('"__PAGE_TEMPLATE__"', _PAGE_TEMPLATE_JSON)
+            .replace("__PLOTLY_VERSION__", plotly.__version__))
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)   # atomic: servers sharing the folder never serve half a file
+
+
+def _static_assets() -> bool:
+    """plotly.js and the live chart's script are in the app's static folder (written once per
+    process when missing or different; a folder that cannot be written leaves it False)."""
     global _static_ready
     if _static_ready is None:
         with _static_lock:
             if _static_ready is None:
                 try:
-                    src = PACKAGE_PLOTLY.stat().st_size
-                    if not STATIC_PLOTLY.exists() or STATIC_PLOTLY.stat().st_size != src:
-                        STATIC_PLOTLY.parent.mkdir(exist_ok=True)
-                        tmp = STATIC_PLOTLY.with_name(f".plotly.{os.getpid()}.js")
-                        shutil.copyfile(PACKAGE_PLOTLY, tmp)
-                        os.replace(tmp, STATIC_PLOTLY)   # atomic: servers sharing the folder
+                    if not STATIC_PLOTLY.exists() or \
+                            STATIC_PLOTLY.stat().st_size != PACKAGE_PLOTLY.stat().st_size:
+                        _write_if_changed(STATIC_PLOTLY, PACKAGE_PLOTLY.read_bytes())
+                    _write_if_changed(STATIC_MODULE, module_text().encode("utf-8"))
                     _static_ready = True
                 except OSError:
                     _static_ready = False
     return _static_ready
 
 
-def plotly_src() -> str | None:
-    """The URL the browser loads plotly.js from for the live chart component, or None when
-    charts go through st.plotly_chart (static serving off, the static folder not writable, or
+def module_url() -> str | None:
+    """The URL the browser loads the live chart's script from, or None when charts go through
+    st.plotly_chart (static serving off, the static folder not writable, or
     BNLAB_CHARTS=plotly_chart)."""
     if os.environ.get(CHARTS_ENV, "component") == "plotly_chart":
         return None
-    if not st.get_option("server.enableStaticServing") or not _static_plotly():
+    if not st.get_option("server.enableStaticServing") or not _static_assets():
         return None
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    return f"{'/' + base if base else ''}/app/static/plotly.min.js?v={plotly.__version__}"
+    version = hashlib.sha1(module_text().encode("utf-8")).hexdigest()[:12]
+    return f"{'/' + base if base else ''}/app/static/{STATIC_MODULE.name}?v={version}"
+
+
+def _live_chart(url: str):
+    """The live chart component, registered once per process (its loader and its element)."""
+    global _component
+    if _component is None:
+        html = (f'<div class="bnlab-chart" data-module="{url}" style="width:100%"></div>'
+                '<div class="bnlab-chart-note" style="color:#b00020"></div>')
+        # in the page, not a shadow root: plotly.js puts its styles in the document
+        _component = st.components.v2.component(LIVE_CHART, html=html, js=_LOADER,
+                                                isolate_styles=False)
+    return _component
 
 
 def shown_figure(element) -> dict | None:
@@ -258,10 +297,10 @@ def show_figure(fig, key: str, config: dict | None = None, theme: str | None = N
     `st.plotly_chart` instead, whose return value is returned."""
     prepared = fig if isinstance(fig, PreparedFigure) else prepare(fig, theme or chart_theme())
     config = LIVE_CONFIG if config is None else config
-    src = None if events else plotly_src()
-    if src is None:
+    url = None if events else module_url()
+    if url is None:
         return st.plotly_chart(prepared, key=key, width="stretch", config=config, **events)
-    _live_chart(key=f"bnlab-chart:{key}", data=prepared.wire(src, config), width="stretch")
+    _live_chart(url)(key=f"bnlab-chart:{key}", data=prepared.wire(config), width="stretch")
     return None
 
 

@@ -87,7 +87,7 @@ def _marshal(old_figs, new_figs, repeats):
     from streamlit.proto.PlotlyChart_pb2 import PlotlyChart
 
     from bn_core.figures.style import LIVE_CONFIG
-    from bnlab_ui.charts import plotly_src, prepare, show_figure, spec_json
+    from bnlab_ui.charts import module_url, prepare, show_figure, spec_json
 
     counter = iter(range(10 ** 9))
     config_json = json_.dumps(LIVE_CONFIG)
@@ -97,7 +97,7 @@ def _marshal(old_figs, new_figs, repeats):
     def show(fig):
         st.plotly_chart(fig, key=f"k{next(counter)}", width="stretch", config=LIVE_CONFIG)
 
-    if plotly_src() is None:
+    if module_url() is None:
         raise RuntimeError("the live chart component is off (static serving or BNLAB_CHARTS)")
 
     def live(fig):  # the live chart component (what the pages use)

@@ -132,25 +132,34 @@ def test_show_figure_sends_the_wire_json_with_key_config_and_template():
     (element,) = at.get("bidi_component")
     assert element.proto.component_name == charts.LIVE_CHART
     payload = json.loads(element.proto.bytes)
+    assert set(payload) == {"config", "figure"}
     assert payload["figure"] == json.loads(charts.spec_json(fig))
     assert charts.shown_figure(element) == payload["figure"]
     assert payload["config"] == LIVE_CONFIG
-    assert payload["template"] == PAGE_TEMPLATE
-    assert payload["src"] == f"/app/static/plotly.min.js?v={plotly.__version__}"
+    # what every chart shares is served once, not sent with each chart: the element carries
+    # a loader of under 1 KB and the module's URL
+    assert len(element.proto.js_content) + len(element.proto.html_content) < 1200
+    assert f'data-module="{charts.module_url()}"' in element.proto.html_content
     # the element's identity is its key, not the figure: a new figure redraws the same chart
     assert element.proto.id.endswith("bnlab-chart:the-chart")
     other = AppTest.from_function(_page, args=({"data": [], "layout": {}},)).run()
     assert other.get("bidi_component")[0].proto.id == element.proto.id
     # one encoding per figure and config, for every viewer
     prepared = charts.prepare(fig)
-    assert prepared.wire("/x.js", LIVE_CONFIG) is prepared.wire("/x.js", LIVE_CONFIG)
+    assert prepared.wire(LIVE_CONFIG) is prepared.wire(LIVE_CONFIG)
 
 
-def test_the_plotly_js_the_browser_loads_is_the_installed_plotlys():
-    assert charts.plotly_src().startswith("/app/static/plotly.min.js?v=")  # .streamlit/config.toml
-    assert charts._static_plotly()
+def test_the_static_folder_serves_the_installed_plotly_and_the_filled_in_script():
+    # .streamlit/config.toml turns static serving on; the URL changes with the script
+    assert charts.module_url().startswith("/app/static/bnlab-live-chart.js?v=")
+    assert charts._static_assets()
     assert charts.STATIC_PLOTLY.read_bytes() == charts.PACKAGE_PLOTLY.read_bytes()
-    assert charts.STATIC_PLOTLY.parent == charts.APP_DIR / "static"
+    assert charts.STATIC_PLOTLY.parent == charts.STATIC_MODULE.parent == charts.APP_DIR / "static"
+    served = charts.STATIC_MODULE.read_text(encoding="utf-8")
+    assert served == charts.module_text() and "__PAGE_TEMPLATE__" not in served
+    assert f"plotly.min.js?v={plotly.__version__}" in served
+    template = served.split("const PAGE_TEMPLATE = ", 1)[1].split(";", 1)[0]
+    assert json.loads(template) == PAGE_TEMPLATE
 
 
 def _clickable_page(fig):
@@ -239,8 +248,8 @@ def test_a_static_folder_that_cannot_be_written_falls_back_to_st_plotly_chart(mo
     blocker.write_text("a file where the static folder would go")
     monkeypatch.setattr(charts, "STATIC_PLOTLY", blocker / "plotly.min.js")
     monkeypatch.setattr(charts, "_static_ready", None)
-    assert charts._static_plotly() is False
-    assert charts.plotly_src() is None
+    assert charts._static_assets() is False
+    assert charts.module_url() is None
     at = AppTest.from_function(_page, args=(sample_figure(),)).run()
     assert not at.exception and not at.get("bidi_component")
     assert json.loads(at.get("plotly_chart")[0].proto.spec) == json.loads(
