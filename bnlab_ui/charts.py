@@ -5,9 +5,9 @@ A figure is prepared once (`prepare`: the session's theme applied, numpy arrays 
 plotly's base64 typed arrays, exactly as plotly's own `Figure.to_dict()` writes them) and shared
 by every viewer. `show_figure` hands it to the live chart component: a Streamlit component (v2,
 in the page) whose identity is its key, so a new figure is a new payload for the same element
-and its script (assets/live_chart.js) redraws it with `Plotly.react`; the payload (the JSON
-`st.plotly_chart` would send, the chart config and style.PAGE_TEMPLATE) is encoded once per
-figure. A chart with events (a chart students click on) still goes through `st.plotly_chart`,
+and its script (assets/live_chart.js, with style.PAGE_TEMPLATE; served once from static/)
+redraws it with `Plotly.react`; the payload (the JSON `st.plotly_chart` would send and the chart
+config) is encoded once per figure. A chart with events (a chart students click on) still goes through `st.plotly_chart`,
 as a `PreparedFigure`: a plotly figure object that Streamlit takes as validated, so it neither
 converts nor validates it again (10-50 ms a chart for a dict). BNLAB_CHARTS=plotly_chart sends
 every chart that way (for comparing). Measured in docs/benchmarks.md, "Figures as data"
@@ -32,6 +32,7 @@ The page around the charts keeps Streamlit's own theme (.streamlit/config.toml).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -94,7 +95,6 @@ class PreparedFigure(BaseFigure):
     __hash__ = object.__hash__
 
 
-_PAGE_TEMPLATE_JSON = json.dumps(PAGE_TEMPLATE, separators=(",", ":"))
 _SHORT_TYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
                 "uint32": "u4", "float32": "f4", "float64": "f8"}
 _NARROWER = {"int64": ("int8", "int16", "int32"), "uint64": ("uint8", "uint16", "uint32")}
@@ -217,12 +217,19 @@ _static_ready: bool | None = None
 _component = None
 
 
+@functools.lru_cache(maxsize=1)
 def module_text() -> str:
     """The live chart's script as served: assets/live_chart.js with the page template and
-    plotly's version filled in."""
+    plotly's version filled in (read once per process)."""
     return (MODULE_SOURCE.read_text(encoding="utf-8")
-            .replace('"__PAGE_TEMPLATE__"', _PAGE_TEMPLATE_JSON)
+            .replace('"__PAGE_TEMPLATE__"', json.dumps(PAGE_TEMPLATE, separators=(",", ":")))
             .replace("__PLOTLY_VERSION__", plotly.__version__))
+
+
+@functools.lru_cache(maxsize=1)
+def _module_version() -> str:
+    """The script's content hash: its URL changes with it, so no browser keeps an old one."""
+    return hashlib.sha1(module_text().encode("utf-8")).hexdigest()[:12]
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
@@ -261,8 +268,7 @@ def module_url() -> str | None:
     if not st.get_option("server.enableStaticServing") or not _static_assets():
         return None
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    version = hashlib.sha1(module_text().encode("utf-8")).hexdigest()[:12]
-    return f"{'/' + base if base else ''}/app/static/{STATIC_MODULE.name}?v={version}"
+    return f"{'/' + base if base else ''}/app/static/{STATIC_MODULE.name}?v={_module_version()}"
 
 
 def _live_chart(url: str):

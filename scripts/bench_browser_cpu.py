@@ -8,9 +8,9 @@ Each page opens in its own tab at 1280x720 on a fresh BN Lab server, settles for
 measured for --window seconds. `--charts` compares the ways of drawing the live charts
 (bnlab_ui.charts' component, redrawn in place, against st.plotly_chart: BNLAB_CHARTS), a fresh
 server for each, alternating over `--rounds`; "chart nodes made" counts the Plotly chart
-elements the page made anew in the window (a redraw in place makes none). "task" is everything the tab's main thread did (script, style,
-layout, paint and the rest); a student's laptop pays it, and in the browser tests one machine
-pays it for every tab."""
+elements the page made anew in the window (a redraw in place makes none). "task" is everything
+the tab's main thread did (script, style, layout, paint and the rest); a student's laptop pays
+it, and in the browser tests one machine pays it for every tab."""
 import argparse
 import os
 import sys

@@ -50,8 +50,8 @@ def poll(at: AppTest, seconds: float = 3.0, until=None) -> AppTest:
     return at
 
 
-def chart_elements(at: AppTest) -> list:
-    """Every chart element on the page in page order: live chart components and
+def chart_specs(at: AppTest) -> list[dict]:
+    """The Plotly JSON of every chart on the page in page order: live chart components and
     st.plotly_chart elements (a chart students click on)."""
     from bnlab_ui.charts import shown_figure
 
@@ -59,21 +59,15 @@ def chart_elements(at: AppTest) -> list:
 
     def walk(node):
         for child in getattr(node, "children", {}).values():
-            if getattr(child, "type", "") in ("plotly_chart", "bidi_component") \
-                    and shown_figure(child) is not None:
-                out.append(child)
+            if getattr(child, "type", "") in ("plotly_chart", "bidi_component"):
+                figure = shown_figure(child)
+                if figure is not None:
+                    out.append(figure)
             walk(child)
 
     walk(at.main)
     walk(at.sidebar)
     return out
-
-
-def chart_specs(at: AppTest) -> list[dict]:
-    """The Plotly JSON of every chart on the page, in page order."""
-    from bnlab_ui.charts import shown_figure
-
-    return [shown_figure(c) for c in chart_elements(at)]
 
 
 def trace_points(spec: dict) -> int:
