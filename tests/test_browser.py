@@ -136,6 +136,8 @@ def test_live_charts_are_redrawn_in_place(server, browser):
     redraws with Plotly.react (bnlab_ui.charts): the chart nodes stay in the page while their
     draws add up and their data changes, and no st.plotly_chart element is made anew."""
     ctx, page = _open(browser, server.url + "/Figure_1_live?steps=50000")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.wait_for_function(
             "() => document.querySelectorAll('.bnlab-chart[data-draws] .main-svg').length >= 2",
@@ -151,7 +153,26 @@ def test_live_charts_are_redrawn_in_place(server, browser):
         assert page.locator("[data-testid='stPlotlyChart']").count() == 0
         plots = page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length")
         assert plots == page.locator(".bnlab-chart").count() >= 2
+        # a column whose width changes is fitted again, and a chart that leaves the page (as on
+        # a page switch) is not resized: plotly.js would reject it with "Resize must be passed
+        # a displayed plot div element" as an uncaught error
+        hide = "d => document.querySelectorAll('.bnlab-chart').forEach(e => " \
+               "e.parentElement.style.display = d)"
+        widths = "() => Array.from(document.querySelectorAll('.bnlab-chart .main-svg'))" \
+                 ".map(s => Math.round(s.getBoundingClientRect().width))"
+        shown = page.evaluate(widths)
+        page.evaluate(hide, "none")
+        page.set_viewport_size({"width": 1000, "height": 900})
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 300)))")
+        page.evaluate(hide, "")
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        assert wait_until(lambda: page.evaluate(widths) == shown, timeout=30, interval=0.3), \
+            (page.evaluate(widths), shown, "the charts did not fit their column again")
         _no_exception(page)
+        page.evaluate("() => document.querySelectorAll('.bnlab-chart').forEach(e => "
+                      "e.parentElement.remove())")
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 300)))")
+        assert not errors, errors
     finally:
         ctx.close()
 

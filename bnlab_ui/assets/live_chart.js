@@ -53,7 +53,12 @@ export default function draw({ data, parentElement }) {
       el.style.minHeight = "";
       note.textContent = "";
       if (!el.__bnlabResize) {   // the column's width changes (sidebar, window): fit it again
-        el.__bnlabResize = new ResizeObserver(() => Plotly.Plots.resize(el));
+        el.__bnlabResize = new ResizeObserver(() => {
+          // not while the chart is hidden or leaving the page (a page switch): plotly.js
+          // rejects resizing a plot that is not displayed
+          if (!el.isConnected || !el.getClientRects().length) return;
+          Plotly.Plots.resize(el).catch(() => {});
+        });
         el.__bnlabResize.observe(parentElement);
       }
     });
