@@ -276,3 +276,35 @@ def test_restoring_puts_back_parameters_buffers_and_noise():
         assert_same_state(before, state_of(net))
         net(x)
     assert_same_state(before, state_of(net))
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear"])
+def test_layer_summaries_stack_what_layer_summary_gives_per_layer(activation):
+    rng = np.random.default_rng(7)
+    pres = [torch.from_numpy((rng.standard_normal((300, 16)) * s + m).astype(np.float32))
+            for s, m in ((1.0, 0.0), (4.0, 2.0), (0.5, -1.0))]
+    pres[1][:, 2] = 1e30  # outliers land in the end bins, as in layer_summary
+    edges = probes.histogram_edges(activation)
+    got = probes.layer_summaries(pres, unit=5, qs=(15, 50, 85), edges=edges,
+                                 activation=activation)
+    for i, pre in enumerate(pres):
+        want = probes.layer_summary(pre, 5, (15, 50, 85), edges, activation)
+        np.testing.assert_array_equal(got["hist"][i], want["hist"])
+        np.testing.assert_allclose(got["unit_pct"][i], want["unit_pct"], rtol=1e-6)
+        np.testing.assert_allclose(got["pooled_pct"][i], want["pooled_pct"], rtol=1e-6)
+        for k in probes.SUMMARY_SCALARS:
+            assert got[k].dtype == np.float32
+            np.testing.assert_allclose(got[k][i], np.float32(want[k]), rtol=1e-5, equal_nan=True,
+                                       err_msg=k)
+    assert got["hist"].shape == (3, len(edges) - 1) and got["hist"].sum() == 3 * 300 * 16
+
+
+def test_layer_summaries_of_layers_of_different_widths_fall_back_per_layer():
+    rng = np.random.default_rng(8)
+    pres = [rng.standard_normal((50, w)).astype(np.float32) for w in (4, 9)]
+    edges = probes.histogram_edges("tanh")
+    got = probes.layer_summaries(pres, 1, (50,), edges, "tanh")
+    for i, pre in enumerate(pres):
+        want = probes.layer_summary(pre, 1, (50,), edges, "tanh")
+        np.testing.assert_array_equal(got["hist"][i], want["hist"])
+        assert got["var"][i] == pytest.approx(want["var"], rel=1e-6)

@@ -6,6 +6,10 @@ the least CPU goes next), a slice of about SLICE_SECONDS at a time. The same hos
 worker process (bn_core/engine/backends/workers.py), in a thread of the calling process
 (tests, the command line) and inside a Ray actor.
 
+Paced runs whose nets share an architecture (thirty students' toy runs, say) take their plain
+steps (those that record nothing) together, one batched step for all of them
+(bn_core/nets/batched.py), and their probe steps alone; `BNLAB_BATCHED=0` steps every run alone.
+
 Commands arrive as dicts ({"op": "start" | "pause" | "resume" | "stop" | "step" | "pace" |
 "drop", "key": ..., "attempt": ...}); updates leave through `emit(key, update)`.
 """
@@ -17,8 +21,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import torch
+
 from bn_core.data import custom
 from bn_core.engine.training import TrainingJob
+from bn_core.nets.batched import BatchedStep
 
 log = logging.getLogger("bn_core.host")
 
@@ -26,6 +33,12 @@ SLICE_SECONDS = 0.01       # longest stretch one run trains before the host look
 FLUSH_SECONDS = 0.1        # a run's new records are sent at most this often
 IDLE_WAIT = 0.5            # longest wait for a command when nothing is due
 HEALTH_SECONDS = 1.0       # how often the host reports its load and checks its memory
+BATCH_AHEAD = 0.01         # a paced run due this soon joins a batched step now
+BATCHED_ENV = "BNLAB_BATCHED"  # "0": every run steps alone (benchmarks, comparisons)
+
+
+def batched_by_default() -> bool:
+    return os.environ.get(BATCHED_ENV, "1").strip().lower() not in ("0", "no", "off", "false")
 
 
 @dataclass
@@ -60,6 +73,9 @@ class TrainingHost:
         self._busy = 0.0
         self._cpu_mark = time.thread_time()
         self.load = 0.0  # fraction of one core this host's thread used lately
+        self.batching = batched_by_default()
+        self._batched: dict = {}  # batch key -> (the nets' ids, their BatchedSteps)
+        self.batched_rounds = 0   # batched steps taken (each steps several runs)
 
     # -- commands
     def handle(self, cmd: dict) -> None:
@@ -95,6 +111,7 @@ class TrainingHost:
                 h.job.stop("server shutting down")
                 self._flush(h, force=True)
             self.jobs.clear()
+            self._batched.clear()
             return
         if hosted is None or hosted.job.attempt != cmd.get("attempt", hosted.job.attempt):
             return  # a command for an attempt this host no longer holds
@@ -117,6 +134,7 @@ class TrainingHost:
             job.stop(cmd.get("reason", "stopped"))
             self._flush(hosted, force=True)
             del self.jobs[key]
+            self._batched.clear()
             return
         job.changed = True
         self._flush(hosted, force=True)
@@ -133,7 +151,10 @@ class TrainingHost:
         now = time.monotonic()
         self._health(now)
         pick, steps = self._pick(now)
-        if pick is not None:
+        group = self._batch_group(pick, now) if pick is not None else None
+        if group:
+            self._advance_group(group, now + SLICE_SECONDS)
+        elif pick is not None:
             job = pick.job
             stepping = pick.step_budget > 0 and job.status == "paused"
             if stepping:
@@ -171,6 +192,79 @@ class TrainingHost:
             return fair, fair.job.remaining
         return None, 0
 
+    # -- batched steps of several runs
+    def _batch_group(self, pick: HostedJob, now: float) -> list[HostedJob] | None:
+        """The paced runs due about now that may step in one batch with `pick` (None if
+        fewer than two)."""
+        if not self.batching or not pick.job.pace or pick.step_budget:
+            return None
+        key = pick.job.batch_key()
+        if key is None:
+            return None
+        group = [h for h in self.jobs.values()
+                 if h.job.pace and not h.step_budget and h.job.batch_key() == key]
+        return group if len(group) > 1 else None
+
+    def _advance_group(self, group: list[HostedJob], deadline: float) -> None:
+        """Step every run of the group that is due, a round at a time: the plain steps in one
+        batched step, probe steps (and a run alone in its round) with its own step."""
+        while True:
+            now = time.monotonic()
+            due = []
+            for h in group:
+                job = h.job
+                if job.status == "running" and job.remaining and not h.step_budget:
+                    job.due_steps(now)  # sets the pace's anchor
+                    if job.next_due(now) <= now + BATCH_AHEAD:
+                        due.append(h)
+            if not due:
+                return
+            key = due[0].job.batch_key()
+            batch = [h for h in due if h.job.plain_next_step() and h.job.batch_key() == key]
+            batched = {id(h) for h in batch} if len(batch) > 1 else set()
+            for h in due:
+                if id(h) not in batched:
+                    h.job.advance(1)
+            if len(batch) > 1:
+                self._batched_step([h.job for h in batch], key)
+            if time.monotonic() >= deadline:
+                return
+
+    def _batched_step(self, jobs: list, key: tuple) -> None:
+        cpu0, wall0 = time.thread_time(), time.monotonic()
+        try:
+            steps = self._steps_for(jobs, key)
+            inputs = [job.next_batch() for job in jobs]
+            xs = torch.stack([x for x, _ in inputs])
+            ys = torch.stack([y for _, y in inputs])
+            losses = [step.step(xs, ys) for step in steps]  # per net kind, per run
+        except Exception:  # a fault of the batched step: each run steps alone instead
+            log.exception("batched step of %d runs failed; stepping them one by one", len(jobs))
+            self.batching = False
+            self._batched.clear()
+            for job in jobs:
+                job.advance(1)
+            return
+        self.batched_rounds += 1
+        for k, job in enumerate(jobs):
+            job.took_batched_step([per_kind[k] for per_kind in losses])
+        cpu, wall = time.thread_time() - cpu0, time.monotonic() - wall0
+        for job in jobs:
+            job.account(cpu / len(jobs), wall / len(jobs), 1)
+
+    def _steps_for(self, jobs: list, key: tuple) -> list[BatchedStep]:
+        """The batched steps (one per net kind) of these runs' nets, kept while they stay the
+        same; one set per batch key, so a finished run's nets are not held for long."""
+        ids = tuple(id(t.net) for job in jobs for t in job.active)
+        cached = self._batched.get(key)
+        if cached is None or cached[0] != ids:
+            kinds = len(jobs[0].active)
+            steps = [BatchedStep([job.active[i].net for job in jobs],
+                                 [job.active[i].optimizer.lr for job in jobs])
+                     for i in range(kinds)]
+            cached = self._batched[key] = (ids, steps)
+        return cached[1]
+
     def _wait_hint(self, now: float) -> float:
         wait = IDLE_WAIT
         for h in self.jobs.values():
@@ -187,6 +281,7 @@ class TrainingHost:
                 self._flush(h)
             if h.job.done and not (h.job.changed or any(t.changed for t in h.job.trainers.values())):
                 del self.jobs[h.key]  # finished, stopped or failed: its nets are freed
+                self._batched.clear()  # (the batched steps held them too)
 
     def _flush(self, hosted: HostedJob, force: bool = False) -> None:
         job = hosted.job

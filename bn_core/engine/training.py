@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from bn_core.nets import probes
+from bn_core.nets.batched import batch_signature
 from bn_core.nets.fused import FusedTwinStep, fuse_refusal
 from bn_core.config import BN_NETS, RunConfig
 from bn_core.data.datasets import Dataset, batch_order
@@ -111,6 +112,20 @@ def prepare(config: RunConfig) -> TrainingSetup:
                          n_outputs=y_train.shape[1] if config.is_regression else data.n_classes)
 
 
+def bn_histograms(trace: list, edges: np.ndarray) -> np.ndarray:
+    """Per layer, the histogram of what its norm layer took in (zeros for a layer without
+    one), as a (layers, bins) int32 array."""
+    bins = len(edges) - 1
+    inputs = [t.get("bn_in") for t in trace]
+    if all(x is None for x in inputs):
+        return np.zeros((len(trace), bins), np.int32)
+    if all(x is not None for x in inputs) and len({tuple(x.shape) for x in inputs}) == 1:
+        flat = torch.stack(inputs).reshape(len(inputs), -1)
+        return probes.histogram_counts_by_row(flat.detach().numpy(), edges)
+    return np.stack([probes.histogram_counts(x, edges) if x is not None
+                     else np.zeros(bins, np.int32) for x in inputs])
+
+
 # ---------------------------------------------------------------------------- trainers
 
 class SGD:
@@ -179,23 +194,16 @@ class Trainer:
         with probes.restoring(net), torch.no_grad():
             net(setup.x_probe, trace)  # training mode: BN uses the probe set's batch statistics
         net.dropout = dropout
-        summaries = [probes.layer_summary(t["pre"], cfg.probe_unit, cfg.percentiles, setup.edges,
-                                          cfg.activation) for t in trace]
-        bn_hists = [probes.histogram_counts(t["bn_in"], setup.bn_edges) if "bn_in" in t
-                    else np.zeros(len(setup.bn_edges) - 1, np.int32) for t in trace]
         loss = self._loss_sum / self._loss_n if self._loss_n else math.nan
         self._loss_sum, self._loss_n = 0.0, 0
         u = cfg.probe_unit
         row = {
             "loss": loss,
             "grad_norm": self._gradient_norms(),
-            "bn_hist": np.stack(bn_hists),
+            "bn_hist": bn_histograms(trace, setup.bn_edges),
         }
-        for name in ("unit_pct", "pooled_pct", "hist"):
-            row[name] = np.stack([s[name] for s in summaries])
-        for name in ("mean", "var", "unit_mean", "unit_var", "saturated", "linear_zone",
-                     "dead_units", "zero_outputs"):
-            row[name] = np.array([s[name] for s in summaries], np.float32)
+        row.update(probes.layer_summaries([t["pre"] for t in trace], cfg.probe_unit,
+                                          cfg.percentiles, setup.edges, cfg.activation))
         latest = {"hist": row["hist"], "bn_hist": row["bn_hist"], "step": step}
         channel_row, channel_latest = probes.channel_records(trace)  # convolutional nets
         row.update(channel_row)
@@ -325,6 +333,8 @@ class TrainingJob:
         self._fused_for: tuple = ()
         self.fuse_refusal: str | None = None  # why this run steps with autograd, if it does
         self.fused_steps = 0  # steps taken with the fused step
+        self.batched_steps = 0  # steps taken in a batch with other runs (the host's)
+        self._batch_key, self._batch_key_for = None, None
         self.status, self.message = "loading", ""
         self.step = 0
         self.pace = config.pace
@@ -438,12 +448,19 @@ class TrainingJob:
             self.fail(exc)
             return done
         finally:
-            cpu = time.thread_time() - cpu0
-            self.cpu_seconds += cpu
-            self.active_seconds += time.monotonic() - wall0
-            if done:
-                per = cpu / done
-                self.step_cost = per if self.step_cost is None else 0.8 * self.step_cost + 0.2 * per
+            self.account(time.thread_time() - cpu0, time.monotonic() - wall0, done)
+        self._end_if_done()
+        return done
+
+    def account(self, cpu: float, wall: float, steps: int) -> None:
+        """Count CPU and wall seconds spent on `steps` steps (the scheduler's step cost)."""
+        self.cpu_seconds += cpu
+        self.active_seconds += wall
+        if steps:
+            per = cpu / steps
+            self.step_cost = per if self.step_cost is None else 0.8 * self.step_cost + 0.2 * per
+
+    def _end_if_done(self) -> None:
         if self.status == "running" and (self.step >= self.config.steps or not self.active):
             for t in self.trainers.values():
                 if t.active:
@@ -452,7 +469,51 @@ class TrainingJob:
             self.status = "finished"
             self.changed = True
             self.release()
-        return done
+
+    # -- stepping with other runs (bn_core/nets/batched.py; the host groups the runs)
+    def batch_key(self) -> tuple | None:
+        """What another run must share to take its steps in one batched step with this one
+        (None: this run steps alone): its nets' kinds and architectures, the batch size."""
+        if self.status != "running" or not self.active or self._fused_step(self.active) is None:
+            return None
+        ids = tuple(id(t) for t in self.active)
+        if self._batch_key_for != ids:
+            sigs = tuple(batch_signature(self.config, t.net) for t in self.active)
+            self._batch_key = None if any(s is None for s in sigs) else \
+                (tuple(t.name for t in self.active), sigs)
+            self._batch_key_for = ids
+        return self._batch_key
+
+    def plain_next_step(self) -> bool:
+        """Whether the next step records nothing (no probe, evaluation or ICS measurement):
+        such a step may be taken in a batch with other runs."""
+        cfg, step = self.config, self.step + 1
+        return (step < cfg.steps and step % cfg.probe_every != 0 and step % cfg.eval_every != 0
+                and not (cfg.ics_every and step % cfg.ics_every == 0))
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next step's batch (inputs, targets)."""
+        idx = self.schedule.indices(self.step)
+        return self.setup.x_train.index_select(0, idx), self.setup.y_train.index_select(0, idx)
+
+    def took_batched_step(self, values: list[float]) -> None:
+        """The next step was taken in a batch: `values` are the losses of `self.active`'s nets
+        before it. As `_one_step` on a step that records nothing."""
+        step = self.step + 1
+        self.step = step
+        active = self.active
+        finite = [math.isfinite(v) for v in values]
+        if not all(finite):
+            for t, ok in zip(active, finite):
+                if not ok:
+                    t.diverge(step)
+            values = [v for v, ok in zip(values, finite) if ok]
+            active = self.active = [t for t, ok in zip(active, finite) if ok]
+        for t, value in zip(active, values):
+            t.after_step(step, value)
+            t.changed = True
+        self.batched_steps += 1
+        self._end_if_done()
 
     def _fused_step(self, active: list) -> FusedTwinStep | None:
         """The fused step of these trainers' nets (rebuilt when a net drops out), or None when
@@ -469,11 +530,9 @@ class TrainingJob:
         return self.fused
 
     def _one_step(self, step: int) -> None:
-        cfg, setup = self.config, self.setup
+        cfg = self.config
         active = self.active
-        idx = self.schedule.indices(step - 1)
-        xb = setup.x_train.index_select(0, idx)
-        yb = setup.y_train.index_select(0, idx)
+        xb, yb = self.next_batch()  # self.step is step - 1 here
         probe_now = step % cfg.probe_every == 0 or step == cfg.steps
         eval_now = step % cfg.eval_every == 0 or step == cfg.steps
         if cfg.ics_every and step % cfg.ics_every == 0:

@@ -79,6 +79,67 @@ def layer_summary(pre, unit: int, qs, edges: np.ndarray, activation: str) -> dic
     }
 
 
+SUMMARY_SCALARS = ("mean", "var", "unit_mean", "unit_var", "saturated", "linear_zone",
+                   "dead_units", "zero_outputs")
+
+
+def layer_summaries(pres, unit: int, qs, edges: np.ndarray, activation: str) -> dict:
+    """`layer_summary` of every hidden layer at once, stacked: {"unit_pct": (L, q),
+    "pooled_pct": (L, q), "hist": (L, bins), and each of SUMMARY_SCALARS: (L,) float32}.
+
+    Layers of one shape (an MLP's) are summarised in one numpy call per quantity (a probe of a
+    toy net made ~30 small calls per layer, most of its time); the values are layer_summary's,
+    computed the same way along an axis."""
+    arrays = [p.detach().numpy() if isinstance(p, torch.Tensor) else np.asarray(p) for p in pres]
+    if len({a.shape for a in arrays}) != 1 or arrays[0].ndim != 2:
+        rows = [layer_summary(a, unit, qs, edges, activation) for a in arrays]
+        out = {k: np.stack([r[k] for r in rows]) for k in ("unit_pct", "pooled_pct", "hist")}
+        out.update({k: np.array([r[k] for r in rows], np.float32) for k in SUMMARY_SCALARS})
+        return out
+    pre = np.stack(arrays).astype(np.float32, copy=False)  # (L, N, W)
+    n_layers, n, w = pre.shape
+    flat = pre.reshape(n_layers, n * w)
+    col = pre[:, :, unit]
+    qs = list(qs)
+    out = {
+        "unit_pct": np.percentile(col, qs, axis=1).T.astype(np.float32),
+        "pooled_pct": np.percentile(flat[:, :: max(1, -(-flat.shape[1] // POOLED_SAMPLE))], qs,
+                                    axis=1).T.astype(np.float32),
+        "mean": flat.mean(1).astype(np.float32),
+        "var": flat.var(1).astype(np.float32),
+        "unit_mean": col.mean(1).astype(np.float32),
+        "unit_var": col.var(1).astype(np.float32),
+        "hist": histogram_counts_by_row(flat, edges),
+    }
+    nan = np.full(n_layers, np.nan, np.float32)
+    out.update(saturated=nan, linear_zone=nan.copy(), dead_units=nan.copy(),
+               zero_outputs=nan.copy())
+    if activation in SATURATION_THRESHOLD:
+        a = np.abs(flat)
+        out["saturated"] = (np.count_nonzero(a > SATURATION_THRESHOLD[activation], axis=1)
+                            / a.shape[1]).astype(np.float32)
+        out["linear_zone"] = (np.count_nonzero(a < LINEAR_ZONE[activation], axis=1)
+                              / a.shape[1]).astype(np.float32)
+    elif activation == "relu":
+        off = pre <= 0
+        out["zero_outputs"] = (np.count_nonzero(off.reshape(n_layers, -1), axis=1)
+                               / (n * w)).astype(np.float32)
+        out["dead_units"] = off.all(axis=1).mean(1).astype(np.float32)
+    return out
+
+
+def histogram_counts_by_row(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`histogram_counts` of each row of a 2-D array, as one (rows, bins) int32 array."""
+    v = np.asarray(values, dtype=np.float32)
+    rows = v.shape[0]
+    lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = (v - lo) * (bins / (hi - lo))
+    idx = np.clip(np.nan_to_num(pos, nan=0.0), 0, bins - 1).astype(np.int64)
+    idx += (np.arange(rows, dtype=np.int64) * bins)[:, None]
+    return np.bincount(idx.ravel(), minlength=rows * bins).reshape(rows, bins).astype(np.int32)
+
+
 def gradient_norms(grads) -> np.ndarray:
     """L2 norm of each gradient (nan where there is none)."""
     return np.array([float(g.norm()) if g is not None else math.nan for g in grads],
