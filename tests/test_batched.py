@@ -143,6 +143,7 @@ def run_host(configs, batching: bool, pace: float = 3000.0):
     for i, c in enumerate(configs):
         host.handle({"op": "start", "key": str(i), "config": c, "attempt": 1, "pace": pace})
         jobs[i] = host.jobs[str(i)].job
+        jobs[i].load_cpu = jobs[i].cpu_seconds  # what load() took (not a step)
     deadline = time.monotonic() + 120
     while host.jobs and time.monotonic() < deadline:
         wait = host.work()
@@ -164,6 +165,10 @@ def test_paced_runs_of_one_architecture_step_together_and_record_what_they_would
         assert job.status == "finished" and job.step == 120
         # every step that records nothing may be batched; probe/eval steps (6 of 120) never are
         assert 0 < job.batched_steps <= 120 - 120 // 20
+        # the scheduler's step cost is the mean of cheap batched steps and dear probe steps
+        # (a mean over a few slices saw mostly the cheap ones and let the host overcommit)
+        mean = (job.cpu_seconds - job.load_cpu) / job.step
+        assert 0.6 < job.step_cost / mean < 1.6, (job.step_cost, mean)
         for key, want in alone[i].items():
             got = together[i][key]
             assert [s for s, _ in got] == [s for s, _ in want], key

@@ -40,6 +40,7 @@ log = logging.getLogger("bn_core")
 TRAIN_EVAL_SIZE = 500       # training examples used for the training-accuracy estimate
 MAX_FOREGROUND_CAPACITY = 8192  # rows per history for train_to_end
 MAX_CHECKPOINT_PARAMS = 6_000  # nets up to this size record their parameters
+STEP_COST_STEPS = 200  # the step cost is a mean over about this many recent steps
 TRAIN_MODE_EVAL_MAX_BATCH = 16  # below this, BN nets are also scored in training mode
 
 
@@ -344,6 +345,7 @@ class TrainingJob:
         self.schedule: BatchSchedule | None = None
         self.cpu_seconds = 0.0       # thread CPU time spent on this job
         self.step_cost = None        # CPU seconds per step, running estimate
+        self._cost_cpu = self._cost_steps = 0.0
         self.active_seconds = 0.0    # wall time spent running (not paused)
         self._rate_mark = (time.monotonic(), 0)
         self.steps_per_sec = 0.0
@@ -457,8 +459,13 @@ class TrainingJob:
         self.cpu_seconds += cpu
         self.active_seconds += wall
         if steps:
-            per = cpu / steps
-            self.step_cost = per if self.step_cost is None else 0.8 * self.step_cost + 0.2 * per
+            # the mean over about the last STEP_COST_STEPS steps, weighted by steps: a probe
+            # step costs ~50x a batched plain step, and a mean over a few samples (slices)
+            # saw mostly the cheap ones, so the scheduler took on runs it had no room for
+            keep = math.exp(-steps / STEP_COST_STEPS)
+            self._cost_cpu = self._cost_cpu * keep + cpu
+            self._cost_steps = self._cost_steps * keep + steps
+            self.step_cost = self._cost_cpu / self._cost_steps
 
     def _end_if_done(self) -> None:
         if self.status == "running" and (self.step >= self.config.steps or not self.active):
