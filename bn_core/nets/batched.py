@@ -26,6 +26,7 @@ from bn_core.nets.models import MLP
 _sigmoid_backward = torch.ops.aten.sigmoid_backward.default
 _tanh_backward = torch.ops.aten.tanh_backward.default
 _threshold_backward = torch.ops.aten.threshold_backward.default
+_bn_backward = torch.ops.aten.native_batch_norm_backward.default
 
 
 def batch_signature(config, net: MLP) -> tuple | None:
@@ -101,20 +102,19 @@ class BatchedStep:
             inputs.append(h)
             z = torch.bmm(h, ws[i].transpose(1, 2))
             if self.bn:
-                gamma, beta = stack(self.gamma[i]).unsqueeze(1), stack(self.beta[i]).unsqueeze(1)
-                mean = z.mean(1, keepdim=True)
-                centred = z - mean
-                var = (centred * centred).mean(1, keepdim=True)
-                invstd = torch.rsqrt(var + self.eps)
-                xhat = centred * invstd
-                out = torch.addcmul(beta, xhat, gamma)
-                m = self.momentum
+                # BN of G nets is BN of G x width channels: the (B, G*W) layout lets ATen's
+                # own kernels (as the fused step calls them) compute every net's statistics
+                width = z.shape[2]
+                z_t = z.transpose(0, 1).reshape(batch, g * width)
+                gamma, beta = stack(self.gamma[i]), stack(self.beta[i])  # (G, W)
                 rmean, rvar = stack(self.rmean[i]), stack(self.rvar[i])
-                rmean.mul_(1 - m).add_(mean.squeeze(1), alpha=m)
-                rvar.mul_(1 - m).add_(var.squeeze(1), alpha=m * batch / (batch - 1))
+                out_t, mean, invstd = torch.native_batch_norm(
+                    z_t, gamma.view(-1), beta.view(-1), rmean.view(-1), rvar.view(-1), True,
+                    self.momentum, self.eps)
                 self._write_back(rmean, self.rmean[i])
                 self._write_back(rvar, self.rvar[i])
-                saved.append((xhat, invstd, gamma, beta))
+                out = out_t.view(batch, g, width).transpose(0, 1)
+                saved.append((z_t, gamma, beta, rmean, rvar, mean, invstd))
             else:
                 bias = stack(self.b[i]).unsqueeze(1)
                 out = z.add_(bias)
@@ -134,9 +134,8 @@ class BatchedStep:
         picked = logp.gather(1, ys.unsqueeze(1))
         losses = (-picked.mean((1, 2))).tolist()
         finite = [math.isfinite(v) for v in losses]
-        lr = self.lr if all(finite) else self.lr * torch.tensor(finite, dtype=torch.float32
-                                                                 ).view(-1, 1, 1)
         keep = None if all(finite) else torch.tensor(finite).view(-1, 1, 1)
+        lr = self.lr
 
         def update(param: torch.Tensor, grad: torch.Tensor) -> None:
             if keep is not None:  # a diverged net's gradients may be nan: nan * 0 is nan
@@ -160,15 +159,18 @@ class BatchedStep:
             elif act == "relu":
                 gh = _threshold_backward(gh, out, 0)
             if self.bn:
-                xhat, invstd, gamma, beta = saved[i]
-                gxhat = gh * gamma
-                gz = (gxhat * batch - gxhat.sum(1, keepdim=True)
-                      - xhat * (gxhat * xhat).sum(1, keepdim=True)) * (invstd / batch)
+                z_t, gamma, beta, rmean, rvar, mean, invstd = saved[i]
+                width = z_t.shape[1] // g
+                gz_t, dgamma, dbeta = _bn_backward(
+                    gh.transpose(0, 1).reshape(batch, g * width), z_t, gamma.view(-1),
+                    rmean.view(-1), rvar.view(-1), mean, invstd, True, self.eps,
+                    [True, self.learn_affine, self.learn_affine])
+                gz = gz_t.view(batch, g, width).transpose(0, 1)
                 if self.learn_affine:
-                    update(gamma, (gh * xhat).sum(1, keepdim=True))
-                    update(beta, gh.sum(1, keepdim=True))
-                    self._write_back(gamma.squeeze(1), self.gamma[i])
-                    self._write_back(beta.squeeze(1), self.beta[i])
+                    update(gamma.unsqueeze(1), dgamma.view(g, 1, width))
+                    update(beta.unsqueeze(1), dbeta.view(g, 1, width))
+                    self._write_back(gamma, self.gamma[i])
+                    self._write_back(beta, self.beta[i])
             else:
                 gz = gh
                 bias = saved[i]
