@@ -509,18 +509,26 @@ class TrainingJob:
         step = self.step + 1
         self.step = step
         active = self.active
-        finite = [math.isfinite(v) for v in values]
-        if not all(finite):
-            for t, ok in zip(active, finite):
-                if not ok:
-                    t.diverge(step)
-            values = [v for v, ok in zip(values, finite) if ok]
-            active = self.active = [t for t, ok in zip(active, finite) if ok]
+        keep = self._drop_diverged(step, values)
+        if keep is not None:
+            values = [values[i] for i in keep]
+            active = self.active = [active[i] for i in keep]
         for t, value in zip(active, values):
             t.after_step(step, value)
             t.changed = True
         self.batched_steps += 1
         self._end_if_done()
+
+    def _drop_diverged(self, step: int, values: list[float]) -> list[int] | None:
+        """Mark the active nets whose loss (`values`, in `self.active`'s order) is not finite
+        as diverged at `step`; the indices of the others, or None if every loss is finite."""
+        finite = [math.isfinite(v) for v in values]
+        if all(finite):
+            return None
+        for t, ok in zip(self.active, finite):
+            if not ok:
+                t.diverge(step)
+        return [i for i, ok in enumerate(finite) if ok]
 
     def _fused_step(self, active: list) -> FusedTwinStep | None:
         """The fused step of these trainers' nets (rebuilt when a net drops out), or None when
@@ -557,13 +565,9 @@ class TrainingJob:
         else:
             losses = [t.loss(xb, yb, trace) for t, trace in zip(active, traces)]
             values = torch.stack([l.detach() for l in losses]).tolist()
-        finite = [math.isfinite(v) for v in values]
         self.step = step
-        if not all(finite):
-            for t, ok in zip(active, finite):
-                if not ok:
-                    t.diverge(step)
-            keep = [i for i, ok in enumerate(finite) if ok]
+        keep = self._drop_diverged(step, values)
+        if keep is not None:
             active, traces, values = ([active[i] for i in keep], [traces[i] for i in keep],
                                       [values[i] for i in keep])
             if fused is not None:

@@ -22,13 +22,20 @@ POOLED_SAMPLE = 20_000  # pooled percentiles use at most this many values (evenl
 
 def histogram_counts(values, edges: np.ndarray) -> np.ndarray:
     """Counts of all values on the fixed edges, outliers clipped into the end bins."""
-    v = np.asarray(values, dtype=np.float32).ravel()
+    return histogram_counts_by_row(np.asarray(values, dtype=np.float32).reshape(1, -1), edges)[0]
+
+
+def histogram_counts_by_row(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`histogram_counts` of each row of a 2-D array, as one (rows, bins) int32 array."""
+    v = np.asarray(values, dtype=np.float32)
+    rows = v.shape[0]
     lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
     with np.errstate(over="ignore", invalid="ignore"):
         pos = (v - lo) * (bins / (hi - lo))
     # clip before the integer cast: inf or huge values would overflow it and land in bin 0
     idx = np.clip(np.nan_to_num(pos, nan=0.0), 0, bins - 1).astype(np.int64)
-    return np.bincount(idx, minlength=bins).astype(np.int32)
+    idx += (np.arange(rows, dtype=np.int64) * bins)[:, None]
+    return np.bincount(idx.ravel(), minlength=rows * bins).reshape(rows, bins).astype(np.int32)
 
 
 def percentiles(values, qs) -> np.ndarray:
@@ -39,7 +46,12 @@ def percentiles(values, qs) -> np.ndarray:
 def pooled_sample(values: np.ndarray, limit: int = POOLED_SAMPLE) -> np.ndarray:
     """An evenly strided sample of at most `limit` values, the same positions every call."""
     flat = values.ravel()
-    return flat[:: max(1, -(-flat.size // limit))]
+    return flat[:: pooled_stride(flat.size, limit)]
+
+
+def pooled_stride(size: int, limit: int = POOLED_SAMPLE) -> int:
+    """The stride that takes at most `limit` of `size` values evenly."""
+    return max(1, -(-size // limit))
 
 
 def zone_fractions(pre: np.ndarray, activation: str) -> dict[str, float]:
@@ -47,16 +59,24 @@ def zone_fractions(pre: np.ndarray, activation: str) -> dict[str, float]:
 
     `dead_units` is the fraction of units whose input is <= 0 for every probe example.
     """
-    out = {"saturated": math.nan, "linear_zone": math.nan, "dead_units": math.nan,
-           "zero_outputs": math.nan}
+    return {k: float(v[0]) for k, v in
+            zone_fractions_by_layer(np.asarray(pre)[None], activation).items()}
+
+
+def zone_fractions_by_layer(pre: np.ndarray, activation: str) -> dict[str, np.ndarray]:
+    """`zone_fractions` of each layer of a (layers, examples, units) array, (layers,) each."""
+    n_layers = pre.shape[0]
+    flat = pre.reshape(n_layers, -1)
+    out = {k: np.full(n_layers, math.nan)
+           for k in ("saturated", "linear_zone", "dead_units", "zero_outputs")}
     if activation in SATURATION_THRESHOLD:
-        a = np.abs(pre)
-        out["saturated"] = float(np.count_nonzero(a > SATURATION_THRESHOLD[activation]) / a.size)
-        out["linear_zone"] = float(np.count_nonzero(a < LINEAR_ZONE[activation]) / a.size)
+        a = np.abs(flat)
+        out["saturated"] = np.count_nonzero(a > SATURATION_THRESHOLD[activation], axis=1) / a.shape[1]
+        out["linear_zone"] = np.count_nonzero(a < LINEAR_ZONE[activation], axis=1) / a.shape[1]
     elif activation == "relu":
         off = pre <= 0
-        out["zero_outputs"] = float(np.count_nonzero(off) / off.size)
-        out["dead_units"] = float(off.all(axis=0).mean())
+        out["zero_outputs"] = np.count_nonzero(off.reshape(n_layers, -1), axis=1) / flat.shape[1]
+        out["dead_units"] = off.all(axis=1).mean(1)
     return out
 
 
@@ -103,7 +123,7 @@ def layer_summaries(pres, unit: int, qs, edges: np.ndarray, activation: str) -> 
     qs = list(qs)
     out = {
         "unit_pct": np.percentile(col, qs, axis=1).T.astype(np.float32),
-        "pooled_pct": np.percentile(flat[:, :: max(1, -(-flat.shape[1] // POOLED_SAMPLE))], qs,
+        "pooled_pct": np.percentile(flat[:, :: pooled_stride(flat.shape[1])], qs,
                                     axis=1).T.astype(np.float32),
         "mean": flat.mean(1).astype(np.float32),
         "var": flat.var(1).astype(np.float32),
@@ -111,33 +131,9 @@ def layer_summaries(pres, unit: int, qs, edges: np.ndarray, activation: str) -> 
         "unit_var": col.var(1).astype(np.float32),
         "hist": histogram_counts_by_row(flat, edges),
     }
-    nan = np.full(n_layers, np.nan, np.float32)
-    out.update(saturated=nan, linear_zone=nan.copy(), dead_units=nan.copy(),
-               zero_outputs=nan.copy())
-    if activation in SATURATION_THRESHOLD:
-        a = np.abs(flat)
-        out["saturated"] = (np.count_nonzero(a > SATURATION_THRESHOLD[activation], axis=1)
-                            / a.shape[1]).astype(np.float32)
-        out["linear_zone"] = (np.count_nonzero(a < LINEAR_ZONE[activation], axis=1)
-                              / a.shape[1]).astype(np.float32)
-    elif activation == "relu":
-        off = pre <= 0
-        out["zero_outputs"] = (np.count_nonzero(off.reshape(n_layers, -1), axis=1)
-                               / (n * w)).astype(np.float32)
-        out["dead_units"] = off.all(axis=1).mean(1).astype(np.float32)
+    out.update({k: v.astype(np.float32)
+                for k, v in zone_fractions_by_layer(pre, activation).items()})
     return out
-
-
-def histogram_counts_by_row(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """`histogram_counts` of each row of a 2-D array, as one (rows, bins) int32 array."""
-    v = np.asarray(values, dtype=np.float32)
-    rows = v.shape[0]
-    lo, hi, bins = float(edges[0]), float(edges[-1]), len(edges) - 1
-    with np.errstate(over="ignore", invalid="ignore"):
-        pos = (v - lo) * (bins / (hi - lo))
-    idx = np.clip(np.nan_to_num(pos, nan=0.0), 0, bins - 1).astype(np.int64)
-    idx += (np.arange(rows, dtype=np.int64) * bins)[:, None]
-    return np.bincount(idx.ravel(), minlength=rows * bins).reshape(rows, bins).astype(np.int32)
 
 
 def gradient_norms(grads) -> np.ndarray:
